@@ -1,0 +1,136 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Code is the machine-readable error code of the API contract (DESIGN §4). The
+// domain chooses it; the HTTP layer maps it to a status once.
+type Code string
+
+// The error codes of the API contract.
+const (
+	CodeValidationFailed     Code = "validation_failed"
+	CodeInvalidCursor        Code = "invalid_cursor"
+	CodeInvalidTenantID      Code = "invalid_tenant_id"
+	CodeUnauthenticated      Code = "unauthenticated"
+	CodeTenantMismatch       Code = "tenant_mismatch"
+	CodeForbidden            Code = "forbidden"
+	CodePolicyDenied         Code = "policy_denied"
+	CodeNotFound             Code = "not_found"
+	CodeRequestNotPending    Code = "request_not_pending"
+	CodeConflict             Code = "conflict"
+	CodePayloadTooLarge      Code = "payload_too_large"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
+	CodeRateLimited          Code = "rate_limited"
+	CodeInternal             Code = "internal"
+)
+
+// Error is an error that carries an API code, a client-safe message, and
+// optional per-field details and policy notices. Its cause, if any, is for
+// logs only and never reaches a client.
+type Error struct {
+	Code    Code
+	Message string
+	Details map[string]any
+	Notices []string
+	Cause   error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Cause)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Is makes errors.Is match any *Error with the same code, so callers can test
+// errors.Is(err, access.ErrNotFound) whatever the message.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels to compare with errors.Is; they match every error of their code.
+var (
+	ErrNotFound          = &Error{Code: CodeNotFound, Message: "not found"}
+	ErrConflict          = &Error{Code: CodeConflict, Message: "conflict"}
+	ErrForbidden         = &Error{Code: CodeForbidden, Message: "forbidden"}
+	ErrValidation        = &Error{Code: CodeValidationFailed, Message: "validation failed"}
+	ErrNotPending        = &Error{Code: CodeRequestNotPending, Message: "request is not pending"}
+	ErrPolicyDenied      = &Error{Code: CodePolicyDenied, Message: "denied by policy"}
+	ErrUnauthenticated   = &Error{Code: CodeUnauthenticated, Message: "unauthenticated"}
+	ErrTenantMismatch    = &Error{Code: CodeTenantMismatch, Message: "credential belongs to another tenant"}
+	ErrIdempotencyReused = &Error{Code: CodeIdempotencyKeyReused, Message: "idempotency key reused with another body"}
+)
+
+// ErrStale is returned by a Store when a conditional write lost: the object
+// changed since it was read, or an object to create already exists. The
+// domain re-reads and retries; it is never shown to a client as such.
+var ErrStale = errors.New("stale write")
+
+// ErrIdempotencyTaken is returned by a Store's Commit when the change's
+// idempotency record already exists (another call with the same key won).
+var ErrIdempotencyTaken = errors.New("idempotency key already recorded")
+
+// Errorf builds an *Error with a formatted client-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound is the error for a missing object of the given kind. Objects of
+// other tenants are reported exactly like missing ones.
+func NotFound(kind string) *Error {
+	return &Error{Code: CodeNotFound, Message: kind + " not found"}
+}
+
+// Violations collects per-field validation problems and turns them into one
+// validation_failed error whose details map each field path to its problem.
+type Violations map[string]string
+
+// Add records a problem for a field; the first problem per field wins.
+func (v Violations) Add(field, format string, args ...any) {
+	if _, ok := v[field]; !ok {
+		v[field] = fmt.Sprintf(format, args...)
+	}
+}
+
+// Err returns nil when there are no violations, else a validation_failed error.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	fields := slices.Sorted(maps.Keys(v))
+	details := make(map[string]any, len(v))
+	for k, msg := range v {
+		details[k] = msg
+	}
+	msg := "invalid " + strings.Join(fields, ", ")
+	if len(fields) == 1 {
+		msg = fields[0] + ": " + v[fields[0]]
+	}
+	return &Error{Code: CodeValidationFailed, Message: msg, Details: details}
+}
+
+// Invalid is a one-field validation error.
+func Invalid(field, format string, args ...any) error {
+	v := Violations{}
+	v.Add(field, format, args...)
+	return v.Err()
+}
+
+// CodeOf returns the API code an error carries, or CodeInternal.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

@@ -1,0 +1,131 @@
+package access
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// GrantStatus is where a grant is in its lifecycle.
+type GrantStatus string
+
+// The grant statuses of DESIGN §4.
+const (
+	GrantProvisioning GrantStatus = "provisioning"
+	GrantActive       GrantStatus = "active"
+	GrantRevoking     GrantStatus = "revoking"
+	GrantExpired      GrantStatus = "expired"
+	GrantRevoked      GrantStatus = "revoked"
+	GrantFailed       GrantStatus = "failed"
+)
+
+// GrantStatuses lists every grant status.
+var GrantStatuses = []GrantStatus{GrantProvisioning, GrantActive, GrantRevoking, GrantExpired, GrantRevoked, GrantFailed}
+
+// grantTransitions is the one table of allowed grant status changes. A grant
+// is revoked or expired only from revoking, that is only after its
+// assignments were removed.
+var grantTransitions = map[GrantStatus][]GrantStatus{
+	"":                {GrantProvisioning},
+	GrantProvisioning: {GrantActive, GrantRevoking, GrantFailed},
+	GrantActive:       {GrantRevoking},
+	GrantRevoking:     {GrantExpired, GrantRevoked},
+}
+
+// Valid reports whether s is a known grant status.
+func (s GrantStatus) Valid() bool { return slices.Contains(GrantStatuses, s) }
+
+// CanBecome reports whether a grant may move from s to next.
+func (s GrantStatus) CanBecome(next GrantStatus) bool {
+	return slices.Contains(grantTransitions[s], next)
+}
+
+// Ended reports whether the grant is in a final state.
+func (s GrantStatus) Ended() bool {
+	return s == GrantExpired || s == GrantRevoked || s == GrantFailed
+}
+
+// EndReason says why a grant is being taken away.
+type EndReason string
+
+// The reasons a grant ends; each leads to its own final status.
+const (
+	EndExpiry     EndReason = "expiry"
+	EndRevocation EndReason = "revocation"
+)
+
+// AssignmentState tracks one Identity Center assignment of a grant.
+type AssignmentState string
+
+// The states of an assignment as a grant sees it.
+const (
+	AssignmentCreating AssignmentState = "creating"
+	AssignmentActive   AssignmentState = "active"
+	AssignmentDeleting AssignmentState = "deleting"
+	AssignmentDeleted  AssignmentState = "deleted"
+	AssignmentFailed   AssignmentState = "failed"
+)
+
+// Assignment is one Identity Center account assignment a grant made or uses.
+type Assignment struct {
+	InstanceARN      string
+	PermissionSetARN string
+	AccountID        string
+	PrincipalID      string
+	State            AssignmentState
+	// OperationID is the Identity Center request id of the pending creation or deletion.
+	OperationID string
+	// External is true when the assignment existed before Elevate; it is never deleted.
+	External bool
+}
+
+// Key identifies the assignment in Identity Center.
+func (a Assignment) Key() AssignmentKey {
+	return AssignmentKey{a.InstanceARN, a.PrincipalID, a.AccountID, a.PermissionSetARN}
+}
+
+// AssignmentKey is the identity of an Identity Center account assignment.
+type AssignmentKey struct {
+	InstanceARN      string
+	PrincipalID      string
+	AccountID        string
+	PermissionSetARN string
+}
+
+// Grant is access that exists, or is being made or taken away.
+type Grant struct {
+	ID              string
+	TenantID        string
+	RequestID       string
+	GranteeID       string
+	CreatedBy       string
+	Resource        Resource
+	Action          string
+	Status          GrantStatus
+	DurationSeconds int64
+	ExpiresAt       time.Time
+	GrantedAt       time.Time
+	RevokedAt       time.Time
+	RevokedBy       string
+	Reasoning       string
+	EndReason       EndReason
+	Assignments     []Assignment
+	Notices         []string
+	Metadata        map[string]any
+	BreakGlass      bool
+	// Generation changes whenever a new expiry is scheduled, so that a stale
+	// schedule firing late is a no-op.
+	Generation int64
+	Revision   int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (g *Grant) transition(next GrantStatus, now time.Time) error {
+	if !g.Status.CanBecome(next) {
+		return fmt.Errorf("grant %s is %s and cannot become %s: %w", g.ID, g.Status, next, ErrConflict)
+	}
+	g.Status = next
+	g.UpdatedAt = now
+	return nil
+}

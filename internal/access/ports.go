@@ -1,0 +1,165 @@
+package access
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps tenants, requests, grants, keys, audit events, idempotency
+// records and policy versions. Every read is scoped to one tenant except the
+// API key lookup (key ids are global). Every write goes through Commit, so a
+// state change, its audit events and its idempotency record land together or
+// not at all.
+type Store interface {
+	// Commit applies a change atomically. It returns an error wrapping
+	// ErrStale when any object's stored revision is not the one the change
+	// expects, ErrIdempotencyTaken when its idempotency record exists, and
+	// ErrUnique when a tenant's JWT issuer and audience are already taken.
+	Commit(ctx context.Context, c Change) error
+
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// TenantIDForIssuer finds the tenant whose JWT settings name this issuer
+	// and audience.
+	TenantIDForIssuer(ctx context.Context, issuer, audience string) (string, error)
+	GetRequest(ctx context.Context, tenantID, id string) (Request, error)
+	ListRequests(ctx context.Context, tenantID string, f RequestFilter, p PageRequest) (Page[Request], error)
+	GetGrant(ctx context.Context, tenantID, id string) (Grant, error)
+	ListGrants(ctx context.Context, tenantID string, f GrantFilter, p PageRequest) (Page[Grant], error)
+	GetAPIKey(ctx context.Context, id string) (APIKey, error)
+	ListAPIKeys(ctx context.Context, tenantID string, p PageRequest) (Page[APIKey], error)
+	ListAuditEvents(ctx context.Context, tenantID string, p PageRequest) (Page[AuditEvent], error)
+	GetIdempotency(ctx context.Context, s IdempotencyScope) (IdempotencyRecord, error)
+	GetPolicySet(ctx context.Context, tenantID string, version int) (PolicySet, error)
+}
+
+// Change is one atomic write. Each object carries the revision it will have
+// once written: revision 1 creates it (it must not exist), revision n > 1
+// replaces revision n-1.
+type Change struct {
+	Tenants     []Tenant
+	Requests    []Request
+	Grants      []Grant
+	APIKeys     []APIKey
+	PolicySets  []PolicySet
+	Audit       []AuditEvent
+	Idempotency *IdempotencyRecord
+}
+
+// ErrUnique is returned by Commit when a tenant's JWT issuer and audience are
+// already used by another tenant.
+var ErrUnique = &Error{Code: CodeConflict, Message: "JWT issuer and audience are already used by another tenant"}
+
+// PageRequest asks a store for one page. After is the store's own position
+// from the previous page's Next; nil starts at the beginning.
+type PageRequest struct {
+	Limit int
+	After []byte
+}
+
+// Page is one page of a list. Next is nil on the last page.
+type Page[T any] struct {
+	Items []T
+	Next  []byte
+}
+
+// RequestFilter selects requests; empty fields do not filter. Lists are
+// newest first unless OldestFirst is set.
+type RequestFilter struct {
+	Statuses    []RequestStatus
+	RequesterID string
+	GranteeID   string
+	// Party keeps requests whose requester or grantee is this user.
+	Party       string
+	OldestFirst bool
+}
+
+// GrantFilter selects grants, newest first; empty fields do not filter.
+type GrantFilter struct {
+	Statuses  []GrantStatus
+	GranteeID string
+}
+
+// Workflow drives the asynchronous side of the lifecycle: the approval wait,
+// provisioning and deprovisioning. Implementations call back into the
+// Service's step methods. Every method must be safe to call twice for the
+// same object.
+type Workflow interface {
+	// StartApproval begins waiting for a pending request's approval until its
+	// approval window ends.
+	StartApproval(ctx context.Context, r Request) error
+	// EndApproval resumes the wait of a request that left pending. An approved
+	// request's grant is provisioned from there.
+	EndApproval(ctx context.Context, r Request) error
+	// StartProvisioning provisions a grant that needs no approval wait.
+	StartProvisioning(ctx context.Context, g Grant) error
+	// StartDeprovisioning takes a revoking grant's assignments away.
+	StartDeprovisioning(ctx context.Context, g Grant) error
+}
+
+// Scheduler ends grants on time.
+type Scheduler interface {
+	// ScheduleExpiry arranges for ExpireGrant(tenant, grant, generation) to be
+	// called at the grant's ExpiresAt. Scheduling the same generation twice is
+	// harmless.
+	ScheduleExpiry(ctx context.Context, g Grant) error
+	// CancelExpiry removes a grant's pending expiry; a missing one is fine.
+	CancelExpiry(ctx context.Context, g Grant) error
+}
+
+// OperationStatus is the state of an asynchronous Identity Center operation.
+type OperationStatus string
+
+// The Identity Center operation states.
+const (
+	OperationInProgress OperationStatus = "IN_PROGRESS"
+	OperationSucceeded  OperationStatus = "SUCCEEDED"
+	OperationFailed     OperationStatus = "FAILED"
+)
+
+// Operation is the result of polling an Identity Center operation.
+type Operation struct {
+	ID     string
+	Status OperationStatus
+	Reason string
+}
+
+// IdentityCenter is what provisioning needs from IAM Identity Center, the
+// Identity Store and Organizations.
+type IdentityCenter interface {
+	// ResolveUser maps a grantee id to an active Identity Store user id. A
+	// missing or disabled user is an error wrapping ErrUserNotFound.
+	ResolveUser(ctx context.Context, t Tenant, granteeID string) (string, error)
+	// Ancestors returns the organization root and OUs above a resource's
+	// account (or above the OU itself), outermost first.
+	Ancestors(ctx context.Context, t Tenant, r Resource) ([]string, error)
+	// AccountsUnder lists the active accounts under an OU, recursively, at most max.
+	AccountsUnder(ctx context.Context, t Tenant, ouID string, max int) (accounts []string, truncated bool, err error)
+	// EnsurePermissionSet returns the ARN of an Elevate-managed permission set,
+	// creating it if needed.
+	EnsurePermissionSet(ctx context.Context, t Tenant, spec ManagedPermissionSet) (string, error)
+	// AssignmentExists reports whether the assignment is already in place.
+	AssignmentExists(ctx context.Context, a Assignment) (bool, error)
+	CreateAssignment(ctx context.Context, a Assignment) (Operation, error)
+	CreationStatus(ctx context.Context, instanceARN, operationID string) (Operation, error)
+	DeleteAssignment(ctx context.Context, a Assignment) (Operation, error)
+	DeletionStatus(ctx context.Context, instanceARN, operationID string) (Operation, error)
+}
+
+// ErrUserNotFound means a grantee has no active Identity Store user.
+var ErrUserNotFound = &Error{Code: CodeForbidden, Message: "grantee has no active Identity Center user"}
+
+// ManagedPermissionSet describes an Elevate-managed permission set for a
+// managed resource and action.
+type ManagedPermissionSet struct {
+	Name            string
+	Description     string
+	InlinePolicy    string
+	AccountID       string
+	SessionDuration time.Duration
+}
+
+// Publisher announces state changes (EventBridge on AWS). It receives the
+// audit events of each commit once the commit has succeeded.
+type Publisher interface {
+	Publish(ctx context.Context, events []AuditEvent) error
+}
