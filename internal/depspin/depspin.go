@@ -1,0 +1,35 @@
+// Package depspin pins module dependencies while packages that import them are
+// written in parallel. It is deleted once they exist.
+package depspin
+
+import (
+	_ "github.com/MicahParks/jwkset"
+	_ "github.com/MicahParks/keyfunc/v3"
+	_ "github.com/aws/aws-lambda-go/events"
+	_ "github.com/aws/aws-lambda-go/lambda"
+	_ "github.com/aws/aws-lambda-go/lambdacontext"
+	_ "github.com/aws/aws-sdk-go-v2/aws"
+	_ "github.com/aws/aws-sdk-go-v2/config"
+	_ "github.com/aws/aws-sdk-go-v2/credentials"
+	_ "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	_ "github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	_ "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	_ "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	_ "github.com/aws/aws-sdk-go-v2/service/identitystore"
+	_ "github.com/aws/aws-sdk-go-v2/service/organizations"
+	_ "github.com/aws/aws-sdk-go-v2/service/scheduler"
+	_ "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	_ "github.com/aws/aws-sdk-go-v2/service/sfn"
+	_ "github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	_ "github.com/aws/smithy-go"
+	_ "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	_ "github.com/cedar-policy/cedar-go"
+	_ "github.com/cedar-policy/cedar-go/x/exp/ast"
+	_ "github.com/cedar-policy/cedar-go/x/exp/schema"
+	_ "github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+	_ "github.com/getkin/kin-openapi/openapi3"
+	_ "github.com/getkin/kin-openapi/openapi3filter"
+	_ "github.com/getkin/kin-openapi/routers/legacy"
+	_ "github.com/golang-jwt/jwt/v5"
+	_ "github.com/google/uuid"
+)
