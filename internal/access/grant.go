@@ -59,6 +59,7 @@ type AssignmentState string
 
 // The states of an assignment as a grant sees it.
 const (
+	AssignmentPlanned  AssignmentState = "planned"
 	AssignmentCreating AssignmentState = "creating"
 	AssignmentActive   AssignmentState = "active"
 	AssignmentDeleting AssignmentState = "deleting"
@@ -75,6 +76,9 @@ type Assignment struct {
 	State            AssignmentState
 	// OperationID is the Identity Center request id of the pending creation or deletion.
 	OperationID string
+	// Creator is true when this grant issued the assignment's creation; other
+	// holders wait for the ledger entry to become active.
+	Creator bool
 	// External is true when the assignment existed before Elevate; it is never deleted.
 	External bool
 }
@@ -109,10 +113,13 @@ type Grant struct {
 	RevokedBy       string
 	Reasoning       string
 	EndReason       EndReason
-	Assignments     []Assignment
-	Notices         []string
-	Metadata        map[string]any
-	BreakGlass      bool
+	// Failure is set when provisioning failed for good; the grant becomes
+	// failed once what was created is removed.
+	Failure     string
+	Assignments []Assignment
+	Notices     []string
+	Metadata    map[string]any
+	BreakGlass  bool
 	// Generation changes whenever a new expiry is scheduled, so that a stale
 	// schedule firing late is a no-op.
 	Generation int64

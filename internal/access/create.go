@@ -1,0 +1,260 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/elevate-jit/elevate/internal/policy"
+)
+
+// Limits on request fields.
+const (
+	MaxJustification = 1024
+	MaxIDLength      = 256
+	MaxMetadataKeys  = 32
+	MaxMetadataBytes = 4096
+	MaxReasoning     = 1024
+)
+
+// CreateRequestInput is what a caller asks for.
+type CreateRequestInput struct {
+	Resource        Resource
+	Action          string
+	DurationSeconds int64
+	Justification   string
+	// GranteeID is who receives access; empty means the caller.
+	GranteeID  string
+	BreakGlass bool
+	Metadata   map[string]any
+}
+
+// CreateRequest records a request and decides it with the tenant's policies:
+// denied requests are recorded and reported as policy_denied; auto-approved
+// and break-glass requests get a grant that is provisioned at once; the rest
+// wait for approval.
+func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateRequestInput, idem *Idempotency) (Request, error) {
+	if err := requireRole(p, RoleRequester, "requesting access"); err != nil {
+		return Request{}, err
+	}
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return Request{}, err
+	}
+	in.Resource = in.Resource.Normalize()
+	if in.GranteeID == "" && !p.IsService() {
+		in.GranteeID = p.ID
+	}
+	if err := validateCreate(t, p, in); err != nil {
+		return Request{}, err
+	}
+	ancestors, err := s.ic.Ancestors(ctx, t, in.Resource)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.checkTarget(t, in.Resource, ancestors); err != nil {
+		return Request{}, err
+	}
+	set, err := s.policySet(ctx, t)
+	if err != nil {
+		return Request{}, err
+	}
+
+	now := s.clock()
+	r := Request{
+		ID: s.newID(), TenantID: t.ID, RequesterID: p.ID, GranteeID: in.GranteeID,
+		Resource: in.Resource, Action: in.Action, Justification: strings.TrimSpace(in.Justification),
+		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata,
+		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	dec := s.decideRequest(set, t, p, r, ancestors, now)
+	r.Notices = dec.Notices
+
+	var g *Grant
+	switch {
+	case !dec.Allowed:
+		r.Status, r.DecidedAt = RequestDenied, now
+		r.Reasoning = "Denied by policy " + determiningIDs(dec)
+	case dec.Mode == policy.ModeRequire:
+		r.Status, r.ApprovalMode = RequestPending, ModeRequire
+		r.ApprovalsRequired = max(dec.Approvals, 1)
+		r.ApprovalExpiresAt = now.Add(t.Settings.ApprovalWindow)
+	default:
+		r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ApprovalMode(dec.Mode), now
+		r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)
+		if r.BreakGlass {
+			r.Reasoning = "Break-glass access granted at once by policy " + determiningIDs(dec) + "; flagged for review"
+		}
+		g = s.grantFor(r, now)
+		r.GrantID = g.ID
+	}
+
+	c := Change{Requests: []Request{r}}
+	sev := SeverityInfo
+	if r.BreakGlass {
+		sev = SeverityHigh
+	}
+	c.Audit = append(c.Audit, s.audit(t, p, now, "request.created", "request", r.ID, sev, map[string]any{
+		"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": r.BreakGlass,
+		"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
+		"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
+	}))
+	if g != nil {
+		c.Grants = []Grant{*g}
+		c.Audit = append(c.Audit, s.audit(t, p, now, "grant.created", "grant", g.ID, sev, map[string]any{"request_id": r.ID}))
+	}
+	withIdempotency(&c, idem, now, Outcome{Request: &r})
+	if err := s.commit(ctx, c); err != nil {
+		return Request{}, committed(err)
+	}
+
+	switch r.Status {
+	case RequestDenied:
+		return r, DeniedError(r)
+	case RequestPending:
+		if err := s.workflow.StartApproval(ctx, r); err != nil {
+			s.report(ctx, "start approval wait for request "+r.ID, err)
+		}
+	case RequestApproved:
+		if err := s.workflow.StartProvisioning(ctx, *g); err != nil {
+			s.report(ctx, "start provisioning of grant "+g.ID, err)
+		}
+	}
+	return r, nil
+}
+
+// DeniedError is the policy_denied error for a request the policies denied;
+// its details name the recorded request.
+func DeniedError(r Request) error {
+	return &Error{
+		Code: CodePolicyDenied, Message: "the request was denied by policy",
+		Details: map[string]any{"request_id": r.ID}, Notices: r.Notices,
+	}
+}
+
+func determiningIDs(d policy.Decision) string {
+	ids := make([]string, 0, len(d.Determining))
+	for _, p := range d.Determining {
+		ids = append(ids, p.ID)
+	}
+	if len(ids) == 0 {
+		return "(none matched)"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// grantFor makes the provisioning grant of an approved request.
+func (s *Service) grantFor(r Request, now time.Time) *Grant {
+	return &Grant{
+		ID: s.newID(), TenantID: r.TenantID, RequestID: r.ID, GranteeID: r.GranteeID, CreatedBy: r.RequesterID,
+		Resource: r.Resource, Action: r.Action, Status: GrantProvisioning, DurationSeconds: r.DurationSeconds,
+		BreakGlass: r.BreakGlass, Metadata: r.Metadata, Revision: 1, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// validateCreate checks a request against the tenant's catalog and limits.
+func validateCreate(t Tenant, p Principal, in CreateRequestInput) error {
+	v := Violations{}
+	in.Resource.Validate("resource", v)
+	validateAction(t.Catalog, in.Resource, in.Action, v)
+	maxSeconds := int64(t.Settings.MaxDuration.Seconds())
+	switch {
+	case in.DurationSeconds <= 0:
+		v.Add("duration_seconds", "must be a positive number of seconds")
+	case in.DurationSeconds > maxSeconds:
+		v.Add("duration_seconds", "must be at most %d seconds, this tenant's maximum", maxSeconds)
+	}
+	validateText(v, "justification", in.Justification, MaxJustification, true)
+	switch {
+	case in.GranteeID == "" && p.IsService():
+		v.Add("grantee_id", "is required when a service principal makes a request: a service principal cannot receive access")
+	case in.GranteeID != "":
+		validateUserID(v, "grantee_id", in.GranteeID)
+	}
+	validateMetadata(v, in.Metadata)
+	return v.Err()
+}
+
+// validateAction checks that the catalog offers the action for the resource
+// type, and the fields that depend on the action.
+func validateAction(c Catalog, r Resource, action string, v Violations) {
+	if action == "" {
+		v.Add("action", "is required")
+		return
+	}
+	if !r.Type.Valid() {
+		return
+	}
+	a, ok := c.Lookup(r.Type, action)
+	if !ok {
+		names := c.Names(r.Type)
+		if len(names) == 0 {
+			v.Add("action", "this tenant's catalog offers no actions for %s", r.Type)
+		} else {
+			v.Add("action", "is not offered for %s (offered: %s)", r.Type, strings.Join(names, ", "))
+		}
+		return
+	}
+	if r.Type == ResourcePermissionSet && r.ID != "" && a.PermissionSetARN != r.ID {
+		v.Add("resource.id", "is not the permission set the catalog maps action %q to", action)
+	}
+	if r.Type == ResourceRDSInstance {
+		switch {
+		case action == "connect" && r.DBUser == "":
+			v.Add("resource.db_user", "is required for the connect action")
+		case action != "connect" && r.DBUser != "":
+			v.Add("resource.db_user", "is only allowed for the connect action")
+		}
+	}
+}
+
+// validateText checks a free-text field's length and characters.
+func validateText(v Violations, field, s string, maxRunes int, required bool) {
+	trimmed := strings.TrimSpace(s)
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case required && trimmed == "":
+		v.Add(field, "is required")
+	case utf8.RuneCountInString(s) > maxRunes:
+		v.Add(field, "must be at most %d characters", maxRunes)
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }):
+		v.Add(field, "must not contain control characters")
+	}
+}
+
+// validateUserID checks a user id given by a caller.
+func validateUserID(v Violations, field, id string) {
+	switch {
+	case len(id) > MaxIDLength:
+		v.Add(field, "must be at most %d characters", MaxIDLength)
+	case strings.TrimSpace(id) != id || id == "":
+		v.Add(field, "must not be empty or begin or end with spaces")
+	case strings.ContainsFunc(id, unicode.IsControl):
+		v.Add(field, "must not contain control characters")
+	}
+}
+
+// validateMetadata bounds the caller's free-form metadata.
+func validateMetadata(v Violations, m map[string]any) {
+	if m == nil {
+		return
+	}
+	if len(m) > MaxMetadataKeys {
+		v.Add("metadata", "must have at most %d keys", MaxMetadataKeys)
+		return
+	}
+	for k := range m {
+		if k == "" || len(k) > 64 {
+			v.Add("metadata", "keys must be 1 to 64 characters")
+			return
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil || len(b) > MaxMetadataBytes {
+		v.Add("metadata", "must be at most %d bytes of JSON", MaxMetadataBytes)
+	}
+}

@@ -1,0 +1,217 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Approve records the caller's approval of a pending request. Once the
+// request has the approvals its policies asked for, it is approved and its
+// grant is provisioned. Nobody approves a request they made or will receive.
+func (s *Service) Approve(ctx context.Context, p Principal, id, reasoning string, idem *Idempotency) (Request, error) {
+	return s.decide(ctx, p, id, reasoning, idem, true)
+}
+
+// Deny ends a pending request; one deny is enough, whatever the quorum.
+func (s *Service) Deny(ctx context.Context, p Principal, id, reasoning string, idem *Idempotency) (Request, error) {
+	return s.decide(ctx, p, id, reasoning, idem, false)
+}
+
+func (s *Service) decide(ctx context.Context, p Principal, id, reasoning string, idem *Idempotency, approve bool) (Request, error) {
+	verb := "deny"
+	if approve {
+		verb = "approve"
+	}
+	if err := requireRole(p, RoleApprover, "deciding requests"); err != nil {
+		return Request{}, err
+	}
+	if p.IsService() {
+		return Request{}, Errorf(CodeForbidden, "a service principal cannot %s requests", verb)
+	}
+	v := Violations{}
+	validateText(v, "reasoning", reasoning, MaxReasoning, false)
+	if err := v.Err(); err != nil {
+		return Request{}, err
+	}
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return Request{}, err
+	}
+	var grant *Grant
+	r, err := retry(func() (Request, error) {
+		grant = nil
+		r, err := s.getRequest(ctx, t.ID, id)
+		if err != nil {
+			return r, err
+		}
+		if r.Involves(p.ID) {
+			return r, Errorf(CodeForbidden, "you cannot %s a request you made or will receive", verb)
+		}
+		now := s.clock()
+		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
+			return r, err
+		}
+		dec, err := s.mayDecide(ctx, t, p, r, now)
+		if err != nil {
+			return r, err
+		}
+		if !dec.Allowed {
+			return r, &Error{Code: CodeForbidden, Message: "the tenant's policies do not let you " + verb + " this request", Notices: dec.Notices}
+		}
+		if approve && r.ApprovedBy(p.ID) {
+			return r, Errorf(CodeConflict, "you have already approved this request; it needs %d more approval(s)", r.ApprovalsRequired-len(r.Approvals))
+		}
+
+		c := Change{}
+		r.Revision++
+		r.UpdatedAt = now
+		action := "request.denied"
+		switch {
+		case !approve:
+			if err := r.transition(RequestDenied, now); err != nil {
+				return r, err
+			}
+			r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
+		default:
+			r.Approvals = append(r.Approvals, Approval{ApproverID: p.ID, Reasoning: reasoning, At: now})
+			action = "request.approval_recorded"
+			if len(r.Approvals) >= r.ApprovalsRequired {
+				if err := r.transition(RequestApproved, now); err != nil {
+					return r, err
+				}
+				action = "request.approved"
+				r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
+				grant = s.grantFor(r, now)
+				r.GrantID = grant.ID
+				c.Grants = []Grant{*grant}
+				c.Audit = append(c.Audit, s.audit(t, p, now, "grant.created", "grant", grant.ID, SeverityInfo, map[string]any{"request_id": r.ID}))
+			}
+		}
+		c.Requests = []Request{r}
+		c.Audit = append([]AuditEvent{s.audit(t, p, now, action, "request", r.ID, SeverityInfo, map[string]any{
+			"reasoning": reasoning, "approvals": len(r.Approvals), "approvals_required": r.ApprovalsRequired,
+		})}, c.Audit...)
+		withIdempotency(&c, idem, now, Outcome{Request: &r})
+		return r, committed(s.commit(ctx, c))
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	if r.Status != RequestPending {
+		if err := s.workflow.EndApproval(ctx, r); err != nil {
+			s.report(ctx, "end approval wait of request "+r.ID, err)
+		}
+	}
+	return r, nil
+}
+
+// Cancel withdraws the caller's own pending request.
+func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idempotency) (Request, error) {
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return Request{}, err
+	}
+	r, err := retry(func() (Request, error) {
+		r, err := s.visibleRequest(ctx, t, p, id)
+		if err != nil {
+			return r, err
+		}
+		if r.RequesterID != p.ID {
+			return r, Errorf(CodeForbidden, "only the requester can cancel a request")
+		}
+		now := s.clock()
+		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
+			return r, err
+		}
+		r.Revision++
+		if err := r.transition(RequestCancelled, now); err != nil {
+			return r, err
+		}
+		r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, "Cancelled by the requester"
+		c := Change{Requests: []Request{r}, Audit: []AuditEvent{s.audit(t, p, now, "request.cancelled", "request", r.ID, SeverityInfo, nil)}}
+		withIdempotency(&c, idem, now, Outcome{Request: &r})
+		return r, committed(s.commit(ctx, c))
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.workflow.EndApproval(ctx, r); err != nil {
+		s.report(ctx, "end approval wait of request "+r.ID, err)
+	}
+	return r, nil
+}
+
+// ExpireRequest ends a request whose approval window passed without a
+// decision. It is the approval wait's timeout; a request that was decided in
+// the meantime is returned unchanged, so the caller can tell who won.
+func (s *Service) ExpireRequest(ctx context.Context, tenantID, id string) (Request, error) {
+	t, err := s.tenant(ctx, tenantID)
+	if err != nil {
+		return Request{}, err
+	}
+	return retry(func() (Request, error) {
+		r, err := s.getRequest(ctx, tenantID, id)
+		if err != nil || r.Status != RequestPending {
+			return r, err
+		}
+		return r, s.expireRequest(ctx, t, &r, s.clock())
+	})
+}
+
+// pendingOrExpire fails unless r is pending within its approval window. A
+// pending request found past its window is expired on the spot, so a lost or
+// late timer never lets it be approved.
+func (s *Service) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now time.Time) error {
+	if r.Status != RequestPending {
+		return &Error{Code: CodeRequestNotPending, Message: "request is " + string(r.Status) + ", not pending"}
+	}
+	if r.ApprovalExpiresAt.IsZero() || now.Before(r.ApprovalExpiresAt) {
+		return nil
+	}
+	if err := s.expireRequest(ctx, t, r, now); err != nil {
+		return err
+	}
+	if err := s.workflow.EndApproval(ctx, *r); err != nil {
+		s.report(ctx, "end approval wait of request "+r.ID, err)
+	}
+	return &Error{Code: CodeRequestNotPending, Message: "request expired: its approval window ended at " + r.ApprovalExpiresAt.Format(time.RFC3339)}
+}
+
+func (s *Service) expireRequest(ctx context.Context, t Tenant, r *Request, now time.Time) error {
+	r.Revision++
+	if err := r.transition(RequestExpired, now); err != nil {
+		return err
+	}
+	r.DecidedAt = now
+	r.Reasoning = "The approval window ended before the request was decided"
+	sys := systemActor(t.ID)
+	return s.commit(ctx, Change{Requests: []Request{*r}, Audit: []AuditEvent{s.audit(t, sys, now, "request.expired", "request", r.ID, SeverityInfo, nil)}})
+}
+
+// getRequest loads a request of the tenant.
+func (s *Service) getRequest(ctx context.Context, tenantID, id string) (Request, error) {
+	r, err := s.store.GetRequest(ctx, tenantID, id)
+	if errors.Is(err, ErrNotFound) {
+		return r, NotFound("request")
+	}
+	return r, err
+}
+
+// visibleRequest loads a request the caller may see: requesters see the
+// requests they made or will receive; approvers and admins see all. Others
+// get not_found, exactly as if it did not exist.
+func (s *Service) visibleRequest(ctx context.Context, t Tenant, p Principal, id string) (Request, error) {
+	r, err := s.getRequest(ctx, t.ID, id)
+	if err != nil {
+		return r, err
+	}
+	if !p.Role.AtLeast(RoleApprover) && !r.Involves(p.ID) {
+		return Request{}, NotFound("request")
+	}
+	return r, nil
+}
+
+// trimReasoning normalizes a reasoning text.
+func trimReasoning(s string) string { return strings.TrimSpace(s) }

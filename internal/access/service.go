@@ -1,0 +1,190 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// KeyMinter makes a new API key: its id, the full secret text shown once to
+// the caller, and the hash to store.
+type KeyMinter func() (id, full string, hash []byte, err error)
+
+// Config wires a Service to its adapters.
+type Config struct {
+	Store          Store
+	Workflow       Workflow
+	Scheduler      Scheduler
+	IdentityCenter IdentityCenter
+	// Publisher receives each commit's audit events; optional.
+	Publisher Publisher
+	// DB resolves RDS instances for managed connect permission sets; optional.
+	DB DBResolver
+	// MintKey makes API keys; required to create keys.
+	MintKey KeyMinter
+	// ProtectedAccounts no grant may target, whatever the policies say.
+	ProtectedAccounts []string
+	// MaxOUAccounts caps how many accounts an OU grant expands to (default 100).
+	MaxOUAccounts int
+	// Report receives failures of work that follows a successful commit (a
+	// workflow that did not start, an event not published). The sweeper
+	// finishes such work; Report makes it visible. Optional.
+	Report func(ctx context.Context, msg string, err error)
+	Now    func() time.Time
+	NewID  func() string
+	// PolicyCacheSize bounds the parsed policy sets kept in memory (default 1024).
+	PolicyCacheSize int
+}
+
+// Service holds Elevate's use cases. It is safe for concurrent use.
+type Service struct {
+	store     Store
+	workflow  Workflow
+	scheduler Scheduler
+	ic        IdentityCenter
+	db        DBResolver
+	publisher Publisher
+	mintKey   KeyMinter
+	protected map[string]bool
+	maxOU     int
+	report    func(ctx context.Context, msg string, err error)
+	now       func() time.Time
+	newID     func() string
+	policies  *policyCache
+}
+
+// NewService builds a Service. Workflow and Scheduler may be set later with
+// Bind when their implementations need the Service themselves.
+func NewService(c Config) *Service {
+	s := &Service{
+		store: c.Store, workflow: c.Workflow, scheduler: c.Scheduler, ic: c.IdentityCenter, db: c.DB,
+		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report,
+		now: c.Now, newID: c.NewID, protected: map[string]bool{},
+	}
+	for _, a := range c.ProtectedAccounts {
+		s.protected[a] = true
+	}
+	if s.maxOU <= 0 {
+		s.maxOU = 100
+	}
+	if s.report == nil {
+		s.report = func(context.Context, string, error) {}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = NewID
+	}
+	s.policies = newPolicyCache(c.PolicyCacheSize)
+	return s
+}
+
+// Bind sets the workflow and scheduler, for implementations that call back
+// into the Service and so are built after it.
+func (s *Service) Bind(w Workflow, sch Scheduler) {
+	s.workflow, s.scheduler = w, sch
+}
+
+// NewID returns a new time-ordered UUID (version 7).
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// clock returns the current time, truncated to microseconds so that stored
+// and returned times compare equal across stores and wire formats.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// commit writes a change and, once it has landed, publishes its audit events.
+func (s *Service) commit(ctx context.Context, c Change) error {
+	if err := s.store.Commit(ctx, c); err != nil {
+		return err
+	}
+	if s.publisher != nil && len(c.Audit) > 0 {
+		if err := s.publisher.Publish(ctx, c.Audit); err != nil {
+			s.report(ctx, "publish events", err)
+		}
+	}
+	return nil
+}
+
+// audit builds an audit event for a change made by actor.
+func (s *Service) audit(t Tenant, actor Principal, now time.Time, action, objectType, objectID string, sev Severity, details map[string]any) AuditEvent {
+	retention := t.Settings.AuditRetention
+	if retention <= 0 {
+		retention = DefaultAuditRetention
+	}
+	return AuditEvent{
+		ID: s.newID(), TenantID: t.ID, At: now, ActorID: actor.ID, ActorKind: actor.Kind,
+		Action: action, Severity: sev, ObjectType: objectType, ObjectID: objectID,
+		Details: details, ExpiresAt: now.Add(retention),
+	}
+}
+
+// systemActor is the principal Elevate itself acts as for automatic steps.
+func systemActor(tenantID string) Principal {
+	return Principal{TenantID: tenantID, ID: "elevate", Kind: PrincipalService}
+}
+
+// tenant loads the caller's tenant.
+func (s *Service) tenant(ctx context.Context, id string) (Tenant, error) {
+	t, err := s.store.GetTenant(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Tenant{}, NotFound("tenant")
+		}
+		return Tenant{}, fmt.Errorf("load tenant %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// requireRole fails with forbidden unless p holds at least role min.
+func requireRole(p Principal, min Role, what string) error {
+	if !p.Role.AtLeast(min) {
+		return Errorf(CodeForbidden, "%s needs the %s role", what, min)
+	}
+	return nil
+}
+
+// retry runs fn again when it lost a conditional write, re-reading what it
+// needs each time. Losing three times in a row is reported as a conflict.
+func retry[T any](fn func() (T, error)) (T, error) {
+	var (
+		v   T
+		err error
+	)
+	for range 3 {
+		v, err = fn()
+		if !errors.Is(err, ErrStale) {
+			return v, err
+		}
+	}
+	return v, &Error{Code: CodeConflict, Message: "the object changed concurrently; retry", Cause: err}
+}
+
+// withIdempotency attaches the caller's idempotency record to a change.
+func withIdempotency(c *Change, idem *Idempotency, now time.Time, o Outcome) {
+	if idem == nil {
+		return
+	}
+	c.Idempotency = &IdempotencyRecord{
+		Scope: idem.Scope, BodyHash: idem.BodyHash, Outcome: o,
+		CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+	}
+}
+
+// committed maps a commit error of an idempotent call: losing the record to a
+// concurrent duplicate is a conflict the client can retry into a replay.
+func committed(err error) error {
+	if errors.Is(err, ErrIdempotencyTaken) {
+		return &Error{Code: CodeConflict, Message: "a request with this Idempotency-Key is already being processed; retry to get its response", Cause: err}
+	}
+	return err
+}

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+func (a *API) getCatalog(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	c, err := a.svc.GetCatalog(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fromCatalog(c))
+	return nil
+}
+
+func (a *API) putCatalog(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in catalogJSON
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	if in.Actions == nil {
+		return access.Invalid("actions", "is required")
+	}
+	c, err := a.svc.PutCatalog(r.Context(), p, toCatalog(in))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fromCatalog(c))
+	return nil
+}
+
+func (a *API) getTenant(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	t, err := a.svc.GetTenant(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fromTenant(t))
+	return nil
+}
+
+func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in tenantPatchBody
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	patch := access.TenantPatch{Name: in.Name, TimeZone: in.TimeZone}
+	if in.JWT != nil {
+		patch.JWT = &access.JWTSettings{Issuer: in.JWT.Issuer, Audience: in.JWT.Audience, JWKSURL: in.JWT.JWKSURL, GroupsClaim: in.JWT.GroupsClaim}
+	}
+	if in.GroupRoles != nil {
+		patch.GroupRolesSet = true
+		patch.GroupRoles = map[string]access.Role{}
+		for g, role := range *in.GroupRoles {
+			patch.GroupRoles[g] = access.Role(role)
+		}
+	}
+	if in.IdentityMapping != nil {
+		m := access.IdentityMapping(*in.IdentityMapping)
+		patch.IdentityMapping = &m
+	}
+	if in.IdentityCenter != nil {
+		patch.Boundary = &access.Boundary{InstanceARN: in.IdentityCenter.InstanceARN, IdentityStoreID: in.IdentityCenter.IdentityStoreID,
+			AllowedRoots: in.IdentityCenter.AllowedRoots}
+	}
+	patch.ApprovalWindow = seconds(in.DefaultApprovalWindowSeconds, time.Second)
+	patch.MaxDuration = seconds(in.MaxDurationSeconds, time.Second)
+	patch.AuditRetention = seconds(in.AuditRetentionDays, 24*time.Hour)
+	if in.Organization != nil {
+		patch.OrganizationSet, patch.Organization = true, *in.Organization
+	}
+	t, err := a.svc.UpdateTenant(r.Context(), p, patch, nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fromTenant(t))
+	return nil
+}
+
+// seconds converts a count of units to a duration, guarding against overflow
+// (an out-of-range value becomes one the domain rejects).
+func seconds(n *int64, unit time.Duration) *time.Duration {
+	if n == nil {
+		return nil
+	}
+	d := time.Duration(-1)
+	if *n >= 0 && *n <= int64((1<<62)/unit) {
+		d = time.Duration(*n) * unit
+	}
+	return &d
+}
+
+func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in createAPIKeyBody
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	v := access.Violations{}
+	var ki access.NewAPIKeyInput
+	required(v, "name", in.Name, &ki.Name)
+	var role string
+	required(v, "role", in.Role, &role)
+	ki.Role = access.Role(role)
+	if in.ServicePrincipal != nil {
+		ki.ServicePrincipal = *in.ServicePrincipal
+		if ki.ServicePrincipal == "" {
+			v.Add("service_principal", "must not be empty; omit it for a key that acts for you")
+		}
+	}
+	ki.Groups = in.Groups
+	ki.ExpiresAt = parseTime("expires_at", in.ExpiresAt, v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	// The secret exists only in the first response; a replay returns the key
+	// without it (it is never stored, not even in the idempotency record).
+	var secret string
+	return a.idempotent(w, r, p, body, func(o access.Outcome) (int, any) {
+		k := fromAPIKey(*o.APIKey)
+		k.Key = secret
+		return http.StatusCreated, k
+	}, func(idem *access.Idempotency) (access.Outcome, error) {
+		k, full, err := a.svc.CreateAPIKey(r.Context(), p, ki, idem)
+		secret = full
+		return access.Outcome{APIKey: &k}, err
+	})
+}
+
+func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	q, _ := readQuery(r, "limit", "cursor")
+	page, b, err := a.pageOf(r, p, q, url.Values{})
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.ListAPIKeys(r.Context(), p, page)
+	if err != nil {
+		return err
+	}
+	writeList(w, a, b, res, fromAPIKey)
+	return nil
+}
+
+func (a *API) getAPIKey(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	k, err := a.svc.GetAPIKey(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fromAPIKey(k))
+	return nil
+}
+
+func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	if _, err := a.svc.RevokeAPIKey(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listAuditEvents(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	q, _ := readQuery(r, "limit", "cursor")
+	page, b, err := a.pageOf(r, p, q, url.Values{})
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.ListAuditEvents(r.Context(), p, page)
+	if err != nil {
+		return err
+	}
+	writeList(w, a, b, res, fromAuditEvent)
+	return nil
+}

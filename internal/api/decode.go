@@ -1,0 +1,200 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// readBody reads a request body of at most limit bytes. A non-empty body must
+// be JSON.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := &access.Error{Code: access.CodePayloadTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", limit)}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, tooLarge
+	case err != nil:
+		return nil, access.Errorf(access.CodeValidationFailed, "could not read the request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !(r.Method == http.MethodPatch && mt == "application/merge-patch+json")) {
+		return nil, &access.Error{Code: access.CodeUnsupportedMediaType, Message: "the request body must be sent as Content-Type: application/json"}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return nil, &access.Error{Code: access.CodeUnsupportedMediaType, Message: "the request body must be UTF-8"}
+	}
+	return body, nil
+}
+
+// decode parses a JSON body strictly into v: one object, no unknown fields,
+// every type error reported against its field.
+func decode(body []byte, v any) error {
+	if body == nil {
+		return access.Invalid("body", "a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return access.Invalid("body", "must be a single JSON object")
+	}
+	return nil
+}
+
+// decodeOptional decodes a body that may be empty.
+func decodeOptional(body []byte, v any) error {
+	if body == nil {
+		return nil
+	}
+	return decode(body, v)
+}
+
+func decodeError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return access.Invalid("body", "is not valid JSON (error at byte %d)", syn.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return access.Invalid("body", "is not valid JSON (it ends too early)")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return access.Invalid("body", "must be a JSON object")
+		}
+		return access.Invalid(field, "must be %s", kindName(typ.Type))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return access.Invalid(name, "is not a known field")
+	}
+	return access.Invalid("body", "could not be decoded: %s", err.Error())
+}
+
+func kindName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice:
+		return "an array"
+	}
+	return "of type " + t.String()
+}
+
+// parseTime parses an RFC 3339 date-time field.
+func parseTime(field string, s *string, v access.Violations) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		v.Add(field, "must be an RFC 3339 date-time such as 2026-01-02T15:04:05Z")
+		return time.Time{}
+	}
+	return t
+}
+
+// query reads and checks the query string: unknown parameters and repeated
+// ones are rejected so typos do not silently widen a list.
+type query struct {
+	values url.Values
+	v      access.Violations
+}
+
+func readQuery(r *http.Request, allowed ...string) (*query, error) {
+	q := &query{values: r.URL.Query(), v: access.Violations{}}
+	for name, vals := range q.values {
+		switch {
+		case !slices.Contains(allowed, name):
+			q.v.Add(name, "is not a known query parameter (known: %s)", strings.Join(allowed, ", "))
+		case len(vals) > 1:
+			q.v.Add(name, "must be given once")
+		}
+	}
+	return q, nil
+}
+
+func (q *query) get(name string) string { return q.values.Get(name) }
+
+// limit parses the page size: default 50, 1 to 250.
+func (q *query) limit() int {
+	s := q.values.Get("limit")
+	if s == "" {
+		return access.DefaultPageSize
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > access.MaxPageSize {
+		q.v.Add("limit", "must be an integer from 1 to %d", access.MaxPageSize)
+		return access.DefaultPageSize
+	}
+	return n
+}
+
+// statuses parses a comma-separated status filter against the known ones.
+func statuses[T ~string](q *query, known []T) []T {
+	s := q.values.Get("status")
+	if s == "" {
+		return nil
+	}
+	var out []T
+	for _, part := range strings.Split(s, ",") {
+		st := T(strings.TrimSpace(part))
+		if !slices.Contains(known, st) {
+			names := make([]string, len(known))
+			for i, k := range known {
+				names[i] = string(k)
+			}
+			q.v.Add("status", "must be one or more of %s, separated by commas", strings.Join(names, ", "))
+			return nil
+		}
+		if !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// userParam reads a user id filter.
+func (q *query) userParam(name string) string {
+	s := q.values.Get(name)
+	if len(s) > access.MaxIDLength {
+		q.v.Add(name, "must be at most %d characters", access.MaxIDLength)
+	}
+	return s
+}
+
+func (q *query) err() error { return q.v.Err() }

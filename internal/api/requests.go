@@ -1,0 +1,176 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in createRequestBody
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	v := access.Violations{}
+	cr := access.CreateRequestInput{Metadata: in.Metadata}
+	if in.Resource == nil {
+		v.Add("resource", "is required")
+	} else {
+		cr.Resource = toResource(*in.Resource)
+	}
+	required(v, "action", in.Action, &cr.Action)
+	required(v, "justification", in.Justification, &cr.Justification)
+	if in.DurationSeconds == nil {
+		v.Add("duration_seconds", "is required")
+	} else {
+		cr.DurationSeconds = *in.DurationSeconds
+	}
+	if in.GranteeID != nil {
+		if *in.GranteeID == "" {
+			v.Add("grantee_id", "must not be empty; omit it to request for yourself")
+		}
+		cr.GranteeID = *in.GranteeID
+	}
+	if in.BreakGlass != nil {
+		cr.BreakGlass = *in.BreakGlass
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return a.idempotent(w, r, p, body, renderCreatedRequest, func(idem *access.Idempotency) (access.Outcome, error) {
+		req, err := a.svc.CreateRequest(r.Context(), p, cr, idem)
+		if err != nil && !errors.Is(err, access.ErrPolicyDenied) {
+			return access.Outcome{}, err
+		}
+		return access.Outcome{Request: &req}, nil
+	})
+}
+
+// renderCreatedRequest answers a create: 201 with the request, or 403
+// policy_denied with its notices for a request the policies denied (it is
+// still recorded, and the error names it).
+func renderCreatedRequest(o access.Outcome) (int, any) {
+	if o.Request.Status == access.RequestDenied {
+		e := access.DeniedError(*o.Request).(*access.Error)
+		return http.StatusForbidden, errorJSON{Code: string(e.Code), Message: e.Message, Details: e.Details, Notices: e.Notices}
+	}
+	return http.StatusCreated, fromRequest(*o.Request)
+}
+
+func renderRequest(o access.Outcome) (int, any) { return http.StatusOK, fromRequest(*o.Request) }
+
+func (a *API) listRequests(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	q, _ := readQuery(r, "limit", "cursor", "status", "requester_id", "grantee_id")
+	f := access.RequestFilter{
+		Statuses:    statuses(q, access.RequestStatuses),
+		RequesterID: q.userParam("requester_id"),
+		GranteeID:   q.userParam("grantee_id"),
+	}
+	page, b, err := a.pageOf(r, p, q, url.Values{
+		"status": {joinStatuses(f.Statuses)}, "requester_id": {f.RequesterID}, "grantee_id": {f.GranteeID},
+	})
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.ListRequests(r.Context(), p, f, page)
+	if err != nil {
+		return err
+	}
+	writeList(w, a, b, res, fromRequest)
+	return nil
+}
+
+func (a *API) getRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	req, err := a.svc.GetRequest(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fromRequest(req))
+	return nil
+}
+
+func (a *API) approveRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	return a.decideRequest(w, r, p, a.svc.Approve)
+}
+
+func (a *API) denyRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	return a.decideRequest(w, r, p, a.svc.Deny)
+}
+
+func (a *API) decideRequest(w http.ResponseWriter, r *http.Request, p access.Principal,
+	decide func(ctx context.Context, p access.Principal, id, reasoning string, idem *access.Idempotency) (access.Request, error)) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in reasoningBody
+	if err := decodeOptional(body, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return a.idempotent(w, r, p, body, renderRequest, func(idem *access.Idempotency) (access.Outcome, error) {
+		req, err := decide(r.Context(), p, id, deref(in.Reasoning), idem)
+		return access.Outcome{Request: &req}, err
+	})
+}
+
+func (a *API) cancelRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	if err := decodeOptional(body, &struct{}{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return a.idempotent(w, r, p, body, renderRequest, func(idem *access.Idempotency) (access.Outcome, error) {
+		req, err := a.svc.Cancel(r.Context(), p, id, idem)
+		return access.Outcome{Request: &req}, err
+	})
+}
+
+func (a *API) listPendingApprovals(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	q, _ := readQuery(r, "limit", "cursor")
+	page, b, err := a.pageOf(r, p, q, url.Values{})
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.ListPendingApprovals(r.Context(), p, page)
+	if err != nil {
+		return err
+	}
+	writeList(w, a, b, res, fromRequest)
+	return nil
+}
+
+// required copies a required string field, recording it when missing.
+func required(v access.Violations, field string, in *string, out *string) {
+	if in == nil {
+		v.Add(field, "is required")
+		return
+	}
+	*out = *in
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return strings.TrimSpace(*s)
+}
+
+func joinStatuses[T ~string](list []T) string {
+	parts := make([]string, len(list))
+	for i, s := range list {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ",")
+}

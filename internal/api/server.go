@@ -1,0 +1,255 @@
+// Package api is Elevate's HTTP API: routes, authentication of each call,
+// decoding and validation of the wire format, idempotency, pagination
+// cursors, and the one mapping from domain error codes to HTTP statuses. The
+// same handler serves the local server and every API Lambda.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/cursor"
+)
+
+// Authenticator resolves the caller of a call from its headers.
+type Authenticator interface {
+	Authenticate(ctx context.Context, tenantHeader, apiKeyHeader, authorizationHeader string) (access.Principal, error)
+}
+
+// Sealer seals and opens pagination cursors.
+type Sealer interface {
+	Seal(b cursor.Binding, position []byte, expires time.Time) string
+	Open(b cursor.Binding, c string, now time.Time) ([]byte, error)
+}
+
+// Config wires the API.
+type Config struct {
+	Service *access.Service
+	Auth    Authenticator
+	Cursors Sealer
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// CursorTTL is how long a cursor stays valid (default 24 h).
+	CursorTTL time.Duration
+	// Limiter, when set, is asked before each authenticated call.
+	Limiter Limiter
+}
+
+// Limiter rate-limits callers.
+type Limiter interface {
+	Allow(p access.Principal) bool
+}
+
+// API is the HTTP handler of Elevate.
+type API struct {
+	svc       *access.Service
+	auth      Authenticator
+	cursors   Sealer
+	log       *slog.Logger
+	now       func() time.Time
+	cursorTTL time.Duration
+	limiter   Limiter
+	mux       *http.ServeMux
+
+	inflightMu sync.Mutex
+	inflight   map[access.IdempotencyScope]bool
+}
+
+// New builds the API handler with every route.
+func New(c Config) *API {
+	a := &API{
+		svc: c.Service, auth: c.Auth, cursors: c.Cursors, log: c.Logger, now: c.Now,
+		cursorTTL: c.CursorTTL, limiter: c.Limiter, mux: http.NewServeMux(),
+		inflight: map[access.IdempotencyScope]bool{},
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.cursorTTL <= 0 {
+		a.cursorTTL = 24 * time.Hour
+	}
+	a.routes()
+	return a
+}
+
+// Body size limits (DESIGN §4).
+const (
+	maxBody       = 64 << 10
+	maxPolicyBody = 256 << 10
+)
+
+func (a *API) routes() {
+	a.mux.HandleFunc("GET /openapi.json", a.openAPI)
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+
+	a.handle("POST /v1/requests", a.createRequest)
+	a.handle("GET /v1/requests", a.listRequests)
+	a.handle("GET /v1/requests/{id}", a.getRequest)
+	a.handle("POST /v1/requests/{id}/approve", a.approveRequest)
+	a.handle("POST /v1/requests/{id}/deny", a.denyRequest)
+	a.handle("POST /v1/requests/{id}/cancel", a.cancelRequest)
+	a.handle("GET /v1/approvals/pending", a.listPendingApprovals)
+
+	a.handle("GET /v1/grants", a.listGrants)
+	a.handle("POST /v1/grants", a.createGrant)
+	a.handle("GET /v1/grants/{id}", a.getGrant)
+	a.handle("POST /v1/grants/{id}/revoke", a.revokeGrant)
+
+	a.handle("GET /v1/catalog", a.getCatalog)
+	a.handle("PUT /v1/catalog", a.putCatalog)
+	a.handle("GET /v1/tenant", a.getTenant)
+	a.handle("PATCH /v1/tenant", a.patchTenant)
+
+	a.handle("POST /v1/api-keys", a.createAPIKey)
+	a.handle("GET /v1/api-keys", a.listAPIKeys)
+	a.handle("GET /v1/api-keys/{id}", a.getAPIKey)
+	a.handle("DELETE /v1/api-keys/{id}", a.deleteAPIKey)
+
+	a.handle("GET /v1/audit-events", a.listAuditEvents)
+
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// handlerFunc is an authenticated handler: it returns an error instead of
+// writing one, so errors are mapped in one place.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p access.Principal) error
+
+// handle registers an authenticated route.
+func (a *API) handle(pattern string, h handlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.auth.Authenticate(r.Context(), r.Header.Get("X-Tenant-ID"), r.Header.Get("X-API-Key"), r.Header.Get("Authorization"))
+		if err != nil {
+			writeError(w, r, a.log, err)
+			return
+		}
+		if a.limiter != nil && !a.limiter.Allow(p) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		setLogAttrs(r.Context(), slog.String("tenant_id", p.TenantID), slog.String("principal_id", p.ID))
+		if err := h(w, r, p); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// ServeHTTP runs a call through the middleware: request id, recovery,
+// method checks and an access log line.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := a.now()
+	reqID := r.Header.Get("X-Request-ID")
+	if !requestIDPattern.MatchString(reqID) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		reqID = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-ID", reqID)
+	attrs := &logAttrs{attrs: []slog.Attr{slog.String("request_id", reqID)}}
+	r = r.WithContext(context.WithValue(r.Context(), logAttrsKey{}, attrs))
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request", append(attrs.list(), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))...)
+			if rec.status == 0 {
+				writeError(rec, r, a.log, errors.New("panic"))
+			}
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs.list(),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", a.now().Sub(start)))...)
+	}()
+	if _, pattern := a.mux.Handler(r); pattern == "/" || pattern == "" {
+		// A known path with another method: say which methods it takes.
+		if allow := a.allowed(r); allow != "" {
+			rec.Header().Set("Allow", allow)
+			writeError(rec, r, a.log, &access.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow})
+			return
+		}
+	}
+	a.mux.ServeHTTP(rec, r)
+}
+
+// allowed lists the methods a path takes, or "" for an unknown path.
+func (a *API) allowed(r *http.Request) string {
+	var out string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" {
+			if out != "" {
+				out += ", "
+			}
+			out += m
+		}
+	}
+	return out
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// logAttrs collects attributes for the access log line as a call learns them.
+type logAttrs struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+type logAttrsKey struct{}
+
+func (l *logAttrs) list() []slog.Attr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]slog.Attr(nil), l.attrs...)
+}
+
+func setLogAttrs(ctx context.Context, attrs ...slog.Attr) {
+	if l, ok := ctx.Value(logAttrsKey{}).(*logAttrs); ok {
+		l.mu.Lock()
+		l.attrs = append(l.attrs, attrs...)
+		l.mu.Unlock()
+	}
+}
+
+// LogAttrs returns the attributes (request id, tenant, principal) known for
+// a call, for logs written while serving it.
+func LogAttrs(ctx context.Context) []slog.Attr {
+	if l, ok := ctx.Value(logAttrsKey{}).(*logAttrs); ok {
+		return l.list()
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+package api
+
+import (
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// The wire types of the API. They are the JSON contract of DESIGN §4 and the
+// OpenAPI document; the domain types carry no JSON tags.
+
+type resourceJSON struct {
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	AccountID string `json:"account_id,omitempty"`
+	Region    string `json:"region,omitempty"`
+	DBUser    string `json:"db_user,omitempty"`
+}
+
+type approvalJSON struct {
+	ApproverID string    `json:"approver_id"`
+	Reasoning  string    `json:"reasoning"`
+	ApprovedAt time.Time `json:"approved_at"`
+}
+
+type requestJSON struct {
+	ID                string         `json:"id"`
+	TenantID          string         `json:"tenant_id"`
+	RequesterID       string         `json:"requester_id"`
+	GranteeID         string         `json:"grantee_id"`
+	Resource          resourceJSON   `json:"resource"`
+	Action            string         `json:"action"`
+	Justification     string         `json:"justification"`
+	DurationSeconds   int64          `json:"duration_seconds"`
+	BreakGlass        bool           `json:"break_glass"`
+	Status            string         `json:"status"`
+	ApprovalMode      *string        `json:"approval_mode"`
+	ApprovalsRequired int            `json:"approvals_required"`
+	Approvals         []approvalJSON `json:"approvals"`
+	Reasoning         *string        `json:"reasoning"`
+	DecidedBy         *string        `json:"decided_by"`
+	DecidedAt         *time.Time     `json:"decided_at"`
+	ApprovalExpiresAt *time.Time     `json:"approval_expires_at"`
+	GrantID           *string        `json:"grant_id"`
+	Notices           []string       `json:"notices"`
+	Metadata          map[string]any `json:"metadata"`
+	PolicyVersion     int            `json:"policy_version"`
+	CreatedAt         time.Time      `json:"created_at"`
+	UpdatedAt         time.Time      `json:"updated_at"`
+}
+
+type assignmentJSON struct {
+	InstanceARN      string `json:"instance_arn"`
+	AccountID        string `json:"account_id"`
+	PermissionSetARN string `json:"permission_set_arn"`
+	PrincipalID      string `json:"principal_id"`
+	Status           string `json:"status"`
+	External         bool   `json:"external"`
+}
+
+type grantJSON struct {
+	ID              string           `json:"id"`
+	TenantID        string           `json:"tenant_id"`
+	RequestID       *string          `json:"request_id"`
+	GranteeID       string           `json:"grantee_id"`
+	CreatedBy       string           `json:"created_by"`
+	Resource        resourceJSON     `json:"resource"`
+	Action          string           `json:"action"`
+	Status          string           `json:"status"`
+	DurationSeconds int64            `json:"duration_seconds"`
+	BreakGlass      bool             `json:"break_glass"`
+	ExpiresAt       *time.Time       `json:"expires_at"`
+	GrantedAt       *time.Time       `json:"granted_at"`
+	RevokedAt       *time.Time       `json:"revoked_at"`
+	RevokedBy       *string          `json:"revoked_by"`
+	Reasoning       *string          `json:"reasoning"`
+	Assignments     []assignmentJSON `json:"assignments"`
+	Notices         []string         `json:"notices"`
+	Metadata        map[string]any   `json:"metadata"`
+	CreatedAt       time.Time        `json:"created_at"`
+	UpdatedAt       time.Time        `json:"updated_at"`
+}
+
+type apiKeyJSON struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Role          string     `json:"role"`
+	PrincipalID   string     `json:"principal_id"`
+	PrincipalKind string     `json:"principal_kind"`
+	Groups        []string   `json:"groups"`
+	CreatedBy     string     `json:"created_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ExpiresAt     *time.Time `json:"expires_at"`
+	RevokedAt     *time.Time `json:"revoked_at"`
+	// Key is the full secret, present only in the response that created it.
+	Key string `json:"key,omitempty"`
+}
+
+type auditEventJSON struct {
+	ID         string         `json:"id"`
+	At         time.Time      `json:"at"`
+	ActorID    string         `json:"actor_id"`
+	ActorKind  string         `json:"actor_kind"`
+	Action     string         `json:"action"`
+	Severity   string         `json:"severity"`
+	ObjectType string         `json:"object_type"`
+	ObjectID   string         `json:"object_id"`
+	Details    map[string]any `json:"details"`
+}
+
+type jwtJSON struct {
+	Issuer      string `json:"issuer"`
+	Audience    string `json:"audience"`
+	JWKSURL     string `json:"jwks_url"`
+	GroupsClaim string `json:"groups_claim"`
+}
+
+type identityCenterJSON struct {
+	InstanceARN     string   `json:"instance_arn"`
+	IdentityStoreID string   `json:"identity_store_id"`
+	AllowedRoots    []string `json:"allowed_roots"`
+}
+
+type tenantJSON struct {
+	ID                           string              `json:"id"`
+	Name                         string              `json:"name"`
+	JWT                          jwtJSON             `json:"jwt"`
+	GroupRoles                   map[string]string   `json:"group_roles"`
+	IdentityMapping              string              `json:"identity_mapping"`
+	IdentityCenter               identityCenterJSON  `json:"identity_center"`
+	TimeZone                     string              `json:"time_zone"`
+	DefaultApprovalWindowSeconds int64               `json:"default_approval_window_seconds"`
+	MaxDurationSeconds           int64               `json:"max_duration_seconds"`
+	AuditRetentionDays           int64               `json:"audit_retention_days"`
+	Organization                 map[string][]string `json:"organization"`
+	PolicyVersion                int                 `json:"policy_version"`
+	CreatedAt                    time.Time           `json:"created_at"`
+	UpdatedAt                    time.Time           `json:"updated_at"`
+}
+
+type catalogActionJSON struct {
+	Name             string `json:"name"`
+	Description      string `json:"description,omitempty"`
+	PermissionSetARN string `json:"permission_set_arn,omitempty"`
+}
+
+type catalogJSON struct {
+	Actions map[string][]catalogActionJSON `json:"actions"`
+}
+
+type errorJSON struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+	Notices []string       `json:"notices,omitempty"`
+}
+
+type listJSON[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+	HasMore    bool    `json:"has_more"`
+}
+
+// Request bodies. Pointers tell a missing field from a zero value.
+
+type createRequestBody struct {
+	Resource        *resourceJSON  `json:"resource"`
+	Action          *string        `json:"action"`
+	DurationSeconds *int64         `json:"duration_seconds"`
+	Justification   *string        `json:"justification"`
+	GranteeID       *string        `json:"grantee_id"`
+	BreakGlass      *bool          `json:"break_glass"`
+	Metadata        map[string]any `json:"metadata"`
+}
+
+type reasoningBody struct {
+	Reasoning *string `json:"reasoning"`
+}
+
+type createGrantBody struct {
+	GranteeID *string        `json:"grantee_id"`
+	Resource  *resourceJSON  `json:"resource"`
+	Action    *string        `json:"action"`
+	ExpiresAt *string        `json:"expires_at"`
+	Reasoning *string        `json:"reasoning"`
+	Metadata  map[string]any `json:"metadata"`
+}
+
+type createAPIKeyBody struct {
+	Name             *string    `json:"name"`
+	Role             *string    `json:"role"`
+	ServicePrincipal *string    `json:"service_principal"`
+	Groups           []string   `json:"groups"`
+	ExpiresAt        *string    `json:"expires_at"`
+}
+
+type tenantPatchBody struct {
+	Name                         *string              `json:"name"`
+	JWT                          *jwtJSON             `json:"jwt"`
+	GroupRoles                   *map[string]string   `json:"group_roles"`
+	IdentityMapping              *string              `json:"identity_mapping"`
+	IdentityCenter               *identityCenterJSON  `json:"identity_center"`
+	TimeZone                     *string              `json:"time_zone"`
+	DefaultApprovalWindowSeconds *int64               `json:"default_approval_window_seconds"`
+	MaxDurationSeconds           *int64               `json:"max_duration_seconds"`
+	AuditRetentionDays           *int64               `json:"audit_retention_days"`
+	Organization                 *map[string][]string `json:"organization"`
+}
+
+func toResource(r resourceJSON) access.Resource {
+	return access.Resource{Type: access.ResourceType(r.Type), ID: r.ID, AccountID: r.AccountID, Region: r.Region, DBUser: r.DBUser}
+}
+
+func fromResource(r access.Resource) resourceJSON {
+	return resourceJSON{Type: string(r.Type), ID: r.ID, AccountID: r.AccountID, Region: r.Region, DBUser: r.DBUser}
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nonNilMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
+}
+
+func fromRequest(r access.Request) requestJSON {
+	approvals := make([]approvalJSON, 0, len(r.Approvals))
+	for _, a := range r.Approvals {
+		approvals = append(approvals, approvalJSON{ApproverID: a.ApproverID, Reasoning: a.Reasoning, ApprovedAt: a.At.UTC()})
+	}
+	return requestJSON{
+		ID: r.ID, TenantID: r.TenantID, RequesterID: r.RequesterID, GranteeID: r.GranteeID,
+		Resource: fromResource(r.Resource), Action: r.Action, Justification: r.Justification,
+		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
+		ApprovalMode: optString(string(r.ApprovalMode)), ApprovalsRequired: r.ApprovalsRequired, Approvals: approvals,
+		Reasoning: optString(r.Reasoning), DecidedBy: optString(r.DecidedBy), DecidedAt: optTime(r.DecidedAt),
+		ApprovalExpiresAt: optTime(r.ApprovalExpiresAt), GrantID: optString(r.GrantID),
+		Notices: nonNil(r.Notices), Metadata: nonNilMap(r.Metadata), PolicyVersion: r.PolicyVersion,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func fromGrant(g access.Grant) grantJSON {
+	as := make([]assignmentJSON, 0, len(g.Assignments))
+	for _, a := range g.Assignments {
+		as = append(as, assignmentJSON{InstanceARN: a.InstanceARN, AccountID: a.AccountID, PermissionSetARN: a.PermissionSetARN,
+			PrincipalID: a.PrincipalID, Status: string(a.State), External: a.External})
+	}
+	return grantJSON{
+		ID: g.ID, TenantID: g.TenantID, RequestID: optString(g.RequestID), GranteeID: g.GranteeID, CreatedBy: g.CreatedBy,
+		Resource: fromResource(g.Resource), Action: g.Action, Status: string(g.Status), DurationSeconds: g.DurationSeconds,
+		BreakGlass: g.BreakGlass, ExpiresAt: optTime(g.ExpiresAt), GrantedAt: optTime(g.GrantedAt),
+		RevokedAt: optTime(g.RevokedAt), RevokedBy: optString(g.RevokedBy), Reasoning: optString(g.Reasoning),
+		Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata),
+		CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC(),
+	}
+}
+
+func fromAPIKey(k access.APIKey) apiKeyJSON {
+	return apiKeyJSON{
+		ID: k.ID, Name: k.Name, Role: string(k.Role), PrincipalID: k.PrincipalID, PrincipalKind: string(k.PrincipalKind),
+		Groups: nonNil(k.Groups), CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt.UTC(),
+		ExpiresAt: optTime(k.ExpiresAt), RevokedAt: optTime(k.RevokedAt),
+	}
+}
+
+func fromAuditEvent(e access.AuditEvent) auditEventJSON {
+	return auditEventJSON{
+		ID: e.ID, At: e.At.UTC(), ActorID: e.ActorID, ActorKind: string(e.ActorKind), Action: e.Action,
+		Severity: string(e.Severity), ObjectType: e.ObjectType, ObjectID: e.ObjectID, Details: nonNilMap(e.Details),
+	}
+}
+
+func fromTenant(t access.Tenant) tenantJSON {
+	s := t.Settings
+	roles := make(map[string]string, len(s.GroupRoles))
+	for g, r := range s.GroupRoles {
+		roles[g] = string(r)
+	}
+	return tenantJSON{
+		ID: t.ID, Name: t.Name,
+		JWT:        jwtJSON{Issuer: s.JWT.Issuer, Audience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim},
+		GroupRoles: roles, IdentityMapping: string(s.IdentityMapping),
+		IdentityCenter: identityCenterJSON{InstanceARN: s.Boundary.InstanceARN, IdentityStoreID: s.Boundary.IdentityStoreID,
+			AllowedRoots: nonNil(s.Boundary.AllowedRoots)},
+		TimeZone:                     s.TimeZone,
+		DefaultApprovalWindowSeconds: int64(s.ApprovalWindow / time.Second),
+		MaxDurationSeconds:           int64(s.MaxDuration / time.Second),
+		AuditRetentionDays:           int64(s.AuditRetention / (24 * time.Hour)),
+		Organization:                 nonNilMap(s.Organization),
+		PolicyVersion:                t.PolicyVersion, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+	}
+}
+
+func fromCatalog(c access.Catalog) catalogJSON {
+	out := catalogJSON{Actions: map[string][]catalogActionJSON{}}
+	for t, actions := range c {
+		list := make([]catalogActionJSON, 0, len(actions))
+		for _, a := range actions {
+			list = append(list, catalogActionJSON{Name: a.Name, Description: a.Description, PermissionSetARN: a.PermissionSetARN})
+		}
+		out.Actions[string(t)] = list
+	}
+	return out
+}
+
+func toCatalog(c catalogJSON) access.Catalog {
+	out := access.Catalog{}
+	for t, actions := range c.Actions {
+		list := make([]access.CatalogAction, 0, len(actions))
+		for _, a := range actions {
+			list = append(list, access.CatalogAction{Name: a.Name, Description: a.Description, PermissionSetARN: a.PermissionSetARN})
+		}
+		out[access.ResourceType(t)] = list
+	}
+	return out
+}

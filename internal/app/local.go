@@ -1,0 +1,93 @@
+// Package app wires Elevate's adapters to its domain and HTTP API. It is the
+// one place that knows every concrete type, so the mains stay a few lines:
+// the local server, the tests and the Lambda functions all build from here.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/api"
+	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/clock"
+	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/store/memstore"
+	"github.com/elevate-jit/elevate/internal/workflow"
+)
+
+// LocalConfig configures an in-process Elevate.
+type LocalConfig struct {
+	// Store defaults to a new embedded (in-memory) store.
+	Store access.Store
+	// Cursors seals pagination cursors; required.
+	Cursors *cursor.Sealer
+	// Clock defaults to the system clock. Tests pass a fake one.
+	Clock clock.Clock
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// ProtectedAccounts no grant may target.
+	ProtectedAccounts []string
+	// KeyCacheTTL bounds how long a looked-up API key is trusted (default 30 s).
+	KeyCacheTTL time.Duration
+	// JWKSClient fetches JWKS documents (tests inject one that trusts their server).
+	JWKSClient *http.Client
+	// Poll is the pause between provisioning steps (default 20 ms).
+	Poll time.Duration
+}
+
+// Local is a whole Elevate in one process: embedded store, in-process
+// workflow and expiry timers, and a recording Identity Center.
+type Local struct {
+	Store          access.Store
+	Service        *access.Service
+	Handler        *api.API
+	Workflow       *workflow.Local
+	IdentityCenter *identitycenter.Recording
+	Clock          clock.Clock
+}
+
+// NewLocal builds a local Elevate. Close it to stop its timers.
+func NewLocal(c LocalConfig) *Local {
+	if c.Store == nil {
+		c.Store = memstore.New()
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	opts := []workflow.LocalOption{workflow.WithClock(c.Clock), workflow.WithLogger(c.Logger)}
+	if c.Poll > 0 {
+		opts = append(opts, workflow.WithPoll(c.Poll))
+	}
+	wf := workflow.NewLocal(opts...)
+	ic := identitycenter.NewRecording(c.Logger)
+	svc := access.NewService(access.Config{
+		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
+		MintKey: MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
+		Report: func(ctx context.Context, msg string, err error) {
+			c.Logger.WarnContext(ctx, msg, "error", err)
+		},
+	})
+	wf.Bind(svc)
+	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient})
+	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now})
+	return &Local{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+}
+
+// Close stops the in-process workflow.
+func (l *Local) Close() { l.Workflow.Close() }
+
+// MintKey makes a new API key with the auth package's format and hash.
+func MintKey() (id, full string, hash []byte, err error) {
+	id, secret, full, err := auth.NewAPIKey()
+	if err != nil {
+		return "", "", nil, err
+	}
+	return id, full, auth.HashSecret(secret), nil
+}

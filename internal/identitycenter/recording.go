@@ -1,0 +1,257 @@
+// Package identitycenter connects Elevate to IAM Identity Center, the
+// Identity Store and Organizations. Recording is an in-memory stand-in for
+// the local server and tests: it keeps the assignments it would have made.
+package identitycenter
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// Recording is an in-memory Identity Center. Every user exists unless
+// Users is set; operations succeed at once unless a test says otherwise.
+// It is safe for concurrent use.
+type Recording struct {
+	log *slog.Logger
+
+	mu             sync.Mutex
+	assignments    map[access.AssignmentKey]bool
+	permissionSets map[string]access.ManagedPermissionSet
+	ops            map[string]access.Operation
+	seq            int
+	users          map[string]bool
+	// pendingPolls makes each new operation report IN_PROGRESS this many times.
+	pendingPolls map[string]int
+	polls        int
+	failCreate   func(access.Assignment) bool
+	failDelete   func(access.Assignment) bool
+	calls        map[string]int
+}
+
+// NewRecording returns an empty recording Identity Center that logs what it
+// would do to log (nil for no log).
+func NewRecording(log *slog.Logger) *Recording {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recording{
+		log: log, assignments: map[access.AssignmentKey]bool{}, permissionSets: map[string]access.ManagedPermissionSet{},
+		ops: map[string]access.Operation{}, pendingPolls: map[string]int{}, calls: map[string]int{},
+	}
+}
+
+// SetUsers limits the users that exist to ids; nil means everyone exists.
+func (r *Recording) SetUsers(ids ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.users = map[string]bool{}
+	for _, id := range ids {
+		r.users[id] = true
+	}
+}
+
+// SetPendingPolls makes operations report IN_PROGRESS n times before settling.
+func (r *Recording) SetPendingPolls(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.polls = n
+}
+
+// FailCreations makes creations of matching assignments fail.
+func (r *Recording) FailCreations(f func(access.Assignment) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failCreate = f
+}
+
+// FailDeletions makes deletions of matching assignments fail.
+func (r *Recording) FailDeletions(f func(access.Assignment) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failDelete = f
+}
+
+// Preassign records an assignment that existed before Elevate.
+func (r *Recording) Preassign(a access.Assignment) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.assignments[a.Key()] = true
+}
+
+// Assignments returns the assignments that exist now.
+func (r *Recording) Assignments() []access.AssignmentKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]access.AssignmentKey, 0, len(r.assignments))
+	for k := range r.assignments {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b access.AssignmentKey) int {
+		return strings.Compare(a.AccountID+a.PrincipalID+a.PermissionSetARN, b.AccountID+b.PrincipalID+b.PermissionSetARN)
+	})
+	return out
+}
+
+// Calls returns how often a method was called.
+func (r *Recording) Calls(method string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[method]
+}
+
+// UserID is the Identity Store user id the recording maps a grantee id to.
+func UserID(granteeID string) string {
+	h := sha256.Sum256([]byte(granteeID))
+	x := hex.EncodeToString(h[:16])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// ResolveUser maps a grantee to a stable fake Identity Store user id.
+func (r *Recording) ResolveUser(_ context.Context, _ access.Tenant, granteeID string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["ResolveUser"]++
+	if r.users != nil && !r.users[granteeID] {
+		return "", fmt.Errorf("user %q: %w", granteeID, access.ErrUserNotFound)
+	}
+	return UserID(granteeID), nil
+}
+
+// Ancestors reads the OU path from the tenant's Organization setting.
+func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Resource) ([]string, error) {
+	org := t.Settings.Organization
+	if res.Type != access.ResourceOrganizationalUnit {
+		return slices.Clone(org[res.TargetAccount()]), nil
+	}
+	for _, path := range org {
+		if i := slices.Index(path, res.ID); i >= 0 {
+			return slices.Clone(path[:i]), nil
+		}
+	}
+	return nil, nil
+}
+
+// AccountsUnder lists the accounts whose OU path contains ouID.
+func (r *Recording) AccountsUnder(_ context.Context, t access.Tenant, ouID string, max int) ([]string, bool, error) {
+	var out []string
+	for acct, path := range t.Settings.Organization {
+		if slices.Contains(path, ouID) {
+			out = append(out, acct)
+		}
+	}
+	slices.Sort(out)
+	if len(out) > max {
+		return out[:max], true, nil
+	}
+	return out, false, nil
+}
+
+// EnsurePermissionSet records the managed permission set and returns a
+// deterministic ARN for it.
+func (r *Recording) EnsurePermissionSet(_ context.Context, t access.Tenant, spec access.ManagedPermissionSet) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["EnsurePermissionSet"]++
+	inst := t.Settings.Boundary.InstanceARN[strings.LastIndex(t.Settings.Boundary.InstanceARN, "/")+1:]
+	h := sha256.Sum256([]byte(spec.Name))
+	arn := fmt.Sprintf("arn:aws:sso:::permissionSet/%s/ps-%s", inst, hex.EncodeToString(h[:8]))
+	if _, ok := r.permissionSets[arn]; !ok {
+		r.log.Info("identity center: would create managed permission set", "name", spec.Name, "arn", arn, "account_id", spec.AccountID)
+	}
+	r.permissionSets[arn] = spec
+	return arn, nil
+}
+
+// PermissionSet returns a managed permission set recorded under arn.
+func (r *Recording) PermissionSet(arn string) (access.ManagedPermissionSet, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps, ok := r.permissionSets[arn]
+	return ps, ok
+}
+
+// AssignmentExists reports whether the assignment is recorded.
+func (r *Recording) AssignmentExists(_ context.Context, a access.Assignment) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["AssignmentExists"]++
+	return r.assignments[a.Key()], nil
+}
+
+// CreateAssignment records the assignment.
+func (r *Recording) CreateAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["CreateAssignment"]++
+	if r.failCreate != nil && r.failCreate(a) {
+		return r.newOp(access.OperationFailed, "recording: creation refused"), nil
+	}
+	r.assignments[a.Key()] = true
+	r.log.Info("identity center: would create account assignment", "instance_arn", a.InstanceARN,
+		"account_id", a.AccountID, "permission_set_arn", a.PermissionSetARN, "principal_id", a.PrincipalID)
+	return r.newOp(access.OperationSucceeded, ""), nil
+}
+
+// DeleteAssignment removes the assignment.
+func (r *Recording) DeleteAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["DeleteAssignment"]++
+	if r.failDelete != nil && r.failDelete(a) {
+		return r.newOp(access.OperationFailed, "recording: deletion refused"), nil
+	}
+	delete(r.assignments, a.Key())
+	r.log.Info("identity center: would delete account assignment", "instance_arn", a.InstanceARN,
+		"account_id", a.AccountID, "permission_set_arn", a.PermissionSetARN, "principal_id", a.PrincipalID)
+	return r.newOp(access.OperationSucceeded, ""), nil
+}
+
+// CreationStatus reports an operation's state.
+func (r *Recording) CreationStatus(_ context.Context, _ string, id string) (access.Operation, error) {
+	return r.status(id)
+}
+
+// DeletionStatus reports an operation's state.
+func (r *Recording) DeletionStatus(_ context.Context, _ string, id string) (access.Operation, error) {
+	return r.status(id)
+}
+
+func (r *Recording) status(id string) (access.Operation, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["Status"]++
+	op, ok := r.ops[id]
+	if !ok {
+		return access.Operation{}, fmt.Errorf("recording: unknown operation %s", id)
+	}
+	if r.pendingPolls[id] > 0 {
+		r.pendingPolls[id]--
+		return access.Operation{ID: id, Status: access.OperationInProgress}, nil
+	}
+	return op, nil
+}
+
+func (r *Recording) newOp(status access.OperationStatus, reason string) access.Operation {
+	r.seq++
+	op := access.Operation{ID: fmt.Sprintf("op-%08d", r.seq), Status: status, Reason: reason}
+	r.ops[op.ID] = op
+	r.pendingPolls[op.ID] = r.polls
+	if r.polls > 0 {
+		return access.Operation{ID: op.ID, Status: access.OperationInProgress}
+	}
+	return op
+}
+
+// DBIResourceID returns a stable fake DbiResourceId for a DB instance ARN.
+func (r *Recording) DBIResourceID(_ context.Context, _ access.Tenant, arn string) (string, error) {
+	h := sha256.Sum256([]byte(arn))
+	return "db-" + strings.ToUpper(hex.EncodeToString(h[:13])), nil
+}

@@ -1,0 +1,81 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+)
+
+// ApproveRequest asks whether Approver may approve or deny a pending request.
+type ApproveRequest struct {
+	Approver User
+	Request  RequestInfo
+	Time     time.Time      // when the approver acts
+	Location *time.Location // tenant time zone; nil means UTC
+}
+
+// RequestInfo is the pending request as policies see it (Elevate::Request).
+type RequestInfo struct {
+	ID, Requester, Grantee string
+	Resource               Resource
+	Action                 string
+	DurationSeconds        int64
+	BreakGlass, Delegated  bool
+	Justification          string
+}
+
+// MayApprove evaluates the approve action for this approver on this request;
+// only Allowed, Determining, Notices and Errors of the Decision are used.
+//
+// Whatever the policies say, nobody may approve a request they made or will
+// receive: such a decision is always denied.
+func (s *Set) MayApprove(r ApproveRequest) Decision {
+	req := r.Request
+	grantee := req.Grantee
+	if grantee == "" {
+		grantee = req.Requester
+	}
+	accountID := req.Resource.AccountID
+	switch req.Resource.Type {
+	case ResourceAccount:
+		if accountID == "" {
+			accountID = req.Resource.ID
+		}
+	case ResourceOrganizationalUnit:
+		accountID = ""
+	}
+
+	var ents entityStore
+	ents.setPrincipal(r.Approver)
+	ents.resource = types.Entity{
+		UID: types.NewEntityUID(typeRequest, types.String(req.ID)),
+		Attributes: types.NewRecord(types.RecordMap{
+			"requester":        types.NewEntityUID(typeUser, types.String(req.Requester)),
+			"grantee":          types.NewEntityUID(typeUser, types.String(grantee)),
+			"action":           types.String(req.Action),
+			"duration_seconds": types.Long(req.DurationSeconds),
+			"break_glass":      types.Boolean(req.BreakGlass),
+			"delegated":        types.Boolean(req.Delegated || grantee != req.Requester),
+			"justification":    types.String(req.Justification),
+			"resource_type":    types.String(req.Resource.Type),
+			"resource_id":      types.String(req.Resource.ID),
+			"account_id":       types.String(accountID),
+		}),
+	}
+	hour, weekday := localClock(r.Time, r.Location)
+	dec, diag := cedar.Authorize(s.approve, &ents, cedar.Request{
+		Principal: ents.principal.UID,
+		Action:    actionApprove,
+		Resource:  ents.resource.UID,
+		Context: types.NewRecord(types.RecordMap{
+			"hour":    types.Long(hour),
+			"weekday": types.String(weekday),
+		}),
+	})
+	d, _ := s.outcome(dec, diag, noticeNoApprovePermit)
+	if d.Allowed && (r.Approver.ID == req.Requester || r.Approver.ID == grantee) {
+		return Decision{Notices: []string{noticeSelfApproval}}
+	}
+	return d
+}

@@ -1,0 +1,246 @@
+package policy
+
+import (
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+)
+
+// User is a person as Cedar sees them: an id and the groups they belong to.
+type User struct {
+	ID     string
+	Groups []string
+}
+
+// Resource types Elevate knows, as they appear in Resource.Type.
+const (
+	ResourceAccount            = "aws_account"
+	ResourcePermissionSet      = "aws_permission_set"
+	ResourceOrganizationalUnit = "aws_organizational_unit"
+	ResourceS3Bucket           = "aws_s3_bucket"
+	ResourceRDSInstance        = "aws_rds_instance"
+	ResourceEC2Instance        = "aws_ec2_instance"
+)
+
+// Resource is the AWS resource a request is about, with the organization
+// hierarchy above it so policies can match whole OUs.
+type Resource struct {
+	Type      string   // aws_account, aws_permission_set, aws_organizational_unit, aws_s3_bucket, aws_rds_instance, aws_ec2_instance
+	ID        string   // account id, permission set ARN, OU id, bucket name, instance ARN or id
+	AccountID string   // for types other than aws_account/aws_organizational_unit ("" otherwise)
+	Region    string   // for aws_ec2_instance and aws_rds_instance
+	Ancestors []string // organization root (r-…) and OU ids (ou-…) above the resource, outermost first
+}
+
+// Request is what Decide needs to know about a would-be access request.
+type Request struct {
+	Principal       User
+	BreakGlass      bool
+	Resource        Resource
+	Action          string // the catalog action, e.g. "ReadOnly", "read", "connect"
+	DurationSeconds int64
+	Justification   string
+	Grantee         string         // user id of who receives access; "" means the principal
+	Delegated       bool           // Grantee != Principal.ID
+	Time            time.Time      // when the request is made
+	Location        *time.Location // tenant time zone; nil means UTC
+}
+
+// Mode says how an allowed request is approved.
+type Mode string
+
+// Approval modes, as stored on requests.
+const (
+	ModeAuto       Mode = "auto"
+	ModeRequire    Mode = "require"
+	ModeBreakGlass Mode = "break_glass"
+)
+
+// Determining is a policy that decided the outcome, so callers can explain it.
+type Determining struct {
+	ID          string
+	Effect      string // "permit" | "forbid"
+	Annotations map[string]string
+}
+
+// EvalError is a policy that could not be evaluated; it denies the request.
+type EvalError struct {
+	PolicyID string
+	Message  string
+}
+
+// Decision is the outcome of Decide or MayApprove, with the reasons people see.
+type Decision struct {
+	Allowed     bool
+	Mode        Mode // "" when denied
+	Approvals   int  // distinct approvers required: >= 1 when Mode == ModeRequire, else 0
+	Determining []Determining
+	Notices     []string
+	Errors      []EvalError
+}
+
+// Notices Elevate adds itself, beside those of the policies.
+const (
+	noticeNoPermit           = "No policy permits this request."
+	noticeNoBreakGlassPermit = "No policy permits break-glass access for this request."
+	noticeDelegatedApprover  = "Requests on behalf of someone else need an approver."
+	noticeDelegatedNoBG      = "Break-glass cannot be requested on behalf of someone else."
+	noticeNoApprovePermit    = "No policy permits you to approve this request."
+	noticeSelfApproval       = "Nobody may approve a request they made or will receive."
+)
+
+// Decide evaluates the request against the set: whether it is allowed, and if
+// so whether it is auto-approved, needs approvers, or is break-glass.
+func (s *Set) Decide(r Request) Decision {
+	action, list := actionRequest, s.request
+	if r.BreakGlass {
+		action, list = actionBreakGlass, s.breakGlass
+	}
+	grantee := r.Grantee
+	if grantee == "" {
+		grantee = r.Principal.ID
+	}
+	// Trust the flag, but never let a mismatch pass as a request for oneself.
+	delegated := r.Delegated || grantee != r.Principal.ID
+
+	var ents entityStore
+	ents.setPrincipal(r.Principal)
+	if err := ents.setResource(r.Resource); err != nil {
+		return denyWithError("", err.Error())
+	}
+	hour, weekday := localClock(r.Time, r.Location)
+	ctx := types.NewRecord(types.RecordMap{
+		"action":           types.String(r.Action),
+		"duration_seconds": types.Long(r.DurationSeconds),
+		"justification":    types.String(r.Justification),
+		"delegated":        types.Boolean(delegated),
+		"grantee":          types.NewEntityUID(typeUser, types.String(grantee)),
+		"hour":             types.Long(hour),
+		"weekday":          types.String(weekday),
+	})
+	dec, diag := cedar.Authorize(list, &ents, cedar.Request{
+		Principal: ents.principal.UID,
+		Action:    action,
+		Resource:  ents.resource.UID,
+		Context:   ctx,
+	})
+
+	noPermit := noticeNoPermit
+	if r.BreakGlass {
+		noPermit = noticeNoBreakGlassPermit
+	}
+	d, permits := s.outcome(dec, diag, noPermit)
+	if !d.Allowed {
+		return d
+	}
+
+	if r.BreakGlass {
+		d.Mode = ModeBreakGlass
+	} else {
+		d.Mode = ModeAuto
+		for _, c := range permits {
+			if !c.auto {
+				d.Mode = ModeRequire
+				break
+			}
+		}
+	}
+	if delegated && d.Mode != ModeRequire && !anyTestsDelegated(permits) {
+		if d.Mode == ModeBreakGlass {
+			return Decision{Notices: []string{noticeDelegatedNoBG}}
+		}
+		d.Mode = ModeRequire
+		d.Notices = append(d.Notices, noticeDelegatedApprover)
+	}
+	if d.Mode == ModeRequire {
+		d.Approvals = 1
+		for _, c := range permits {
+			d.Approvals = max(d.Approvals, c.approvals)
+		}
+	}
+	return d
+}
+
+// outcome turns cedar's answer into a Decision (without Mode and Approvals) and
+// returns the determining permits when the answer is allow.
+func (s *Set) outcome(dec cedar.Decision, diag cedar.Diagnostic, noPermit string) (Decision, []*compiled) {
+	if len(diag.Errors) > 0 {
+		d := Decision{
+			Errors:  make([]EvalError, 0, len(diag.Errors)),
+			Notices: make([]string, 0, len(diag.Errors)),
+		}
+		for _, e := range diag.Errors {
+			d.Errors = append(d.Errors, EvalError{PolicyID: string(e.PolicyID), Message: e.Message})
+			d.Notices = append(d.Notices, fmt.Sprintf("Policy %q could not be evaluated, so the request is denied: %s", e.PolicyID, e.Message))
+		}
+		return d, nil
+	}
+	if len(diag.Reasons) == 0 {
+		return Decision{Notices: []string{noPermit}}, nil
+	}
+
+	d := Decision{
+		Allowed:     dec == cedar.Allow,
+		Determining: make([]Determining, 0, len(diag.Reasons)),
+	}
+	var permits []*compiled
+	if d.Allowed {
+		permits = make([]*compiled, 0, len(diag.Reasons))
+	}
+	for _, reason := range diag.Reasons {
+		c := s.byID[reason.PolicyID]
+		effect := "forbid"
+		if c.permit {
+			effect = "permit"
+			permits = append(permits, c)
+		}
+		d.Determining = append(d.Determining, Determining{ID: c.id, Effect: effect, Annotations: maps.Clone(c.annotations)})
+		switch {
+		case c.notice != "":
+			d.Notices = append(d.Notices, c.notice)
+		case !c.permit:
+			// A denial always says why, even when its policy has no @notice.
+			d.Notices = append(d.Notices, fmt.Sprintf("Policy %q denies this request.", c.id))
+		}
+	}
+	return d, permits
+}
+
+// anyTestsDelegated reports whether one of permits was written with delegated
+// requests in mind.
+func anyTestsDelegated(permits []*compiled) bool {
+	for _, c := range permits {
+		if c.testsDelegated {
+			return true
+		}
+	}
+	return false
+}
+
+// denyWithError is the fail-closed decision for a request that cannot even be
+// put to Cedar, or a policy that cannot be evaluated.
+func denyWithError(policyID, msg string) Decision {
+	notice := "The request could not be evaluated, so it is denied: " + msg
+	if policyID != "" {
+		notice = fmt.Sprintf("Policy %q could not be evaluated, so the request is denied: %s", policyID, msg)
+	}
+	return Decision{
+		Errors:  []EvalError{{PolicyID: policyID, Message: msg}},
+		Notices: []string{notice},
+	}
+}
+
+// weekdays are the lowercase English day names policies compare against.
+var weekdays = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+
+// localClock returns the hour (0..23) and weekday name of t in loc (UTC when nil).
+func localClock(t time.Time, loc *time.Location) (int, string) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	return t.Hour(), weekdays[t.Weekday()]
+}

@@ -1,0 +1,21 @@
+// Package policy decides, with Cedar, whether a request for temporary AWS
+// access is allowed and how it is approved, and whether an approver may decide
+// a pending request.
+//
+// A tenant's policy text is parsed and validated once per version with
+// [Parse], which checks every policy against Elevate's schema ([SchemaText])
+// and Elevate's annotations:
+//
+//   - @id("…") names the policy; it is required and unique within the set.
+//   - @approval("auto" | "require") on a permit: a request is auto-approved
+//     only when every permit that allows it says "auto".
+//   - @approvals("N") on a permit asks for N distinct approvers (1..10); the
+//     largest N among the permits that allow a request wins.
+//   - @notice("…") is the sentence shown to people when the policy determines
+//     a decision (at most 500 characters).
+//
+// [Set.Decide] and [Set.MayApprove] are pure: they build the Cedar request and
+// entities from plain Go values and never re-parse. Any evaluation error
+// denies (fail closed) and names the policy that failed. [DefaultText] is the
+// policy set new tenants start with.
+package policy

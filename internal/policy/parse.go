@@ -1,0 +1,401 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
+)
+
+// Limits on a tenant's policy text, so one tenant cannot make parsing or
+// deciding expensive for everyone.
+const (
+	maxTextBytes = 256 << 10
+	maxPolicies  = 2000
+	maxNotice    = 500
+	maxApprovals = 10
+)
+
+// Annotation keys Elevate gives meaning to.
+const (
+	annotationID        = "id"
+	annotationApproval  = "approval"
+	annotationApprovals = "approvals"
+	annotationNotice    = "notice"
+)
+
+// Set is a parsed, schema-validated policy set, built once per policy version
+// and safe for concurrent use; Decide and MayApprove never re-parse.
+type Set struct {
+	all  []*compiled
+	byID map[cedar.PolicyID]*compiled
+
+	// Policies whose action scope can match each action, in text order. A
+	// policy whose scope cannot match an action is false for it without
+	// evaluating its conditions, so leaving it out changes no decision.
+	request, breakGlass, approve policyList
+}
+
+// compiled is one policy with the annotations Elevate reads, precomputed.
+type compiled struct {
+	id          string
+	policy      *cedar.Policy
+	permit      bool
+	auto        bool   // @approval("auto")
+	approvals   int    // @approvals("N"), 0 when absent
+	notice      string // @notice, "" when absent
+	annotations map[string]string
+	// testsDelegated is true when a condition reads context.delegated, which
+	// lets a permit auto-approve or break glass for delegated requests.
+	testsDelegated bool
+}
+
+// policyList evaluates policies in text order, so diagnostics and notices are
+// deterministic.
+type policyList []*compiled
+
+// All implements cedar.PolicyIterator.
+func (l policyList) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
+	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+		for _, c := range l {
+			if !yield(cedar.PolicyID(c.id), c.policy) {
+				return
+			}
+		}
+	}
+}
+
+// ParseError reports every problem found in a policy text, so an author can fix
+// them all at once.
+type ParseError struct {
+	Problems []Problem
+}
+
+// Error joins the problems into one readable line.
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		b.WriteString("invalid policy set: ")
+	} else {
+		fmt.Fprintf(&b, "invalid policy set (%d problems): ", len(e.Problems))
+	}
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Problem is one thing wrong with a policy text, located as precisely as the
+// parser allows.
+type Problem struct {
+	PolicyID     string // "" when the problem is not tied to one policy
+	Line, Column int    // 1-based position of the policy (or of the syntax error); 0 if unknown
+	Message      string
+}
+
+// String formats the problem as "line L, column C: policy "id": message".
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d, column %d: ", p.Line, p.Column)
+	}
+	if p.PolicyID != "" {
+		fmt.Fprintf(&b, "policy %q: ", p.PolicyID)
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// Parse parses text as Cedar, checks Elevate's annotations and validates every
+// policy against the schema; the error is a *ParseError listing every problem.
+func Parse(filename string, text []byte) (*Set, error) {
+	if len(text) > maxTextBytes {
+		return nil, &ParseError{Problems: []Problem{{
+			Message: fmt.Sprintf("the policy text is %d bytes; the limit is %d bytes (256 KiB)", len(text), maxTextBytes),
+		}}}
+	}
+	list, err := cedar.NewPolicyListFromBytes(filename, text)
+	if err != nil {
+		return nil, &ParseError{Problems: []Problem{syntaxProblem(err)}}
+	}
+	if len(list) > maxPolicies {
+		return nil, &ParseError{Problems: []Problem{{
+			Message: fmt.Sprintf("the policy text has %d policies; the limit is %d", len(list), maxPolicies),
+		}}}
+	}
+
+	s := &Set{
+		all:  make([]*compiled, 0, len(list)),
+		byID: make(map[cedar.PolicyID]*compiled, len(list)),
+	}
+	var problems []Problem
+	firstLine := make(map[string]int, len(list))
+	for _, p := range list {
+		c, probs := compile(p)
+		problems = append(problems, probs...)
+		if c.id == "" {
+			continue
+		}
+		if line, dup := firstLine[c.id]; dup {
+			pos := p.Position()
+			problems = append(problems, Problem{
+				PolicyID: c.id, Line: pos.Line, Column: pos.Column,
+				Message: fmt.Sprintf("duplicate @id %q: the policy at line %d already uses it", c.id, line),
+			})
+			continue
+		}
+		firstLine[c.id] = p.Position().Line
+		if len(probs) > 0 {
+			continue
+		}
+		s.all = append(s.all, c)
+		s.byID[cedar.PolicyID(c.id)] = c
+		scope := p.AST().Action
+		if actionScopeMatches(scope, actionRequest) {
+			s.request = append(s.request, c)
+		}
+		if actionScopeMatches(scope, actionBreakGlass) {
+			s.breakGlass = append(s.breakGlass, c)
+		}
+		if actionScopeMatches(scope, actionApprove) {
+			s.approve = append(s.approve, c)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ParseError{Problems: problems}
+	}
+	return s, nil
+}
+
+var (
+	defaultOnce sync.Once
+	defaultSet  *Set
+)
+
+// MustDefault returns the parsed DefaultText, parsing it once; it panics only
+// if the embedded default set is invalid, which the tests rule out.
+func MustDefault() *Set {
+	defaultOnce.Do(func() {
+		s, err := Parse("default.cedar", []byte(DefaultText))
+		if err != nil {
+			panic(fmt.Sprintf("policy: embedded default set is invalid: %v", err))
+		}
+		defaultSet = s
+	})
+	return defaultSet
+}
+
+// Len returns the number of policies in the set.
+func (s *Set) Len() int { return len(s.all) }
+
+// IDs returns the policy ids in text order.
+func (s *Set) IDs() []string {
+	ids := make([]string, len(s.all))
+	for i, c := range s.all {
+		ids[i] = c.id
+	}
+	return ids
+}
+
+// compile reads Elevate's annotations of p, validates p against the schema and
+// returns every problem found; c.id is "" when the policy has no usable @id.
+func compile(p *cedar.Policy) (*compiled, []Problem) {
+	pos := p.Position()
+	x := (*xast.Policy)(p.AST())
+	c := &compiled{
+		policy:      p,
+		permit:      x.Effect == xast.EffectPermit,
+		annotations: make(map[string]string, len(x.Annotations)),
+	}
+	for _, a := range x.Annotations {
+		c.annotations[string(a.Key)] = string(a.Value)
+	}
+
+	var problems []Problem
+	problem := func(format string, args ...any) {
+		problems = append(problems, Problem{PolicyID: c.id, Line: pos.Line, Column: pos.Column, Message: fmt.Sprintf(format, args...)})
+	}
+
+	id, ok := c.annotations[annotationID]
+	switch {
+	case !ok:
+		problem(`the policy has no @id("…") annotation; every policy needs a unique id`)
+	case strings.TrimSpace(id) == "":
+		problem("@id must not be empty")
+	default:
+		c.id = id
+	}
+
+	if v, ok := c.annotations[annotationApproval]; ok {
+		switch {
+		case !c.permit:
+			problem("@approval only applies to permit policies")
+		case v == "auto":
+			c.auto = true
+		case v == "require":
+		default:
+			problem(`@approval must be "auto" or "require", not %q`, v)
+		}
+	}
+	if v, ok := c.annotations[annotationApprovals]; ok {
+		n, err := parseApprovals(v)
+		switch {
+		case !c.permit:
+			problem("@approvals only applies to permit policies")
+		case err != nil:
+			problem("@approvals must be a whole number from 1 to %d, not %q", maxApprovals, v)
+		default:
+			c.approvals = n
+		}
+	}
+	if v, ok := c.annotations[annotationNotice]; ok {
+		switch n := utf8.RuneCountInString(v); {
+		case strings.TrimSpace(v) == "":
+			problem("@notice must not be empty")
+		case n > maxNotice:
+			problem("@notice is %d characters long; the limit is %d", n, maxNotice)
+		default:
+			c.notice = v
+		}
+	}
+
+	if err := validator.Policy("", x); err != nil {
+		// The validator visits actions in map order; sort for stable output.
+		msgs := make([]string, 0, 4)
+		for _, e := range flatten(err) {
+			msgs = append(msgs, e.Error())
+		}
+		slices.Sort(msgs)
+		msgs = slices.Compact(msgs)
+		// An unknown type or action also makes the scope inapplicable; the
+		// second message only repeats the first.
+		if len(msgs) > 1 {
+			msgs = slices.DeleteFunc(msgs, func(m string) bool { return m == inapplicableScope })
+		}
+		for _, m := range msgs {
+			problem("%s", m)
+		}
+	}
+	c.testsDelegated = readsContextAttribute(x, "delegated")
+	return c, problems
+}
+
+// inapplicableScope is the validator's message for a scope no action of the
+// schema applies to.
+const inapplicableScope = "unable to find an applicable action given the policy scope constraints"
+
+// parseApprovals accepts only plain decimal digits ("2", not "+2" or " 2").
+func parseApprovals(v string) (int, error) {
+	if v == "" || len(v) > 2 || strings.TrimLeft(v, "0123456789") != "" {
+		return 0, errors.New("not a small decimal number")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxApprovals {
+		return 0, errors.New("out of range")
+	}
+	return n, nil
+}
+
+// flatten splits errors.Join trees so each validator finding is its own Problem.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// readsContextAttribute reports whether any condition of p reads
+// context.<name> (or context["<name>"]).
+func readsContextAttribute(p *xast.Policy, name string) bool {
+	found := false
+	for _, cond := range p.Conditions {
+		xast.Inspect(xast.NewNode(cond.Body), func(n xast.IsNode) bool {
+			if found {
+				return false
+			}
+			if a, ok := n.(xast.NodeTypeAccess); ok && string(a.Value) == name {
+				if v, ok := a.Arg.(xast.NodeTypeVariable); ok && v.Name == "context" {
+					found = true
+					return false
+				}
+			}
+			return true
+		})
+	}
+	return found
+}
+
+// actionScopeMatches reports whether a policy's action scope can be satisfied
+// by action, following the schema's action groups.
+func actionScopeMatches(scope xast.IsActionScopeNode, action types.EntityUID) bool {
+	switch sc := scope.(type) {
+	case xast.ScopeTypeAll:
+		return true
+	case xast.ScopeTypeEq:
+		return sc.Entity == action
+	case xast.ScopeTypeIn:
+		return actionIn(action, sc.Entity)
+	case xast.ScopeTypeInSet:
+		for _, e := range sc.Entities {
+			if actionIn(action, e) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // unknown scope kinds are evaluated rather than guessed
+}
+
+// actionIn reports whether action is group or a member of it, transitively.
+func actionIn(action, group types.EntityUID) bool {
+	seen := 0
+	for todo := []types.EntityUID{action}; len(todo) > 0 && seen < 64; seen++ {
+		a := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if a == group {
+			return true
+		}
+		if e, ok := actionEntities[a]; ok {
+			todo = append(todo, e.Parents.Slice()...)
+		}
+	}
+	return false
+}
+
+// syntaxPosition finds "<input>:line:col" in cedar-go's parser errors.
+var syntaxPosition = regexp.MustCompile(`<input>:(\d+):(\d+):?\s*`)
+
+// syntaxProblem turns a cedar-go parse error into a Problem with its position.
+func syntaxProblem(err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "parser error: ")
+	p := Problem{}
+	if m := syntaxPosition.FindStringSubmatchIndex(msg); m != nil {
+		p.Line, _ = strconv.Atoi(msg[m[2]:m[3]])
+		p.Column, _ = strconv.Atoi(msg[m[4]:m[5]])
+		msg = msg[:m[0]] + msg[m[1]:]
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(msg, "parse error at "))
+	// Parser errors start with the offending token, quoted: `"}": invalid primary`.
+	if tok, err := strconv.QuotedPrefix(msg); err == nil && strings.HasPrefix(msg[len(tok):], ": ") {
+		p.Message = "syntax error near " + tok + ": " + msg[len(tok)+2:]
+		return p
+	}
+	p.Message = "syntax error: " + msg
+	return p
+}

@@ -1,0 +1,283 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseDefault(t *testing.T) {
+	s, err := Parse("default.cedar", []byte(DefaultText))
+	if err != nil {
+		t.Fatalf("default set: %v", err)
+	}
+	want := []string{
+		"auto-approve-short-readonly", "require-approval", "maximum-duration",
+		"break-glass-oncall", "break-glass-maximum-duration", "no-delegated-break-glass",
+		"approvers-may-approve", "no-self-approval",
+	}
+	if got := s.IDs(); !slices.Equal(got, want) {
+		t.Errorf("IDs = %q, want %q", got, want)
+	}
+	if s.Len() != len(want) {
+		t.Errorf("Len = %d, want %d", s.Len(), len(want))
+	}
+	if MustDefault() != MustDefault() {
+		t.Error("MustDefault parses more than once")
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	type problem struct {
+		id       string
+		line     int
+		column   int
+		contains string
+	}
+	tests := []struct {
+		name string
+		text string
+		want []problem
+	}{
+		{
+			name: "missing @id",
+			text: "@id(\"a\")\npermit (principal, action, resource);\n\npermit (principal, action, resource);\n",
+			want: []problem{{"", 4, 1, `no @id("…") annotation`}},
+		},
+		{
+			name: "empty @id",
+			text: `@id("") permit (principal, action, resource);`,
+			want: []problem{{"", 1, 1, "@id must not be empty"}},
+		},
+		{
+			name: "duplicate @id",
+			text: "@id(\"a\")\npermit (principal, action, resource);\n  @id(\"a\")\n  forbid (principal, action, resource);\n",
+			want: []problem{{"a", 3, 3, `duplicate @id "a": the policy at line 1 already uses it`}},
+		},
+		{
+			name: "bad @approval",
+			text: `@id("a") @approval("manual") permit (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, `@approval must be "auto" or "require", not "manual"`}},
+		},
+		{
+			name: "@approval on a forbid",
+			text: `@id("a") @approval("auto") forbid (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, "@approval only applies to permit policies"}},
+		},
+		{
+			name: "@approvals zero",
+			text: `@id("a") @approvals("0") permit (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, `@approvals must be a whole number from 1 to 10, not "0"`}},
+		},
+		{
+			name: "@approvals eleven",
+			text: `@id("a") @approvals("11") permit (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, `not "11"`}},
+		},
+		{
+			name: "@approvals with a sign",
+			text: `@id("a") @approvals("+2") permit (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, `not "+2"`}},
+		},
+		{
+			name: "@approvals in words",
+			text: `@id("a") @approvals("two") permit (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, `not "two"`}},
+		},
+		{
+			name: "@approvals on a forbid",
+			text: `@id("a") @approvals("2") forbid (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, "@approvals only applies to permit policies"}},
+		},
+		{
+			name: "empty @notice",
+			text: `@id("a") @notice(" ") forbid (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, "@notice must not be empty"}},
+		},
+		{
+			name: "@notice too long",
+			text: `@id("a") @notice("` + strings.Repeat("é", 501) + `") forbid (principal, action, resource);`,
+			want: []problem{{"a", 1, 1, "@notice is 501 characters long; the limit is 500"}},
+		},
+		{
+			name: "unknown context attribute",
+			text: "// a comment\n@id(\"typo\")\npermit (principal, action == Elevate::Action::\"request\", resource)\nwhen { context.nonexistent == 1 };\n",
+			want: []problem{{"typo", 2, 1, "attribute `nonexistent` in context for Elevate::Action::\"request\" not found"}},
+		},
+		{
+			name: "comparing a Long to a String",
+			text: "\n\n@id(\"types\")\npermit (principal, action == Elevate::Action::\"request\", resource)\nwhen { context.duration_seconds == \"3600\" };\n",
+			want: []problem{{"types", 3, 1, "the types Long and String are not compatible"}},
+		},
+		{
+			name: "request context read without naming the action",
+			text: `@id("any-action") permit (principal, action, resource) when { context.duration_seconds < 60 };`,
+			want: []problem{{"any-action", 1, 1, "attribute `duration_seconds` in context for Elevate::Action::\"approve\" not found"}},
+		},
+		{
+			name: "unknown entity type",
+			text: `@id("a") permit (principal in Elevate::Team::"x", action, resource);`,
+			want: []problem{{"a", 1, 1, "unrecognized entity type `Elevate::Team`"}},
+		},
+		{
+			name: "unknown action",
+			text: `@id("a") permit (principal, action == Elevate::Action::"delete", resource);`,
+			want: []problem{{"a", 1, 1, "unrecognized action `Elevate::Action::\"delete\"`"}},
+		},
+		{
+			name: "scope no action applies to",
+			text: `@id("a") permit (principal, action == Elevate::Action::"approve", resource is Elevate::Account);`,
+			want: []problem{{"a", 1, 1, "unable to find an applicable action given the policy scope constraints"}},
+		},
+		{
+			name: "syntax error",
+			text: "@id(\"a\")\npermit (principal, action, resource)\nwhen { context.action == };\n",
+			// cedar-go reports the token after the one it could not use.
+			want: []problem{{"", 3, 27, `syntax error near ";": invalid primary`}},
+		},
+		{
+			name: "unterminated string",
+			text: "@id(\"a\")\npermit (principal, action, resource)\n  when { context.action == \"x };\n",
+			want: []problem{{"", 3, 28, "syntax error: literal not terminated"}},
+		},
+		{
+			name: "every problem is reported",
+			text: "@id(\"a\") @approval(\"sometimes\") permit (principal, action, resource);\n" +
+				"permit (principal, action, resource);\n" +
+				"@id(\"a\") forbid (principal, action == Elevate::Action::\"request\", resource) when { context.hour == \"9\" };\n",
+			want: []problem{
+				{"a", 1, 1, `@approval must be "auto" or "require"`},
+				{"", 2, 1, "no @id"},
+				{"a", 3, 1, "the types Long and String are not compatible"},
+				{"a", 3, 1, "duplicate @id"},
+			},
+		},
+		{
+			name: "text too large",
+			text: strings.Repeat(" ", 256<<10+1),
+			want: []problem{{"", 0, 0, "the policy text is 262145 bytes; the limit is 262144 bytes (256 KiB)"}},
+		},
+		{
+			name: "too many policies",
+			text: manyPolicies(2001),
+			want: []problem{{"", 0, 0, "the policy text has 2001 policies; the limit is 2000"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("test.cedar", []byte(tc.text))
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Parse = %v, %v; want a *ParseError", s, err)
+			}
+			if s != nil {
+				t.Errorf("Parse returned a set with its error")
+			}
+			if len(pe.Problems) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d: %v", len(pe.Problems), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				p := pe.Problems[i]
+				if p.PolicyID != w.id || p.Line != w.line || p.Column != w.column || !strings.Contains(p.Message, w.contains) {
+					t.Errorf("problem %d = %+v, want id %q at %d:%d containing %q", i, p, w.id, w.line, w.column, w.contains)
+				}
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want[0].contains) {
+				t.Errorf("Error() = %q does not mention %q", msg, tc.want[0].contains)
+			}
+		})
+	}
+}
+
+func TestParseAccepts(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		ids  []string
+	}{
+		{"empty text", "", nil},
+		{"only comments", "// nothing yet\n", nil},
+		{"bare annotation values are allowed for other keys", `@id("a") @reviewed permit (principal, action, resource);`, []string{"a"}},
+		{"@approvals at the limit", `@id("a") @approvals("10") permit (principal, action, resource);`, []string{"a"}},
+		{"@notice at the limit", `@id("a") @notice("` + strings.Repeat("x", 500) + `") forbid (principal, action, resource);`, []string{"a"}},
+		{"2000 policies", manyPolicies(2000), nil},
+		{"text order is kept", `@id("z") permit (principal, action, resource); @id("a") forbid (principal, action, resource) when { false };`, []string{"z", "a"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("test.cedar", []byte(tc.text))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if tc.ids != nil && !slices.Equal(s.IDs(), tc.ids) {
+				t.Errorf("IDs = %q, want %q", s.IDs(), tc.ids)
+			}
+		})
+	}
+}
+
+func TestParseErrorString(t *testing.T) {
+	err := &ParseError{Problems: []Problem{
+		{PolicyID: "a", Line: 3, Column: 1, Message: "first"},
+		{Message: "second"},
+	}}
+	want := `invalid policy set (2 problems): line 3, column 1: policy "a": first; second`
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestTestsDelegated(t *testing.T) {
+	tests := []struct {
+		cond string
+		want bool
+	}{
+		{`context.delegated`, true},
+		{`context["delegated"] == false`, true},
+		{`context.action == "x" && (context.hour > 3 || !context.delegated)`, true},
+		{`context.action == "delegated"`, false},
+		{`resource has delegated`, false},
+		{`true`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.cond, func(t *testing.T) {
+			s := mustParse(t, `@id("p") permit (principal, action == Elevate::Action::"request", resource) when { `+tc.cond+` };`)
+			if got := s.all[0].testsDelegated; got != tc.want {
+				t.Errorf("testsDelegated = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestActionScopes(t *testing.T) {
+	tests := []struct {
+		scope                        string
+		request, breakGlass, approve bool
+	}{
+		{`action`, true, true, true},
+		{`action == Elevate::Action::"request"`, true, false, false},
+		{`action == Elevate::Action::"break_glass"`, false, true, false},
+		{`action in Elevate::Action::"access"`, true, true, false},
+		{`action in [Elevate::Action::"break_glass", Elevate::Action::"approve"]`, false, true, true},
+		{`action == Elevate::Action::"approve"`, false, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scope, func(t *testing.T) {
+			s := mustParse(t, `@id("p") permit (principal, `+tc.scope+`, resource);`)
+			got := []bool{len(s.request) == 1, len(s.breakGlass) == 1, len(s.approve) == 1}
+			if want := []bool{tc.request, tc.breakGlass, tc.approve}; !slices.Equal(got, want) {
+				t.Errorf("in request/break_glass/approve lists = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func manyPolicies(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "@id(\"p%d\") permit (principal, action, resource);\n", i)
+	}
+	return b.String()
+}

@@ -1,0 +1,139 @@
+package memstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// copier deep-copies domain objects so that the store never shares memory
+// with its callers. Metadata and audit details hold JSON values (maps,
+// slices, strings, numbers, booleans, nil); those are copied recursively, and
+// a value of any other kind is converted to JSON values through
+// encoding/json, as a store that serializes would. err keeps the first value
+// that could not be converted; values already in the store never fail.
+type copier struct{ err error }
+
+func (c *copier) request(r access.Request) access.Request {
+	r.Approvals = slices.Clone(r.Approvals)
+	r.Notices = slices.Clone(r.Notices)
+	r.Metadata = c.object(r.Metadata)
+	return r
+}
+
+func (c *copier) grant(g access.Grant) access.Grant {
+	g.Assignments = slices.Clone(g.Assignments)
+	g.Notices = slices.Clone(g.Notices)
+	g.Metadata = c.object(g.Metadata)
+	return g
+}
+
+func (c *copier) audit(e access.AuditEvent) access.AuditEvent {
+	e.Details = c.object(e.Details)
+	return e
+}
+
+func (c *copier) idempotency(r access.IdempotencyRecord) access.IdempotencyRecord {
+	o := &r.Outcome
+	if o.Request != nil {
+		v := c.request(*o.Request)
+		o.Request = &v
+	}
+	if o.Grant != nil {
+		v := c.grant(*o.Grant)
+		o.Grant = &v
+	}
+	if o.APIKey != nil {
+		v := cloneAPIKey(*o.APIKey)
+		o.APIKey = &v
+	}
+	return r
+}
+
+func (c *copier) object(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = c.value(v)
+	}
+	return out
+}
+
+func (c *copier) value(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, float64, json.Number:
+		return v
+	case map[string]any:
+		return c.object(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = c.value(e)
+		}
+		return out
+	}
+	switch reflect.TypeOf(v).Kind() {
+	case reflect.Bool, reflect.String, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return v // an immutable scalar
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.fail(fmt.Errorf("memstore: metadata value of type %T is not JSON: %w", v, err))
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var out any
+	if err := d.Decode(&out); err != nil {
+		c.fail(fmt.Errorf("memstore: metadata value of type %T: %w", v, err))
+		return nil
+	}
+	return out
+}
+
+func (c *copier) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+func cloneTenant(t access.Tenant) access.Tenant {
+	s := &t.Settings
+	s.GroupRoles = maps.Clone(s.GroupRoles)
+	s.Boundary.AllowedRoots = slices.Clone(s.Boundary.AllowedRoots)
+	s.Organization = cloneLists(s.Organization)
+	t.Catalog = cloneLists(t.Catalog)
+	return t
+}
+
+func cloneAPIKey(k access.APIKey) access.APIKey {
+	k.Groups = slices.Clone(k.Groups)
+	k.SecretHash = bytes.Clone(k.SecretHash)
+	return k
+}
+
+func cloneLedgerEntry(e access.LedgerEntry) access.LedgerEntry {
+	e.Holders = slices.Clone(e.Holders)
+	return e
+}
+
+// cloneLists copies a map of slices of plain values.
+func cloneLists[M ~map[K][]V, K comparable, V any](m M) M {
+	if m == nil {
+		return nil
+	}
+	out := make(M, len(m))
+	for k, v := range m {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
