@@ -44,13 +44,13 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if err != nil {
 		return Request{}, err
 	}
-	in.Resource = in.Resource.Normalize()
 	if in.GranteeID == "" && !p.IsService() {
 		in.GranteeID = p.ID
 	}
 	if err := validateCreate(t, p, in); err != nil {
 		return Request{}, err
 	}
+	in.Resource = in.Resource.Normalize()
 	ancestors, err := s.ic.Ancestors(ctx, t, in.Resource)
 	if err != nil {
 		return Request{}, err

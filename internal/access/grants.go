@@ -29,7 +29,6 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		return Grant{}, err
 	}
 	now := s.clock()
-	in.Resource = in.Resource.Normalize()
 	v := Violations{}
 	in.Resource.Validate("resource", v)
 	validateAction(t.Catalog, in.Resource, in.Action, v)
@@ -51,6 +50,7 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 	if err := v.Err(); err != nil {
 		return Grant{}, err
 	}
+	in.Resource = in.Resource.Normalize()
 	if in.GranteeID == p.ID {
 		return Grant{}, Errorf(CodeForbidden, "you cannot grant access to yourself; ask another admin or make a request")
 	}

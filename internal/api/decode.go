@@ -54,14 +54,68 @@ func decode(body []byte, v any) error {
 		return access.Invalid("body", "a JSON object is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return access.Invalid("body", "must be a single JSON object")
 	}
+	if _, ok := generic.(map[string]any); !ok {
+		return access.Invalid("body", "must be a JSON object")
+	}
+	unknown := access.Violations{}
+	unknownFields(generic, reflect.TypeOf(v), "", unknown)
+	if err := unknown.Err(); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return decodeError(err)
+	}
 	return nil
+}
+
+// unknownFields records every object key in v that the struct type t has no
+// JSON field for, with its full path (encoding/json names only the leaf).
+func unknownFields(v any, t reflect.Type, prefix string, out access.Violations) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return // a type error, reported by the typed decode
+		}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		for k, val := range obj {
+			ft, ok := fields[k]
+			if !ok {
+				out.Add(prefix+k, "is not a known field")
+				continue
+			}
+			unknownFields(val, ft, prefix+k+".", out)
+		}
+	case reflect.Slice:
+		if arr, ok := v.([]any); ok {
+			for _, el := range arr {
+				unknownFields(el, t.Elem(), prefix, out)
+			}
+		}
+	case reflect.Map:
+		if obj, ok := v.(map[string]any); ok && t.Elem().Kind() != reflect.Interface {
+			for k, el := range obj {
+				unknownFields(el, t.Elem(), prefix+k+".", out)
+			}
+		}
+	}
 }
 
 // decodeOptional decodes a body that may be empty.
@@ -88,9 +142,6 @@ func decodeError(err error) error {
 			return access.Invalid("body", "must be a JSON object")
 		}
 		return access.Invalid(field, "must be %s", kindName(typ.Type))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return access.Invalid(name, "is not a known field")
 	}
 	return access.Invalid("body", "could not be decoded: %s", err.Error())
 }

@@ -46,7 +46,7 @@ func (s *Set) MayApprove(r ApproveRequest) Decision {
 		accountID = ""
 	}
 
-	var ents entityStore
+	ents := &env{policies: s.approve}
 	ents.setPrincipal(r.Approver)
 	ents.resource = types.Entity{
 		UID: types.NewEntityUID(typeRequest, types.String(req.ID)),
@@ -64,13 +64,13 @@ func (s *Set) MayApprove(r ApproveRequest) Decision {
 		}),
 	}
 	hour, weekday := localClock(r.Time, r.Location)
-	dec, diag := cedar.Authorize(s.approve, &ents, cedar.Request{
+	dec, diag := cedar.Authorize(ents, ents, cedar.Request{
 		Principal: ents.principal.UID,
 		Action:    actionApprove,
 		Resource:  ents.resource.UID,
 		Context: types.NewRecord(types.RecordMap{
-			"hour":    types.Long(hour),
-			"weekday": types.String(weekday),
+			"hour":    hour,
+			"weekday": weekday,
 		}),
 	})
 	d, _ := s.outcome(dec, diag, noticeNoApprovePermit)

@@ -95,38 +95,11 @@ const (
 // Decide evaluates the request against the set: whether it is allowed, and if
 // so whether it is auto-approved, needs approvers, or is break-glass.
 func (s *Set) Decide(r Request) Decision {
-	action, list := actionRequest, s.request
-	if r.BreakGlass {
-		action, list = actionBreakGlass, s.breakGlass
+	e, req, err := s.requestEnv(r, s.ouChain)
+	if err != nil {
+		return denyInvalid(err)
 	}
-	grantee := r.Grantee
-	if grantee == "" {
-		grantee = r.Principal.ID
-	}
-	// Trust the flag, but never let a mismatch pass as a request for oneself.
-	delegated := r.Delegated || grantee != r.Principal.ID
-
-	var ents entityStore
-	ents.setPrincipal(r.Principal)
-	if err := ents.setResource(r.Resource); err != nil {
-		return denyWithError("", err.Error())
-	}
-	hour, weekday := localClock(r.Time, r.Location)
-	ctx := types.NewRecord(types.RecordMap{
-		"action":           types.String(r.Action),
-		"duration_seconds": types.Long(r.DurationSeconds),
-		"justification":    types.String(r.Justification),
-		"delegated":        types.Boolean(delegated),
-		"grantee":          types.NewEntityUID(typeUser, types.String(grantee)),
-		"hour":             types.Long(hour),
-		"weekday":          types.String(weekday),
-	})
-	dec, diag := cedar.Authorize(list, &ents, cedar.Request{
-		Principal: ents.principal.UID,
-		Action:    action,
-		Resource:  ents.resource.UID,
-		Context:   ctx,
-	})
+	dec, diag := cedar.Authorize(e, e, req)
 
 	noPermit := noticeNoPermit
 	if r.BreakGlass {
@@ -148,7 +121,7 @@ func (s *Set) Decide(r Request) Decision {
 			}
 		}
 	}
-	if delegated && d.Mode != ModeRequire && !anyTestsDelegated(permits) {
+	if isDelegated(r) && d.Mode != ModeRequire && !anyTestsDelegated(permits) {
 		if d.Mode == ModeBreakGlass {
 			return Decision{Notices: []string{noticeDelegatedNoBG}}
 		}
@@ -162,6 +135,50 @@ func (s *Set) Decide(r Request) Decision {
 		}
 	}
 	return d
+}
+
+// requestEnv builds the entities, candidate policies and Cedar request for r;
+// chain says whether the OU entities are needed (see Set.ouChain).
+func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
+	action, list := actionRequest, s.request
+	if r.BreakGlass {
+		action, list = actionBreakGlass, s.breakGlass
+	}
+	e := &env{policies: list}
+	e.setPrincipal(r.Principal)
+	if err := e.setResource(r.Resource, chain); err != nil {
+		return nil, cedar.Request{}, err
+	}
+	hour, weekday := localClock(r.Time, r.Location)
+	return e, cedar.Request{
+		Principal: e.principal.UID,
+		Action:    action,
+		Resource:  e.resource.UID,
+		Context: types.NewRecord(types.RecordMap{
+			"action":           types.String(r.Action),
+			"duration_seconds": types.Long(r.DurationSeconds),
+			"justification":    types.String(r.Justification),
+			"delegated":        types.Boolean(isDelegated(r)),
+			"grantee":          types.NewEntityUID(typeUser, types.String(granteeOf(r))),
+			"hour":             hour,
+			"weekday":          weekday,
+		}),
+	}, nil
+}
+
+// granteeOf returns who receives access: the grantee, or the principal when
+// none is named.
+func granteeOf(r Request) string {
+	if r.Grantee == "" {
+		return r.Principal.ID
+	}
+	return r.Grantee
+}
+
+// isDelegated trusts the flag, but never lets a request for someone else pass
+// as a request for oneself.
+func isDelegated(r Request) bool {
+	return r.Delegated || granteeOf(r) != r.Principal.ID
 }
 
 // outcome turns cedar's answer into a Decision (without Mode and Approvals) and
@@ -220,27 +237,38 @@ func anyTestsDelegated(permits []*compiled) bool {
 	return false
 }
 
-// denyWithError is the fail-closed decision for a request that cannot even be
-// put to Cedar, or a policy that cannot be evaluated.
-func denyWithError(policyID, msg string) Decision {
-	notice := "The request could not be evaluated, so it is denied: " + msg
-	if policyID != "" {
-		notice = fmt.Sprintf("Policy %q could not be evaluated, so the request is denied: %s", policyID, msg)
-	}
+// denyInvalid is the fail-closed decision for a request that cannot even be
+// put to Cedar, such as an unknown resource type.
+func denyInvalid(err error) Decision {
 	return Decision{
-		Errors:  []EvalError{{PolicyID: policyID, Message: msg}},
-		Notices: []string{notice},
+		Errors:  []EvalError{{Message: err.Error()}},
+		Notices: []string{"The request could not be evaluated, so it is denied: " + err.Error()},
 	}
 }
 
-// weekdays are the lowercase English day names policies compare against.
-var weekdays = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+// hours and weekdays are the context values for the local clock, boxed once so
+// a decision does not allocate them: hours[h] is h, weekdays[d] the lowercase
+// English name of day d ("sunday" is 0, as in time.Weekday).
+var (
+	hours    [24]types.Value
+	weekdays = [7]types.Value{
+		types.String("sunday"), types.String("monday"), types.String("tuesday"), types.String("wednesday"),
+		types.String("thursday"), types.String("friday"), types.String("saturday"),
+	}
+)
 
-// localClock returns the hour (0..23) and weekday name of t in loc (UTC when nil).
-func localClock(t time.Time, loc *time.Location) (int, string) {
+func init() {
+	for h := range hours {
+		hours[h] = types.Long(h)
+	}
+}
+
+// localClock returns the hour (0..23) and weekday name of t in loc (UTC when
+// nil) as context values.
+func localClock(t time.Time, loc *time.Location) (hour, weekday types.Value) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	t = t.In(loc)
-	return t.Hour(), weekdays[t.Weekday()]
+	return hours[t.Hour()], weekdays[t.Weekday()]
 }

@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"iter"
 	"regexp"
 	"slices"
 	"strconv"
@@ -39,6 +38,10 @@ type Set struct {
 	all  []*compiled
 	byID map[cedar.PolicyID]*compiled
 
+	// ouChain is true when some policy tests `X in Y` with an X that may be an
+	// OU other than the resource; only then does Decide need the OU entities.
+	ouChain bool
+
 	// Policies whose action scope can match each action, in text order. A
 	// policy whose scope cannot match an action is false for it without
 	// evaluating its conditions, so leaving it out changes no decision.
@@ -57,22 +60,17 @@ type compiled struct {
 	// testsDelegated is true when a condition reads context.delegated, which
 	// lets a permit auto-approve or break glass for delegated requests.
 	testsDelegated bool
+	// needsOUChain is true when a condition asks whether an arbitrary entity
+	// expression is in something (see Set.ouChain).
+	needsOUChain bool
+	// principalScope and resourceScope let Decide skip policies whose scope
+	// cannot match without asking the evaluator.
+	principalScope, resourceScope scopeNeed
 }
 
-// policyList evaluates policies in text order, so diagnostics and notices are
+// policyList is policies in text order, so diagnostics and notices are
 // deterministic.
 type policyList []*compiled
-
-// All implements cedar.PolicyIterator.
-func (l policyList) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
-	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
-		for _, c := range l {
-			if !yield(cedar.PolicyID(c.id), c.policy) {
-				return
-			}
-		}
-	}
-}
 
 // ParseError reports every problem found in a policy text, so an author can fix
 // them all at once.
@@ -162,6 +160,7 @@ func Parse(filename string, text []byte) (*Set, error) {
 		}
 		s.all = append(s.all, c)
 		s.byID[cedar.PolicyID(c.id)] = c
+		s.ouChain = s.ouChain || c.needsOUChain
 		scope := p.AST().Action
 		if actionScopeMatches(scope, actionRequest) {
 			s.request = append(s.request, c)
@@ -289,6 +288,9 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 		}
 	}
 	c.testsDelegated = readsContextAttribute(x, "delegated")
+	c.needsOUChain = hasOpaqueIn(x)
+	c.principalScope = needOf(x.Principal)
+	c.resourceScope = needOf(x.Resource)
 	return c, problems
 }
 
@@ -339,6 +341,48 @@ func readsContextAttribute(p *xast.Policy, name string) bool {
 		})
 	}
 	return found
+}
+
+// hasOpaqueIn reports whether a condition of p tests `X in Y` or `X is T in Y`
+// where X is not a variable or an attribute of one.
+//
+// Decide gives the resource and its account all their ancestors as direct
+// parents, so membership of principal, resource, or any entity attribute is
+// answered without the OU entities themselves. No attribute in the schema is
+// an OU, so only an expression such as an entity literal
+// (Elevate::OrganizationalUnit::"ou-…" in …) can reach an OU other than the
+// resource; for such policies Decide adds the OU chain. Without it, the
+// evaluator would walk the chain, allocating, on every `resource in` that does
+// not match.
+func hasOpaqueIn(p *xast.Policy) bool {
+	found := false
+	for _, cond := range p.Conditions {
+		xast.Inspect(xast.NewNode(cond.Body), func(n xast.IsNode) bool {
+			switch n := n.(type) {
+			case xast.NodeTypeIn:
+				found = found || !isVariablePath(n.Left)
+			case xast.NodeTypeIsIn:
+				found = found || !isVariablePath(n.Left)
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// isVariablePath reports whether n is principal, resource, action or context,
+// or a chain of attribute accesses on one of them.
+func isVariablePath(n xast.IsNode) bool {
+	for {
+		switch v := n.(type) {
+		case xast.NodeTypeVariable:
+			return true
+		case xast.NodeTypeAccess:
+			n = v.Arg
+		default:
+			return false
+		}
+	}
 }
 
 // actionScopeMatches reports whether a policy's action scope can be satisfied

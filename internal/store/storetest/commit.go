@@ -28,8 +28,9 @@ var kinds = []struct {
 		v := newTenant()
 		return object{
 			write: func(rev int64, note string) access.Change {
-				v.Revision, v.Name = rev, note
-				return access.Change{Tenants: []access.Tenant{v}}
+				w := v
+				w.Revision, w.Name = rev, note
+				return access.Change{Tenants: []access.Tenant{w}}
 			},
 			read: func(ctx context.Context) (int64, string, error) {
 				got, err := s.GetTenant(ctx, v.ID)
@@ -41,8 +42,9 @@ var kinds = []struct {
 		v := newRequest(tenantID, base)
 		return object{
 			write: func(rev int64, note string) access.Change {
-				v.Revision, v.Reasoning = rev, note
-				return access.Change{Requests: []access.Request{v}}
+				w := v
+				w.Revision, w.Reasoning = rev, note
+				return access.Change{Requests: []access.Request{w}}
 			},
 			read: func(ctx context.Context) (int64, string, error) {
 				got, err := s.GetRequest(ctx, tenantID, v.ID)
@@ -54,8 +56,9 @@ var kinds = []struct {
 		v := newGrant(tenantID, base)
 		return object{
 			write: func(rev int64, note string) access.Change {
-				v.Revision, v.Reasoning = rev, note
-				return access.Change{Grants: []access.Grant{v}}
+				w := v
+				w.Revision, w.Reasoning = rev, note
+				return access.Change{Grants: []access.Grant{w}}
 			},
 			read: func(ctx context.Context) (int64, string, error) {
 				got, err := s.GetGrant(ctx, tenantID, v.ID)
@@ -67,8 +70,9 @@ var kinds = []struct {
 		v := newAPIKey(tenantID, base)
 		return object{
 			write: func(rev int64, note string) access.Change {
-				v.Revision, v.Name = rev, note
-				return access.Change{APIKeys: []access.APIKey{v}}
+				w := v
+				w.Revision, w.Name = rev, note
+				return access.Change{APIKeys: []access.APIKey{w}}
 			},
 			read: func(ctx context.Context) (int64, string, error) {
 				got, err := s.GetAPIKey(ctx, v.ID)
@@ -80,8 +84,9 @@ var kinds = []struct {
 		v := newLedgerEntry(tenantID, base)
 		return object{
 			write: func(rev int64, note string) access.Change {
-				v.Revision, v.OperationID = rev, note
-				return access.Change{Ledger: []access.LedgerEntry{v}}
+				w := v
+				w.Revision, w.OperationID = rev, note
+				return access.Change{Ledger: []access.LedgerEntry{w}}
 			},
 			read: func(ctx context.Context) (int64, string, error) {
 				got, err := s.GetLedgerEntry(ctx, tenantID, v.Key)
@@ -510,13 +515,13 @@ func testAtomicity(t *testing.T, s access.Store) {
 			ev := newAuditEvent(tenantID, base.Add(time.Hour))
 			rec := newIdempotency(tenantID, access.Outcome{Request: &r})
 			c := access.Change{
-				Tenants:    append([]access.Tenant{holder2}, p.poison.Tenants...),
-				Requests:   append([]access.Request{r, kept2}, p.poison.Requests...),
-				Grants:     append([]access.Grant{g}, p.poison.Grants...),
-				APIKeys:    append([]access.APIKey{k}, p.poison.APIKeys...),
-				PolicySets: append([]access.PolicySet{newPolicySet(tenantID, 2)}, p.poison.PolicySets...),
-				Ledger:     append([]access.LedgerEntry{e}, p.poison.Ledger...),
-				Audit:      append([]access.AuditEvent{ev}, p.poison.Audit...),
+				Tenants:     append([]access.Tenant{holder2}, p.poison.Tenants...),
+				Requests:    append([]access.Request{r, kept2}, p.poison.Requests...),
+				Grants:      append([]access.Grant{g}, p.poison.Grants...),
+				APIKeys:     append([]access.APIKey{k}, p.poison.APIKeys...),
+				PolicySets:  append([]access.PolicySet{newPolicySet(tenantID, 2)}, p.poison.PolicySets...),
+				Ledger:      append([]access.LedgerEntry{e}, p.poison.Ledger...),
+				Audit:       append([]access.AuditEvent{ev}, p.poison.Audit...),
 				Idempotency: &rec,
 			}
 			if p.poison.Idempotency != nil {

@@ -203,6 +203,7 @@ func walk[T any](t *testing.T, limit int, exact bool, list func(access.PageReque
 	t.Helper()
 	var (
 		ids   []string
+		seen  = map[string]bool{}
 		after []byte
 	)
 	for n := 1; ; n++ {
@@ -217,6 +218,10 @@ func walk[T any](t *testing.T, limit int, exact bool, list func(access.PageReque
 			t.Fatalf("page %d is empty, but page %d had a Next; the last page must have Next == nil", n, n-1)
 		}
 		for _, it := range p.Items {
+			if seen[id(it)] {
+				t.Fatalf("page %d returns %s again", n, id(it))
+			}
+			seen[id(it)] = true
 			ids = append(ids, id(it))
 		}
 		if p.Next == nil {
@@ -301,11 +306,11 @@ func oneWinner(t *testing.T, errs []error, lost error) int {
 }
 
 // Ids of the listed kinds, for walk and sorted.
-func requestID(r access.Request) string       { return r.ID }
-func grantID(g access.Grant) string           { return g.ID }
-func keyID(k access.APIKey) string            { return k.ID }
-func eventID(e access.AuditEvent) string      { return e.ID }
-func requestAt(r access.Request) time.Time    { return r.CreatedAt }
-func grantAt(g access.Grant) time.Time        { return g.CreatedAt }
-func keyAt(k access.APIKey) time.Time         { return k.CreatedAt }
-func eventAt(e access.AuditEvent) time.Time   { return e.At }
+func requestID(r access.Request) string     { return r.ID }
+func grantID(g access.Grant) string         { return g.ID }
+func keyID(k access.APIKey) string          { return k.ID }
+func eventID(e access.AuditEvent) string    { return e.ID }
+func requestAt(r access.Request) time.Time  { return r.CreatedAt }
+func grantAt(g access.Grant) time.Time      { return g.CreatedAt }
+func keyAt(k access.APIKey) time.Time       { return k.CreatedAt }
+func eventAt(e access.AuditEvent) time.Time { return e.At }
