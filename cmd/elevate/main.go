@@ -15,6 +15,8 @@ const usage = `elevate: just-in-time access to AWS
 
 Usage:
   elevate serve [flags]                 run the API locally on an embedded store
+  elevate policy validate FILE          check a Cedar policy set against Elevate's schema
+  elevate policy test FILE CASES.json   run a table of requests against a policy set
   elevate help                          show this help
 
 Run "elevate <command> -h" for a command's flags.
@@ -35,6 +37,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return policyCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

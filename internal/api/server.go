@@ -121,6 +121,11 @@ func (a *API) routes() {
 
 	a.handle("GET /v1/audit-events", a.listAuditEvents)
 
+	a.handle("GET /v1/policies", a.getPolicies)
+	a.handle("PUT /v1/policies", a.putPolicies)
+	a.handle("GET /v1/policies/versions/{n}", a.getPolicyVersion)
+	a.handle("POST /v1/policies/evaluate", a.evaluatePolicies)
+
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})

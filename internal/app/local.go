@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
+	// zoneinfo, so every binary embeds it.
+	_ "time/tzdata"
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"

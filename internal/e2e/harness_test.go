@@ -20,8 +20,8 @@ import (
 )
 
 // stores are the store implementations the end-to-end suite runs on.
-var stores = map[string]func(t *testing.T) access.Store{
-	"memstore": func(*testing.T) access.Store { return memstore.New() },
+var stores = map[string]func(t *testing.T, now func() time.Time) access.Store{
+	"memstore": func(_ *testing.T, now func() time.Time) access.Store { return memstore.New(memstore.WithClock(now)) },
 }
 
 // start is when every test's fake clock begins.
@@ -58,18 +58,18 @@ func runAll(t *testing.T, test func(t *testing.T, e *env)) {
 	t.Helper()
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
-			test(t, newEnv(t, newStore(t)))
+			fc := clock.NewFake(start)
+			test(t, newEnv(t, fc, newStore(t, fc.Now)))
 		})
 	}
 }
 
-func newEnv(t *testing.T, store access.Store) *env {
+func newEnv(t *testing.T, fc *clock.Fake, store access.Store) *env {
 	t.Helper()
 	sealer, err := cursor.New(cursor.Key{ID: "test-1", Secret: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := clock.NewFake(start)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/policy"
+)
+
+func TestShippedDefaultPoliciesMatchTheEmbeddedSet(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/policies/default.cedar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != policy.DefaultText {
+		t.Fatal("testdata/policies/default.cedar differs from internal/policy/default.cedar; copy it over")
+	}
+}
+
+func TestPolicyCommands(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.cedar")
+	os.WriteFile(broken, []byte(`@id("x") permit (principal, action == Elevate::Action::"request", resource) when { context.nope };`), 0o600)
+	wrongCases := filepath.Join(dir, "wrong.json")
+	os.WriteFile(wrongCases, []byte(`{"cases":[{"name":"admin is auto","request":{"principal":{"id":"a"},"resource":{"type":"aws_account","id":"123456789012"},"action":"Admin","duration_seconds":60},"expect":{"decision":"allow","approval_mode":"auto"}}]}`), 0o600)
+	typoCases := filepath.Join(dir, "typo.json")
+	os.WriteFile(typoCases, []byte(`{"cases":[{"name":"x","request":{"principal":{"id":"a"}},"expect":{"decison":"allow"}}]}`), 0o600)
+	def, cases := "../../testdata/policies/default.cedar", "../../testdata/policies/default.cases.json"
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"validate default", []string{"policy", "validate", def}, 0, "valid"},
+		{"validate broken", []string{"policy", "validate", broken}, 1, "nope"},
+		{"validate missing", []string{"policy", "validate", filepath.Join(dir, "none.cedar")}, 1, "no such file"},
+		{"test default", []string{"policy", "test", def, cases}, 0, "0 failed"},
+		{"test mismatch", []string{"policy", "test", def, wrongCases}, 1, "approval mode is \"require\", want \"auto\""},
+		{"test typo in cases", []string{"policy", "test", def, typoCases}, 1, "decison"},
+		{"schema", []string{"policy", "schema"}, 0, "namespace Elevate"},
+		{"usage", []string{"policy"}, 2, "Usage"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), c.args, &out, &errb)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out.String(), errb.String())
+			}
+			if all := out.String() + errb.String(); !strings.Contains(all, c.out) {
+				t.Fatalf("output lacks %q:\n%s", c.out, all)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while serve writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServe runs `elevate serve` as `make dev` does and uses what it prints.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	demoOut := filepath.Join(dir, "demo.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"serve", "--port", "0", "--demo-out", demoOut, "--cursor-key-file", filepath.Join(dir, "keys")}, &out, &errb)
+	}()
+	listening := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == ""; {
+		if m := listening.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start; stderr: %s", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var demo app.Demo
+	b, err := os.ReadFile(demoOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &demo); err != nil || len(demo.Tenants) != 2 || demo.Tenants[0].Keys.Requester2 == "" {
+		t.Fatalf("demo file %s: %v", b, err)
+	}
+	if !strings.Contains(out.String(), demo.Tenants[0].Keys.Requester) || !strings.Contains(out.String(), "curl -s $ELEVATE/v1/requests") {
+		t.Fatalf("serve did not print the keys and examples:\n%s", out.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/requests", nil)
+	req.Header.Set("X-Tenant-ID", demo.Tenants[0].ID)
+	req.Header.Set("X-API-Key", demo.Tenants[0].Keys.Requester)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/requests: %d", res.StatusCode)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	// The cursor key outlives the process: the file exists with private permissions.
+	if fi, err := os.Stat(filepath.Join(dir, "keys")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cursor key file: %v %v", fi, err)
+	}
+}
