@@ -187,11 +187,11 @@ type createGrantBody struct {
 }
 
 type createAPIKeyBody struct {
-	Name             *string    `json:"name"`
-	Role             *string    `json:"role"`
-	ServicePrincipal *string    `json:"service_principal"`
-	Groups           []string   `json:"groups"`
-	ExpiresAt        *string    `json:"expires_at"`
+	Name             *string  `json:"name"`
+	Role             *string  `json:"role"`
+	ServicePrincipal *string  `json:"service_principal"`
+	Groups           []string `json:"groups"`
+	ExpiresAt        *string  `json:"expires_at"`
 }
 
 type tenantPatchBody struct {

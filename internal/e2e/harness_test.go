@@ -41,7 +41,7 @@ type env struct {
 
 // tenant holds the demo users of one tenant as callers.
 type tenant struct {
-	id                            string
+	id                             string
 	ada, carol, alice, bob, nobody caller
 }
 

@@ -208,7 +208,7 @@ func TestDelegatedRequest(t *testing.T) {
 			t.Fatalf("grant = %+v", g)
 		}
 		// The requester does not hold the grant, so it is not hers to see.
-		a.alice.get("/v1/grants/" + g.ID).wantError(http.StatusNotFound, "not_found")
+		a.alice.get("/v1/grants/"+g.ID).wantError(http.StatusNotFound, "not_found")
 	})
 }
 
@@ -442,7 +442,7 @@ func TestRequestersSeeOnlyTheirOwn(t *testing.T) {
 		a := e.acme
 		bobs := a.bob.post("/v1/requests", accountRequest("210987654321", "Admin", 600)).want(http.StatusCreated).request()
 		a.alice.post("/v1/requests", accountRequest("123456789012", "ReadOnly", 600)).want(http.StatusCreated)
-		a.alice.get("/v1/requests/" + bobs.ID).wantError(http.StatusNotFound, "not_found")
+		a.alice.get("/v1/requests/"+bobs.ID).wantError(http.StatusNotFound, "not_found")
 		var l list[request]
 		a.alice.get("/v1/requests?requester_id=bob").want(http.StatusOK).decode(&l)
 		if len(l.Data) != 0 {
