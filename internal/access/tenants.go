@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,20 +78,41 @@ func (s *Service) GetTenant(ctx context.Context, p Principal) (Tenant, error) {
 	return s.tenant(ctx, p.TenantID)
 }
 
-// TenantPatch changes some settings of a tenant; nil fields are left alone.
+// TenantPatch changes some settings of a tenant; nil fields are left alone,
+// also inside the JWT and boundary settings, so changing one of their fields
+// never clears the others.
 type TenantPatch struct {
 	Name            *string
-	JWT             *JWTSettings
+	JWT             JWTPatch
 	GroupRoles      map[string]Role
 	GroupRolesSet   bool
 	IdentityMapping *IdentityMapping
-	Boundary        *Boundary
+	Boundary        BoundaryPatch
 	TimeZone        *string
 	ApprovalWindow  *time.Duration
 	MaxDuration     *time.Duration
 	AuditRetention  *time.Duration
 	Organization    map[string][]string
 	OrganizationSet bool
+}
+
+// JWTPatch changes some JWT settings.
+type JWTPatch struct {
+	Issuer, Audience, JWKSURL, GroupsClaim *string
+}
+
+func (p JWTPatch) set() bool {
+	return p.Issuer != nil || p.Audience != nil || p.JWKSURL != nil || p.GroupsClaim != nil
+}
+
+// BoundaryPatch changes some of the tenant boundary.
+type BoundaryPatch struct {
+	InstanceARN, IdentityStoreID *string
+	AllowedRoots                 *[]string
+}
+
+func (p BoundaryPatch) set() bool {
+	return p.InstanceARN != nil || p.IdentityStoreID != nil || p.AllowedRoots != nil
 }
 
 // UpdateTenant applies a patch to the caller's tenant (admins only). The JWT
@@ -105,6 +127,9 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 			return t, err
 		}
 		before := t
+		if len(patch.fields()) == 0 {
+			return t, nil // nothing to change: no new revision, no audit event
+		}
 		applyPatch(&t, patch)
 		v := Violations{}
 		ValidateTenantName(t.Name, v)
@@ -137,11 +162,12 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	if p.Name != nil {
 		t.Name = strings.TrimSpace(*p.Name)
 	}
-	if p.JWT != nil {
-		st.JWT = *p.JWT
-		if st.JWT.GroupsClaim == "" {
-			st.JWT.GroupsClaim = DefaultGroupsClaim
-		}
+	setIf(&st.JWT.Issuer, p.JWT.Issuer)
+	setIf(&st.JWT.Audience, p.JWT.Audience)
+	setIf(&st.JWT.JWKSURL, p.JWT.JWKSURL)
+	setIf(&st.JWT.GroupsClaim, p.JWT.GroupsClaim)
+	if st.JWT.GroupsClaim == "" {
+		st.JWT.GroupsClaim = DefaultGroupsClaim
 	}
 	if p.GroupRolesSet {
 		st.GroupRoles = maps.Clone(p.GroupRoles)
@@ -149,8 +175,10 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	if p.IdentityMapping != nil {
 		st.IdentityMapping = *p.IdentityMapping
 	}
-	if p.Boundary != nil {
-		st.Boundary = *p.Boundary
+	setIf(&st.Boundary.InstanceARN, p.Boundary.InstanceARN)
+	setIf(&st.Boundary.IdentityStoreID, p.Boundary.IdentityStoreID)
+	if p.Boundary.AllowedRoots != nil {
+		st.Boundary.AllowedRoots = slices.Clone(*p.Boundary.AllowedRoots)
 	}
 	if p.TimeZone != nil {
 		st.TimeZone = *p.TimeZone
@@ -169,6 +197,12 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	}
 }
 
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 // fields lists the settings a patch changes, for the audit trail.
 func (p TenantPatch) fields() []string {
 	var f []string
@@ -178,10 +212,10 @@ func (p TenantPatch) fields() []string {
 		}
 	}
 	add(p.Name != nil, "name")
-	add(p.JWT != nil, "jwt")
+	add(p.JWT.set(), "jwt")
 	add(p.GroupRolesSet, "group_roles")
 	add(p.IdentityMapping != nil, "identity_mapping")
-	add(p.Boundary != nil, "identity_center")
+	add(p.Boundary.set(), "identity_center")
 	add(p.TimeZone != nil, "time_zone")
 	add(p.ApprovalWindow != nil, "default_approval_window_seconds")
 	add(p.MaxDuration != nil, "max_duration_seconds")

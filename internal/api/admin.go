@@ -57,7 +57,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	}
 	patch := access.TenantPatch{Name: in.Name, TimeZone: in.TimeZone}
 	if in.JWT != nil {
-		patch.JWT = &access.JWTSettings{Issuer: in.JWT.Issuer, Audience: in.JWT.Audience, JWKSURL: in.JWT.JWKSURL, GroupsClaim: in.JWT.GroupsClaim}
+		patch.JWT = access.JWTPatch{Issuer: in.JWT.Issuer, Audience: in.JWT.Audience, JWKSURL: in.JWT.JWKSURL, GroupsClaim: in.JWT.GroupsClaim}
 	}
 	if in.GroupRoles != nil {
 		patch.GroupRolesSet = true
@@ -71,7 +71,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 		patch.IdentityMapping = &m
 	}
 	if in.IdentityCenter != nil {
-		patch.Boundary = &access.Boundary{InstanceARN: in.IdentityCenter.InstanceARN, IdentityStoreID: in.IdentityCenter.IdentityStoreID,
+		patch.Boundary = access.BoundaryPatch{InstanceARN: in.IdentityCenter.InstanceARN, IdentityStoreID: in.IdentityCenter.IdentityStoreID,
 			AllowedRoots: in.IdentityCenter.AllowedRoots}
 	}
 	patch.ApprovalWindow = seconds(in.DefaultApprovalWindowSeconds, time.Second)
@@ -142,7 +142,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p access.Prin
 }
 
 func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	q, _ := readQuery(r, "limit", "cursor")
+	q := readQuery(r, "limit", "cursor")
 	page, b, err := a.pageOf(r, p, q, url.Values{})
 	if err != nil {
 		return err
@@ -173,7 +173,7 @@ func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, p access.Prin
 }
 
 func (a *API) listAuditEvents(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	q, _ := readQuery(r, "limit", "cursor")
+	q := readQuery(r, "limit", "cursor")
 	page, b, err := a.pageOf(r, p, q, url.Values{})
 	if err != nil {
 		return err

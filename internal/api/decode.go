@@ -38,7 +38,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || (mt != "application/json" && !(r.Method == http.MethodPatch && mt == "application/merge-patch+json")) {
+	if err != nil || mt != "application/json" {
 		return nil, &access.Error{Code: access.CodeUnsupportedMediaType, Message: "the request body must be sent as Content-Type: application/json"}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
@@ -185,7 +185,7 @@ type query struct {
 	v      access.Violations
 }
 
-func readQuery(r *http.Request, allowed ...string) (*query, error) {
+func readQuery(r *http.Request, allowed ...string) *query {
 	q := &query{values: r.URL.Query(), v: access.Violations{}}
 	for name, vals := range q.values {
 		switch {
@@ -195,7 +195,7 @@ func readQuery(r *http.Request, allowed ...string) (*query, error) {
 			q.v.Add(name, "must be given once")
 		}
 	}
-	return q, nil
+	return q
 }
 
 func (q *query) get(name string) string { return q.values.Get(name) }
@@ -207,7 +207,7 @@ func (q *query) limit() int {
 		return access.DefaultPageSize
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > access.MaxPageSize {
+	if err != nil || n < 1 || n > access.MaxPageSize || strings.TrimLeft(s, "0123456789") != "" || s[0] == '0' {
 		q.v.Add("limit", "must be an integer from 1 to %d", access.MaxPageSize)
 		return access.DefaultPageSize
 	}

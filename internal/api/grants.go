@@ -12,7 +12,7 @@ func renderGrant(status int) renderFunc {
 }
 
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	q, _ := readQuery(r, "limit", "cursor", "status", "grantee_id")
+	q := readQuery(r, "limit", "cursor", "status", "grantee_id")
 	f := access.GrantFilter{Statuses: statuses(q, access.GrantStatuses), GranteeID: q.userParam("grantee_id")}
 	page, b, err := a.pageOf(r, p, q, url.Values{"status": {joinStatuses(f.Statuses)}, "grantee_id": {f.GranteeID}})
 	if err != nil {

@@ -68,7 +68,7 @@ func renderCreatedRequest(o access.Outcome) (int, any) {
 func renderRequest(o access.Outcome) (int, any) { return http.StatusOK, fromRequest(*o.Request) }
 
 func (a *API) listRequests(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	q, _ := readQuery(r, "limit", "cursor", "status", "requester_id", "grantee_id")
+	q := readQuery(r, "limit", "cursor", "status", "requester_id", "grantee_id")
 	f := access.RequestFilter{
 		Statuses:    statuses(q, access.RequestStatuses),
 		RequesterID: q.userParam("requester_id"),
@@ -138,7 +138,7 @@ func (a *API) cancelRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 }
 
 func (a *API) listPendingApprovals(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	q, _ := readQuery(r, "limit", "cursor")
+	q := readQuery(r, "limit", "cursor")
 	page, b, err := a.pageOf(r, p, q, url.Values{})
 	if err != nil {
 		return err

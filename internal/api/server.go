@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
 	"runtime/debug"
 	"sync"
@@ -182,6 +183,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Duration("duration", a.now().Sub(start)))...)
 	}()
+	if clean := path.Clean(r.URL.Path); clean != r.URL.Path && r.URL.Path != "/" {
+		// ServeMux would redirect to the clean path with an HTML body.
+		writeError(rec, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		return
+	}
 	if _, pattern := a.mux.Handler(r); pattern == "/" || pattern == "" {
 		// A known path with another method: say which methods it takes.
 		if allow := a.allowed(r); allow != "" {

@@ -194,17 +194,30 @@ type createAPIKeyBody struct {
 	ExpiresAt        *string  `json:"expires_at"`
 }
 
+type jwtPatchJSON struct {
+	Issuer      *string `json:"issuer"`
+	Audience    *string `json:"audience"`
+	JWKSURL     *string `json:"jwks_url"`
+	GroupsClaim *string `json:"groups_claim"`
+}
+
+type identityCenterPatchJSON struct {
+	InstanceARN     *string   `json:"instance_arn"`
+	IdentityStoreID *string   `json:"identity_store_id"`
+	AllowedRoots    *[]string `json:"allowed_roots"`
+}
+
 type tenantPatchBody struct {
-	Name                         *string              `json:"name"`
-	JWT                          *jwtJSON             `json:"jwt"`
-	GroupRoles                   *map[string]string   `json:"group_roles"`
-	IdentityMapping              *string              `json:"identity_mapping"`
-	IdentityCenter               *identityCenterJSON  `json:"identity_center"`
-	TimeZone                     *string              `json:"time_zone"`
-	DefaultApprovalWindowSeconds *int64               `json:"default_approval_window_seconds"`
-	MaxDurationSeconds           *int64               `json:"max_duration_seconds"`
-	AuditRetentionDays           *int64               `json:"audit_retention_days"`
-	Organization                 *map[string][]string `json:"organization"`
+	Name                         *string                  `json:"name"`
+	JWT                          *jwtPatchJSON            `json:"jwt"`
+	GroupRoles                   *map[string]string       `json:"group_roles"`
+	IdentityMapping              *string                  `json:"identity_mapping"`
+	IdentityCenter               *identityCenterPatchJSON `json:"identity_center"`
+	TimeZone                     *string                  `json:"time_zone"`
+	DefaultApprovalWindowSeconds *int64                   `json:"default_approval_window_seconds"`
+	MaxDurationSeconds           *int64                   `json:"max_duration_seconds"`
+	AuditRetentionDays           *int64                   `json:"audit_retention_days"`
+	Organization                 *map[string][]string     `json:"organization"`
 }
 
 func toResource(r resourceJSON) access.Resource {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/api/openapitest"
 	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/cursor"
@@ -83,7 +84,7 @@ func newEnv(t *testing.T, fc *clock.Fake, store access.Store) *env {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(local.Handler)
-	e := &env{t: t, srv: srv, local: local, clock: fc, demo: demo, client: &http.Client{}}
+	e := &env{t: t, srv: srv, local: local, clock: fc, demo: demo, client: openapitest.Client(t, nil)}
 	t.Cleanup(func() {
 		srv.Close()
 		local.Close()
@@ -139,7 +140,7 @@ func idempotencyKey(k string) opt { return header("Idempotency-Key", k) }
 // invalid marks a request as deliberately breaking the API document, so only
 // the response is validated against it.
 func invalid() opt {
-	return func(r *http.Request) { _ = r }
+	return func(r *http.Request) { *r = *r.WithContext(openapitest.MarkInvalid(r.Context())) }
 }
 
 func (c caller) as(tenantID string) caller { c.tenant = tenantID; return c }

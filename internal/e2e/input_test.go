@@ -84,7 +84,9 @@ func TestTransportErrors(t *testing.T) {
 		a.alice.do("PUT", "/v1/requests", nil, invalid()).wantError(http.StatusMethodNotAllowed, "method_not_allowed")
 		a.alice.get("/v1/nothing-here", invalid()).wantError(http.StatusNotFound, "not_found")
 		a.alice.get("/v1/requests/not-a-request").wantError(http.StatusNotFound, "not_found")
-		for _, q := range []string{"limit=0", "limit=251", "limit=ten", "status=open", "stauts=pending", "limit=1&limit=2"} {
+		a.alice.get("/v1//requests", invalid()).wantError(http.StatusNotFound, "not_found")
+		a.alice.get("/v1/requests/../grants", invalid()).wantError(http.StatusNotFound, "not_found")
+		for _, q := range []string{"limit=0", "limit=251", "limit=ten", "limit=+5", "limit=007", "status=open", "stauts=pending", "limit=1&limit=2"} {
 			a.alice.get("/v1/requests?"+q, invalid()).wantError(http.StatusBadRequest, "validation_failed")
 		}
 		a.alice.get("/v1/grants?status=active,bogus", invalid()).wantError(http.StatusBadRequest, "validation_failed")
@@ -138,5 +140,21 @@ func TestAdminInputIsValidated(t *testing.T) {
 		jwt := body{"jwt": body{"issuer": "https://idp.example.com", "audience": "elevate", "jwks_url": "https://idp.example.com/jwks", "groups_claim": "groups"}}
 		a.ada.do("PATCH", "/v1/tenant", jwt).want(http.StatusOK)
 		e.globex.ada.do("PATCH", "/v1/tenant", jwt).wantError(http.StatusBadRequest, "validation_failed")
+
+		// Nested settings merge: changing the groups claim keeps the issuer,
+		// and changing the roots keeps the instance.
+		a.ada.do("PATCH", "/v1/tenant", body{"jwt": body{"groups_claim": "roles"}, "identity_center": body{"allowed_roots": []string{"r-ac01"}}}).want(http.StatusOK).decode(&tn)
+		j, ic := tn["jwt"].(map[string]any), tn["identity_center"].(map[string]any)
+		if j["issuer"] != "https://idp.example.com" || j["groups_claim"] != "roles" || ic["instance_arn"] == "" {
+			t.Fatalf("merged settings = %v / %v", j, ic)
+		}
+		// A patch that changes nothing writes nothing.
+		var before, after list[map[string]any]
+		a.ada.get("/v1/audit-events").decode(&before)
+		a.ada.do("PATCH", "/v1/tenant", body{}).want(http.StatusOK)
+		a.ada.get("/v1/audit-events").decode(&after)
+		if len(after.Data) != len(before.Data) {
+			t.Fatal("an empty patch was audited as a change")
+		}
 	})
 }

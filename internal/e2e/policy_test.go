@@ -70,7 +70,7 @@ func TestPolicyVersions(t *testing.T) {
 		}
 		a.ada.do("PUT", "/v1/policies", body{"policies": stricter}, header("If-Match", `"1"`)).wantError(http.StatusConflict, "conflict")
 		a.carol.get("/v1/policies/versions/3").wantError(http.StatusNotFound, "not_found")
-		a.carol.get("/v1/policies/versions/zero").wantError(http.StatusNotFound, "not_found")
+		a.carol.get("/v1/policies/versions/zero", invalid()).wantError(http.StatusNotFound, "not_found")
 		// Another tenant's versions are its own.
 		var g policySet
 		e.globex.carol.get("/v1/policies").decode(&g)

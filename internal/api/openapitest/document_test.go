@@ -274,16 +274,16 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 		"evalErrorJSON":      {{schema: "PolicyEvaluationError"}},
 	}
 	requests := map[string][]pair{
-		"createRequestBody":     {{schema: "CreateRequestBody"}},
-		"reasoningBody":         {{schema: "ReasoningBody"}},
-		"createGrantBody":       {{schema: "CreateGrantBody"}},
-		"createAPIKeyBody":      {{schema: "CreateApiKeyBody"}},
-		"tenantPatchBody":       {{schema: "TenantPatch"}},
-		"jwtJSON":               {{schema: "TenantPatch.jwt", value: patch["jwt"].Value}},
-		"identityCenterJSON":    {{schema: "TenantPatch.identity_center", value: patch["identity_center"].Value}},
-		"putPoliciesBody":       {{schema: "PutPoliciesBody"}},
-		"evaluateBody":          {{schema: "EvaluateBody"}},
-		"evaluatePrincipalJSON": {{schema: "EvaluateBody.principal", value: schemas["EvaluateBody"].Value.Properties["principal"].Value}},
+		"createRequestBody":       {{schema: "CreateRequestBody"}},
+		"reasoningBody":           {{schema: "ReasoningBody"}},
+		"createGrantBody":         {{schema: "CreateGrantBody"}},
+		"createAPIKeyBody":        {{schema: "CreateApiKeyBody"}},
+		"tenantPatchBody":         {{schema: "TenantPatch"}},
+		"jwtPatchJSON":            {{schema: "TenantPatch.jwt", value: patch["jwt"].Value}},
+		"identityCenterPatchJSON": {{schema: "TenantPatch.identity_center", value: patch["identity_center"].Value}},
+		"putPoliciesBody":         {{schema: "PutPoliciesBody"}},
+		"evaluateBody":            {{schema: "EvaluateBody"}},
+		"evaluatePrincipalJSON":   {{schema: "EvaluateBody.principal", value: schemas["EvaluateBody"].Value.Properties["principal"].Value}},
 	}
 	wire := wireStructs(t)
 	for _, name := range sortedKeys(wire) {

@@ -209,7 +209,7 @@ func (s *spec) checkRequest(req *http.Request, body []byte, skip bool) *exchange
 		v.Method = http.MethodGet // net/http serves HEAD with the GET handler
 	}
 	ex := &exchange{method: req.Method, req: v}
-	route, params, err := s.router.FindRoute(v)
+	route, params, err := s.find(v)
 	if err != nil {
 		ex.allowed = s.allowedMethods(v)
 		if !skip {
@@ -262,13 +262,34 @@ func checkQuery(route *routers.Route, req *http.Request) []string {
 	return problems
 }
 
+// find finds the operation of a request. kin-openapi's legacy router also
+// matches a path with a trailing slash, or an empty path parameter, which
+// net/http's ServeMux (and so the API) does not route; find does not either.
+func (s *spec) find(req *http.Request) (*routers.Route, map[string]string, error) {
+	route, params, err := s.router.FindRoute(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := route.Path
+	for name, value := range params {
+		if value == "" {
+			return nil, nil, routers.ErrPathNotFound
+		}
+		path = strings.ReplaceAll(path, "{"+name+"}", value)
+	}
+	if path != req.URL.Path {
+		return nil, nil, routers.ErrPathNotFound
+	}
+	return route, params, nil
+}
+
 // allowedMethods lists the methods the document has for the request's path.
 func (s *spec) allowedMethods(req *http.Request) []string {
 	var out []string
 	for _, m := range methods {
 		probe := req.Clone(req.Context())
 		probe.Method = m
-		if _, _, err := s.router.FindRoute(probe); err == nil {
+		if _, _, err := s.find(probe); err == nil {
 			out = append(out, m)
 		}
 	}

@@ -251,6 +251,9 @@ func TestUnknownRoutes(t *testing.T) {
 		{"unknown path, marked invalid", "GET", "/v2/requests", notFound, true, ""},
 		{"unknown path answered with 200", "GET", "/v2/requests", reply(200, map[string]any{"data": []any{}}), true, "answers a path it does not have with 404"},
 		{"unknown path answered with another error", "GET", "/v2/requests", reply(404, map[string]any{"code": "forbidden", "message": "x"}), true, `Error at "/code"`},
+		{"trailing slash", "GET", "/v1/requests/", notFound, false, "the OpenAPI document has no such path"},
+		{"trailing slash, marked invalid", "GET", "/v1/requests/", notFound, true, ""},
+		{"empty path parameter", "POST", "/v1/requests//approve", notFound, true, ""},
 		{"unknown method", "DELETE", "/v1/requests", reply(405, map[string]any{"code": "method_not_allowed", "message": "x"}, "Allow", "GET, POST"), false, "has no DELETE operation on this path (it has GET, POST)"},
 		{"unknown method, marked invalid", "DELETE", "/v1/requests", reply(405, map[string]any{"code": "method_not_allowed", "message": "x"}, "Allow", "GET, POST"), true, ""},
 		{"405 with a wrong Allow", "DELETE", "/v1/requests", reply(405, map[string]any{"code": "method_not_allowed", "message": "x"}, "Allow", "GET"), true, `Allow is "GET"`},
@@ -319,5 +322,32 @@ func TestInvalidDocumentIsReported(t *testing.T) {
 	_, err := loadSpec([]byte("openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /x:\n    get:\n      responses: {}\n"))
 	if err == nil || !strings.Contains(err.Error(), "invalid") {
 		t.Errorf("loadSpec of an invalid document: %v, want an error", err)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	srv := httptest.NewServer(reply(200, validRequest()))
+	defer srv.Close()
+	rec := &recorder{TB: t}
+	client := Client(rec, nil)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/requests/"+requestID+"?x=1", nil)
+			req.Header.Set("X-Tenant-ID", tenantID)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	if n := len(rec.reports()); n != 16 {
+		t.Errorf("got %d reports of the unknown query parameter, want 16:\n%s", n, strings.Join(rec.reports(), "\n"))
 	}
 }
