@@ -156,7 +156,11 @@ func (s *Service) ExpireRequest(ctx context.Context, tenantID, id string) (Reque
 		if err != nil || r.Status != RequestPending {
 			return r, err
 		}
-		return r, s.expireRequest(ctx, t, &r, s.clock())
+		now := s.clock()
+		if now.Add(5 * time.Second).Before(r.ApprovalExpiresAt) {
+			return r, nil // fired early: the window is still open
+		}
+		return r, s.expireRequest(ctx, t, &r, now)
 	})
 }
 

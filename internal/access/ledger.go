@@ -26,6 +26,10 @@ type LedgerEntry struct {
 	State    LedgerState
 	External bool
 	Holders  []string
+	// Creator is the grant responsible for issuing and polling the creation
+	// while the entry is creating. When it lets go first, it hands the job to
+	// another holder.
+	Creator string
 	// OperationID is the pending creation or deletion in Identity Center.
 	OperationID string
 	// Deleted marks the entry for removal in a Change.

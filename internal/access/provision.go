@@ -168,10 +168,10 @@ func (s *Service) advanceCreation(ctx context.Context, t Tenant, g Grant, i int)
 			if err != nil {
 				return g, err
 			}
-			entry = LedgerEntry{TenantID: t.ID, Key: a.Key(), State: LedgerCreating, Holders: []string{g.ID}, Revision: 1, CreatedAt: now, UpdatedAt: now}
+			entry = LedgerEntry{TenantID: t.ID, Key: a.Key(), State: LedgerCreating, Holders: []string{g.ID}, Creator: g.ID, Revision: 1, CreatedAt: now, UpdatedAt: now}
 			a.State, a.Creator = AssignmentCreating, true
 			if exists {
-				entry.State, entry.External = LedgerActive, true
+				entry.State, entry.External, entry.Creator = LedgerActive, true, ""
 				a.State, a.Creator, a.External = AssignmentActive, false, true
 			}
 		case err != nil:
@@ -199,6 +199,9 @@ func (s *Service) advanceCreation(ctx context.Context, t Tenant, g Grant, i int)
 				return g, err
 			case entry.State == LedgerActive:
 				a.State = AssignmentActive
+			case entry.Creator == g.ID:
+				// The creator let go before creating it and handed the job over.
+				a.Creator, a.OperationID = true, entry.OperationID
 			default:
 				return g, nil
 			}
@@ -222,7 +225,7 @@ func (s *Service) advanceCreation(ctx context.Context, t Tenant, g Grant, i int)
 		case OperationSucceeded:
 			a.State = AssignmentActive
 			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.State, e.OperationID = LedgerActive, "" })
+			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.State, e.OperationID, e.Creator = LedgerActive, "", "" })
 		case OperationFailed:
 			a.State = AssignmentFailed
 			g.Assignments[i] = a
@@ -331,7 +334,10 @@ func (s *Service) release(ctx context.Context, t Tenant, g Grant, i int) (Grant,
 			a.OperationID = ""
 			a.State = AssignmentActive
 			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.State, e.OperationID = LedgerActive, "" })
+			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.State, e.OperationID, e.Creator = LedgerActive, "", "" })
+		}
+		if a.Creator {
+			return s.releaseUncreated(ctx, t, g, i)
 		}
 		fallthrough
 	case AssignmentActive:
@@ -394,6 +400,44 @@ func (s *Service) release(ctx context.Context, t Tenant, g Grant, i int) (Grant,
 		}
 	}
 	return g, nil
+}
+
+// releaseUncreated lets go of an assignment this grant was to create but
+// never asked Identity Center for (or did, and crashed before recording it).
+// Other holders still need it, so the job passes to one of them; without
+// them the entry goes, and the assignment is deleted only if it exists.
+func (s *Service) releaseUncreated(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
+	a := g.Assignments[i]
+	entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
+	if errors.Is(err, ErrNotFound) {
+		a.State = AssignmentDeleted
+		g.Assignments[i] = a
+		return s.saveGrant(ctx, g)
+	} else if err != nil {
+		return g, err
+	}
+	entry.removeHolder(g.ID)
+	entry.Revision++
+	entry.UpdatedAt = s.clock()
+	a.State = AssignmentDeleted
+	switch {
+	case len(entry.Holders) > 0:
+		entry.Creator = entry.Holders[0]
+	default:
+		exists, err := s.ic.AssignmentExists(ctx, a)
+		if err != nil {
+			return g, err
+		}
+		if exists {
+			// Created before a crash kept us from recording it: it is ours.
+			a.State, a.OperationID, entry.State, entry.Creator = AssignmentDeleting, "", LedgerDeleting, ""
+			entry.Holders = []string{g.ID}
+		} else {
+			entry.Deleted = true
+		}
+	}
+	g.Assignments[i] = a
+	return s.saveGrantWith(ctx, g, entry)
 }
 
 // finish ends a grant whose assignments are all gone: failed after a failed

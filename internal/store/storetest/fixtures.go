@@ -248,6 +248,7 @@ func newLedgerEntry(tenantID string, at time.Time) access.LedgerEntry {
 		State:       access.LedgerActive,
 		External:    true,
 		Holders:     []string{uuid.NewString(), uuid.NewString()},
+		Creator:     uuid.NewString(),
 		OperationID: "0bd9e5c4-7a1f-4c3e-9b2d-6e8f0a1b2c3d",
 		Revision:    1,
 		CreatedAt:   at,
