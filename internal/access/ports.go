@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -148,6 +149,12 @@ type IdentityCenter interface {
 	DeleteAssignment(ctx context.Context, a Assignment) (Operation, error)
 	DeletionStatus(ctx context.Context, instanceARN, operationID string) (Operation, error)
 }
+
+// ErrRetryLater means an adapter is throttled or at a deployment-wide limit
+// (for example the cap on outstanding Identity Center assignment creations).
+// A workflow step that meets it is not done and runs again later; it is never
+// a failure.
+var ErrRetryLater = errors.New("retry later")
 
 // ErrUserNotFound means a grantee has no active Identity Store user.
 var ErrUserNotFound = &Error{Code: CodeForbidden, Message: "grantee has no active Identity Center user"}

@@ -24,6 +24,20 @@ const inlineExpiry = 60 * time.Second
 // re-entrant and safe to repeat; a workflow calls it until done is true
 // (the grant is active, failed, or was revoked meanwhile).
 func (s *Service) ProvisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
+	done, err = s.provisionGrant(ctx, tenantID, grantID)
+	return done, laterIsNotAnError(err)
+}
+
+// laterIsNotAnError turns a throttled step into a step that is simply not
+// done yet, so the workflow waits and tries again instead of failing.
+func laterIsNotAnError(err error) error {
+	if errors.Is(err, ErrRetryLater) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) provisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return false, err
@@ -507,7 +521,8 @@ func (s *Service) DeprovisionGrant(ctx context.Context, tenantID, grantID string
 	if g.Status != GrantRevoking {
 		return g.Status.Ended(), nil
 	}
-	return s.releaseAll(ctx, t, g)
+	done, err = s.releaseAll(ctx, t, g)
+	return done, laterIsNotAnError(err)
 }
 
 func (s *Service) loadGrant(ctx context.Context, tenantID, id string) (Grant, error) {
