@@ -1,0 +1,107 @@
+package app
+
+// The deployment contract shared by the Lambda functions (which read their
+// configuration from these environment variables) and the CDK stack (which
+// sets them and grants each function only what it needs).
+
+// Environment variables the stack sets.
+const (
+	EnvTable             = "ELEVATE_TABLE"
+	EnvCursorSecretARN   = "ELEVATE_CURSOR_SECRET_ARN"
+	EnvStateMachineARN   = "ELEVATE_STATE_MACHINE_ARN"
+	EnvScheduleGroup     = "ELEVATE_SCHEDULE_GROUP"
+	EnvExpiryFunctionARN = "ELEVATE_EXPIRY_FUNCTION_ARN"
+	EnvSchedulerRoleARN  = "ELEVATE_SCHEDULER_ROLE_ARN"
+	EnvScheduleDLQARN    = "ELEVATE_SCHEDULE_DLQ_ARN"
+	EnvEventBus          = "ELEVATE_EVENT_BUS"
+	EnvProtectedAccounts = "ELEVATE_PROTECTED_ACCOUNTS"
+	EnvIdentityCenterTPS = "ELEVATE_IDENTITY_CENTER_TPS"
+	EnvRDSLookupRole     = "ELEVATE_RDS_LOOKUP_ROLE"
+	EnvLogLevel          = "ELEVATE_LOG_LEVEL"
+)
+
+// Need is one thing a function must be allowed to do; the stack turns each
+// into environment variables and the narrowest IAM statements it can.
+type Need string
+
+// The needs of Elevate's functions.
+const (
+	// NeedTableRead: GetItem and Query on the table and its indexes.
+	NeedTableRead Need = "table-read"
+	// NeedTableWrite: PutItem, UpdateItem, DeleteItem, TransactWriteItems.
+	NeedTableWrite Need = "table-write"
+	// NeedCursorKey: read the cursor-sealing secret.
+	NeedCursorKey Need = "cursor-key"
+	// NeedStartExecution: start executions of Elevate's state machine.
+	NeedStartExecution Need = "start-execution"
+	// NeedSendTask: SendTaskSuccess/SendTaskFailure to resume approval waits.
+	NeedSendTask Need = "send-task"
+	// NeedSchedule: create, update and delete schedules in Elevate's group,
+	// and pass the scheduler role.
+	NeedSchedule Need = "schedule"
+	// NeedPublish: PutEvents on Elevate's event bus.
+	NeedPublish Need = "publish"
+	// NeedOrganizationsRead: read the organization tree (OU ancestors).
+	NeedOrganizationsRead Need = "organizations-read"
+	// NeedIdentityCenter: resolve users, manage Elevate-managed permission sets
+	// (only those tagged elevate:managed=true) and account assignments.
+	NeedIdentityCenter Need = "identity-center"
+)
+
+// Function is one Lambda function: a directory under functions/ with its
+// main package.
+type Function struct {
+	// Name is the directory under functions/ and the function's logical name.
+	Name string
+	// Route is the API route it serves ("POST /v1/requests"), or "" for a
+	// workflow function.
+	Route string
+	Needs []Need
+}
+
+var (
+	read    = []Need{NeedTableRead}
+	list    = []Need{NeedTableRead, NeedCursorKey}
+	change  = []Need{NeedTableRead, NeedTableWrite, NeedPublish}
+	decide  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSendTask}
+	startWF = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedOrganizationsRead}
+	stepWF  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedIdentityCenter, NeedOrganizationsRead, NeedSchedule, NeedStartExecution}
+)
+
+// Functions is every Lambda function of Elevate.
+var Functions = []Function{
+	{"requests-create", "POST /v1/requests", startWF},
+	{"requests-list", "GET /v1/requests", list},
+	{"requests-get", "GET /v1/requests/{id}", read},
+	{"requests-approve", "POST /v1/requests/{id}/approve", decide},
+	{"requests-deny", "POST /v1/requests/{id}/deny", decide},
+	{"requests-cancel", "POST /v1/requests/{id}/cancel", decide},
+	{"approvals-pending", "GET /v1/approvals/pending", list},
+	{"grants-list", "GET /v1/grants", list},
+	{"grants-create", "POST /v1/grants", startWF},
+	{"grants-get", "GET /v1/grants/{id}", read},
+	{"grants-revoke", "POST /v1/grants/{id}/revoke", append([]Need{NeedSchedule}, startWF...)},
+	{"policies-get", "GET /v1/policies", read},
+	{"policies-put", "PUT /v1/policies", change},
+	{"policies-version", "GET /v1/policies/versions/{n}", read},
+	{"policies-evaluate", "POST /v1/policies/evaluate", []Need{NeedTableRead, NeedOrganizationsRead}},
+	{"catalog-get", "GET /v1/catalog", read},
+	{"catalog-put", "PUT /v1/catalog", change},
+	{"tenant-get", "GET /v1/tenant", read},
+	{"tenant-patch", "PATCH /v1/tenant", change},
+	{"apikeys-create", "POST /v1/api-keys", change},
+	{"apikeys-list", "GET /v1/api-keys", list},
+	{"apikeys-get", "GET /v1/api-keys/{id}", read},
+	{"apikeys-delete", "DELETE /v1/api-keys/{id}", change},
+	{"audit-list", "GET /v1/audit-events", list},
+	{"openapi", "GET /openapi.json", nil},
+
+	// Workflow steps: the state machine's tasks, the expiry schedules'
+	// target, and the sweeper.
+	{"wf-attach-token", "", []Need{NeedTableRead, NeedTableWrite, NeedSendTask}},
+	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish}},
+	{"wf-provision", "", stepWF},
+	{"wf-deprovision", "", stepWF},
+	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
+	{"sweeper", "", append([]Need{NeedSendTask}, stepWF...)},
+}
