@@ -1,0 +1,133 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// Resumer sends a decided request's outcome to the task waiting on token.
+type Resumer interface {
+	Resume(ctx context.Context, token string, r access.Request) error
+}
+
+// AttachTokenInput is the payload of the approval wait's task.
+type AttachTokenInput struct {
+	TenantID  string `json:"tenant_id"`
+	RequestID string `json:"request_id"`
+	TaskToken string `json:"task_token"`
+}
+
+// RequestStepInput names a request for a workflow step.
+type RequestStepInput struct {
+	TenantID  string `json:"tenant_id"`
+	RequestID string `json:"request_id"`
+}
+
+// GrantStepInput names a grant for a workflow step.
+type GrantStepInput struct {
+	TenantID string `json:"tenant_id"`
+	GrantID  string `json:"grant_id"`
+}
+
+// StepOutput tells the state machine's loop whether the step is done.
+type StepOutput struct {
+	Done bool `json:"done"`
+}
+
+// Handlers are the workflow's Lambda handlers. Each takes its input as the
+// state machine (or the scheduler) sends it and calls one domain step.
+type Handlers struct {
+	Steps   Steps
+	Tokens  interface{ AttachTaskToken(ctx context.Context, tenantID, requestID, token string) (access.Request, error) }
+	Resumer Resumer
+}
+
+// AttachToken records the approval wait's task token on its request, or
+// resumes the wait at once when the request was decided before the wait
+// began, so that no decision is ever lost.
+func (h Handlers) AttachToken(ctx context.Context, in AttachTokenInput) (struct{}, error) {
+	if err := need(in.TenantID, in.RequestID, in.TaskToken); err != nil {
+		return struct{}{}, err
+	}
+	r, err := h.Tokens.AttachTaskToken(ctx, in.TenantID, in.RequestID, in.TaskToken)
+	if err != nil {
+		return struct{}{}, err
+	}
+	if _, _, ended := access.ApprovalOutcome(r); ended {
+		return struct{}{}, h.Resumer.Resume(ctx, in.TaskToken, r)
+	}
+	return struct{}{}, nil
+}
+
+// ExpireRequest ends a request whose approval window passed, and reports
+// the outcome: "approved" (with its grant) when an approval won the race.
+func (h Handlers) ExpireRequest(ctx context.Context, in RequestStepInput) (Decision, error) {
+	if err := need(in.TenantID, in.RequestID); err != nil {
+		return Decision{}, err
+	}
+	r, err := h.Steps.ExpireRequest(ctx, in.TenantID, in.RequestID)
+	if err != nil {
+		return Decision{}, err
+	}
+	outcome, grantID, ended := access.ApprovalOutcome(r)
+	if !ended {
+		outcome = access.OutcomeExpired // fired early and still pending: the wait is over anyway
+	}
+	return Decision{Outcome: outcome, GrantID: grantID}, nil
+}
+
+// Provision runs one provisioning step of a grant.
+func (h Handlers) Provision(ctx context.Context, in GrantStepInput) (StepOutput, error) {
+	if err := need(in.TenantID, in.GrantID); err != nil {
+		return StepOutput{}, err
+	}
+	done, err := h.Steps.ProvisionGrant(ctx, in.TenantID, in.GrantID)
+	return loopOutput(done, err)
+}
+
+// Deprovision runs one deprovisioning step of a grant.
+func (h Handlers) Deprovision(ctx context.Context, in GrantStepInput) (StepOutput, error) {
+	if err := need(in.TenantID, in.GrantID); err != nil {
+		return StepOutput{}, err
+	}
+	done, err := h.Steps.DeprovisionGrant(ctx, in.TenantID, in.GrantID)
+	return loopOutput(done, err)
+}
+
+// Expire is the expiry schedule's target: it ends the grant if the schedule
+// is of its current generation (a stale schedule is a no-op).
+func (h Handlers) Expire(ctx context.Context, in ExpiryInput) (struct{}, error) {
+	if err := need(in.TenantID, in.GrantID); err != nil {
+		return struct{}{}, err
+	}
+	_, err := h.Steps.ExpireGrant(ctx, in.TenantID, in.GrantID, in.Generation)
+	return struct{}{}, gone(err)
+}
+
+// loopOutput ends the loop when the step is done or its grant is gone.
+func loopOutput(done bool, err error) (StepOutput, error) {
+	if errors.Is(err, access.ErrNotFound) {
+		return StepOutput{Done: true}, nil
+	}
+	return StepOutput{Done: done}, err
+}
+
+// gone treats a missing object as done: retrying cannot make it appear.
+func gone(err error) error {
+	if errors.Is(err, access.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func need(fields ...string) error {
+	for _, f := range fields {
+		if f == "" {
+			return fmt.Errorf("workflow step input lacks a required field")
+		}
+	}
+	return nil
+}
