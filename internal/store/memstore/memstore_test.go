@@ -16,6 +16,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) access.Store { return memstore.New() })
 }
 
+func TestSweepConformance(t *testing.T) {
+	storetest.RunSweep(t, func(t *testing.T) storetest.SweepableStore { return memstore.New() })
+}
+
 // TestClock checks that expiry follows the injected clock.
 func TestClock(t *testing.T) {
 	ctx := t.Context()

@@ -1,0 +1,96 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+var _ access.SweepStore = (*Store)(nil)
+
+// ListTenantIDs lists every tenant id, in id order.
+func (s *Store) ListTenantIDs(ctx context.Context, p access.PageRequest) (access.Page[string], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[string]{}, err
+	}
+	s.mu.RLock()
+	ids := slices.Sorted(maps.Keys(s.tenants))
+	s.mu.RUnlock()
+	return sortedPage(ids, p, func(id string) string { return id })
+}
+
+// ListGrantsExpiringBefore lists a tenant's active grants whose end is
+// before t, earliest end first.
+func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t time.Time, p access.PageRequest) (access.Page[access.Grant], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[access.Grant]{}, err
+	}
+	s.mu.RLock()
+	var due []access.Grant
+	var c copier
+	if part := s.partitions[tenantID]; part != nil {
+		for _, g := range part.grants {
+			if g.Status == access.GrantActive && g.ExpiresAt.Before(t) {
+				due = append(due, c.grant(*g))
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if c.err != nil {
+		return access.Page[access.Grant]{}, c.err
+	}
+	key := func(g access.Grant) string { return g.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID }
+	slices.SortFunc(due, func(a, b access.Grant) int { return cmp.Compare(key(a), key(b)) })
+	return sortedPage(due, p, key)
+}
+
+// ListLedgerEntries lists a tenant's assignment ledger.
+func (s *Store) ListLedgerEntries(ctx context.Context, tenantID string, p access.PageRequest) (access.Page[access.LedgerEntry], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[access.LedgerEntry]{}, err
+	}
+	s.mu.RLock()
+	var all []access.LedgerEntry
+	if part := s.partitions[tenantID]; part != nil {
+		for _, e := range part.ledger {
+			all = append(all, cloneLedgerEntry(*e))
+		}
+	}
+	s.mu.RUnlock()
+	key := func(e access.LedgerEntry) string {
+		k := e.Key
+		return k.InstanceARN + "\x00" + k.PrincipalID + "\x00" + k.AccountID + "\x00" + k.PermissionSetARN
+	}
+	slices.SortFunc(all, func(a, b access.LedgerEntry) int { return cmp.Compare(key(a), key(b)) })
+	return sortedPage(all, p, key)
+}
+
+// sortedPage pages through items sorted by key; the position is the key of
+// the last item returned.
+func sortedPage[T any](items []T, p access.PageRequest, key func(T) string) (access.Page[T], error) {
+	if p.Limit < 1 {
+		return access.Page[T]{}, access.Errorf(access.CodeValidationFailed, "limit must be at least 1")
+	}
+	start := 0
+	if p.After != nil {
+		var after string
+		if err := json.Unmarshal(p.After, &after); err != nil {
+			return access.Page[T]{}, access.Errorf(access.CodeInvalidCursor, "cursor is not valid for this query")
+		}
+		start, _ = slices.BinarySearchFunc(items, after, func(it T, k string) int { return cmp.Compare(key(it), k) })
+		for start < len(items) && key(items[start]) <= after {
+			start++
+		}
+	}
+	end := min(start+p.Limit, len(items))
+	out := access.Page[T]{Items: items[start:end]}
+	if end < len(items) {
+		out.Next, _ = json.Marshal(key(items[end-1]))
+	}
+	return out, nil
+}
