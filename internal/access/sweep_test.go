@@ -1,0 +1,118 @@
+package access_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+func TestSweepExpiresGrantsWhoseScheduleWasLost(t *testing.T) {
+	f := withTenant(t)
+	g := f.activeGrant(alice, readOnly(acct1))
+	// The fake scheduler never fires: a minute and a bit past the end the
+	// sweeper notices.
+	f.clock.Advance(time.Hour + 30*time.Second)
+	rep := must(f.svc.Sweep(f.ctx))(t)
+	if rep.GrantsExpired != 0 {
+		t.Fatalf("swept a grant only 30 s overdue: %+v", rep)
+	}
+	f.clock.Advance(time.Minute)
+	rep = must(f.svc.Sweep(f.ctx))(t)
+	if rep.GrantsExpired != 1 || len(rep.Problems) != 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if got := f.grant(tenantA, g.ID); got.Status != access.GrantRevoking || got.EndReason != access.EndExpiry {
+		t.Fatalf("overdue grant is %s (%s)", got.Status, got.EndReason)
+	}
+	if len(f.flow.of("StartDeprovisioning", g.ID)) != 1 {
+		t.Fatal("the sweeper did not start deprovisioning")
+	}
+	f.deprovision(tenantA, g.ID)
+	if got := f.grant(tenantA, g.ID); got.Status != access.GrantExpired || len(f.ic.Assignments()) != 0 {
+		t.Fatalf("grant %s, assignments %v", got.Status, f.ic.Assignments())
+	}
+}
+
+func TestSweepRestartsStuckGrants(t *testing.T) {
+	f := withTenant(t)
+	r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
+	before := f.grant(tenantA, r.GrantID)
+	f.clock.Advance(10 * time.Minute)
+	if rep := must(f.svc.Sweep(f.ctx))(t); rep.GrantsRestarted != 0 {
+		t.Fatalf("restarted a grant provisioning for only 10 minutes: %+v", rep)
+	}
+	f.clock.Advance(10 * time.Minute)
+	if rep := must(f.svc.Sweep(f.ctx))(t); rep.GrantsRestarted != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	after := f.grant(tenantA, r.GrantID)
+	if after.Revision != before.Revision+1 || len(f.flow.of("StartProvisioning", r.GrantID)) != 2 {
+		t.Fatalf("restart: revision %d→%d, starts %d", before.Revision, after.Revision, len(f.flow.of("StartProvisioning", r.GrantID)))
+	}
+	f.provision(tenantA, r.GrantID)
+	if got := f.grant(tenantA, r.GrantID); got.Status != access.GrantActive {
+		t.Fatalf("restarted grant is %s", got.Status)
+	}
+}
+
+func TestSweepExpiresStalePendingRequests(t *testing.T) {
+	f := withTenant(t)
+	r := must(f.svc.CreateRequest(f.ctx, bob, adminAccess(acct1), nil))(t)
+	f.clock.Advance(24*time.Hour + time.Second)
+	rep := must(f.svc.Sweep(f.ctx))(t)
+	if rep.RequestsExpired != 1 || f.request(tenantA, r.ID).Status != access.RequestExpired {
+		t.Fatalf("report %+v, request %s", rep, f.request(tenantA, r.ID).Status)
+	}
+	if len(f.flow.of("EndApproval", r.ID)) != 1 {
+		t.Fatal("the wait of the expired request was not ended")
+	}
+}
+
+func TestSweepReleasesOrphanedAssignments(t *testing.T) {
+	f := withTenant(t)
+	g := f.activeGrant(alice, readOnly(acct1))
+	// A crash left the grant ended while the ledger still holds its assignment.
+	ended := f.grant(tenantA, g.ID)
+	ended.Status, ended.Revision = access.GrantExpired, ended.Revision+1
+	if err := f.store.Commit(f.ctx, access.Change{Grants: []access.Grant{ended}}); err != nil {
+		t.Fatal(err)
+	}
+	// Standing access of bob's, recorded as external, is never touched.
+	standing := access.Assignment{InstanceARN: instanceARN, PrincipalID: "bob-user", AccountID: acct2, PermissionSetARN: psAdmin}
+	f.ic.Preassign(standing)
+	if err := f.store.Commit(f.ctx, access.Change{Ledger: []access.LedgerEntry{{TenantID: tenantA, Key: standing.Key(),
+		State: access.LedgerActive, External: true, Revision: 1, CreatedAt: t0, UpdatedAt: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	first := must(f.svc.Sweep(f.ctx))(t)  // issues the deletion
+	second := must(f.svc.Sweep(f.ctx))(t) // sees it succeeded
+	if first.OrphansReleased+second.OrphansReleased != 1 {
+		t.Fatalf("reports %+v / %+v", first, second)
+	}
+	if got := f.ic.Assignments(); !slices.Equal(got, []access.AssignmentKey{standing.Key()}) {
+		t.Fatalf("identity center = %v, want only the standing assignment", got)
+	}
+	if _, err := f.store.GetLedgerEntry(f.ctx, tenantA, standing.Key()); err != nil {
+		t.Fatalf("the external entry was touched: %v", err)
+	}
+	if _, ok := f.findAudit(tenantA, acct1, "ledger.orphan_released"); !ok {
+		t.Fatal("no audit event for the released orphan")
+	}
+}
+
+func TestSweepReportsMissingAssignments(t *testing.T) {
+	f := withTenant(t)
+	g := f.activeGrant(alice, readOnly(acct1))
+	// Someone deleted the assignment behind Elevate's back.
+	_, _ = f.ic.DeleteAssignment(f.ctx, f.grant(tenantA, g.ID).Assignments[0])
+	rep := must(f.svc.Sweep(f.ctx))(t)
+	if rep.AssignmentsMissing != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if f.grant(tenantA, g.ID).Status != access.GrantActive {
+		t.Fatal("reporting changed the grant")
+	}
+}

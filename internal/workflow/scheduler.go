@@ -1,0 +1,221 @@
+package workflow
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// SchedulerAPI is the part of the EventBridge Scheduler client that
+// Scheduler uses.
+type SchedulerAPI interface {
+	CreateSchedule(ctx context.Context, in *scheduler.CreateScheduleInput, opts ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
+	UpdateSchedule(ctx context.Context, in *scheduler.UpdateScheduleInput, opts ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error)
+	DeleteSchedule(ctx context.Context, in *scheduler.DeleteScheduleInput, opts ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error)
+	GetSchedule(ctx context.Context, in *scheduler.GetScheduleInput, opts ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error)
+}
+
+// SchedulerConfig configures a Scheduler.
+type SchedulerConfig struct {
+	Client SchedulerAPI
+	// Group is the schedule group holding the expiry schedules; empty means
+	// the account's default group. The group must exist.
+	Group string
+	// TargetARN is the ARN of the expiry function the schedules invoke.
+	TargetARN string
+	// RoleARN is the role EventBridge Scheduler assumes to invoke the target.
+	RoleARN string
+	// DeadLetterARN is the SQS queue for invocations Scheduler gives up on;
+	// empty means none.
+	DeadLetterARN string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ExpiryInput is the JSON a schedule delivers to the expiry function, which
+// calls ExpireGrant(TenantID, GrantID, Generation). A schedule of an older
+// generation than the grant's is a no-op there.
+type ExpiryInput struct {
+	TenantID   string `json:"tenant_id"`
+	GrantID    string `json:"grant_id"`
+	Generation int64  `json:"generation"`
+}
+
+// The retry policy of an expiry schedule: the EventBridge Scheduler maximums,
+// so a briefly failing expiry function is retried for a day before the
+// invocation goes to the dead-letter queue.
+const (
+	expiryMaxRetries  = 185
+	expiryMaxEventAge = 24 * 60 * 60 // seconds
+)
+
+// MinLead is how far ahead of now a schedule is placed at the earliest.
+// EventBridge Scheduler rejects one-time schedules in the past, so an expiry
+// that is due already (or within MinLead) fires MinLead from now instead.
+const MinLead = 10 * time.Second
+
+// Scheduler is access.Scheduler on EventBridge Scheduler: each active grant
+// has one one-time schedule that invokes the expiry function at the grant's
+// ExpiresAt and deletes itself after it has run.
+type Scheduler struct {
+	client     SchedulerAPI
+	group      *string
+	target     string
+	role       string
+	deadLetter string
+	now        func() time.Time
+}
+
+var _ access.Scheduler = (*Scheduler)(nil)
+
+// NewScheduler returns a Scheduler.
+func NewScheduler(c SchedulerConfig) *Scheduler {
+	s := &Scheduler{client: c.Client, target: c.TargetARN, role: c.RoleARN, deadLetter: c.DeadLetterARN, now: c.Now}
+	if c.Group != "" {
+		s.group = aws.String(c.Group)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// scheduleNamePrefix starts the name of every expiry schedule.
+const scheduleNamePrefix = "elv-"
+
+// maxScheduleName is EventBridge Scheduler's limit on schedule names.
+const maxScheduleName = 64
+
+var scheduleNameChars = regexp.MustCompile(`^[0-9A-Za-z_.-]+$`)
+
+// ScheduleName is the name of a grant's expiry schedule: "elv-" and the grant
+// id (a UUID gives 40 characters). A grant id that would make a name longer
+// than 64 characters, or that holds characters a schedule name cannot, gives
+// "elv-h-" and the first 32 hex digits of the id's SHA-256 instead. Grant ids
+// are unique across tenants, so the name alone identifies the grant.
+func ScheduleName(grantID string) string {
+	if len(scheduleNamePrefix)+len(grantID) <= maxScheduleName && scheduleNameChars.MatchString(grantID) {
+		return scheduleNamePrefix + grantID
+	}
+	sum := sha256.Sum256([]byte(grantID))
+	return scheduleNamePrefix + "h-" + hex.EncodeToString(sum[:16])
+}
+
+// ExpiryExpression is the schedule expression for an expiry due at expires:
+// at(yyyy-mm-ddThh:mm:ss) in UTC, rounded up to the next whole second so the
+// schedule never fires before the grant ends, and at least MinLead after now.
+func ExpiryExpression(expires, now time.Time) string {
+	at := expires.UTC()
+	if earliest := now.UTC().Add(MinLead); at.Before(earliest) {
+		at = earliest
+	}
+	if whole := at.Truncate(time.Second); whole.Before(at) {
+		at = whole.Add(time.Second)
+	}
+	return "at(" + at.Format("2006-01-02T15:04:05") + ")"
+}
+
+// ScheduleExpiry creates the grant's expiry schedule, or replaces the one
+// in place, unless that one belongs to a newer generation of the grant.
+func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
+	name := ScheduleName(g.ID)
+	input, err := json.Marshal(ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation})
+	if err != nil {
+		return fmt.Errorf("schedule expiry of grant %s: %w", g.ID, err)
+	}
+	expression := ExpiryExpression(g.ExpiresAt, s.now())
+	description := fmt.Sprintf("Elevate: expire grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation)
+	window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
+	target := s.targetFor(string(input))
+
+	// A schedule deletes itself once it has run, so one that was in place
+	// when we looked may be gone when we update it; go round again then.
+	for range 3 {
+		_, err := s.client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
+			Name: aws.String(name), GroupName: s.group, Description: aws.String(description),
+			ScheduleExpression: aws.String(expression), ScheduleExpressionTimezone: aws.String("UTC"),
+			FlexibleTimeWindow: window, ActionAfterCompletion: types.ActionAfterCompletionDelete,
+			State: types.ScheduleStateEnabled, Target: target,
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.As(err, new(*types.ConflictException)) {
+			return fmt.Errorf("schedule expiry of grant %s: create schedule %s: %w", g.ID, name, err)
+		}
+
+		cur, err := s.client.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name), GroupName: s.group})
+		if errors.As(err, new(*types.ResourceNotFoundException)) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("schedule expiry of grant %s: get schedule %s: %w", g.ID, name, err)
+		}
+		if gen, ok := scheduledGeneration(cur); ok && gen > g.Generation {
+			return nil // a newer expiry is in place; this one is stale
+		}
+
+		_, err = s.client.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{
+			Name: aws.String(name), GroupName: s.group, Description: aws.String(description),
+			ScheduleExpression: aws.String(expression), ScheduleExpressionTimezone: aws.String("UTC"),
+			FlexibleTimeWindow: window, ActionAfterCompletion: types.ActionAfterCompletionDelete,
+			State: types.ScheduleStateEnabled, Target: target,
+		})
+		if errors.As(err, new(*types.ResourceNotFoundException)) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("schedule expiry of grant %s: update schedule %s: %w", g.ID, name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("schedule expiry of grant %s: schedule %s kept appearing and disappearing", g.ID, name)
+}
+
+// CancelExpiry deletes the grant's expiry schedule; a missing one is fine.
+func (s *Scheduler) CancelExpiry(ctx context.Context, g access.Grant) error {
+	name := ScheduleName(g.ID)
+	_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: s.group})
+	if err != nil && !errors.As(err, new(*types.ResourceNotFoundException)) {
+		return fmt.Errorf("cancel expiry of grant %s: delete schedule %s: %w", g.ID, name, err)
+	}
+	return nil
+}
+
+func (s *Scheduler) targetFor(input string) *types.Target {
+	t := &types.Target{
+		Arn:     aws.String(s.target),
+		RoleArn: aws.String(s.role),
+		Input:   aws.String(input),
+		RetryPolicy: &types.RetryPolicy{
+			MaximumRetryAttempts:     aws.Int32(expiryMaxRetries),
+			MaximumEventAgeInSeconds: aws.Int32(expiryMaxEventAge),
+		},
+	}
+	if s.deadLetter != "" {
+		t.DeadLetterConfig = &types.DeadLetterConfig{Arn: aws.String(s.deadLetter)}
+	}
+	return t
+}
+
+// scheduledGeneration reads the generation from a schedule's input; ok is
+// false when the input is not an ExpiryInput.
+func scheduledGeneration(out *scheduler.GetScheduleOutput) (int64, bool) {
+	if out == nil || out.Target == nil || out.Target.Input == nil {
+		return 0, false
+	}
+	var in ExpiryInput
+	if err := json.Unmarshal([]byte(*out.Target.Input), &in); err != nil || in.GrantID == "" {
+		return 0, false
+	}
+	return in.Generation, true
+}
