@@ -40,6 +40,9 @@ type LocalConfig struct {
 	JWKSClient *http.Client
 	// Poll is the pause between provisioning steps (default 20 ms).
 	Poll time.Duration
+	// SweepEvery runs the sweeper at this interval; 0 never does. In-process
+	// timers die with the process, so a server on a lasting store needs it.
+	SweepEvery time.Duration
 }
 
 // Local is a whole Elevate in one process: embedded store, in-process
@@ -51,6 +54,9 @@ type Local struct {
 	Workflow       *workflow.Local
 	IdentityCenter *identitycenter.Recording
 	Clock          clock.Clock
+
+	stopSweeps context.CancelFunc
+	sweeps     chan struct{}
 }
 
 // NewLocal builds a local Elevate. Close it to stop its timers.
@@ -80,11 +86,43 @@ func NewLocal(c LocalConfig) *Local {
 	wf.Bind(svc)
 	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient})
 	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now})
-	return &Local{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+	l := &Local{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+	if c.SweepEvery > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		l.stopSweeps, l.sweeps = cancel, make(chan struct{})
+		go l.sweepLoop(ctx, c.SweepEvery, c.Logger)
+	}
+	return l
 }
 
-// Close stops the in-process workflow.
-func (l *Local) Close() { l.Workflow.Close() }
+// sweepLoop runs the sweeper until ctx ends.
+func (l *Local) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	defer close(l.sweeps)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			rep, err := l.Service.Sweep(ctx)
+			if err != nil || len(rep.Problems) > 0 {
+				log.WarnContext(ctx, "sweep found problems", "error", err, "problems", rep.Problems)
+			} else if rep.GrantsExpired+rep.GrantsRestarted+rep.RequestsExpired+rep.OrphansReleased+rep.AssignmentsMissing+rep.PermissionSetsGone > 0 {
+				log.InfoContext(ctx, "sweep fixed work", "report", rep)
+			}
+		}
+	}
+}
+
+// Close stops the sweeper and the in-process workflow.
+func (l *Local) Close() {
+	if l.stopSweeps != nil {
+		l.stopSweeps()
+		<-l.sweeps
+	}
+	l.Workflow.Close()
+}
 
 // MintKey makes a new API key with the auth package's format and hash.
 func MintKey() (id, full string, hash []byte, err error) {
