@@ -156,8 +156,9 @@ type IdentityCenter interface {
 // a failure.
 var ErrRetryLater = errors.New("retry later")
 
-// ErrUserNotFound means a grantee has no active Identity Store user.
-var ErrUserNotFound = &Error{Code: CodeForbidden, Message: "grantee has no active Identity Center user"}
+// ErrUserNotFound means a grantee has no active Identity Store user. It is a
+// plain sentinel (not an *Error), so it matches nothing but itself.
+var ErrUserNotFound = errors.New("grantee has no active Identity Center user")
 
 // ManagedPermissionSet describes an Elevate-managed permission set for a
 // managed resource and action.
