@@ -40,8 +40,10 @@ type StepOutput struct {
 // Handlers are the workflow's Lambda handlers. Each takes its input as the
 // state machine (or the scheduler) sends it and calls one domain step.
 type Handlers struct {
-	Steps   Steps
-	Tokens  interface{ AttachTaskToken(ctx context.Context, tenantID, requestID, token string) (access.Request, error) }
+	Steps  Steps
+	Tokens interface {
+		AttachTaskToken(ctx context.Context, tenantID, requestID, token string) (access.Request, error)
+	}
 	Resumer Resumer
 }
 

@@ -44,7 +44,9 @@ func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t
 	if c.err != nil {
 		return access.Page[access.Grant]{}, c.err
 	}
-	key := func(g access.Grant) string { return g.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID }
+	key := func(g access.Grant) string {
+		return g.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID
+	}
 	slices.SortFunc(due, func(a, b access.Grant) int { return cmp.Compare(key(a), key(b)) })
 	return sortedPage(due, p, key)
 }

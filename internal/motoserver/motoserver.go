@@ -1,0 +1,279 @@
+// Package motoserver runs moto_server, a local fake of the AWS APIs, for
+// tests of Elevate's AWS adapters. Tests never reach real AWS: the server
+// listens on a loopback port and the SDK configuration it hands out carries
+// static fake credentials.
+//
+// Starting moto takes a moment, so a test binary usually shares one server
+// (Shared) and gives each test its own resources, such as a DynamoDB table
+// with a unique name. A package that uses Shared stops the server after its
+// tests by calling Main from its TestMain.
+package motoserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Command is the moto server executable looked up on PATH.
+const Command = "moto_server"
+
+// startTimeout bounds how long Start waits for moto to answer.
+const startTimeout = 30 * time.Second
+
+// Server is a running moto_server on a loopback port.
+type Server struct {
+	// URL is the server's base URL, such as http://127.0.0.1:43121.
+	URL string
+
+	cmd    *exec.Cmd
+	output *tailBuffer
+	exited chan struct{}
+	client *http.Client
+	stop   sync.Once
+}
+
+// errNotInstalled means moto_server is not on PATH.
+var errNotInstalled = errors.New(Command + " is not installed (not found on PATH); install it with: pip install 'moto[server]'")
+
+// Start starts moto_server on a free 127.0.0.1 port, waits until it
+// answers, and stops it (with every process it started) when the test ends.
+// Without moto_server the test is skipped, or fails when the CI environment
+// variable is set.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s, err := launch()
+	if err != nil {
+		fail(t, err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+var shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Shared returns the one server of this test binary, starting it on first
+// use. It keeps running until Main stops it after the tests (or the process
+// exits). It is not reset between tests; see Reset.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.once.Do(func() { shared.srv, shared.err = launch() })
+	if shared.err != nil {
+		fail(t, shared.err)
+	}
+	return shared.srv
+}
+
+// Main runs the tests of a package that uses Shared and stops the shared
+// server afterwards. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { motoserver.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.srv != nil {
+		shared.srv.Stop()
+	}
+	os.Exit(code)
+}
+
+// fail skips the test when moto is not installed, unless running under CI,
+// where a missing server is a broken build; other errors fail the test.
+func fail(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, errNotInstalled) && os.Getenv("CI") == "" {
+		t.Skip(err.Error())
+	}
+	t.Fatal(err)
+}
+
+// launch starts a server and waits for it. A port taken between choosing it
+// and moto binding it is retried on another port.
+func launch() (*Server, error) {
+	path, err := exec.LookPath(Command)
+	if err != nil {
+		return nil, errNotInstalled
+	}
+	for attempt := 1; ; attempt++ {
+		s, err := launchOn(path)
+		if err == nil || attempt == 3 {
+			return s, err
+		}
+	}
+}
+
+func launchOn(path string) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("motoserver: choose a port: %w", err)
+	}
+	out := &tailBuffer{max: 64 << 10}
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = out, out
+	// Moto must not read the credentials or settings of whoever runs the tests.
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_DEFAULT_REGION=us-east-1")
+	setProcessGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("motoserver: start %s: %w", path, err)
+	}
+	s := &Server{
+		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
+		cmd:    cmd,
+		output: out,
+		exited: make(chan struct{}),
+		client: &http.Client{Transport: &serialTransport{next: http.DefaultTransport.(*http.Transport).Clone()}},
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(startTimeout); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("motoserver: %w\n%s output:\n%s", err, Command, out.String())
+	}
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitReady polls the moto API until it answers, the process exits, or the
+// timeout passes.
+func (s *Server) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	probe := &http.Client{Timeout: time.Second}
+	for {
+		res, err := probe.Get(s.URL + "/moto-api/")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET /moto-api/: status %d", res.StatusCode)
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("%s exited before answering (%v)", Command, s.cmd.ProcessState)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer within %v: %v", Command, timeout, err)
+		}
+	}
+}
+
+// Stop ends the server and every process it started. It is safe to call more
+// than once.
+func (s *Server) Stop() {
+	s.stop.Do(func() {
+		killProcessGroup(s.cmd)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+		}
+	})
+}
+
+// Output returns the tail of what the server wrote to stdout and stderr.
+func (s *Server) Output() string { return s.output.String() }
+
+// Reset drops every resource of every service the server holds.
+func (s *Server) Reset(t testing.TB) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL+"/moto-api/reset", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("motoserver: reset: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("motoserver: reset: status %d", res.StatusCode)
+	}
+}
+
+// AWSConfig returns an SDK configuration for this server: region us-east-1,
+// static fake credentials, the server as every service's endpoint, and at
+// most three attempts per call.
+//
+// Its HTTP client sends one request to the server at a time. moto_server
+// serves requests on threads without locking its DynamoDB backend, so two
+// concurrent conditional writes can both pass their condition, and a failed
+// TransactWriteItems restores a snapshot of the whole table taken before it
+// started, undoing writes that landed meanwhile. Real DynamoDB applies each
+// item write and each transaction atomically; serializing the calls gives
+// moto the same behaviour. Moto processes one call at a time anyway.
+func (s *Server) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIAMOTOTESTING00000", "moto-fake-secret-access-key", ""),
+		BaseEndpoint: aws.String(s.URL),
+		HTTPClient:   s.client,
+		Retryer: func() aws.Retryer {
+			return retry.AddWithMaxAttempts(retry.NewStandard(), 3)
+		},
+		RetryMaxAttempts: 3,
+	}
+}
+
+// serialTransport sends one request at a time. A response's headers arrive
+// only after moto has finished the operation, so holding the lock until then
+// serializes the operations themselves.
+type serialTransport struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+}
+
+func (t *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.next.RoundTrip(r)
+}
+
+// tailBuffer keeps the last max bytes written to it; moto logs every request,
+// and only the end (or a failed start) is worth showing.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if over := b.buf.Len() - b.max; over > 0 {
+		b.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,128 @@
+package dynamo_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/motoserver"
+	"github.com/elevate-jit/elevate/internal/store/dynamo"
+	"github.com/elevate-jit/elevate/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { motoserver.Main(m) }
+
+// TestConformance runs the store suite on moto, a fresh table per subtest,
+// with the tenant cache as in production.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) access.Store {
+		client, table := newTable(t, nil)
+		return dynamo.New(client, dynamo.Options{Table: table})
+	})
+}
+
+// TestConformanceWithoutTenantCache runs the parts of the suite that read
+// tenants with the cache off, so that every tenant read goes to the table.
+func TestConformanceWithoutTenantCache(t *testing.T) {
+	readTenants := []string{
+		"Revisions", "RoundTrip", "Copies", "Atomicity", "ConcurrentUpdates",
+		"ConcurrentIssuers", "IssuerUniqueness", "NotFound", "TenantIsolation",
+	}
+	storetest.Run(t, func(t *testing.T) access.Store {
+		if !slices.Contains(readTenants, path.Base(t.Name())) {
+			t.Skip("reads no tenant")
+		}
+		client, table := newTable(t, nil)
+		return dynamo.New(client, dynamo.Options{Table: table, TenantCacheTTL: -1})
+	})
+}
+
+var tables atomic.Int64
+
+// newTable creates a table with a unique name on the shared moto server.
+// With calls set, the client counts its operations there.
+func newTable(t *testing.T, calls **dynamo.CallCounter) (*dynamodb.Client, string) {
+	t.Helper()
+	srv := motoserver.Shared(t)
+	cfg := srv.AWSConfig()
+	if calls != nil {
+		*calls = dynamo.CountCalls(&cfg)
+	}
+	client := dynamodb.NewFromConfig(cfg)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	table := fmt.Sprintf("elevate-%d-%s", tables.Add(1), hex.EncodeToString(b))
+	if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
+		t.Fatalf("CreateTable: %v\nmoto output:\n%s", err, srv.Output())
+	}
+	return client, table
+}
+
+// TestCreateTable checks the table's indexes and TTL, and that creating it
+// again is harmless.
+func TestCreateTable(t *testing.T) {
+	client, table := newTable(t, nil)
+	if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
+		t.Fatalf("CreateTable of an existing table: %v", err)
+	}
+	d, err := client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var indexes []string
+	for _, ix := range d.Table.GlobalSecondaryIndexes {
+		indexes = append(indexes, aws.ToString(ix.IndexName))
+		if ix.Projection == nil || ix.Projection.ProjectionType != types.ProjectionTypeAll {
+			t.Errorf("index %s does not project every attribute", aws.ToString(ix.IndexName))
+		}
+	}
+	slices.Sort(indexes)
+	if want := []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"}; !slices.Equal(indexes, want) {
+		t.Errorf("indexes %v, want %v", indexes, want)
+	}
+	if d.Table.BillingModeSummary == nil || d.Table.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
+		t.Errorf("billing %+v, want on demand", d.Table.BillingModeSummary)
+	}
+	ttl, err := client.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != "ttl" || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled {
+		t.Errorf("TTL %+v, want enabled on ttl", d)
+	}
+}
+
+// TestCountCalls checks the call counter, which the end-to-end call budget
+// test relies on.
+func TestCountCalls(t *testing.T) {
+	var calls *dynamo.CallCounter
+	client, table := newTable(t, &calls)
+	s := dynamo.New(client, dynamo.Options{Table: table})
+	calls.Reset()
+	ctx := t.Context()
+	_, _ = s.GetRequest(ctx, "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", "r1")
+	_, _ = s.ListRequests(ctx, "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", access.RequestFilter{}, access.PageRequest{Limit: 10})
+	_, _ = s.GetAPIKey(ctx, "k1") // missing: the index, then the id claim (read consistently)
+	if got, want := calls.Counts(), map[string]int{"GetItem": 2, "Query": 2}; !maps.Equal(got, want) || calls.Total() != 4 {
+		t.Errorf("counts %v (total %d), want %v", got, calls.Total(), want)
+	}
+	type mark struct{}
+	calls.Reset()
+	calls.Only(func(ctx context.Context) bool { return ctx.Value(mark{}) != nil })
+	_, _ = s.GetGrant(ctx, "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", "g1")
+	_, _ = s.GetGrant(context.WithValue(ctx, mark{}, true), "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", "g1")
+	if got := calls.Counts(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
+		t.Errorf("counts with a filter %v, want the marked call only", got)
+	}
+}

@@ -1,0 +1,688 @@
+package dynamo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// The store's item structs. Domain types carry no storage tags; these do,
+// and the functions below convert between the two. Times are strings in
+// timeLayout ("" for the zero time, which omitempty leaves out), durations
+// are nanoseconds, and metadata and audit details are JSON text, so they
+// round-trip exactly.
+
+// keys are the key attributes an item may carry.
+type keys struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI3PK string `dynamodbav:"GSI3PK,omitempty"`
+	GSI4PK string `dynamodbav:"GSI4PK,omitempty"`
+	GSI5PK string `dynamodbav:"GSI5PK,omitempty"`
+	GSI6PK string `dynamodbav:"GSI6PK,omitempty"`
+	GSK    string `dynamodbav:"GSK,omitempty"`
+	// TTL is when DynamoDB may delete the item, in Unix seconds.
+	TTL int64 `dynamodbav:"ttl,omitempty"`
+}
+
+type tenantItem struct {
+	keys
+	tenantData
+}
+
+type tenantData struct {
+	ID            string                         `dynamodbav:"id"`
+	Name          string                         `dynamodbav:"name,omitempty"`
+	Settings      settingsData                   `dynamodbav:"settings"`
+	Catalog       map[string][]catalogActionData `dynamodbav:"catalog,omitempty"`
+	PolicyVersion int                            `dynamodbav:"policy_version,omitempty"`
+	Rev           int64                          `dynamodbav:"rev"`
+	CreatedAt     string                         `dynamodbav:"created_at,omitempty"`
+	UpdatedAt     string                         `dynamodbav:"updated_at,omitempty"`
+}
+
+type settingsData struct {
+	JWTIssuer       string              `dynamodbav:"jwt_issuer,omitempty"`
+	JWTAudience     string              `dynamodbav:"jwt_audience,omitempty"`
+	JWKSURL         string              `dynamodbav:"jwks_url,omitempty"`
+	GroupsClaim     string              `dynamodbav:"groups_claim,omitempty"`
+	GroupRoles      map[string]string   `dynamodbav:"group_roles,omitempty"`
+	IdentityMapping string              `dynamodbav:"identity_mapping,omitempty"`
+	InstanceARN     string              `dynamodbav:"instance_arn,omitempty"`
+	IdentityStoreID string              `dynamodbav:"identity_store_id,omitempty"`
+	AllowedRoots    []string            `dynamodbav:"allowed_roots,omitempty"`
+	TimeZone        string              `dynamodbav:"time_zone,omitempty"`
+	ApprovalWindow  int64               `dynamodbav:"approval_window_ns,omitempty"`
+	MaxDuration     int64               `dynamodbav:"max_duration_ns,omitempty"`
+	AuditRetention  int64               `dynamodbav:"audit_retention_ns,omitempty"`
+	Organization    map[string][]string `dynamodbav:"organization,omitempty"`
+}
+
+type catalogActionData struct {
+	Name             string `dynamodbav:"name"`
+	Description      string `dynamodbav:"description,omitempty"`
+	PermissionSetARN string `dynamodbav:"permission_set_arn,omitempty"`
+}
+
+type resourceData struct {
+	Type      string `dynamodbav:"type"`
+	ID        string `dynamodbav:"id"`
+	AccountID string `dynamodbav:"account_id,omitempty"`
+	Region    string `dynamodbav:"region,omitempty"`
+	DBUser    string `dynamodbav:"db_user,omitempty"`
+}
+
+type requestItem struct {
+	keys
+	requestData
+}
+
+// requestData is a request; the attributes status, requester and grantee
+// are what filtered lists test.
+type requestData struct {
+	ID                string         `dynamodbav:"id"`
+	TenantID          string         `dynamodbav:"tenant_id"`
+	RequesterID       string         `dynamodbav:"requester"`
+	GranteeID         string         `dynamodbav:"grantee"`
+	Resource          resourceData   `dynamodbav:"resource"`
+	Action            string         `dynamodbav:"action,omitempty"`
+	Justification     string         `dynamodbav:"justification,omitempty"`
+	DurationSeconds   int64          `dynamodbav:"duration_seconds,omitempty"`
+	BreakGlass        bool           `dynamodbav:"break_glass,omitempty"`
+	Status            string         `dynamodbav:"status"`
+	ApprovalMode      string         `dynamodbav:"approval_mode,omitempty"`
+	ApprovalsRequired int            `dynamodbav:"approvals_required,omitempty"`
+	Approvals         []approvalData `dynamodbav:"approvals,omitempty"`
+	Reasoning         string         `dynamodbav:"reasoning,omitempty"`
+	DecidedBy         string         `dynamodbav:"decided_by,omitempty"`
+	DecidedAt         string         `dynamodbav:"decided_at,omitempty"`
+	ApprovalExpiresAt string         `dynamodbav:"approval_expires_at,omitempty"`
+	GrantID           string         `dynamodbav:"grant_id,omitempty"`
+	Notices           []string       `dynamodbav:"notices,omitempty"`
+	Metadata          string         `dynamodbav:"metadata,omitempty"`
+	PolicyVersion     int            `dynamodbav:"policy_version,omitempty"`
+	TaskToken         string         `dynamodbav:"task_token,omitempty"`
+	Rev               int64          `dynamodbav:"rev"`
+	CreatedAt         string         `dynamodbav:"created_at,omitempty"`
+	UpdatedAt         string         `dynamodbav:"updated_at,omitempty"`
+}
+
+type approvalData struct {
+	ApproverID string `dynamodbav:"approver_id"`
+	Reasoning  string `dynamodbav:"reasoning,omitempty"`
+	At         string `dynamodbav:"at,omitempty"`
+}
+
+type grantItem struct {
+	keys
+	grantData
+}
+
+type grantData struct {
+	ID              string           `dynamodbav:"id"`
+	TenantID        string           `dynamodbav:"tenant_id"`
+	RequestID       string           `dynamodbav:"request_id,omitempty"`
+	GranteeID       string           `dynamodbav:"grantee"`
+	CreatedBy       string           `dynamodbav:"created_by,omitempty"`
+	Resource        resourceData     `dynamodbav:"resource"`
+	Action          string           `dynamodbav:"action,omitempty"`
+	Status          string           `dynamodbav:"status"`
+	DurationSeconds int64            `dynamodbav:"duration_seconds,omitempty"`
+	ExpiresAt       string           `dynamodbav:"expires_at,omitempty"`
+	GrantedAt       string           `dynamodbav:"granted_at,omitempty"`
+	RevokedAt       string           `dynamodbav:"revoked_at,omitempty"`
+	RevokedBy       string           `dynamodbav:"revoked_by,omitempty"`
+	Reasoning       string           `dynamodbav:"reasoning,omitempty"`
+	EndReason       string           `dynamodbav:"end_reason,omitempty"`
+	Failure         string           `dynamodbav:"failure,omitempty"`
+	Assignments     []assignmentData `dynamodbav:"assignments,omitempty"`
+	Notices         []string         `dynamodbav:"notices,omitempty"`
+	Metadata        string           `dynamodbav:"metadata,omitempty"`
+	BreakGlass      bool             `dynamodbav:"break_glass,omitempty"`
+	Generation      int64            `dynamodbav:"generation,omitempty"`
+	Rev             int64            `dynamodbav:"rev"`
+	CreatedAt       string           `dynamodbav:"created_at,omitempty"`
+	UpdatedAt       string           `dynamodbav:"updated_at,omitempty"`
+}
+
+type assignmentData struct {
+	InstanceARN      string `dynamodbav:"instance_arn"`
+	PermissionSetARN string `dynamodbav:"permission_set_arn"`
+	AccountID        string `dynamodbav:"account_id"`
+	PrincipalID      string `dynamodbav:"principal_id"`
+	State            string `dynamodbav:"state"`
+	OperationID      string `dynamodbav:"operation_id,omitempty"`
+	Creator          bool   `dynamodbav:"creator,omitempty"`
+	External         bool   `dynamodbav:"external,omitempty"`
+}
+
+type apiKeyItem struct {
+	keys
+	apiKeyData
+}
+
+type apiKeyData struct {
+	ID            string   `dynamodbav:"id"`
+	TenantID      string   `dynamodbav:"tenant_id"`
+	Name          string   `dynamodbav:"name,omitempty"`
+	Role          string   `dynamodbav:"role,omitempty"`
+	PrincipalID   string   `dynamodbav:"principal_id,omitempty"`
+	PrincipalKind string   `dynamodbav:"principal_kind,omitempty"`
+	Groups        []string `dynamodbav:"groups,omitempty"`
+	SecretHash    []byte   `dynamodbav:"secret_hash,omitempty"`
+	CreatedBy     string   `dynamodbav:"created_by,omitempty"`
+	CreatedAt     string   `dynamodbav:"created_at,omitempty"`
+	ExpiresAt     string   `dynamodbav:"expires_at,omitempty"`
+	RevokedAt     string   `dynamodbav:"revoked_at,omitempty"`
+	RevokedBy     string   `dynamodbav:"revoked_by,omitempty"`
+	Rev           int64    `dynamodbav:"rev"`
+}
+
+type auditItem struct {
+	keys
+	ID         string `dynamodbav:"id"`
+	TenantID   string `dynamodbav:"tenant_id"`
+	At         string `dynamodbav:"at"`
+	ActorID    string `dynamodbav:"actor_id,omitempty"`
+	ActorKind  string `dynamodbav:"actor_kind,omitempty"`
+	Action     string `dynamodbav:"action,omitempty"`
+	Severity   string `dynamodbav:"severity,omitempty"`
+	ObjectType string `dynamodbav:"object_type,omitempty"`
+	ObjectID   string `dynamodbav:"object_id,omitempty"`
+	Details    string `dynamodbav:"details,omitempty"`
+	ExpiresAt  string `dynamodbav:"expires_at,omitempty"`
+}
+
+type policyItem struct {
+	keys
+	TenantID  string `dynamodbav:"tenant_id"`
+	Version   int    `dynamodbav:"version"`
+	Text      string `dynamodbav:"text"`
+	CreatedBy string `dynamodbav:"created_by,omitempty"`
+	CreatedAt string `dynamodbav:"created_at,omitempty"`
+}
+
+type ledgerItem struct {
+	keys
+	TenantID         string   `dynamodbav:"tenant_id"`
+	InstanceARN      string   `dynamodbav:"instance_arn"`
+	PrincipalID      string   `dynamodbav:"principal_id"`
+	AccountID        string   `dynamodbav:"account_id"`
+	PermissionSetARN string   `dynamodbav:"permission_set_arn"`
+	State            string   `dynamodbav:"state"`
+	External         bool     `dynamodbav:"external,omitempty"`
+	Holders          []string `dynamodbav:"holders,omitempty"`
+	Creator          string   `dynamodbav:"creator,omitempty"`
+	OperationID      string   `dynamodbav:"operation_id,omitempty"`
+	Rev              int64    `dynamodbav:"rev"`
+	CreatedAt        string   `dynamodbav:"created_at,omitempty"`
+	UpdatedAt        string   `dynamodbav:"updated_at,omitempty"`
+}
+
+// attrExpiresAt is compared with the store's clock when an idempotency
+// record is replaced.
+const attrExpiresAt = "expires_at"
+
+type idempotencyItem struct {
+	keys
+	TenantID    string      `dynamodbav:"tenant_id"`
+	PrincipalID string      `dynamodbav:"principal_id"`
+	Route       string      `dynamodbav:"route"`
+	Key         string      `dynamodbav:"idempotency_key"`
+	BodyHash    string      `dynamodbav:"body_hash,omitempty"`
+	Outcome     outcomeData `dynamodbav:"outcome"`
+	CreatedAt   string      `dynamodbav:"created_at,omitempty"`
+	ExpiresAt   string      `dynamodbav:"expires_at,omitempty"`
+}
+
+type outcomeData struct {
+	Request *requestData `dynamodbav:"request,omitempty"`
+	Grant   *grantData   `dynamodbav:"grant,omitempty"`
+	APIKey  *apiKeyData  `dynamodbav:"api_key,omitempty"`
+}
+
+// issuerItem claims a JWT (issuer, audience) pair for a tenant.
+type issuerItem struct {
+	keys
+	TenantID string `dynamodbav:"tenant_id"`
+	Issuer   string `dynamodbav:"issuer"`
+	Audience string `dynamodbav:"audience"`
+}
+
+// keyClaimItem claims an API key id for a tenant.
+type keyClaimItem struct {
+	keys
+	TenantID string `dynamodbav:"tenant_id"`
+}
+
+// attrTenantID names the owner of a claim item.
+const attrTenantID = "tenant_id"
+
+// marshal turns an item struct into attributes.
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	m, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: marshal %T: %w", v, err)
+	}
+	return m, nil
+}
+
+// unmarshal reads attributes into an item struct.
+func unmarshal(m map[string]types.AttributeValue, v any) error {
+	if err := attributevalue.UnmarshalMap(m, v); err != nil {
+		return fmt.Errorf("dynamo: unmarshal %T: %w", v, err)
+	}
+	return nil
+}
+
+// times parses several stored times at once, keeping the first error.
+type times struct{ err error }
+
+func (p *times) parse(s string) time.Time {
+	t, err := parseTime(s)
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	return t
+}
+
+// encodeJSON writes metadata or audit details as JSON text; nil and empty
+// maps are "" (an absent attribute).
+func encodeJSON(m map[string]any) (string, error) {
+	if len(m) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("dynamo: metadata is not JSON: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeJSON reads JSON text back, numbers as json.Number so that none
+// loses precision.
+func decodeJSON(s string) (map[string]any, error) {
+	if s == "" {
+		return nil, nil
+	}
+	d := json.NewDecoder(bytes.NewReader([]byte(s)))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("dynamo: stored JSON: %w", err)
+	}
+	return m, nil
+}
+
+// Tenants.
+
+func tenantToData(t access.Tenant) tenantData {
+	s := t.Settings
+	d := tenantData{
+		ID: t.ID, Name: t.Name, PolicyVersion: t.PolicyVersion, Rev: t.Revision,
+		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
+		Settings: settingsData{
+			JWTIssuer: s.JWT.Issuer, JWTAudience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
+			IdentityMapping: string(s.IdentityMapping),
+			InstanceARN:     s.Boundary.InstanceARN, IdentityStoreID: s.Boundary.IdentityStoreID, AllowedRoots: s.Boundary.AllowedRoots,
+			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
+			AuditRetention: int64(s.AuditRetention), Organization: s.Organization,
+		},
+	}
+	if len(s.GroupRoles) > 0 {
+		d.Settings.GroupRoles = make(map[string]string, len(s.GroupRoles))
+		for g, r := range s.GroupRoles {
+			d.Settings.GroupRoles[g] = string(r)
+		}
+	}
+	if len(t.Catalog) > 0 {
+		d.Catalog = make(map[string][]catalogActionData, len(t.Catalog))
+		for typ, actions := range t.Catalog {
+			out := make([]catalogActionData, len(actions))
+			for i, a := range actions {
+				out[i] = catalogActionData(a)
+			}
+			d.Catalog[string(typ)] = out
+		}
+	}
+	return d
+}
+
+func tenantFromData(d tenantData) (access.Tenant, error) {
+	var p times
+	s := d.Settings
+	t := access.Tenant{
+		ID: d.ID, Name: d.Name, PolicyVersion: d.PolicyVersion, Revision: d.Rev,
+		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
+		Settings: access.Settings{
+			JWT:             access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
+			IdentityMapping: access.IdentityMapping(s.IdentityMapping),
+			Boundary:        access.Boundary{InstanceARN: s.InstanceARN, IdentityStoreID: s.IdentityStoreID, AllowedRoots: s.AllowedRoots},
+			TimeZone:        s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
+			AuditRetention: time.Duration(s.AuditRetention), Organization: s.Organization,
+		},
+	}
+	if len(s.GroupRoles) > 0 {
+		t.Settings.GroupRoles = make(map[string]access.Role, len(s.GroupRoles))
+		for g, r := range s.GroupRoles {
+			t.Settings.GroupRoles[g] = access.Role(r)
+		}
+	}
+	if len(d.Catalog) > 0 {
+		t.Catalog = make(access.Catalog, len(d.Catalog))
+		for typ, actions := range d.Catalog {
+			out := make([]access.CatalogAction, len(actions))
+			for i, a := range actions {
+				out[i] = access.CatalogAction(a)
+			}
+			t.Catalog[access.ResourceType(typ)] = out
+		}
+	}
+	return t, p.err
+}
+
+func tenantToItem(t access.Tenant) tenantItem {
+	return tenantItem{keys: keys{PK: tenantKey(t.ID), SK: skTenant}, tenantData: tenantToData(t)}
+}
+
+// Requests.
+
+func resourceToData(r access.Resource) resourceData {
+	return resourceData{Type: string(r.Type), ID: r.ID, AccountID: r.AccountID, Region: r.Region, DBUser: r.DBUser}
+}
+
+func resourceFromData(d resourceData) access.Resource {
+	return access.Resource{Type: access.ResourceType(d.Type), ID: d.ID, AccountID: d.AccountID, Region: d.Region, DBUser: d.DBUser}
+}
+
+func requestToData(r access.Request) (requestData, error) {
+	meta, err := encodeJSON(r.Metadata)
+	if err != nil {
+		return requestData{}, err
+	}
+	d := requestData{
+		ID: r.ID, TenantID: r.TenantID, RequesterID: r.RequesterID, GranteeID: r.GranteeID,
+		Resource: resourceToData(r.Resource), Action: r.Action, Justification: r.Justification,
+		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
+		ApprovalMode: string(r.ApprovalMode), ApprovalsRequired: r.ApprovalsRequired,
+		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
+		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, Notices: r.Notices,
+		Metadata: meta, PolicyVersion: r.PolicyVersion, TaskToken: r.TaskToken, Rev: r.Revision,
+		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+	}
+	for _, a := range r.Approvals {
+		d.Approvals = append(d.Approvals, approvalData{ApproverID: a.ApproverID, Reasoning: a.Reasoning, At: formatTime(a.At)})
+	}
+	return d, nil
+}
+
+func requestFromData(d requestData) (access.Request, error) {
+	var p times
+	r := access.Request{
+		ID: d.ID, TenantID: d.TenantID, RequesterID: d.RequesterID, GranteeID: d.GranteeID,
+		Resource: resourceFromData(d.Resource), Action: d.Action, Justification: d.Justification,
+		DurationSeconds: d.DurationSeconds, BreakGlass: d.BreakGlass, Status: access.RequestStatus(d.Status),
+		ApprovalMode: access.ApprovalMode(d.ApprovalMode), ApprovalsRequired: d.ApprovalsRequired,
+		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
+		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, Notices: d.Notices,
+		PolicyVersion: d.PolicyVersion, TaskToken: d.TaskToken, Revision: d.Rev,
+		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
+	}
+	for _, a := range d.Approvals {
+		r.Approvals = append(r.Approvals, access.Approval{ApproverID: a.ApproverID, Reasoning: a.Reasoning, At: p.parse(a.At)})
+	}
+	meta, err := decodeJSON(d.Metadata)
+	r.Metadata = meta
+	return r, errors.Join(p.err, err)
+}
+
+// requestToItems returns a request's item and, for a delegated request, the
+// copy that lists it in its grantee's party index. The copy carries no other
+// index attributes, so it appears in no other list.
+func requestToItems(r access.Request) ([]requestItem, error) {
+	d, err := requestToData(r)
+	if err != nil {
+		return nil, err
+	}
+	t, pos := r.TenantID, sortKey(r.CreatedAt, r.ID)
+	main := requestItem{keys: keys{
+		PK: requestPK(t, r.ID), SK: skRequest,
+		GSI1PK: requestsAll(t), GSI2PK: requestsByStatus(t, r.Status),
+		GSI3PK: requestsByRequester(t, r.RequesterID), GSI4PK: requestsByGrantee(t, r.GranteeID),
+		GSI5PK: requestsByParty(t, r.RequesterID), GSK: pos,
+	}, requestData: d}
+	if !r.Delegated() {
+		return []requestItem{main}, nil
+	}
+	cp := requestItem{keys: keys{
+		PK: requestPK(t, r.ID), SK: skPartyCopy + r.GranteeID,
+		GSI5PK: requestsByParty(t, r.GranteeID), GSK: pos,
+	}, requestData: d}
+	return []requestItem{main, cp}, nil
+}
+
+// Grants.
+
+func grantToData(g access.Grant) (grantData, error) {
+	meta, err := encodeJSON(g.Metadata)
+	if err != nil {
+		return grantData{}, err
+	}
+	d := grantData{
+		ID: g.ID, TenantID: g.TenantID, RequestID: g.RequestID, GranteeID: g.GranteeID, CreatedBy: g.CreatedBy,
+		Resource: resourceToData(g.Resource), Action: g.Action, Status: string(g.Status),
+		DurationSeconds: g.DurationSeconds, ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
+		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
+		EndReason: string(g.EndReason), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
+		BreakGlass: g.BreakGlass, Generation: g.Generation, Rev: g.Revision,
+		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
+	}
+	for _, a := range g.Assignments {
+		d.Assignments = append(d.Assignments, assignmentData{
+			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
+			PrincipalID: a.PrincipalID, State: string(a.State), OperationID: a.OperationID,
+			Creator: a.Creator, External: a.External,
+		})
+	}
+	return d, nil
+}
+
+func grantFromData(d grantData) (access.Grant, error) {
+	var p times
+	g := access.Grant{
+		ID: d.ID, TenantID: d.TenantID, RequestID: d.RequestID, GranteeID: d.GranteeID, CreatedBy: d.CreatedBy,
+		Resource: resourceFromData(d.Resource), Action: d.Action, Status: access.GrantStatus(d.Status),
+		DurationSeconds: d.DurationSeconds, ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
+		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
+		EndReason: access.EndReason(d.EndReason), Failure: d.Failure, Notices: d.Notices,
+		BreakGlass: d.BreakGlass, Generation: d.Generation, Revision: d.Rev,
+		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
+	}
+	for _, a := range d.Assignments {
+		g.Assignments = append(g.Assignments, access.Assignment{
+			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
+			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), OperationID: a.OperationID,
+			Creator: a.Creator, External: a.External,
+		})
+	}
+	meta, err := decodeJSON(d.Metadata)
+	g.Metadata = meta
+	return g, errors.Join(p.err, err)
+}
+
+func grantToItem(g access.Grant) (grantItem, error) {
+	d, err := grantToData(g)
+	if err != nil {
+		return grantItem{}, err
+	}
+	t := g.TenantID
+	return grantItem{keys: keys{
+		PK: grantPK(t, g.ID), SK: skGrant,
+		GSI1PK: grantsAll(t), GSI2PK: grantsByStatus(t, g.Status), GSI4PK: grantsByGrantee(t, g.GranteeID),
+		GSK: sortKey(g.CreatedAt, g.ID),
+	}, grantData: d}, nil
+}
+
+// API keys.
+
+func apiKeyToData(k access.APIKey) apiKeyData {
+	return apiKeyData{
+		ID: k.ID, TenantID: k.TenantID, Name: k.Name, Role: string(k.Role), PrincipalID: k.PrincipalID,
+		PrincipalKind: string(k.PrincipalKind), Groups: k.Groups, SecretHash: k.SecretHash, CreatedBy: k.CreatedBy,
+		CreatedAt: formatTime(k.CreatedAt), ExpiresAt: formatTime(k.ExpiresAt), RevokedAt: formatTime(k.RevokedAt),
+		RevokedBy: k.RevokedBy, Rev: k.Revision,
+	}
+}
+
+func apiKeyFromData(d apiKeyData) (access.APIKey, error) {
+	var p times
+	k := access.APIKey{
+		ID: d.ID, TenantID: d.TenantID, Name: d.Name, Role: access.Role(d.Role), PrincipalID: d.PrincipalID,
+		PrincipalKind: access.PrincipalKind(d.PrincipalKind), Groups: d.Groups, SecretHash: d.SecretHash,
+		CreatedBy: d.CreatedBy, CreatedAt: p.parse(d.CreatedAt), ExpiresAt: p.parse(d.ExpiresAt),
+		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Revision: d.Rev,
+	}
+	return k, p.err
+}
+
+func apiKeyToItem(k access.APIKey) apiKeyItem {
+	return apiKeyItem{keys: keys{
+		PK: keyPK(k.TenantID, k.ID), SK: skKey, GSI1PK: keysAll(k.TenantID), GSI6PK: keyIDKey(k.ID),
+		GSK: sortKey(k.CreatedAt, k.ID),
+	}, apiKeyData: apiKeyToData(k)}
+}
+
+// Audit events.
+
+func auditToItem(e access.AuditEvent) (auditItem, error) {
+	details, err := encodeJSON(e.Details)
+	if err != nil {
+		return auditItem{}, err
+	}
+	return auditItem{
+		keys: keys{PK: auditPK(e.TenantID), SK: sortKey(e.At, e.ID), TTL: ttlOf(e.ExpiresAt)},
+		ID:   e.ID, TenantID: e.TenantID, At: formatTime(e.At), ActorID: e.ActorID, ActorKind: string(e.ActorKind),
+		Action: e.Action, Severity: string(e.Severity), ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+		Details: details, ExpiresAt: formatTime(e.ExpiresAt),
+	}, nil
+}
+
+func auditFromItem(it auditItem) (access.AuditEvent, error) {
+	var p times
+	e := access.AuditEvent{
+		ID: it.ID, TenantID: it.TenantID, At: p.parse(it.At), ActorID: it.ActorID, ActorKind: access.PrincipalKind(it.ActorKind),
+		Action: it.Action, Severity: access.Severity(it.Severity), ObjectType: it.ObjectType, ObjectID: it.ObjectID,
+		ExpiresAt: p.parse(it.ExpiresAt),
+	}
+	details, err := decodeJSON(it.Details)
+	e.Details = details
+	return e, errors.Join(p.err, err)
+}
+
+// ttlOf is the TTL attribute of an item that ends at t: DynamoDB deletes it
+// some time after, and reads ignore it from t on. Zero keeps the item.
+func ttlOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Add(time.Second - 1).Unix() // never before t
+}
+
+// Policy sets.
+
+func policyToItem(p access.PolicySet) policyItem {
+	return policyItem{
+		keys:     keys{PK: policyPK(p.TenantID), SK: policySK(p.Version)},
+		TenantID: p.TenantID, Version: p.Version, Text: p.Text, CreatedBy: p.CreatedBy, CreatedAt: formatTime(p.CreatedAt),
+	}
+}
+
+func policyFromItem(it policyItem) (access.PolicySet, error) {
+	at, err := parseTime(it.CreatedAt)
+	return access.PolicySet{TenantID: it.TenantID, Version: it.Version, Text: it.Text, CreatedBy: it.CreatedBy, CreatedAt: at}, err
+}
+
+// Ledger entries.
+
+func ledgerToItem(e access.LedgerEntry) ledgerItem {
+	return ledgerItem{
+		keys:     keys{PK: ledgerPK(e.TenantID, e.Key), SK: skLedger},
+		TenantID: e.TenantID, InstanceARN: e.Key.InstanceARN, PrincipalID: e.Key.PrincipalID, AccountID: e.Key.AccountID,
+		PermissionSetARN: e.Key.PermissionSetARN, State: string(e.State), External: e.External, Holders: e.Holders,
+		Creator: e.Creator, OperationID: e.OperationID, Rev: e.Revision, CreatedAt: formatTime(e.CreatedAt), UpdatedAt: formatTime(e.UpdatedAt),
+	}
+}
+
+func ledgerFromItem(it ledgerItem) (access.LedgerEntry, error) {
+	var p times
+	e := access.LedgerEntry{
+		TenantID: it.TenantID,
+		Key: access.AssignmentKey{
+			InstanceARN: it.InstanceARN, PrincipalID: it.PrincipalID, AccountID: it.AccountID, PermissionSetARN: it.PermissionSetARN,
+		},
+		State: access.LedgerState(it.State), External: it.External, Holders: it.Holders, Creator: it.Creator, OperationID: it.OperationID,
+		Revision: it.Rev, CreatedAt: p.parse(it.CreatedAt), UpdatedAt: p.parse(it.UpdatedAt),
+	}
+	return e, p.err
+}
+
+// Idempotency records.
+
+func idempotencyToItem(r access.IdempotencyRecord) (idempotencyItem, error) {
+	it := idempotencyItem{
+		keys:     keys{PK: idempotencyPK(r.Scope), SK: skIdem, TTL: ttlOf(r.ExpiresAt)},
+		TenantID: r.Scope.TenantID, PrincipalID: r.Scope.PrincipalID, Route: r.Scope.Route, Key: r.Scope.Key,
+		BodyHash: r.BodyHash, CreatedAt: formatTime(r.CreatedAt), ExpiresAt: formatTime(r.ExpiresAt),
+	}
+	o := r.Outcome
+	if o.Request != nil {
+		d, err := requestToData(*o.Request)
+		if err != nil {
+			return it, err
+		}
+		it.Outcome.Request = &d
+	}
+	if o.Grant != nil {
+		d, err := grantToData(*o.Grant)
+		if err != nil {
+			return it, err
+		}
+		it.Outcome.Grant = &d
+	}
+	if o.APIKey != nil {
+		d := apiKeyToData(*o.APIKey)
+		it.Outcome.APIKey = &d
+	}
+	return it, nil
+}
+
+func idempotencyFromItem(it idempotencyItem) (access.IdempotencyRecord, error) {
+	var p times
+	r := access.IdempotencyRecord{
+		Scope:    access.IdempotencyScope{TenantID: it.TenantID, PrincipalID: it.PrincipalID, Route: it.Route, Key: it.Key},
+		BodyHash: it.BodyHash, CreatedAt: p.parse(it.CreatedAt), ExpiresAt: p.parse(it.ExpiresAt),
+	}
+	var errs []error
+	if d := it.Outcome.Request; d != nil {
+		v, err := requestFromData(*d)
+		r.Outcome.Request, errs = &v, append(errs, err)
+	}
+	if d := it.Outcome.Grant; d != nil {
+		v, err := grantFromData(*d)
+		r.Outcome.Grant, errs = &v, append(errs, err)
+	}
+	if d := it.Outcome.APIKey; d != nil {
+		v, err := apiKeyFromData(*d)
+		r.Outcome.APIKey, errs = &v, append(errs, err)
+	}
+	return r, errors.Join(append(errs, p.err)...)
+}

@@ -1,0 +1,343 @@
+package dynamo
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+var at = time.Date(2025, time.March, 14, 9, 26, 53, 589793000, time.UTC)
+
+func testTenant() access.Tenant {
+	return access.Tenant{
+		ID: "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", Name: "Acme",
+		Settings: access.Settings{
+			JWT:             access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},
+			GroupRoles:      map[string]access.Role{"admins": access.RoleAdmin},
+			IdentityMapping: access.MapEmail,
+			Boundary:        access.Boundary{InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", AllowedRoots: []string{"r-a1b2"}},
+			TimeZone:        "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
+			Organization: map[string][]string{"111122223333": {"r-a1b2", "ou-a1b2-c3d4e5f6"}},
+		},
+		Catalog:       access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"}}},
+		PolicyVersion: 3, Revision: 7, CreatedAt: at, UpdatedAt: at.Add(time.Nanosecond),
+	}
+}
+
+func testRequest() access.Request {
+	return access.Request{
+		ID: "0195e1c2-0000-7000-8000-000000000001", TenantID: testTenant().ID, RequesterID: "alice", GranteeID: "bob",
+		Resource: access.Resource{Type: access.ResourceRDSInstance, ID: "arn:aws:rds:eu-west-1:111122223333:db:pay", AccountID: "111122223333", Region: "eu-west-1", DBUser: "ro"},
+		Action:   "connect", Justification: "INC-1", DurationSeconds: 3600, BreakGlass: true, Status: access.RequestPending,
+		ApprovalMode: access.ModeRequire, ApprovalsRequired: 2,
+		Approvals: []access.Approval{{ApproverID: "carol", Reasoning: "ok", At: at.Add(time.Minute)}},
+		Reasoning: "why", DecidedBy: "carol", DecidedAt: at.Add(2 * time.Minute), ApprovalExpiresAt: at.Add(time.Hour),
+		GrantID: "g1", Notices: []string{"n1", "n2"},
+		Metadata:      map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
+		PolicyVersion: 3, TaskToken: "token", Revision: 4, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
+	}
+}
+
+func testGrant() access.Grant {
+	return access.Grant{
+		ID: "g1", TenantID: testTenant().ID, RequestID: "r1", GranteeID: "bob", CreatedBy: "alice",
+		Resource: access.Resource{Type: access.ResourceAccount, ID: "111122223333", AccountID: "a", Region: "r", DBUser: "u"},
+		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
+		ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
+		Reasoning: "done", EndReason: access.EndRevocation, Failure: "boom",
+		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, OperationID: "op", Creator: true, External: true}},
+		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Revision: 3,
+		CreatedAt: at, UpdatedAt: at.Add(time.Second),
+	}
+}
+
+func testAPIKey() access.APIKey {
+	return access.APIKey{
+		ID: "k7f3a9c1d2b4e6a70000", TenantID: testTenant().ID, Name: "ci", Role: access.RoleRequester,
+		PrincipalID: "svc", PrincipalKind: access.PrincipalService, Groups: []string{"g"}, SecretHash: []byte{1, 2, 3},
+		CreatedBy: "ada", CreatedAt: at, ExpiresAt: at.Add(time.Hour), RevokedAt: at.Add(time.Minute), RevokedBy: "ada", Revision: 2,
+	}
+}
+
+// sameJSON compares domain values as JSON, where a metadata number reads
+// back as json.Number.
+func sameJSON(t *testing.T, what string, want, got any) {
+	t.Helper()
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(w) != string(g) {
+		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+// allSet fails when a fixture leaves a field zero, so that a new domain
+// field cannot slip past the round trips below unconverted.
+func allSet(t *testing.T, v any, except ...string) {
+	t.Helper()
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		if slices.Contains(except, path) {
+			return
+		}
+		if v.Kind() == reflect.Struct && v.Type() != reflect.TypeFor[time.Time]() {
+			for i := range v.NumField() {
+				walk(path+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+			return
+		}
+		if v.IsZero() {
+			t.Errorf("the fixture leaves %s zero; set it so the round trip covers it", path)
+		}
+	}
+	walk(reflect.TypeOf(v).Name(), reflect.ValueOf(v))
+}
+
+// roundTrip marshals an item to attributes and back, as a write and a read
+// would.
+func roundTrip[T any](t *testing.T, item T) T {
+	t.Helper()
+	m, err := marshal(item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out T
+	if err := unmarshal(m, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestItemRoundTrips(t *testing.T) {
+	t.Run("tenant", func(t *testing.T) {
+		v := testTenant()
+		allSet(t, v)
+		got, err := tenantFromData(roundTrip(t, tenantToItem(v)).tenantData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "tenant", v, got)
+	})
+	t.Run("request", func(t *testing.T) {
+		v := testRequest()
+		allSet(t, v)
+		items, err := requestToItems(v)
+		if err != nil || len(items) != 2 {
+			t.Fatalf("requestToItems: %d items, %v; want the request and its grantee's copy", len(items), err)
+		}
+		for _, it := range items {
+			got, err := requestFromData(roundTrip(t, it).requestData)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameJSON(t, "request "+it.SK, v, got)
+		}
+		if cp := items[1]; cp.SK != "P#bob" || cp.GSI5PK != requestsByParty(v.TenantID, "bob") || cp.GSI1PK != "" || cp.GSI2PK != "" || cp.GSI3PK != "" || cp.GSI4PK != "" {
+			t.Errorf("the grantee's copy has keys %+v; want only the party index", cp.keys)
+		}
+		v.GranteeID = v.RequesterID
+		if items, _ := requestToItems(v); len(items) != 1 {
+			t.Errorf("a request that is not delegated has %d items, want 1", len(items))
+		}
+	})
+	t.Run("grant", func(t *testing.T) {
+		v := testGrant()
+		allSet(t, v)
+		it, err := grantToItem(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := grantFromData(roundTrip(t, it).grantData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "grant", v, got)
+	})
+	t.Run("api key", func(t *testing.T) {
+		v := testAPIKey()
+		allSet(t, v)
+		got, err := apiKeyFromData(roundTrip(t, apiKeyToItem(v)).apiKeyData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "api key", v, got)
+	})
+	t.Run("audit event", func(t *testing.T) {
+		v := access.AuditEvent{
+			ID: "e1", TenantID: testTenant().ID, At: at, ActorID: "ada", ActorKind: access.PrincipalUser, Action: "request.created",
+			Severity: access.SeverityHigh, ObjectType: "request", ObjectID: "r1", Details: map[string]any{"x": 1.0}, ExpiresAt: at.Add(time.Hour + time.Nanosecond),
+		}
+		allSet(t, v)
+		it, err := auditToItem(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.TTL != at.Add(time.Hour).Unix()+1 {
+			t.Errorf("ttl %d: want the second after ExpiresAt, %d", it.TTL, at.Add(time.Hour).Unix()+1)
+		}
+		got, err := auditFromItem(roundTrip(t, it))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "audit event", v, got)
+	})
+	t.Run("policy set", func(t *testing.T) {
+		v := access.PolicySet{TenantID: testTenant().ID, Version: 12, Text: "permit (principal, action, resource);", CreatedBy: "ada", CreatedAt: at}
+		allSet(t, v)
+		it := policyToItem(v)
+		if it.SK != "V#0000000012" {
+			t.Errorf("sort key %q", it.SK)
+		}
+		got, err := policyFromItem(roundTrip(t, it))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "policy set", v, got)
+	})
+	t.Run("ledger entry", func(t *testing.T) {
+		v := access.LedgerEntry{
+			TenantID: testTenant().ID, Key: access.AssignmentKey{InstanceARN: "i", PrincipalID: "u", AccountID: "111122223333", PermissionSetARN: "p"},
+			State: access.LedgerCreating, External: true, Holders: []string{"g1", "g2"}, Creator: "g1", OperationID: "op",
+			Revision: 2, CreatedAt: at, UpdatedAt: at.Add(time.Second),
+		}
+		allSet(t, v, "LedgerEntry.Deleted")
+		got, err := ledgerFromItem(roundTrip(t, ledgerToItem(v)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "ledger entry", v, got)
+	})
+	t.Run("idempotency record", func(t *testing.T) {
+		r, g, k := testRequest(), testGrant(), testAPIKey()
+		v := access.IdempotencyRecord{
+			Scope:    access.IdempotencyScope{TenantID: testTenant().ID, PrincipalID: "alice", Route: "POST /v1/requests", Key: "k1"},
+			BodyHash: "9f86d081", Outcome: access.Outcome{Request: &r, Grant: &g, APIKey: &k},
+			CreatedAt: at, ExpiresAt: at.Add(access.IdempotencyTTL),
+		}
+		allSet(t, v, "IdempotencyRecord.Outcome")
+		it, err := idempotencyToItem(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := idempotencyFromItem(roundTrip(t, it))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "idempotency record", v, got)
+	})
+}
+
+// TestZeroValues checks that zero times, empty lists and maps are left out
+// of items and read back as zero values.
+func TestZeroValues(t *testing.T) {
+	v := access.Request{ID: "r1", TenantID: "t1", Status: access.RequestPending, Revision: 1, CreatedAt: at}
+	items, err := requestToItems(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := marshal(items[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"decided_at", "approval_expires_at", "metadata", "approvals", "notices", "updated_at"} {
+		if _, ok := m[name]; ok {
+			t.Errorf("attribute %s is stored for a zero value", name)
+		}
+	}
+	got, err := requestFromData(roundTrip(t, items[0]).requestData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.DecidedAt.IsZero() || got.Metadata != nil || got.Approvals != nil || !got.CreatedAt.Equal(at) {
+		t.Errorf("read back %+v", got)
+	}
+}
+
+// TestSortKeyOrder checks that sort keys order as times do, ties by id.
+func TestSortKeyOrder(t *testing.T) {
+	times := []time.Time{
+		at, at.Add(time.Nanosecond), at.Add(999 * time.Nanosecond), at.Add(time.Second), at.Add(-time.Second),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 3600)),
+	}
+	for _, a := range times {
+		for _, b := range times {
+			for _, ids := range [][2]string{{"a", "b"}, {"b", "a"}, {"a", "a"}} {
+				ka, kb := sortKey(a, ids[0]), sortKey(b, ids[1])
+				want := a.Compare(b)
+				if want == 0 {
+					want = strings.Compare(ids[0], ids[1])
+				}
+				if got := strings.Compare(ka, kb); got != want {
+					t.Errorf("compare(%s, %s) = %d, want %d", ka, kb, got, want)
+				}
+				if !validSortKey(ka) {
+					t.Errorf("validSortKey(%q) = false", ka)
+				}
+			}
+		}
+	}
+}
+
+func TestPositions(t *testing.T) {
+	p := encodePosition("list-a", sortKey(at, "r1"))
+	if got, err := decodePosition(p, "list-a"); err != nil || got != sortKey(at, "r1") {
+		t.Fatalf("decodePosition = %q, %v", got, err)
+	}
+	for name, b := range map[string][]byte{
+		"garbage":        []byte("not a cursor"),
+		"another list":   p,
+		"empty position": encodePosition("list-b", ""),
+		"not a sort key": encodePosition("list-b", "2025-03-14#r1"),
+		"other version":  []byte(`{"v":2,"l":"list-b","a":"2025-03-14T09:26:53.589793000Z#r1"}`),
+	} {
+		if _, err := decodePosition(b, "list-b"); access.CodeOf(err) != access.CodeInvalidCursor {
+			t.Errorf("%s: error %v, want code %s", name, err, access.CodeInvalidCursor)
+		}
+	}
+}
+
+// TestKeysAreTenantScoped checks that every tenant item's partition key
+// begins with the tenant's prefix, and that the two claim items are the
+// only deployment-level ones.
+func TestKeysAreTenantScoped(t *testing.T) {
+	tid := testTenant().ID
+	prefix := "T#" + tid
+	items, _ := requestToItems(testRequest())
+	g, _ := grantToItem(testGrant())
+	a, _ := auditToItem(access.AuditEvent{ID: "e", TenantID: tid, At: at})
+	idem, _ := idempotencyToItem(access.IdempotencyRecord{Scope: access.IdempotencyScope{TenantID: tid, Key: "k"}})
+	all := []keys{
+		tenantToItem(testTenant()).keys, items[0].keys, items[1].keys, g.keys, apiKeyToItem(testAPIKey()).keys, a.keys, idem.keys,
+		policyToItem(access.PolicySet{TenantID: tid, Version: 1}).keys, ledgerToItem(access.LedgerEntry{TenantID: tid}).keys,
+	}
+	for _, k := range all {
+		for _, v := range []string{k.PK, k.GSI1PK, k.GSI2PK, k.GSI3PK, k.GSI4PK, k.GSI5PK} {
+			if v != "" && !strings.HasPrefix(v, prefix) {
+				t.Errorf("key %q of %s does not begin with %q", v, k.PK, prefix)
+			}
+		}
+	}
+	if !strings.HasPrefix(issuerPK("i", "a"), "ISS#") || !strings.HasPrefix(keyClaimPK("k"), "KEYID#") || keyIDKey("k") != "KEY#k" {
+		t.Error("claim and key id keys changed")
+	}
+}
+
+// TestMetadataIsJSON checks that metadata values that are not JSON values
+// fail the write rather than being stored wrongly.
+func TestMetadataIsJSON(t *testing.T) {
+	r := testRequest()
+	r.Metadata = map[string]any{"ch": make(chan int)}
+	if _, err := requestToItems(r); err == nil {
+		t.Error("a channel in metadata was accepted")
+	}
+}
