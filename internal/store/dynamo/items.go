@@ -30,6 +30,10 @@ type keys struct {
 	GSI5PK string `dynamodbav:"GSI5PK,omitempty"`
 	GSI6PK string `dynamodbav:"GSI6PK,omitempty"`
 	GSK    string `dynamodbav:"GSK,omitempty"`
+	// GSI7 lists active grants by their end, for the sweeper; only active
+	// grants carry it.
+	GSI7PK string `dynamodbav:"GSI7PK,omitempty"`
+	GSI7SK string `dynamodbav:"GSI7SK,omitempty"`
 	// TTL is when DynamoDB may delete the item, in Unix seconds.
 	TTL int64 `dynamodbav:"ttl,omitempty"`
 }
@@ -391,7 +395,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 }
 
 func tenantToItem(t access.Tenant) tenantItem {
-	return tenantItem{keys: keys{PK: tenantKey(t.ID), SK: skTenant}, tenantData: tenantToData(t)}
+	return tenantItem{keys: keys{PK: tenantKey(t.ID), SK: skTenant, GSI1PK: tenantsAll, GSK: sortKey(t.CreatedAt, t.ID)}, tenantData: tenantToData(t)}
 }
 
 // Requests.
@@ -525,11 +529,15 @@ func grantToItem(g access.Grant) (grantItem, error) {
 		return grantItem{}, err
 	}
 	t := g.TenantID
-	return grantItem{keys: keys{
+	it := grantItem{keys: keys{
 		PK: grantPK(t, g.ID), SK: skGrant,
 		GSI1PK: grantsAll(t), GSI2PK: grantsByStatus(t, g.Status), GSI4PK: grantsByGrantee(t, g.GranteeID),
 		GSK: sortKey(g.CreatedAt, g.ID),
-	}, grantData: d}, nil
+	}, grantData: d}
+	if g.Status == access.GrantActive {
+		it.GSI7PK, it.GSI7SK = grantsExpiring(t), sortKey(g.ExpiresAt, g.ID)
+	}
+	return it, nil
 }
 
 // API keys.
@@ -615,7 +623,8 @@ func policyFromItem(it policyItem) (access.PolicySet, error) {
 
 func ledgerToItem(e access.LedgerEntry) ledgerItem {
 	return ledgerItem{
-		keys:     keys{PK: ledgerPK(e.TenantID, e.Key), SK: skLedger},
+		keys: keys{PK: ledgerPK(e.TenantID, e.Key), SK: skLedger,
+			GSI1PK: ledgerAll(e.TenantID), GSK: sortKey(e.CreatedAt, ledgerDigest(e.Key))},
 		TenantID: e.TenantID, InstanceARN: e.Key.InstanceARN, PrincipalID: e.Key.PrincipalID, AccountID: e.Key.AccountID,
 		PermissionSetARN: e.Key.PermissionSetARN, State: string(e.State), External: e.External, Holders: e.Holders,
 		Creator: e.Creator, OperationID: e.OperationID, Rev: e.Revision, CreatedAt: formatTime(e.CreatedAt), UpdatedAt: formatTime(e.UpdatedAt),

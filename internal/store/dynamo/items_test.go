@@ -307,8 +307,9 @@ func TestPositions(t *testing.T) {
 }
 
 // TestKeysAreTenantScoped checks that every tenant item's partition key
-// begins with the tenant's prefix, and that the two claim items are the
-// only deployment-level ones.
+// begins with the tenant's prefix, that the two claim items are the only
+// deployment-level ones, and that the tenant item's entry in the sweeper's
+// list of tenants is the only deployment-level index partition.
 func TestKeysAreTenantScoped(t *testing.T) {
 	tid := testTenant().ID
 	prefix := "T#" + tid
@@ -320,8 +321,18 @@ func TestKeysAreTenantScoped(t *testing.T) {
 		tenantToItem(testTenant()).keys, items[0].keys, items[1].keys, g.keys, apiKeyToItem(testAPIKey()).keys, a.keys, idem.keys,
 		policyToItem(access.PolicySet{TenantID: tid, Version: 1}).keys, ledgerToItem(access.LedgerEntry{TenantID: tid}).keys,
 	}
-	for _, k := range all {
-		for _, v := range []string{k.PK, k.GSI1PK, k.GSI2PK, k.GSI3PK, k.GSI4PK, k.GSI5PK} {
+	active := testGrant()
+	active.Status = access.GrantActive
+	ag, _ := grantToItem(active)
+	all = append(all, ag.keys)
+	if ag.GSI7PK == "" {
+		t.Error("an active grant is not in the expiry index")
+	}
+	for i, k := range all {
+		for _, v := range []string{k.PK, k.GSI1PK, k.GSI2PK, k.GSI3PK, k.GSI4PK, k.GSI5PK, k.GSI7PK} {
+			if i == 0 && v == tenantsAll {
+				continue // the tenant in the sweeper's list of tenants
+			}
 			if v != "" && !strings.HasPrefix(v, prefix) {
 				t.Errorf("key %q of %s does not begin with %q", v, k.PK, prefix)
 			}

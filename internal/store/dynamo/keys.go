@@ -32,6 +32,7 @@ var (
 	idxGrantee    = index{"GSI4", "GSI4PK"} // requests or grants of one grantee
 	idxParty      = index{"GSI5", "GSI5PK"} // requests one user made or will receive
 	idxKeyID      = index{"GSI6", "GSI6PK"} // an API key by its id alone
+	idxExpiry     = index{"GSI7", "GSI7PK"} // a tenant's active grants by their end (sorted by GSI7SK)
 	sortedIndexes = []index{idxAll, idxStatus, idxRequester, idxGrantee, idxParty}
 )
 
@@ -90,8 +91,23 @@ func idempotencyPK(s access.IdempotencyScope) string {
 }
 
 func ledgerPK(tenantID string, k access.AssignmentKey) string {
-	return tenantKey(tenantID) + "#LEDGER#" + digest(k.InstanceARN, k.PrincipalID, k.AccountID, k.PermissionSetARN)
+	return tenantKey(tenantID) + "#LEDGER#" + ledgerDigest(k)
 }
+
+func ledgerDigest(k access.AssignmentKey) string {
+	return digest(k.InstanceARN, k.PrincipalID, k.AccountID, k.PermissionSetARN)
+}
+
+// Partition keys of the sweeper's lists (docs/storage.md): every tenant
+// (the one deployment-level index partition), a tenant's assignment ledger,
+// and a tenant's active grants by their end.
+const (
+	tenantsAll   = "TENANTS"
+	attrExpirySK = "GSI7SK"
+)
+
+func ledgerAll(tenantID string) string       { return tenantKey(tenantID) + "#LEDGER" }
+func grantsExpiring(tenantID string) string { return tenantKey(tenantID) + "#GRANT#EXP" }
 
 // digest hashes parts joined by NUL bytes, which none of them contains.
 func digest(parts ...string) string {

@@ -24,6 +24,8 @@ type source struct {
 	pk    string // the partition key attribute
 	sk    string // the sort key attribute
 	value string // the partition key value
+	// upTo, when set, reads only sort keys below it (ascending lists only).
+	upTo string
 }
 
 func onIndex(ix index, value string) source {
@@ -52,7 +54,7 @@ func (l listing) signature(filterText string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%v\x00%s\x00", l.name, l.ascending, filterText)
 	for _, s := range l.sources {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", s.index, s.pk, s.value)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", s.index, s.pk, s.value, s.upTo)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -199,7 +201,17 @@ func (l listing) before(a, b string) bool {
 func (s *Store) query(ctx context.Context, l listing, st *cursorState, limit int) error {
 	src := st.src
 	key := expression.Key(src.pk).Equal(expression.Value(src.value))
-	if st.after != "" {
+	switch {
+	case src.upTo != "" && !l.ascending:
+		return fmt.Errorf("dynamo: list %s: an upper bound needs an ascending list", l.name)
+	case src.upTo != "" && st.after != "":
+		// One condition per sort key: BETWEEN is inclusive, so the item at
+		// the position itself is dropped below, and read one more for it.
+		key = key.And(expression.Key(src.sk).Between(expression.Value(st.after), expression.Value(src.upTo)))
+		limit++
+	case src.upTo != "":
+		key = key.And(expression.Key(src.sk).LessThan(expression.Value(src.upTo)))
+	case st.after != "":
 		if l.ascending {
 			key = key.And(expression.Key(src.sk).GreaterThan(expression.Value(st.after)))
 		} else {
@@ -237,6 +249,9 @@ func (s *Store) query(ctx context.Context, l listing, st *cursorState, limit int
 		pos, ok := stringAttr(it, src.sk)
 		if !ok {
 			return fmt.Errorf("dynamo: list: an item of %s has no %s", src.value, src.sk)
+		}
+		if pos == st.after || (src.upTo != "" && pos >= src.upTo) {
+			continue
 		}
 		if l.keep == nil || l.keep(it) {
 			st.items = append(st.items, listed{pos: pos, item: it})

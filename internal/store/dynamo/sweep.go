@@ -1,0 +1,67 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+var _ access.SweepStore = (*Store)(nil)
+
+// ListTenantIDs lists every tenant, oldest first: one Query per page of the
+// deployment-level partition of GSI1.
+func (s *Store) ListTenantIDs(ctx context.Context, p access.PageRequest) (access.Page[string], error) {
+	l := listing{name: "tenants", sources: []source{onIndex(idxAll, tenantsAll)}, ascending: true}
+	return listOf(ctx, s, l, p, func(it tenantItem) (string, error) { return it.ID, nil })
+}
+
+// ListGrantsExpiringBefore lists a tenant's active grants whose end is
+// before t, earliest end first: one Query per page of the sparse GSI7, which
+// holds active grants only.
+func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t time.Time, p access.PageRequest) (access.Page[access.Grant], error) {
+	if !validTenantID(tenantID) {
+		return access.Page[access.Grant]{Items: []access.Grant{}}, nil
+	}
+	src := source{index: idxExpiry.name, pk: idxExpiry.pk, sk: attrExpirySK, value: grantsExpiring(tenantID),
+		upTo: t.UTC().Format(timeLayout)}
+	l := listing{name: "grants expiring", sources: []source{src}, ascending: true}
+	return listOf(ctx, s, l, p, func(it grantItem) (access.Grant, error) { return grantFromData(it.grantData) })
+}
+
+// ListLedgerEntries lists a tenant's assignment ledger, oldest entry first.
+func (s *Store) ListLedgerEntries(ctx context.Context, tenantID string, p access.PageRequest) (access.Page[access.LedgerEntry], error) {
+	if !validTenantID(tenantID) {
+		return access.Page[access.LedgerEntry]{Items: []access.LedgerEntry{}}, nil
+	}
+	l := listing{name: "ledger", sources: []source{onIndex(idxAll, ledgerAll(tenantID))}, ascending: true}
+	return listOf(ctx, s, l, p, ledgerFromItem)
+}
+
+// listOf reads one page of a listing and converts its items.
+func listOf[I, T any](ctx context.Context, s *Store, l listing, p access.PageRequest, conv func(I) (T, error)) (access.Page[T], error) {
+	items, next, err := s.list(ctx, l, p)
+	if err != nil {
+		return access.Page[T]{}, err
+	}
+	out := access.Page[T]{Items: make([]T, 0, len(items)), Next: next}
+	for _, m := range items {
+		v, err := convert(m, conv)
+		if err != nil {
+			return access.Page[T]{}, err
+		}
+		out.Items = append(out.Items, v)
+	}
+	return out, nil
+}
+
+func convert[I, T any](m map[string]types.AttributeValue, conv func(I) (T, error)) (T, error) {
+	var it I
+	if err := unmarshal(m, &it); err != nil {
+		var zero T
+		return zero, err
+	}
+	return conv(it)
+}
