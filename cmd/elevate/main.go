@@ -17,6 +17,8 @@ Usage:
   elevate serve [flags]                 run the API locally on an embedded store
   elevate policy validate FILE          check a Cedar policy set against Elevate's schema
   elevate policy test FILE CASES.json   run a table of requests against a policy set
+  elevate tenant create [flags]         create a tenant and its first admin key (DynamoDB)
+  elevate apikey create [flags]         create an API key for a tenant's user (DynamoDB)
   elevate help                          show this help
 
 Run "elevate <command> -h" for a command's flags.
@@ -39,6 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return policyCmd(args[1:], stdout, stderr)
+	case "tenant":
+		return tenantCmd(ctx, args[1:], stdout, stderr)
+	case "apikey":
+		return apikeyCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

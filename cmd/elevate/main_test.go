@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -86,31 +87,8 @@ func (s *syncBuffer) String() string {
 // TestServe runs `elevate serve` as `make dev` does and uses what it prints.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	demoOut := filepath.Join(dir, "demo.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"serve", "--port", "0", "--demo-out", demoOut, "--cursor-key-file", filepath.Join(dir, "keys")}, &out, &errb)
-	}()
-	listening := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == ""; {
-		if m := listening.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("serve did not start; stderr: %s", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var demo app.Demo
-	b, err := os.ReadFile(demoOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &demo); err != nil || len(demo.Tenants) != 2 || demo.Tenants[0].Keys.Requester2 == "" {
-		t.Fatalf("demo file %s: %v", b, err)
-	}
+	s := startServe(t, dir)
+	out, errb, base, demo := &s.out, &s.errb, s.base, s.demo
 	if !strings.Contains(out.String(), demo.Tenants[0].Keys.Requester) || !strings.Contains(out.String(), "curl -s $ELEVATE/v1/requests") {
 		t.Fatalf("serve did not print the keys and examples:\n%s", out.String())
 	}
@@ -125,17 +103,88 @@ func TestServe(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /v1/requests: %d", res.StatusCode)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, errb.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	s.stop(t)
+	_ = errb
 	// The cursor key outlives the process: the file exists with private permissions.
 	if fi, err := os.Stat(filepath.Join(dir, "keys")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("cursor key file: %v %v", fi, err)
 	}
+}
+
+// served is a running `elevate serve`.
+type served struct {
+	out, errb syncBuffer
+	base      string
+	demo      app.Demo
+	cancel    context.CancelFunc
+	done      chan int
+}
+
+// startServe runs `elevate serve` on a free port with extra flags, and
+// reads the address and the demo keys it reports.
+func startServe(t *testing.T, dir string, flags ...string) *served {
+	t.Helper()
+	demoOut := filepath.Join(dir, "demo.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{cancel: cancel, done: make(chan int)}
+	args := append([]string{"serve", "--port", "0", "--demo-out", demoOut, "--cursor-key-file", filepath.Join(dir, "keys")}, flags...)
+	go func() { s.done <- run(ctx, args, &s.out, &s.errb) }()
+	listening := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	for deadline := time.Now().Add(30 * time.Second); s.base == ""; {
+		if m := listening.FindStringSubmatch(s.out.String()); m != nil {
+			s.base = m[1]
+		} else if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start; stderr: %s", s.errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b, err := os.ReadFile(demoOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &s.demo); err != nil || len(s.demo.Tenants) != 2 || s.demo.Tenants[0].Keys.Requester2 == "" {
+		t.Fatalf("demo file %s: %v", b, err)
+	}
+	return s
+}
+
+// stop stops the server and checks it exits cleanly.
+func (s *served) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, s.errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// call makes one API call and decodes the JSON answer.
+func call(t *testing.T, method, url, tenant, key, body string, want int) map[string]any {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("X-Tenant-ID", tenant)
+	req.Header.Set("X-API-Key", key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&v)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: %d, want %d: %v", method, url, res.StatusCode, want, v)
+	}
+	return v
 }

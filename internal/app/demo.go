@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,16 +81,18 @@ func SeedDemo(ctx context.Context, svc *access.Service) (Demo, error) {
 			DemoProtectedAccount: {sp.root, sp.security},
 		}
 		settings.GroupRoles = map[string]access.Role{"platform-admins": access.RoleAdmin, "approvers": access.RoleApprover, "engineering": access.RoleRequester}
-		t, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: sp.id, Name: sp.name, Settings: &settings, Catalog: DemoCatalog(sp.instance)})
-		if err != nil {
+		_, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: sp.id, Name: sp.name, Settings: &settings, Catalog: DemoCatalog(sp.instance)})
+		if err != nil && !errors.Is(err, access.ErrConflict) {
 			return Demo{}, fmt.Errorf("seed tenant %s: %w", sp.name, err)
 		}
-		dt := DemoTenant{ID: t.ID, Name: t.Name}
+		// On a lasting store the tenant may exist from an earlier start; its
+		// users then get new keys.
+		dt := DemoTenant{ID: sp.id, Name: sp.name}
 		for _, u := range []struct {
 			user DemoUser
 			out  *string
 		}{{DemoAdmin, &dt.Keys.Admin}, {DemoApprover, &dt.Keys.Approver}, {DemoRequester, &dt.Keys.Requester}, {DemoRequester2, &dt.Keys.Requester2}} {
-			_, secret, err := svc.BootstrapAPIKey(ctx, t.ID, access.APIKey{
+			_, secret, err := svc.BootstrapAPIKey(ctx, sp.id, access.APIKey{
 				Name: "demo key for " + u.user.ID, Role: u.user.Role, PrincipalID: u.user.ID, Groups: u.user.Groups,
 				ExpiresAt: time.Now().Add(30 * 24 * time.Hour), CreatedBy: "elevate-serve",
 			})
