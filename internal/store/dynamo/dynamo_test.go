@@ -8,8 +8,10 @@ import (
 	"maps"
 	"path"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -131,5 +133,58 @@ func TestCountCalls(t *testing.T) {
 	_, _ = s.GetGrant(context.WithValue(ctx, mark{}, true), "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", "g1")
 	if got := calls.Counts(); !maps.Equal(got, map[string]int{"GetItem": 1}) {
 		t.Errorf("counts with a filter %v, want the marked call only", got)
+	}
+}
+
+// TestSlots checks the deployment-wide semaphore: a cap of two, a held key
+// keeping its slot, release, expiry of holds, and racing acquirers.
+func TestSlots(t *testing.T) {
+	client, table := newTable(t, nil)
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := dynamo.New(client, dynamo.Options{Table: table, Now: func() time.Time { return now }})
+	sl := s.NewSlots("ic-creations", 2, 15*time.Minute)
+	ctx := t.Context()
+	acquire := func(key string, want bool) {
+		t.Helper()
+		got, err := sl.Acquire(ctx, key)
+		if err != nil || got != want {
+			t.Fatalf("Acquire(%s) = %v, %v; want %v", key, got, err, want)
+		}
+	}
+	acquire("a", true)
+	acquire("b", true)
+	acquire("c", false)
+	acquire("a", true) // already held
+	if err := sl.Release(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sl.Release(ctx, "never-held"); err != nil {
+		t.Fatal(err)
+	}
+	acquire("c", true)
+	acquire("d", false)
+	now = now.Add(16 * time.Minute) // b and c were never released: their holds expire
+	acquire("d", true)
+	acquire("e", true)
+	acquire("f", false)
+
+	// Racing acquirers on a fresh semaphore: exactly its cap wins.
+	race := s.NewSlots("race", 3, time.Hour)
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ok, err := race.Acquire(ctx, fmt.Sprint("k", i))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() > 3 {
+		t.Fatalf("%d acquirers won 3 slots", won.Load())
 	}
 }

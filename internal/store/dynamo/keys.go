@@ -106,7 +106,7 @@ const (
 	attrExpirySK = "GSI7SK"
 )
 
-func ledgerAll(tenantID string) string       { return tenantKey(tenantID) + "#LEDGER" }
+func ledgerAll(tenantID string) string      { return tenantKey(tenantID) + "#LEDGER" }
 func grantsExpiring(tenantID string) string { return tenantKey(tenantID) + "#GRANT#EXP" }
 
 // digest hashes parts joined by NUL bytes, which none of them contains.
