@@ -1,0 +1,6 @@
+// Command apikeys-create is the Lambda function of POST /v1/api-keys.
+package main
+
+import "github.com/elevate-jit/elevate/internal/app"
+
+func main() { app.Lambda("apikeys-create") }

@@ -1,0 +1,6 @@
+// Command apikeys-list is the Lambda function of GET /v1/api-keys.
+package main
+
+import "github.com/elevate-jit/elevate/internal/app"
+
+func main() { app.Lambda("apikeys-list") }

@@ -1,0 +1,6 @@
+// Command catalog-put is the Lambda function of PUT /v1/catalog.
+package main
+
+import "github.com/elevate-jit/elevate/internal/app"
+
+func main() { app.Lambda("catalog-put") }

@@ -1,0 +1,6 @@
+// Command openapi is the Lambda function of GET /openapi.json.
+package main
+
+import "github.com/elevate-jit/elevate/internal/app"
+
+func main() { app.Lambda("openapi") }

@@ -1,0 +1,6 @@
+// Command requests-create is the Lambda function of POST /v1/requests.
+package main
+
+import "github.com/elevate-jit/elevate/internal/app"
+
+func main() { app.Lambda("requests-create") }

@@ -1,0 +1,299 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/api"
+	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/store/dynamo"
+	"github.com/elevate-jit/elevate/internal/workflow"
+)
+
+// Lambda runs the Lambda function of that name (a directory under
+// functions/): it reads the configuration the stack set, builds only the
+// adapters the function may use, and serves invocations. A missing or
+// malformed setting stops it at start with a message naming the variable.
+func Lambda(name string) {
+	log := lambdacontext.NewLogger()
+	h, err := LambdaHandler(context.Background(), name, os.Getenv, log)
+	if err != nil {
+		log.Error("cannot start", "function", name, "error", err)
+		fmt.Fprintf(os.Stderr, "elevate %s: %v\n", name, err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// FunctionByName finds a function of the inventory.
+func FunctionByName(name string) (Function, bool) {
+	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return Functions[i], true
+}
+
+// LambdaHandler builds the handler of a function: an API Gateway (HTTP API,
+// payload 2.0) handler for API functions, a typed workflow handler for the
+// others. getenv is os.Getenv outside tests.
+func LambdaHandler(ctx context.Context, name string, getenv func(string) string, log *slog.Logger) (any, error) {
+	fn, ok := FunctionByName(name)
+	if !ok {
+		return nil, fmt.Errorf("no function %q in the inventory", name)
+	}
+	if fn.Name == "openapi" {
+		return apiHandler(fn, api.New(api.Config{Logger: log, Auth: refused{"authenticate"}})), nil
+	}
+	e := env{getenv: getenv}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	d, err := build(ctx, fn, &e, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.missing) > 0 {
+		return nil, fmt.Errorf("missing environment variable(s) %s", strings.Join(e.missing, ", "))
+	}
+	if fn.Route != "" {
+		authn := auth.New(auth.Config{Keys: d.store, Tenants: d.store})
+		return apiHandler(fn, api.New(api.Config{Service: d.svc, Auth: authn, Cursors: d.cursors, Logger: log})), nil
+	}
+	h := workflow.Handlers{Steps: d.svc, Tokens: d.svc, Resumer: d.sfn}
+	switch fn.Name {
+	case "wf-attach-token":
+		return h.AttachToken, nil
+	case "wf-expire-request":
+		return h.ExpireRequest, nil
+	case "wf-provision":
+		return h.Provision, nil
+	case "wf-deprovision":
+		return h.Deprovision, nil
+	case "expiry":
+		return h.Expire, nil
+	case "sweeper":
+		return func(ctx context.Context, _ json.RawMessage) (access.SweepReport, error) {
+			rep, err := d.svc.Sweep(ctx)
+			log.InfoContext(ctx, "sweep", "report", rep, "error", err)
+			return rep, err
+		}, nil
+	}
+	return nil, fmt.Errorf("function %q has no handler", fn.Name)
+}
+
+// deps are what a function's needs allow it to use.
+type deps struct {
+	store   *dynamo.Store
+	svc     *access.Service
+	cursors api.Sealer
+	sfn     workflow.Resumer
+}
+
+// build makes the adapters a function's needs allow. Every other port is a
+// refusal, so a function that was routed a call it may not make fails
+// loudly instead of touching what its IAM role forbids.
+func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.Logger) (*deps, error) {
+	has := func(n Need) bool { return slices.Contains(fn.Needs, n) }
+	d := &deps{cursors: refused{"paginate"}, sfn: refused{"resume approval waits"}}
+	d.store = dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Options{Table: e.get(EnvTable)})
+	c := access.Config{
+		Store: d.store, MintKey: MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
+		IdentityCenter: refused{"read the organization or Identity Center"},
+		Report: func(ctx context.Context, msg string, err error) {
+			log.WarnContext(ctx, msg, "error", err)
+		},
+	}
+	if has(NeedCursorKey) {
+		arn := e.get(EnvCursorSecretARN)
+		if arn != "" {
+			s, err := cursorSecret(ctx, secretsmanager.NewFromConfig(cfg), arn)
+			if err != nil {
+				return nil, err
+			}
+			d.cursors = s
+		}
+	}
+	if has(NeedStartExecution) || has(NeedSendTask) {
+		sf := workflow.NewStepFunctions(sfn.NewFromConfig(cfg), e.get(EnvStateMachineARN))
+		c.Workflow, d.sfn = sf, sf
+	}
+	if has(NeedSchedule) {
+		c.Scheduler = workflow.NewScheduler(workflow.SchedulerConfig{
+			Client: scheduler.NewFromConfig(cfg), Group: e.get(EnvScheduleGroup), TargetARN: e.get(EnvExpiryFunctionARN),
+			RoleARN: e.get(EnvSchedulerRoleARN), DeadLetterARN: e.get(EnvScheduleDLQARN),
+		})
+	}
+	if has(NeedPublish) {
+		c.Publisher = workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), e.get(EnvEventBus))
+	}
+	if has(NeedOrganizationsRead) || has(NeedIdentityCenter) {
+		tps, err := e.float(EnvIdentityCenterTPS, 20)
+		if err != nil {
+			return nil, err
+		}
+		ic := identitycenter.NewAWS(identitycenter.AWSConfig{
+			SSOAdmin: ssoadmin.NewFromConfig(cfg), IdentityStore: identitystore.NewFromConfig(cfg),
+			Organizations: organizations.NewFromConfig(cfg), TPS: tps, Log: log,
+			Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
+		})
+		c.IdentityCenter, c.DB = ic, ic
+		c.ProtectedAccounts = splitList(e.optional(EnvProtectedAccounts))
+	}
+	d.svc = access.NewService(c)
+	return d, nil
+}
+
+// apiHandler serves one API route through the shared HTTP handler. A call
+// for another route (a misconfigured integration) is refused with 404.
+func apiHandler(fn Function, h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	adapter := httpadapter.NewV2(h)
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {
+			return events.APIGatewayV2HTTPResponse{
+				StatusCode: http.StatusNotFound, Headers: map[string]string{"Content-Type": "application/json"},
+				Body: `{"code":"not_found","message":"this function does not serve ` + strings.ReplaceAll(ev.RouteKey, `"`, "") + `"}`,
+			}, nil
+		}
+		if ev.Headers == nil {
+			ev.Headers = map[string]string{}
+		}
+		if _, ok := ev.Headers["x-request-id"]; !ok && ev.RequestContext.RequestID != "" {
+			ev.Headers["x-request-id"] = ev.RequestContext.RequestID
+		}
+		return adapter.ProxyWithContext(ctx, ev)
+	}
+}
+
+// cursorSecret reads the cursor-sealing keys from Secrets Manager.
+func cursorSecret(ctx context.Context, sm *secretsmanager.Client, arn string) (*cursor.Sealer, error) {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read the cursor secret %s: %w", EnvCursorSecretARN, err)
+	}
+	s, err := ParseCursorSecret(aws.ToString(out.SecretString))
+	if err != nil {
+		return nil, fmt.Errorf("the cursor secret (%s): %w", EnvCursorSecretARN, err)
+	}
+	return s, nil
+}
+
+// ParseCursorSecret reads the cursor-sealing keys from the secret's text:
+// "id:base64,id:base64" (the first seals, all open).
+func ParseCursorSecret(text string) (*cursor.Sealer, error) {
+	return cursor.ParseKeys(strings.TrimSpace(text))
+}
+
+// env reads the environment, collecting the names of missing variables so
+// that one start-up error names them all.
+type env struct {
+	getenv  func(string) string
+	missing []string
+}
+
+func (e *env) get(name string) string {
+	v := e.getenv(name)
+	if v == "" {
+		e.missing = append(e.missing, name)
+	}
+	return v
+}
+
+func (e *env) optional(name string) string { return e.getenv(name) }
+
+func (e *env) float(name string, def float64) (float64, error) {
+	v := e.getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive number", name, v)
+	}
+	return f, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// refused stands in for every port a function may not use.
+type refused struct{ what string }
+
+func (r refused) err() error { return fmt.Errorf("this function is not allowed to %s", r.what) }
+
+func (r refused) StartApproval(context.Context, access.Request) error       { return r.err() }
+func (r refused) EndApproval(context.Context, access.Request) error         { return r.err() }
+func (r refused) StartProvisioning(context.Context, access.Grant) error     { return r.err() }
+func (r refused) StartDeprovisioning(context.Context, access.Grant) error   { return r.err() }
+func (r refused) ScheduleExpiry(context.Context, access.Grant) error        { return r.err() }
+func (r refused) CancelExpiry(context.Context, access.Grant) error          { return r.err() }
+func (r refused) Resume(context.Context, string, access.Request) error      { return r.err() }
+func (r refused) ResolveUser(context.Context, access.Tenant, string) (string, error) {
+	return "", r.err()
+}
+func (r refused) Ancestors(context.Context, access.Tenant, access.Resource) ([]string, error) {
+	return nil, r.err()
+}
+func (r refused) AccountsUnder(context.Context, access.Tenant, string, int) ([]string, bool, error) {
+	return nil, false, r.err()
+}
+func (r refused) EnsurePermissionSet(context.Context, access.Tenant, access.ManagedPermissionSet) (string, error) {
+	return "", r.err()
+}
+func (r refused) AssignmentExists(context.Context, access.Assignment) (bool, error) {
+	return false, r.err()
+}
+func (r refused) CreateAssignment(context.Context, access.Assignment) (access.Operation, error) {
+	return access.Operation{}, r.err()
+}
+func (r refused) CreationStatus(context.Context, string, string) (access.Operation, error) {
+	return access.Operation{}, r.err()
+}
+func (r refused) DeleteAssignment(context.Context, access.Assignment) (access.Operation, error) {
+	return access.Operation{}, r.err()
+}
+func (r refused) DeletionStatus(context.Context, string, string) (access.Operation, error) {
+	return access.Operation{}, r.err()
+}
+func (r refused) Seal(cursor.Binding, []byte, time.Time) string { return "" }
+func (r refused) Open(cursor.Binding, string, time.Time) ([]byte, error) {
+	return nil, &access.Error{Code: access.CodeInvalidCursor, Message: "this function does not read cursors", Cause: r.err()}
+}
+func (r refused) Authenticate(context.Context, string, string, string) (access.Principal, error) {
+	return access.Principal{}, &access.Error{Code: access.CodeNotFound, Message: "not found", Cause: errors.New(r.err().Error())}
+}
