@@ -256,13 +256,13 @@ type refused struct{ what string }
 
 func (r refused) err() error { return fmt.Errorf("this function is not allowed to %s", r.what) }
 
-func (r refused) StartApproval(context.Context, access.Request) error       { return r.err() }
-func (r refused) EndApproval(context.Context, access.Request) error         { return r.err() }
-func (r refused) StartProvisioning(context.Context, access.Grant) error     { return r.err() }
-func (r refused) StartDeprovisioning(context.Context, access.Grant) error   { return r.err() }
-func (r refused) ScheduleExpiry(context.Context, access.Grant) error        { return r.err() }
-func (r refused) CancelExpiry(context.Context, access.Grant) error          { return r.err() }
-func (r refused) Resume(context.Context, string, access.Request) error      { return r.err() }
+func (r refused) StartApproval(context.Context, access.Request) error     { return r.err() }
+func (r refused) EndApproval(context.Context, access.Request) error       { return r.err() }
+func (r refused) StartProvisioning(context.Context, access.Grant) error   { return r.err() }
+func (r refused) StartDeprovisioning(context.Context, access.Grant) error { return r.err() }
+func (r refused) ScheduleExpiry(context.Context, access.Grant) error      { return r.err() }
+func (r refused) CancelExpiry(context.Context, access.Grant) error        { return r.err() }
+func (r refused) Resume(context.Context, string, access.Request) error    { return r.err() }
 func (r refused) ResolveUser(context.Context, access.Tenant, string) (string, error) {
 	return "", r.err()
 }
