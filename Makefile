@@ -5,7 +5,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 LDFLAGS := -s -w
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test test-go vet lint bench build clean
+.PHONY: help dev test test-go vet lint bench load build clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +27,9 @@ lint: vet ## vet and staticcheck
 
 bench: ## benchmarks (not part of make test)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x ./internal/api/... ./internal/policy/... ./internal/store/...
+
+load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16")
+	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \
