@@ -32,6 +32,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("cursor-key-file", ".elevate/cursor-keys", "file holding the cursor-sealing keys (id:base64,...); created if missing; ELEVATE_CURSOR_KEYS overrides it")
 	protected := fs.String("protected-accounts", app.DemoProtectedAccount, "comma-separated account ids no grant may target")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	rateLimit := fs.Float64("rate-limit", 50, "calls a second each caller may make (bursts of twice as many); 0 turns limiting off")
 	var sc app.StoreConfig
 	storeFlags(fs, &sc)
 	sweepEvery := fs.Duration("sweep-every", time.Minute, "run the sweeper (lost expiries, stuck grants, stale requests) this often; 0 turns it off")
@@ -55,7 +56,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 		return 1
 	}
-	local := app.NewLocal(app.LocalConfig{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: splitList(*protected), SweepEvery: *sweepEvery})
+	local := app.NewLocal(app.LocalConfig{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: splitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
 	defer local.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*addr, strconv.Itoa(*port)))

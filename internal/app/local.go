@@ -40,6 +40,9 @@ type LocalConfig struct {
 	JWKSClient *http.Client
 	// Poll is the pause between provisioning steps (default 20 ms).
 	Poll time.Duration
+	// RateLimit, when positive, allows each caller this many calls a second
+	// (bursts of twice as many); more are answered 429 rate_limited.
+	RateLimit float64
 	// SweepEvery runs the sweeper at this interval; 0 never does. In-process
 	// timers die with the process, so a server on a lasting store needs it.
 	SweepEvery time.Duration
@@ -85,7 +88,11 @@ func NewLocal(c LocalConfig) *Local {
 	})
 	wf.Bind(svc)
 	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient})
-	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now})
+	var limiter api.Limiter
+	if c.RateLimit > 0 {
+		limiter = api.NewPrincipalLimiter(c.RateLimit, int(2*c.RateLimit))
+	}
+	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
 	l := &Local{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
 	if c.SweepEvery > 0 {
 		ctx, cancel := context.WithCancel(context.Background())

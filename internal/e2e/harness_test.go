@@ -67,6 +67,12 @@ func runAll(t *testing.T, test func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, fc *clock.Fake, store access.Store) *env {
 	t.Helper()
+	return newEnvWith(t, fc, store, nil)
+}
+
+// newEnvWith is newEnv with a chance to change the configuration.
+func newEnvWith(t *testing.T, fc *clock.Fake, store access.Store, configure func(*app.LocalConfig)) *env {
+	t.Helper()
 	sealer, err := cursor.New(cursor.Key{ID: "test-1", Secret: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +81,14 @@ func newEnv(t *testing.T, fc *clock.Fake, store access.Store) *env {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	local := app.NewLocal(app.LocalConfig{
+	cfg := app.LocalConfig{
 		Store: store, Cursors: sealer, Clock: fc, Logger: log,
 		ProtectedAccounts: []string{app.DemoProtectedAccount}, Poll: time.Millisecond,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	local := app.NewLocal(cfg)
 	demo, err := app.SeedDemo(context.Background(), local.Service)
 	if err != nil {
 		t.Fatal(err)

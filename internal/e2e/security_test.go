@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/clock"
+	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
 
 // route is one endpoint with a body that would be acceptable to it.
@@ -184,4 +188,18 @@ func TestRoles(t *testing.T) {
 		// Everyone reads the catalog.
 		a.alice.get("/v1/catalog").want(http.StatusOK)
 	})
+}
+
+func TestRateLimit(t *testing.T) {
+	fc := clock.NewFake(start)
+	e := newEnvWith(t, fc, memstore.New(memstore.WithClock(fc.Now)), func(c *app.LocalConfig) { c.RateLimit = 0.1 })
+	a := e.acme
+	a.alice.get("/v1/requests").want(http.StatusOK) // a burst of one; the next token comes in 10 s
+	r := a.alice.get("/v1/requests")
+	r.wantError(http.StatusTooManyRequests, "rate_limited")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// Limits are per caller: bob is not slowed down by alice.
+	a.bob.get("/v1/requests").want(http.StatusOK)
 }
