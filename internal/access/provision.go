@@ -381,6 +381,9 @@ func (s *Service) release(ctx context.Context, t Tenant, g Grant, i int) (Grant,
 		if a.OperationID == "" {
 			op, err := s.ic.DeleteAssignment(ctx, a)
 			if err != nil {
+				if !errors.Is(err, ErrRetryLater) {
+					s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", err)
+				}
 				return g, err
 			}
 			a.OperationID = op.ID
