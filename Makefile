@@ -3,9 +3,11 @@ SHELL := /bin/bash
 GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LDFLAGS := -s -w
+CDK := tools/cdk/node_modules/.bin/cdk
+CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test test-go vet lint bench load build clean
+.PHONY: help dev test vet test-go test-infra lint bench load build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -13,29 +15,47 @@ help: ## list targets
 dev: ## run Elevate locally on the embedded store, with two demo tenants
 	$(GO) run ./cmd/elevate serve --demo-out .elevate/demo.json
 
-test: vet test-go ## run every test (what CI runs)
+test: vet test-go test-infra ## run every test (what CI runs)
 
-vet:
+vet: ## gofmt and go vet, for the app and the CDK app
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd infra && $(GO) vet -mod=mod ./...
 
-test-go:
+test-go: ## every Go test of the app, with the race detector
 	$(GO) test -count=1 -race ./...
+
+test-infra: ## the CDK app: template assertions, cdk-nag, cfn-lint
+	cd infra && $(GO) test -mod=mod -count=1 ./...
 
 lint: vet ## vet and staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
 
 bench: ## benchmarks (not part of make test)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x ./internal/api/... ./internal/policy/... ./internal/store/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x ./internal/e2e/ ./internal/policy/ ./internal/store/memstore/
 
 load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16")
 	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \
-	  echo "build $$f"; \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='$(LDFLAGS)' -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+	@echo "built $(words $(FUNCTIONS)) functions in bin/"
+
+$(CDK): tools/cdk/package.json tools/cdk/package-lock.json
+	cd tools/cdk && npm ci --no-audit --no-fund
+	@touch $@
+
+synth: build $(CDK) ## the CloudFormation template in cdk.out/ (cdk-nag runs); CDK_ARGS="-c key=value ..."
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+deploy: build $(CDK) ## cdk deploy (docs/deploy.md)
+	@mkdir -p .elevate
+	$(CDK) deploy -c requireConfig=true --outputs-file .elevate/stack-outputs.json $(CDK_ARGS)
+
+destroy: $(CDK) ## delete the stack; the table and log groups are retained
+	$(CDK) destroy $(CDK_ARGS)
 
 clean:
 	rm -rf bin cdk.out .elevate

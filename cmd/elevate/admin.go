@@ -53,10 +53,11 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	storeFlags(fs, &sc)
 	id := fs.String("id", "", "tenant id (a UUID; default: a new one)")
 	name := fs.String("name", "", "tenant name (required)")
-	instance := fs.String("instance-arn", "", "Identity Center instance ARN of the tenant boundary")
+	instance := fs.String("identity-center-instance-arn", "", "Identity Center instance ARN of the tenant boundary (stack output IdentityCenterInstanceArn)")
 	identityStore := fs.String("identity-store-id", "", "identity store id (d-…)")
 	roots := fs.String("allowed-roots", "", "comma-separated organization root, OU or account ids the tenant may grant access in")
 	tz := fs.String("time-zone", "UTC", "the tenant's time zone (IANA name)")
+	window := fs.Int64("approval-window-seconds", int64(access.DefaultApprovalWindow/time.Second), "how long a request may wait for approval")
 	admin := fs.String("admin", "", "user id of the tenant's first admin (required)")
 	adminGroups := fs.String("admin-groups", "", "comma-separated groups of the first admin")
 	expires := fs.Duration("key-expires-in", 30*24*time.Hour, "lifetime of the admin key (0 for none)")
@@ -74,6 +75,7 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	settings := access.DefaultSettings()
 	settings.TimeZone = *tz
+	settings.ApprovalWindow = time.Duration(*window) * time.Second
 	settings.Boundary = access.Boundary{InstanceARN: *instance, IdentityStoreID: *identityStore, AllowedRoots: splitList(*roots)}
 	t, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: *id, Name: *name, Settings: &settings})
 	if err != nil {

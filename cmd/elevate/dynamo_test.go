@@ -60,7 +60,7 @@ func TestTenantAndKeyCommands(t *testing.T) {
 		return v, errb.String(), code
 	}
 	created, stderr, code := runJSON(append([]string{"tenant", "create", "--create-table", "--name", "Initech", "--admin", "peter",
-		"--instance-arn", "arn:aws:sso:::instance/ssoins-1234567890abcdef", "--identity-store-id", "d-1234567890",
+		"--identity-center-instance-arn", "arn:aws:sso:::instance/ssoins-1234567890abcdef", "--approval-window-seconds", "3600", "--identity-store-id", "d-1234567890",
 		"--allowed-roots", "r-ab12"}, store...)...)
 	if code != 0 {
 		t.Fatalf("tenant create exited %d: %s", code, stderr)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -206,10 +207,50 @@ func cursorSecret(ctx context.Context, sm *secretsmanager.Client, arn string) (*
 	return s, nil
 }
 
+// cursorSecretJSON is the secret the stack generates: a key id and 32 bytes
+// as 64 hex digits, and optionally older keys that still open cursors (so a
+// key can be rotated without breaking cursors in flight).
+type cursorSecretJSON struct {
+	ID       string `json:"id"`
+	Secret   string `json:"secret"`
+	Previous []struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	} `json:"previous"`
+}
+
 // ParseCursorSecret reads the cursor-sealing keys from the secret's text:
+// the stack's JSON ({"id","secret"(hex),"previous"?}), or the local form
 // "id:base64,id:base64" (the first seals, all open).
 func ParseCursorSecret(text string) (*cursor.Sealer, error) {
-	return cursor.ParseKeys(strings.TrimSpace(text))
+	text = strings.TrimSpace(text)
+	if !strings.HasPrefix(text, "{") {
+		return cursor.ParseKeys(text)
+	}
+	var j cursorSecretJSON
+	if err := json.Unmarshal([]byte(text), &j); err != nil {
+		return nil, errors.New("the secret is neither id:base64 keys nor the stack's JSON")
+	}
+	key := func(id, hexSecret string) (cursor.Key, error) {
+		b, err := hex.DecodeString(hexSecret)
+		if err != nil || len(b) != cursor.SecretSize {
+			return cursor.Key{}, fmt.Errorf("key %q: the secret must be %d bytes as hex", id, cursor.SecretSize)
+		}
+		return cursor.Key{ID: id, Secret: b}, nil
+	}
+	cur, err := key(j.ID, j.Secret)
+	if err != nil {
+		return nil, err
+	}
+	var older []cursor.Key
+	for _, p := range j.Previous {
+		k, err := key(p.ID, p.Secret)
+		if err != nil {
+			return nil, err
+		}
+		older = append(older, k)
+	}
+	return cursor.New(cur, older...)
 }
 
 // env reads the environment, collecting the names of missing variables so

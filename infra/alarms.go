@@ -1,0 +1,116 @@
+package infra
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/elevate-jit/elevate/internal/app"
+)
+
+// Alarm names (after the stack's name and a dash).
+const (
+	AlarmDeadLetters        = "dead-letters"
+	AlarmRevocationFailures = "revocation-failures"
+	AlarmWorkflowFailed     = "workflow-failed"
+	AlarmAPIServerErrors    = "api-5xx"
+	// AlarmFunctionErrors is followed by "-<function>".
+	AlarmFunctionErrors = "errors"
+)
+
+// RevocationFailureMetric is the metric the revocation-failure filters
+// write, in the namespace "Elevate/<stack name>".
+const RevocationFailureMetric = "RevocationFailures"
+
+// alarmTopic is the context's topic or one the stack creates, encrypted with
+// a key that CloudWatch may use (the AWS managed SNS key does not let
+// CloudWatch alarms publish).
+func (s *Stack) alarmTopic() {
+	if s.Config.AlarmTopicARN != "" {
+		s.AlarmTopic = awssns.Topic_FromTopicArn(s.Stack, jsii.String("AlarmTopic"), jsii.String(s.Config.AlarmTopicARN))
+		return
+	}
+	key := awskms.NewKey(s.Stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("Elevate: encrypts the alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarms"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+	}), nil)
+	s.AlarmTopic = awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Elevate alarms"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+}
+
+// alarms: the dead-letter queue's depth, revocation failures, every
+// function's errors, failed workflow executions and the API's 5xx.
+func (s *Stack) alarms() {
+	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
+	alarm := func(id, name, description string, metric awscloudwatch.IMetric, threshold float64) {
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmName:          jsii.String(s.name + "-" + name),
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+
+	alarm("DeadLettersAlarm", AlarmDeadLetters,
+		"An expiry schedule or expiry invocation failed for good and is in the dead-letter queue: a grant may not have expired. "+
+			"The sweeper ends overdue grants; inspect the message and the expiry function's logs.",
+		s.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 1)
+
+	namespace := "Elevate/" + s.name
+	for _, name := range []string{FnDeprovision, FnSweeper} {
+		awslogs.NewMetricFilter(s.Stack, jsii.String(pascal(name)+"RevocationFailures"), &awslogs.MetricFilterProps{
+			LogGroup: s.LogGroups[name],
+			FilterPattern: awslogs.FilterPattern_All(
+				awslogs.FilterPattern_StringValue(jsii.String("$.level"), jsii.String("="), jsii.String("WARN")),
+				awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(RevocationFailureMessage+"*")),
+			),
+			MetricNamespace: jsii.String(namespace),
+			MetricName:      jsii.String(RevocationFailureMetric),
+			MetricValue:     jsii.String("1"),
+			DefaultValue:    jsii.Number(0),
+		})
+	}
+	alarm("RevocationFailuresAlarm", AlarmRevocationFailures,
+		"Deleting an Identity Center assignment failed (the grant stays revoking and is retried): access may outlive its grant.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(namespace), MetricName: jsii.String(RevocationFailureMetric),
+			Statistic: jsii.String("Sum"), Period: five,
+		}), 1)
+
+	for _, f := range app.Functions {
+		alarm(pascal(f.Name)+"ErrorsAlarm", AlarmFunctionErrors+"-"+f.Name,
+			"The function "+f.Name+" failed (an unhandled error, a timeout or a crash).",
+			s.Functions[f.Name].MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1)
+	}
+
+	alarm("WorkflowFailedAlarm", AlarmWorkflowFailed,
+		"A workflow execution failed: provisioning or deprovisioning is stuck (the sweeper retries it) or the input was bad.",
+		s.StateMachine.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1)
+
+	alarm("ApiServerErrorsAlarm", AlarmAPIServerErrors,
+		"The API answered 5xx at least five times in five minutes.",
+		s.API.MetricServerError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 5)
+}

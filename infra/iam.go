@@ -1,0 +1,184 @@
+package infra
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/app"
+)
+
+// Sids of the statements each need becomes; the tests find them by these.
+const (
+	SidTableRead             = "TableRead"
+	SidTableWrite            = "TableWrite"
+	SidCursorKey             = "CursorKey"
+	SidStartExecution        = "StartExecution"
+	SidSendTask              = "SendTask"
+	SidSchedules             = "Schedules"
+	SidPassSchedulerRole     = "PassSchedulerRole"
+	SidPublish               = "PublishEvents"
+	SidOrganizationsRead     = "OrganizationsRead"
+	SidInstance              = "IdentityCenterInstance"
+	SidPermissionSets        = "PermissionSets"
+	SidManagedPermissionSets = "ManagedPermissionSetsOnly"
+	SidCreateManaged         = "CreateManagedPermissionSetsOnly"
+	SidAccounts              = "AccountAssignments"
+	SidProtectedAccounts     = "NeverAssignProtectedAccounts"
+	SidIdentityStore         = "IdentityStoreUsers"
+	SidIdentityCenterKey     = "IdentityCenterKey"
+	SidRDSLookup             = "AssumeRDSLookupRole"
+)
+
+// statements turns a function's needs into the narrowest IAM statements
+// this stack can write for them.
+func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
+	var out []awsiam.PolicyStatement
+	allow := func(sid string, actions []string, resources []*string) awsiam.PolicyStatement {
+		st := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources,
+		})
+		out = append(out, st)
+		return st
+	}
+	str := jsii.String
+
+	if has(f, app.NeedTableRead) {
+		// The store reads with GetItem and Query, on the table and its
+		// indexes; nothing on a request path scans.
+		allow(SidTableRead, []string{"dynamodb:GetItem", "dynamodb:Query"},
+			[]*string{s.Table.TableArn(), str(*s.Table.TableArn() + "/index/*")})
+	}
+	if has(f, app.NeedTableWrite) {
+		// TransactWriteItems has no IAM action of its own: each item in a
+		// transaction is authorized as the PutItem, UpdateItem, DeleteItem
+		// or ConditionCheckItem it is. Indexes cannot be written.
+		allow(SidTableWrite, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+			[]*string{s.Table.TableArn()})
+	}
+	if has(f, app.NeedCursorKey) {
+		allow(SidCursorKey, []string{"secretsmanager:GetSecretValue"}, []*string{s.CursorSecret.SecretArn()})
+	}
+	if has(f, app.NeedStartExecution) {
+		allow(SidStartExecution, []string{"states:StartExecution"}, []*string{str(s.stateMachineARN)})
+	}
+	if has(f, app.NeedSendTask) {
+		// SendTaskSuccess and SendTaskFailure take no resource in IAM (the
+		// task token is the capability), so "*" is the only resource that
+		// matches. Tokens never leave the backend. No heartbeat: the
+		// definition sets no HeartbeatSeconds.
+		allow(SidSendTask, []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{str("*")})
+	}
+	if has(f, app.NeedSchedule) {
+		allow(SidSchedules, []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"},
+			[]*string{s.Stack.FormatArn(&awscdk.ArnComponents{
+				Service: str("scheduler"), Resource: str("schedule"),
+				ResourceName: str(*s.ScheduleGroup.ScheduleGroupName() + "/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+			})})
+		allow(SidPassSchedulerRole, []string{"iam:PassRole"}, []*string{s.SchedulerRole.RoleArn()}).
+			AddCondition(str("StringEquals"), map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"})
+	}
+	if has(f, app.NeedPublish) {
+		allow(SidPublish, []string{"events:PutEvents"}, []*string{s.EventBus.EventBusArn()})
+	}
+	if has(f, app.NeedOrganizationsRead) {
+		// Organizations ARNs carry the organization id, which the stack does
+		// not know; these are read-only calls on the organization's tree.
+		allow(SidOrganizationsRead, []string{
+			"organizations:DescribeAccount", "organizations:ListParents", "organizations:ListChildren",
+			"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent",
+		}, []*string{str("*")})
+	}
+	if has(f, app.NeedIdentityCenter) {
+		out = append(out, s.identityCenter()...)
+	}
+	return out
+}
+
+// identityCenter is the identity-center need. An sso action on a permission
+// set is authorized against both the instance and the permission set (and
+// the account, for assignments), so each resource type has its own
+// statement: the instance with no condition, permission sets Elevate may
+// change only when tagged elevate:managed=true.
+func (s *Stack) identityCenter() []awsiam.PolicyStatement {
+	c := s.Config
+	partition := s.partition()
+	instance := jsii.String(c.IdentityCenterInstanceARN)
+	permissionSets := jsii.String("arn:" + partition + ":sso:::permissionSet/" + c.InstanceID() + "/*")
+	accounts := jsii.String("arn:" + partition + ":sso:::account/*")
+	managed := map[string]any{"aws:ResourceTag/" + access.ManagedTagKey: access.ManagedTagValue}
+
+	statement := func(sid string, effect awsiam.Effect, actions []string, resources []*string, condition map[string]any) awsiam.PolicyStatement {
+		props := &awsiam.PolicyStatementProps{
+			Sid: jsii.String(sid), Effect: effect, Actions: jsii.Strings(actions...), Resources: &resources,
+		}
+		if condition != nil {
+			props.Conditions = &map[string]any{"StringEquals": condition}
+		}
+		return awsiam.NewPolicyStatement(props)
+	}
+	sso := func(actions ...string) []string {
+		out := make([]string, len(actions))
+		for i, a := range actions {
+			out[i] = "sso:" + a
+		}
+		return out
+	}
+
+	out := []awsiam.PolicyStatement{
+		// The instance part of every call the adapter makes
+		// (internal/identitycenter): alone it grants nothing on a permission
+		// set or an account.
+		statement(SidInstance, awsiam.Effect_ALLOW, sso(
+			"ListPermissionSets", "DescribePermissionSet", "ListTagsForResource", "ListAccountsForProvisionedPermissionSet",
+			"ListAccountAssignments", "CreateAccountAssignment", "DeleteAccountAssignment",
+			"DescribeAccountAssignmentCreationStatus", "DescribeAccountAssignmentDeletionStatus",
+			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "UpdatePermissionSet",
+			"ProvisionPermissionSet", "DeletePermissionSet",
+		), []*string{instance}, nil),
+		// Any permission set of the instance may be read and assigned: the
+		// tenant's catalog maps actions to the customer's own sets.
+		statement(SidPermissionSets, awsiam.Effect_ALLOW, sso(
+			"DescribePermissionSet", "ListTagsForResource", "ListAccountsForProvisionedPermissionSet",
+			"ListAccountAssignments", "CreateAccountAssignment", "DeleteAccountAssignment",
+		), []*string{permissionSets}, nil),
+		// Only Elevate's own sets may be changed, provisioned or deleted.
+		statement(SidManagedPermissionSets, awsiam.Effect_ALLOW, sso(
+			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "UpdatePermissionSet",
+			"ProvisionPermissionSet", "DeletePermissionSet",
+		), []*string{permissionSets}, managed),
+		// A permission set may be created only with the managed tag.
+		statement(SidCreateManaged, awsiam.Effect_ALLOW, sso("CreatePermissionSet"),
+			[]*string{instance, permissionSets}, map[string]any{"aws:RequestTag/" + access.ManagedTagKey: access.ManagedTagValue}),
+		statement(SidAccounts, awsiam.Effect_ALLOW, sso(
+			"ListAccountAssignments", "CreateAccountAssignment", "DeleteAccountAssignment", "ProvisionPermissionSet",
+		), []*string{accounts}, nil),
+		statement(SidIdentityStore, awsiam.Effect_ALLOW, []string{"identitystore:GetUserId", "identitystore:DescribeUser"}, []*string{
+			// The identity store belongs to the account that owns the
+			// instance (the management account), so the account is "*"; the
+			// store id pins it.
+			jsii.String("arn:" + partition + ":identitystore::*:identitystore/" + c.IdentityStoreID),
+			jsii.String("arn:" + partition + ":identitystore:::user/*"),
+		}, nil),
+	}
+
+	// Whatever the policies and the code say, no assignment is ever made in
+	// a protected account: the context's, this account and the
+	// organization's management account.
+	var protected []*string
+	for _, a := range s.protectedAccounts {
+		protected = append(protected, awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:" + partition + ":sso:::account/"), a}))
+	}
+	out = append(out, statement(SidProtectedAccounts, awsiam.Effect_DENY, sso("CreateAccountAssignment"), protected, nil))
+
+	if c.IdentityCenterKMSKeyARN != "" {
+		out = append(out, statement(SidIdentityCenterKey, awsiam.Effect_ALLOW, []string{"kms:Decrypt"},
+			[]*string{jsii.String(c.IdentityCenterKMSKeyARN)}, nil))
+	}
+	if c.RDSLookupRole != "" {
+		out = append(out, statement(SidRDSLookup, awsiam.Effect_ALLOW, []string{"sts:AssumeRole"},
+			[]*string{jsii.String("arn:" + partition + ":iam::*:role/" + c.RDSLookupRole)}, nil))
+	}
+	return out
+}

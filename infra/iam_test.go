@@ -1,0 +1,179 @@
+package infra_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/elevate-jit/elevate/infra"
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/app"
+)
+
+// needActions are the action prefixes each need brings; a function without
+// the need must have none of them.
+var needActions = map[app.Need][]string{
+	app.NeedCursorKey:         {"secretsmanager:"},
+	app.NeedStartExecution:    {"states:StartExecution"},
+	app.NeedSendTask:          {"states:SendTask"},
+	app.NeedSchedule:          {"scheduler:", "iam:PassRole"},
+	app.NeedPublish:           {"events:"},
+	app.NeedOrganizationsRead: {"organizations:"},
+	app.NeedIdentityCenter:    {"sso:", "identitystore:", "sts:AssumeRole"},
+	app.NeedTableWrite:        {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+	app.NeedTableRead:         {"dynamodb:GetItem", "dynamodb:Query"},
+}
+
+func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
+	f := stack(t)
+	for _, fn := range app.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			sts := f.functionPolicy(t, fn.Name)
+			actions := allowed(sts)
+			for need, prefixes := range needActions {
+				has := slices.Contains(fn.Needs, need)
+				for _, p := range prefixes {
+					if got := hasPrefix(actions, p); got != has {
+						t.Errorf("%s actions: %v, but need %s is %v", p, got, need, has)
+					}
+				}
+			}
+			for _, a := range actions {
+				if strings.HasSuffix(a, "*") || !strings.Contains(a, ":") {
+					t.Errorf("wildcard action %q", a)
+				}
+				known := strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") ||
+					// The expiry function's failed asynchronous events go to the DLQ.
+					fn.Name == infra.FnExpiry && a == "sqs:SendMessage"
+				for _, prefixes := range needActions {
+					known = known || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(a, p) })
+				}
+				if !known {
+					t.Errorf("action %q belongs to no need", a)
+				}
+			}
+			for _, s := range sts {
+				// The table's writes never reach indexes; reads reach table and indexes only.
+				if s.Sid == infra.SidTableWrite && len(s.Resources) != 1 {
+					t.Errorf("table writes on %v", s.Resources)
+				}
+				if s.Sid == "Logs" && len(s.Resources) != 1 {
+					t.Errorf("logs on %v, want its own log group only", s.Resources)
+				}
+			}
+		})
+	}
+}
+
+func TestReadOnlyFunction(t *testing.T) {
+	f := stack(t)
+	got := allowed(f.functionPolicy(t, "requests-get"))
+	want := []string{"dynamodb:GetItem", "dynamodb:Query", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+	if !slices.Equal(got, want) {
+		t.Errorf("requests-get may %v, want %v", got, want)
+	}
+	for _, a := range got {
+		for _, bad := range []string{"Put", "Update", "Delete", "states:", "sso:", "identitystore:"} {
+			if strings.Contains(a, bad) && !strings.HasPrefix(a, "logs:") && !strings.HasPrefix(a, "xray:") {
+				t.Errorf("read-only function may %s", a)
+			}
+		}
+	}
+}
+
+func TestManagedPermissionSetsOnly(t *testing.T) {
+	f := stack(t)
+	permissionSets := "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/*"
+	instance := testInstanceARN
+	managed := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + access.ManagedTagKey: access.ManagedTagValue}}
+	requestTag := map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + access.ManagedTagKey: access.ManagedTagValue}}
+	changes := []string{
+		"sso:PutInlinePolicyToPermissionSet", "sso:DeletePermissionSet", "sso:ProvisionPermissionSet",
+		"sso:UpdatePermissionSet", "sso:GetInlinePolicyForPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet",
+	}
+	for _, fn := range app.Functions {
+		if !slices.Contains(fn.Needs, app.NeedIdentityCenter) {
+			continue
+		}
+		t.Run(fn.Name, func(t *testing.T) {
+			sts := f.functionPolicy(t, fn.Name)
+			putInline, create := false, false
+			for _, s := range sts {
+				if s.Effect != "Allow" {
+					continue
+				}
+				for _, r := range s.Resources {
+					res, _ := r.(string)
+					if res == "*" && hasPrefix(s.Actions, "sso:") {
+						t.Errorf("%s: sso actions on *", s.Sid)
+					}
+					if strings.HasPrefix(res, "arn:aws:sso:::instance/") && res != instance {
+						t.Errorf("%s: another instance %s", s.Sid, res)
+					}
+					// On a permission set, changes need the managed tag.
+					if res == permissionSets {
+						for _, a := range s.Actions {
+							if slices.Contains(changes, a) && !jsonEqual(s.Condition, managed) {
+								t.Errorf("%s: %s on permission sets without the managed tag condition (%v)", s.Sid, a, s.Condition)
+							}
+							if a == "sso:PutInlinePolicyToPermissionSet" {
+								putInline = true
+							}
+						}
+					}
+				}
+				if slices.Contains(s.Actions, "sso:CreatePermissionSet") {
+					create = true
+					if !jsonEqual(s.Condition, requestTag) {
+						t.Errorf("%s: CreatePermissionSet without the request tag condition (%v)", s.Sid, s.Condition)
+					}
+				}
+				if slices.Contains(s.Actions, "sso:TagResource") || slices.Contains(s.Actions, "sso:UntagResource") {
+					t.Errorf("%s: may tag permission sets, and so make a customer's set look managed", s.Sid)
+				}
+			}
+			if !putInline || !create {
+				t.Errorf("PutInlinePolicyToPermissionSet granted on managed sets: %v; CreatePermissionSet granted: %v", putInline, create)
+			}
+
+			// An explicit Deny covers the protected accounts.
+			var deny *statement
+			for i := range sts {
+				if sts[i].Effect == "Deny" {
+					deny = &sts[i]
+				}
+			}
+			if deny == nil || !slices.Equal(deny.Actions, []string{"sso:CreateAccountAssignment"}) {
+				t.Fatalf("no Deny of CreateAccountAssignment in protected accounts: %v", deny)
+			}
+			var denied []string
+			for _, r := range deny.Resources {
+				denied = append(denied, render(r))
+			}
+			for _, a := range append(strings.Split(testProtected, ","), "<AWS::AccountId>") {
+				if !slices.Contains(denied, "arn:aws:sso:::account/"+a) {
+					t.Errorf("Deny lacks protected account %s: %v", a, denied)
+				}
+			}
+			if !slices.ContainsFunc(denied, func(r string) bool { return strings.HasSuffix(r, ".Organization.MasterAccountId>") }) ||
+				len(denied) != len(strings.Split(testProtected, ","))+2 {
+				t.Errorf("Deny covers %v, want the context's accounts, this one and the management account", denied)
+			}
+		})
+	}
+}
+
+func TestPassRoleOnlyToScheduler(t *testing.T) {
+	f := stack(t)
+	for _, fn := range app.Functions {
+		for _, s := range f.functionPolicy(t, fn.Name) {
+			if !slices.Contains(s.Actions, "iam:PassRole") {
+				continue
+			}
+			want := map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}
+			if !jsonEqual(s.Condition, want) || len(s.Resources) != 1 || !jsonEqual(s.Resources[0], getAtt(f.idOf(f.stack.SchedulerRole), "Arn")) {
+				t.Errorf("%s: PassRole %v on %v", fn.Name, s.Condition, s.Resources)
+			}
+		}
+	}
+}

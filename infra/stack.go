@@ -1,0 +1,636 @@
+// Package infra is Elevate's CDK app: one stack with the DynamoDB table, the
+// HTTP API with one Lambda function per route, the workflow (a Standard
+// state machine, EventBridge Scheduler expiry schedules and the sweeper),
+// the event bus, the cursor-sealing secret and the alarms. The function
+// inventory and each function's needs come from internal/app, so that adding
+// a function or a need there is all it takes to deploy it with the narrowest
+// IAM this package knows for that need.
+package infra
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/workflow"
+)
+
+// Functions the stack wires specially, by name (app.Functions).
+const (
+	FnAttachToken   = "wf-attach-token"
+	FnExpireRequest = "wf-expire-request"
+	FnProvision     = "wf-provision"
+	FnDeprovision   = "wf-deprovision"
+	FnExpiry        = "expiry"
+	FnSweeper       = "sweeper"
+)
+
+// identityCenterTPS is Identity Center's deployment-wide call rate (DESIGN
+// §6), shared by the functions that call it: each container gets
+// identityCenterTPS divided by the sum of their reserved concurrency.
+const identityCenterTPS = 20
+
+// reservedConcurrency caps the functions that call Identity Center, so that
+// their share of identityCenterTPS holds. A function with the
+// identity-center need that is not listed gets 1.
+var reservedConcurrency = map[string]int{FnProvision: 5, FnDeprovision: 4, FnSweeper: 1}
+
+// CursorKeyID is the key id in the generated cursor secret.
+const CursorKeyID = "k1"
+
+// RevocationFailureMessage starts the message the domain logs (level WARN)
+// when deleting an assignment failed and will be retried; a metric filter on
+// the deprovisioning functions' logs counts it.
+const RevocationFailureMessage = "deletion of an assignment of grant"
+
+// DefaultStackName is the stack's name unless the context sets stackName.
+const DefaultStackName = "Elevate"
+
+// CtxStackName names the stack, so that one account can hold two
+// deployments (say, staging and production).
+const CtxStackName = "stackName"
+
+var stackNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,39}$`)
+
+// Props configure the stack.
+type Props struct {
+	awscdk.StackProps
+	Config Config
+	// Root is the repository root; a relative Config.BinDir is under it.
+	Root string
+}
+
+// Stack is Elevate's stack and the constructs its tests look at.
+type Stack struct {
+	Stack           awscdk.Stack
+	Config          Config
+	Table           awsdynamodb.Table
+	API             awsapigatewayv2.HttpApi
+	Functions       map[string]awslambda.Function
+	LogGroups       map[string]awslogs.LogGroup
+	Roles           map[string]awsiam.Role
+	StateMachine    awsstepfunctions.StateMachine
+	EventBus        awsevents.EventBus
+	CursorSecret    awssecretsmanager.Secret
+	DeadLetterQueue awssqs.Queue
+	ScheduleGroup   awsscheduler.ScheduleGroup
+	SchedulerRole   awsiam.Role
+	AlarmTopic      awssns.ITopic
+
+	name              string
+	stateMachineARN   string
+	expiryARN         string
+	protectedAccounts []*string
+	managementAccount *string
+	lookup            customresources.AwsCustomResource
+}
+
+// NewStack builds the stack. It fails when the contract in internal/app is
+// one the stack cannot deploy (an unknown route or a missing workflow
+// function) or a function's bootstrap binary is missing.
+func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, error) {
+	if !stackNamePattern.MatchString(id) {
+		return nil, fmt.Errorf("stack name %q: want a letter, then up to 39 letters, digits or '-' (the stack's resource names derive from it)", id)
+	}
+	if err := checkContract(); err != nil {
+		return nil, err
+	}
+	binDir := props.Config.BinDir
+	if !filepath.IsAbs(binDir) {
+		binDir = filepath.Join(props.Root, binDir)
+	}
+	if err := checkBinaries(binDir); err != nil {
+		return nil, err
+	}
+
+	s := &Stack{
+		Stack:     awscdk.NewStack(scope, jsii.String(id), &props.StackProps),
+		Config:    props.Config,
+		Functions: map[string]awslambda.Function{},
+		LogGroups: map[string]awslogs.LogGroup{},
+		Roles:     map[string]awsiam.Role{},
+		name:      id,
+	}
+	if s.Config.Placeholder {
+		awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("elevate:placeholder"), jsii.String(
+			"identityCenterInstanceArn and identityStoreId are development placeholders: the stack synthesizes but cannot provision. "+
+				"Set them with -c (docs/deploy.md); make deploy refuses placeholders."))
+	}
+
+	if err := s.table(); err != nil {
+		return nil, err
+	}
+	s.storage()
+	s.organization()
+	s.scheduling()
+	s.alarmTopic()
+	for _, f := range app.Functions {
+		s.function(f, filepath.Join(binDir, f.Name))
+	}
+	s.schedulerPermissions()
+	s.stateMachine()
+	s.api()
+	s.sweeperSchedule()
+	s.alarms()
+	s.outputs()
+	s.suppressions()
+	return s, nil
+}
+
+// checkContract makes sure app.Functions holds what the stack wires by name
+// and that every route is one the HTTP API can serve.
+func checkContract() error {
+	names := map[string]bool{}
+	for _, f := range app.Functions {
+		if names[f.Name] {
+			return fmt.Errorf("app.Functions: %q appears twice", f.Name)
+		}
+		names[f.Name] = true
+		if f.Route == "" {
+			continue
+		}
+		if _, _, err := splitRoute(f.Route); err != nil {
+			return fmt.Errorf("app.Functions: %s: %w", f.Name, err)
+		}
+	}
+	for _, n := range []string{FnAttachToken, FnExpireRequest, FnProvision, FnDeprovision, FnExpiry, FnSweeper} {
+		if !names[n] {
+			return fmt.Errorf("app.Functions: the stack needs a function named %q", n)
+		}
+	}
+	return nil
+}
+
+var routePath = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+|/\{[A-Za-z0-9_]+\})+$`)
+
+// splitRoute splits "GET /v1/requests/{id}" into its method and path.
+func splitRoute(route string) (awsapigatewayv2.HttpMethod, string, error) {
+	method, path, ok := strings.Cut(route, " ")
+	if !ok || !routePath.MatchString(path) {
+		return "", "", fmt.Errorf("route %q: want \"METHOD /path\"", route)
+	}
+	switch m := awsapigatewayv2.HttpMethod(method); m {
+	case awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_PUT,
+		awsapigatewayv2.HttpMethod_PATCH, awsapigatewayv2.HttpMethod_DELETE:
+		return m, path, nil
+	}
+	return "", "", fmt.Errorf("route %q: method %q is not one of GET, POST, PUT, PATCH, DELETE", route, method)
+}
+
+// checkBinaries makes sure make build has run: Lambda needs
+// <binDir>/<function>/bootstrap for every function.
+func checkBinaries(binDir string) error {
+	var missing []string
+	for _, f := range app.Functions {
+		if st, err := os.Stat(filepath.Join(binDir, f.Name, "bootstrap")); err != nil || st.IsDir() {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: no bootstrap binary for %s: run `make build` first (or set -c %s=<dir>)",
+			binDir, strings.Join(missing, ", "), CtxBinDir)
+	}
+	return nil
+}
+
+// storage builds the cursor secret, the event bus and the dead-letter
+// queue.
+func (s *Stack) storage() {
+	// The secret is {"id":"k1","secret":"<64 lowercase hex digits>"}: the
+	// generator cannot write base64 of 32 bytes, but it can write 64
+	// characters from 0-9a-f, which hex-decode to exactly 32 bytes.
+	s.CursorSecret = awssecretsmanager.NewSecret(s.Stack, jsii.String("CursorKey"), &awssecretsmanager.SecretProps{
+		Description: jsii.String(`Elevate: the key that seals pagination cursors, {"id":"<key id>","secret":"<64 hex digits = 32 bytes>"}`),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate:    jsii.String(`{"id":"` + CursorKeyID + `"}`),
+			GenerateStringKey:       jsii.String("secret"),
+			PasswordLength:          jsii.Number(64),
+			ExcludeUppercase:        jsii.Bool(true),
+			ExcludePunctuation:      jsii.Bool(true),
+			ExcludeCharacters:       jsii.String("ghijklmnopqrstuvwxyz"),
+			IncludeSpace:            jsii.Bool(false),
+			RequireEachIncludedType: jsii.Bool(false),
+		},
+		// Cursors live minutes; a new deployment may start with a new key.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+
+	s.EventBus = awsevents.NewEventBus(s.Stack, jsii.String("EventBus"), &awsevents.EventBusProps{
+		Description: jsii.String("Elevate: elevate.request.* and elevate.grant.* events (docs/events.md)"),
+	})
+
+	s.DeadLetterQueue = awssqs.NewQueue(s.Stack, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+}
+
+// organization looks up the organization's management account at deploy
+// time: it is protected whatever the context says.
+func (s *Stack) organization() {
+	call := &customresources.AwsSdkCall{
+		Service:            jsii.String("Organizations"),
+		Action:             jsii.String("describeOrganization"),
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("organization")),
+		OutputPaths:        jsii.Strings("Organization.MasterAccountId"),
+	}
+	lookup := customresources.NewAwsCustomResource(s.Stack, jsii.String("ManagementAccount"), &customresources.AwsCustomResourceProps{
+		OnCreate: call,
+		OnUpdate: call,
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("organizations:DescribeOrganization"),
+				Resources: jsii.Strings("*"),
+			}),
+		}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+		LogGroup: awslogs.NewLogGroup(s.Stack, jsii.String("ManagementAccountLogs"), &awslogs.LogGroupProps{
+			Retention:     s.Config.Retention(),
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
+	})
+	s.lookup = lookup
+	s.managementAccount = lookup.GetResponseField(jsii.String("Organization.MasterAccountId"))
+	for _, a := range s.Config.ProtectedAccounts {
+		s.protectedAccounts = append(s.protectedAccounts, jsii.String(a))
+	}
+	s.protectedAccounts = append(s.protectedAccounts, awscdk.Aws_ACCOUNT_ID(), s.managementAccount)
+}
+
+// scheduling builds the expiry schedules' group and the role EventBridge
+// Scheduler assumes to run them.
+func (s *Stack) scheduling() {
+	s.ScheduleGroup = awsscheduler.NewScheduleGroup(s.Stack, jsii.String("ScheduleGroup"), &awsscheduler.ScheduleGroupProps{
+		ScheduleGroupName: jsii.String(s.scheduleGroupName()),
+		// Deleting the group deletes its schedules, which would invoke a
+		// function that no longer exists.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	s.expiryARN = *s.Stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("lambda"), Resource: jsii.String("function"),
+		ResourceName: jsii.String(s.expiryName()), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	s.stateMachineARN = *s.Stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("stateMachine"),
+		ResourceName: jsii.String(s.stateMachineName()), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	s.SchedulerRole = awsiam.NewRole(s.Stack, jsii.String("SchedulerRole"), &awsiam.RoleProps{
+		Description: jsii.String("Elevate: EventBridge Scheduler runs the expiry schedules with this role"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnLike":      map[string]any{"aws:SourceArn": s.ScheduleGroup.ScheduleGroupArn()},
+			},
+		}),
+	})
+}
+
+// partition is the partition of the Identity Center instance, which is the
+// deployment's.
+func (s *Stack) partition() string { return strings.Split(s.Config.IdentityCenterInstanceARN, ":")[1] }
+
+// expiryName and stateMachineName are fixed names derived from the stack's
+// name: the functions' environment holds their ARNs, and a reference to the
+// resources themselves would be a dependency cycle (the expiry function's
+// environment holds its own ARN; the state machine's steps hold its ARN).
+func (s *Stack) expiryName() string       { return s.name + "-expiry" }
+func (s *Stack) stateMachineName() string { return s.name + "-workflow" }
+
+// scheduleGroupName names the expiry schedules' group; the schedule
+// permissions are scoped to it.
+func (s *Stack) scheduleGroupName() string { return s.name + "-expiry" }
+
+// schedulerPermissions lets the scheduler role invoke the expiry function
+// and give up to the dead-letter queue, and nothing else.
+func (s *Stack) schedulerPermissions() {
+	s.SchedulerRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("InvokeExpiry"),
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &[]*string{s.Functions[FnExpiry].FunctionArn()},
+	}))
+	s.SchedulerRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DeadLetter"),
+		Actions:   jsii.Strings("sqs:SendMessage"),
+		Resources: &[]*string{s.DeadLetterQueue.QueueArn()},
+	}))
+}
+
+// function builds one Lambda function with its own role and log group.
+func (s *Stack) function(f app.Function, code string) {
+	id := pascal(f.Name)
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     s.Config.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		Description: jsii.String("Elevate function " + f.Name + ": " + needList(f.Needs)),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Logs"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	for _, st := range s.statements(f) {
+		role.AddToPolicy(st)
+	}
+
+	timeout := awscdk.Duration_Seconds(jsii.Number(60))
+	switch {
+	case f.Route != "":
+		timeout = awscdk.Duration_Seconds(jsii.Number(10))
+	case f.Name == FnSweeper:
+		timeout = awscdk.Duration_Minutes(jsii.Number(5))
+	}
+	memory := 256.0
+	if f.Name == FnSweeper {
+		memory = 512
+	}
+	props := &awslambda.FunctionProps{
+		Description:  jsii.String(description(f)),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(code), nil),
+		MemorySize:   jsii.Number(memory),
+		Timeout:      timeout,
+		Tracing:      awslambda.Tracing_ACTIVE,
+		LogGroup:     logs,
+		Role:         role,
+		Environment:  s.environment(f),
+	}
+	if has(f, app.NeedIdentityCenter) {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(concurrency(f.Name)))
+	}
+	if f.Name == FnExpiry {
+		// The schedules invoke it asynchronously: an event it fails on even
+		// after Lambda's retries lands in the dead-letter queue (and its
+		// alarm) instead of being dropped.
+		props.FunctionName = jsii.String(s.expiryName())
+		props.DeadLetterQueue = s.DeadLetterQueue
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String(id), props)
+	s.Functions[f.Name] = fn
+	s.LogGroups[f.Name] = logs
+	s.Roles[f.Name] = role
+}
+
+// environment is a function's configuration, from its needs.
+func (s *Stack) environment(f app.Function) *map[string]*string {
+	env := map[string]*string{}
+	if has(f, app.NeedTableRead) || has(f, app.NeedTableWrite) {
+		env[app.EnvTable] = s.Table.TableName()
+	}
+	if has(f, app.NeedCursorKey) {
+		env[app.EnvCursorSecretARN] = s.CursorSecret.SecretArn()
+	}
+	if has(f, app.NeedStartExecution) || has(f, app.NeedSendTask) {
+		env[app.EnvStateMachineARN] = jsii.String(s.stateMachineARN)
+	}
+	if has(f, app.NeedSchedule) {
+		env[app.EnvScheduleGroup] = s.ScheduleGroup.ScheduleGroupName()
+		env[app.EnvExpiryFunctionARN] = jsii.String(s.expiryARN)
+		env[app.EnvSchedulerRoleARN] = s.SchedulerRole.RoleArn()
+		env[app.EnvScheduleDLQARN] = s.DeadLetterQueue.QueueArn()
+	}
+	if has(f, app.NeedPublish) {
+		env[app.EnvEventBus] = s.EventBus.EventBusName()
+	}
+	if has(f, app.NeedOrganizationsRead) || has(f, app.NeedIdentityCenter) || has(f, app.NeedStartExecution) {
+		env[app.EnvProtectedAccounts] = awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts)
+	}
+	if has(f, app.NeedIdentityCenter) {
+		env[app.EnvIdentityCenterTPS] = jsii.String(IdentityCenterTPS())
+		if s.Config.RDSLookupRole != "" {
+			env[app.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
+		}
+	}
+	if s.Config.LogLevel != "" {
+		env[app.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
+	}
+	return &env
+}
+
+// concurrency is the reserved concurrency of an Identity Center function.
+func concurrency(name string) int {
+	if n, ok := reservedConcurrency[name]; ok {
+		return n
+	}
+	return 1
+}
+
+// IdentityCenterTPS is ELEVATE_IDENTITY_CENTER_TPS: each container's share
+// of the deployment-wide Identity Center rate, a decimal number.
+func IdentityCenterTPS() string {
+	total := 0
+	for _, f := range app.Functions {
+		if has(f, app.NeedIdentityCenter) {
+			total += concurrency(f.Name)
+		}
+	}
+	return strconv.FormatFloat(float64(identityCenterTPS)/float64(max(total, 1)), 'f', -1, 64)
+}
+
+// stateMachine builds the Standard state machine from the workflow
+// package's definition; its role may invoke its four step functions only.
+func (s *Stack) stateMachine() {
+	// Step Functions writes to /aws/vendedlogs/ without adding to the
+	// account's CloudWatch Logs resource policy. The stack's id ends the
+	// name, so a retained group never blocks a later deployment.
+	stackID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String("WorkflowLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + s.stateMachineName() + "-" + *stackID),
+		Retention:     s.Config.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	steps := map[string]string{
+		"AttachTokenFunctionArn":   FnAttachToken,
+		"ExpireRequestFunctionArn": FnExpireRequest,
+		"ProvisionFunctionArn":     FnProvision,
+		"DeprovisionFunctionArn":   FnDeprovision,
+	}
+	// ${Partition} is written in at synthesis, as the partition of the
+	// Identity Center instance (which is the deployment's), so that
+	// cfn-lint can check the definition's Resource ARNs; the function ARNs
+	// are substituted at deployment.
+	definition := strings.ReplaceAll(workflow.Definition, "${Partition}", s.partition())
+	subs := map[string]*string{}
+	for key, name := range steps {
+		subs[key] = s.Functions[name].FunctionArn()
+	}
+	s.StateMachine = awsstepfunctions.NewStateMachine(s.Stack, jsii.String("Workflow"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String(s.stateMachineName()),
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(definition)),
+		DefinitionSubstitutions: &subs,
+		TracingEnabled:          jsii.Bool(true),
+		// Every event, without execution data: the approval wait's task
+		// token is in its input, and task tokens never leave the backend.
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(false),
+		},
+	})
+	// The definition names the functions by their unqualified ARNs, so no
+	// version or alias (<ARN>:*) is needed.
+	var invoke []*string
+	for _, name := range sortedValues(steps) {
+		invoke = append(invoke, s.Functions[name].FunctionArn())
+	}
+	s.StateMachine.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("InvokeSteps"), Actions: jsii.Strings("lambda:InvokeFunction"), Resources: &invoke,
+	}))
+}
+
+// api builds the HTTP API: one route per API function, Lambda proxy
+// integrations with payload format 2.0, a throttled default stage with
+// access logs, no CORS and no authorizer (the functions authenticate).
+func (s *Stack) api() {
+	s.API = awsapigatewayv2.NewHttpApi(s.Stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		Description:        jsii.String("Elevate: just-in-time AWS access (docs/deploy.md)"),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	access := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     s.Config.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	s.API.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(s.Config.APIThrottleRate),
+			BurstLimit: jsii.Number(float64(s.Config.APIThrottleBurst)),
+		},
+		AccessLogSettings: &accessLogSettings{
+			destination: awsapigatewayv2.NewLogGroupLogDestination(access),
+			format:      accessLogFormat,
+		},
+	})
+	for _, f := range app.Functions {
+		if f.Route == "" {
+			continue
+		}
+		method, path, _ := splitRoute(f.Route) // checked by checkContract
+		s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:    jsii.String(path),
+			Methods: &[]awsapigatewayv2.HttpMethod{method},
+			Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), s.Functions[f.Name],
+				&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+					PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+				}),
+		})
+	}
+}
+
+// accessLogFormat is one JSON line per request, without headers: the
+// request's X-API-Key and Authorization never reach the log.
+var accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",` +
+	`"routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
+	`"responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage"}`
+
+// sweeperSchedule runs the sweeper every sweeperRate minutes.
+func (s *Stack) sweeperSchedule() {
+	awsevents.NewRule(s.Stack, jsii.String("SweeperSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Elevate: run the sweeper"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(float64(s.Config.SweeperRateMinutes)))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[FnSweeper], &awseventstargets.LambdaFunctionProps{
+			// A sweep that could not start is replaced by the next one.
+			MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(float64(s.Config.SweeperRateMinutes))),
+			RetryAttempts: jsii.Number(2),
+		})},
+	})
+}
+
+// outputs are what the operator CLI and the customer's own rules need.
+func (s *Stack) outputs() {
+	out := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	out("ApiUrl", "The API's base URL", s.API.ApiEndpoint())
+	out("TableName", "The DynamoDB table (elevate tenant create --table)", s.Table.TableName())
+	out("EventBusName", "The EventBridge bus Elevate publishes elevate.request.* and elevate.grant.* events on", s.EventBus.EventBusName())
+	out("StateMachineArn", "The workflow state machine", s.StateMachine.StateMachineArn())
+	out("CursorSecretArn", "The cursor-sealing secret", s.CursorSecret.SecretArn())
+	out("AlarmTopicArn", "The SNS topic the alarms notify", s.AlarmTopic.TopicArn())
+	out("DeadLetterQueueUrl", "Expiry invocations that failed for good", s.DeadLetterQueue.QueueUrl())
+	out("IdentityCenterInstanceArn", "The Identity Center instance every tenant must use", jsii.String(s.Config.IdentityCenterInstanceARN))
+	out("IdentityStoreId", "The identity store of that instance", jsii.String(s.Config.IdentityStoreID))
+	out("DefaultApprovalWindowSeconds", "The approval window the CLI gives new tenants", jsii.String(strconv.Itoa(s.Config.ApprovalWindowSeconds)))
+	out("ProtectedAccounts", "Accounts no grant may target", awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts))
+}
+
+// accessLogSettings implements awsapigatewayv2.IAccessLogSettings.
+type accessLogSettings struct {
+	destination awsapigatewayv2.IAccessLogDestination
+	format      string
+}
+
+func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination { return a.destination }
+
+func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat {
+	return awsapigateway.AccessLogFormat_Custom(jsii.String(a.format))
+}
+
+func has(f app.Function, n app.Need) bool { return slices.Contains(f.Needs, n) }
+
+func needList(needs []app.Need) string {
+	if len(needs) == 0 {
+		return "no needs"
+	}
+	parts := make([]string, len(needs))
+	for i, n := range needs {
+		parts[i] = string(n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func description(f app.Function) string {
+	if f.Route != "" {
+		return "Elevate API: " + f.Route
+	}
+	return "Elevate workflow: " + f.Name
+}
+
+// pascal turns "requests-create" into "RequestsCreate", for construct ids.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}

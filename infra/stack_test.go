@@ -1,0 +1,433 @@
+package infra_test
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/elevate-jit/elevate/infra"
+	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/workflow"
+)
+
+func TestEveryFunction(t *testing.T) {
+	f := stack(t)
+	// One more function: the provider behind the management-account lookup.
+	must(t, "function count", func() {
+		f.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(app.Functions)+1)))
+	})
+	for _, fn := range app.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			p := props(f.resource(t, f.functionID(t, fn.Name)))
+			if !jsonEqual(p["Architectures"], []any{"arm64"}) {
+				t.Errorf("Architectures = %v, want [arm64]", p["Architectures"])
+			}
+			for key, want := range map[string]any{"Runtime": "provided.al2023", "Handler": "bootstrap"} {
+				if p[key] != want {
+					t.Errorf("%s = %v, want %v", key, p[key], want)
+				}
+			}
+			if !jsonEqual(p["TracingConfig"], map[string]any{"Mode": "Active"}) {
+				t.Errorf("TracingConfig = %v, want Active", p["TracingConfig"])
+			}
+			logs := f.idOf(f.stack.LogGroups[fn.Name])
+			if !jsonEqual(p["LoggingConfig"], map[string]any{"LogGroup": ref(logs)}) {
+				t.Errorf("LoggingConfig = %v, want its own log group %s", p["LoggingConfig"], logs)
+			}
+			if r := props(f.resource(t, logs)); r["RetentionInDays"] != float64(infra.DefaultLogRetentionDays) {
+				t.Errorf("log retention = %v, want %d", r["RetentionInDays"], infra.DefaultLogRetentionDays)
+			}
+			wantTimeout := 60.0
+			switch {
+			case fn.Route != "":
+				wantTimeout = 10
+			case fn.Name == infra.FnSweeper:
+				wantTimeout = 300
+			}
+			if p["Timeout"] != wantTimeout {
+				t.Errorf("Timeout = %v, want %v", p["Timeout"], wantTimeout)
+			}
+			checkEnvironment(t, fn, p)
+		})
+	}
+}
+
+// checkEnvironment holds a function's environment to its needs.
+func checkEnvironment(t *testing.T, fn app.Function, p map[string]any) {
+	t.Helper()
+	env := map[string]any{}
+	if e, ok := p["Environment"].(map[string]any); ok {
+		env = e["Variables"].(map[string]any)
+	}
+	need := func(n app.Need) bool { return slices.Contains(fn.Needs, n) }
+	want := map[string]bool{
+		app.EnvTable:             need(app.NeedTableRead) || need(app.NeedTableWrite),
+		app.EnvCursorSecretARN:   need(app.NeedCursorKey),
+		app.EnvStateMachineARN:   need(app.NeedStartExecution) || need(app.NeedSendTask),
+		app.EnvScheduleGroup:     need(app.NeedSchedule),
+		app.EnvExpiryFunctionARN: need(app.NeedSchedule),
+		app.EnvSchedulerRoleARN:  need(app.NeedSchedule),
+		app.EnvScheduleDLQARN:    need(app.NeedSchedule),
+		app.EnvEventBus:          need(app.NeedPublish),
+		app.EnvProtectedAccounts: need(app.NeedOrganizationsRead) || need(app.NeedIdentityCenter) || need(app.NeedStartExecution),
+		app.EnvIdentityCenterTPS: need(app.NeedIdentityCenter),
+		app.EnvRDSLookupRole:     need(app.NeedIdentityCenter),
+	}
+	for key, present := range want {
+		if _, ok := env[key]; ok != present {
+			t.Errorf("environment %s present = %v, want %v (needs %v)", key, ok, present, fn.Needs)
+		}
+	}
+	for key := range env {
+		if _, known := want[key]; !known {
+			t.Errorf("environment has %s, which no need asks for", key)
+		}
+	}
+	if need(app.NeedIdentityCenter) {
+		if env[app.EnvIdentityCenterTPS] != infra.IdentityCenterTPS() {
+			t.Errorf("%s = %v, want %s", app.EnvIdentityCenterTPS, env[app.EnvIdentityCenterTPS], infra.IdentityCenterTPS())
+		}
+		if env[app.EnvRDSLookupRole] != testRDSRole {
+			t.Errorf("%s = %v, want %s", app.EnvRDSLookupRole, env[app.EnvRDSLookupRole], testRDSRole)
+		}
+		if _, ok := p["ReservedConcurrentExecutions"]; !ok {
+			t.Errorf("an Identity Center function has no reserved concurrency")
+		}
+	}
+	if need(app.NeedIdentityCenter) || need(app.NeedStartExecution) || need(app.NeedOrganizationsRead) {
+		parts := strings.Split(render(env[app.EnvProtectedAccounts]), ",")
+		for _, a := range append(strings.Split(testProtected, ","), "<AWS::AccountId>") {
+			if !slices.Contains(parts, a) {
+				t.Errorf("%s lacks %s: %v", app.EnvProtectedAccounts, a, parts)
+			}
+		}
+		if !slices.ContainsFunc(parts, func(p string) bool { return strings.HasSuffix(p, ".Organization.MasterAccountId>") }) {
+			t.Errorf("%s lacks the management account: %v", app.EnvProtectedAccounts, parts)
+		}
+	}
+}
+
+func TestIdentityCenterTPS(t *testing.T) {
+	// 20 TPS shared by wf-provision (5), wf-deprovision (4) and the sweeper (1).
+	if got := infra.IdentityCenterTPS(); got != "2" {
+		t.Errorf("IdentityCenterTPS() = %s, want 2", got)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	f := stack(t)
+	routes := f.resources("AWS::ApiGatewayV2::Route")
+	integrations := f.resources("AWS::ApiGatewayV2::Integration")
+	byKey := map[string]map[string]any{}
+	for _, r := range routes {
+		p := props(r)
+		byKey[p["RouteKey"].(string)] = p
+	}
+	n := 0
+	for _, fn := range app.Functions {
+		if fn.Route == "" {
+			continue
+		}
+		n++
+		t.Run(fn.Name, func(t *testing.T) {
+			route, ok := byKey[fn.Route]
+			if !ok {
+				t.Fatalf("no route %q", fn.Route)
+			}
+			if route["AuthorizationType"] != nil && route["AuthorizationType"] != "NONE" {
+				t.Errorf("AuthorizationType = %v, want none (the functions authenticate)", route["AuthorizationType"])
+			}
+			// Target is "integrations/<integration>".
+			join := route["Target"].(map[string]any)["Fn::Join"].([]any)[1].([]any)
+			if join[0] != "integrations/" {
+				t.Fatalf("Target = %v", route["Target"])
+			}
+			integration := integrations[join[1].(map[string]any)["Ref"].(string)]
+			ip := props(integration)
+			if want := getAtt(f.functionID(t, fn.Name), "Arn"); !jsonEqual(ip["IntegrationUri"], want) {
+				t.Errorf("IntegrationUri = %v, want %v", ip["IntegrationUri"], want)
+			}
+			if ip["IntegrationType"] != "AWS_PROXY" || ip["PayloadFormatVersion"] != "2.0" {
+				t.Errorf("integration = %v %v, want AWS_PROXY 2.0", ip["IntegrationType"], ip["PayloadFormatVersion"])
+			}
+		})
+	}
+	if len(routes) != n {
+		t.Errorf("%d routes, want %d (one per API function)", len(routes), n)
+	}
+	must(t, "no CORS, default stage throttled and logged", func() {
+		f.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
+			"ProtocolType": "HTTP", "CorsConfiguration": assertions.Match_Absent(),
+		})
+		f.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"StageName": "$default", "AutoDeploy": true,
+			"DefaultRouteSettings": map[string]any{
+				"ThrottlingRateLimit": infra.DefaultThrottleRate, "ThrottlingBurstLimit": infra.DefaultThrottleBurst,
+			},
+			"AccessLogSettings": map[string]any{
+				"DestinationArn": assertions.Match_AnyValue(),
+				"Format":         assertions.Match_StringLikeRegexp(jsii.String(`\$context\.requestId`)),
+			},
+		})
+	})
+	// Access logs never carry the credentials.
+	for _, s := range f.resources("AWS::ApiGatewayV2::Stage") {
+		format := props(s)["AccessLogSettings"].(map[string]any)["Format"].(string)
+		if strings.Contains(strings.ToLower(format), "header") || strings.Contains(format, "authorizer") {
+			t.Errorf("access log format logs headers or authorizer data: %s", format)
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	f := stack(t)
+	// Keys and indexes are the store's (TestTableMatchesStore).
+	must(t, "table", func() {
+		f.template.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy":      "Retain",
+			"UpdateReplacePolicy": "Retain",
+			"Properties": map[string]any{
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"DeletionProtectionEnabled":        true,
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
+				"SSESpecification":                 map[string]any{"SSEEnabled": true},
+				"KeySchema": []any{
+					map[string]any{"AttributeName": "PK", "KeyType": "HASH"},
+					map[string]any{"AttributeName": "SK", "KeyType": "RANGE"},
+				},
+			},
+		})
+	})
+	var names []string
+	for _, tbl := range f.resources("AWS::DynamoDB::Table") {
+		for _, g := range props(tbl)["GlobalSecondaryIndexes"].([]any) {
+			names = append(names, g.(map[string]any)["IndexName"].(string))
+		}
+	}
+	for _, want := range []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no index %s among %v", want, names)
+		}
+	}
+}
+
+func TestStateMachine(t *testing.T) {
+	f := stack(t)
+	machines := f.resources("AWS::StepFunctions::StateMachine")
+	if len(machines) != 1 {
+		t.Fatalf("%d state machines, want 1", len(machines))
+	}
+	var p map[string]any
+	var roleARN any
+	for _, m := range machines {
+		p = props(m)
+		roleARN = p["RoleArn"]
+	}
+	// The functions find the state machine and the expiry function by ARNs
+	// built from their names (a reference would be a cycle).
+	want := "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:" + p["StateMachineName"].(string)
+	expiry := props(f.resource(t, f.functionID(t, infra.FnExpiry)))
+	wantExpiry := "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:" + expiry["FunctionName"].(string)
+	for _, fn := range app.Functions {
+		env, _ := props(f.resource(t, f.functionID(t, fn.Name)))["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if v, ok := vars[app.EnvStateMachineARN]; ok && render(v) != want {
+			t.Errorf("%s: %s = %s, want %s", fn.Name, app.EnvStateMachineARN, render(v), want)
+		}
+		if v, ok := vars[app.EnvExpiryFunctionARN]; ok && render(v) != wantExpiry {
+			t.Errorf("%s: %s = %s, want %s", fn.Name, app.EnvExpiryFunctionARN, render(v), wantExpiry)
+		}
+	}
+	if p["StateMachineType"] != "STANDARD" {
+		t.Errorf("StateMachineType = %v, want STANDARD", p["StateMachineType"])
+	}
+	logging := p["LoggingConfiguration"].(map[string]any)
+	if logging["Level"] != "ALL" || logging["IncludeExecutionData"] != false || len(logging["Destinations"].([]any)) != 1 {
+		t.Errorf("LoggingConfiguration = %v, want ALL to one log group without execution data (task tokens)", logging)
+	}
+	if !jsonEqual(p["TracingConfiguration"], map[string]any{"Enabled": true}) {
+		t.Errorf("TracingConfiguration = %v", p["TracingConfiguration"])
+	}
+
+	// Every ${…} left in the definition is substituted, with its function.
+	def := p["DefinitionString"].(string)
+	subs := p["DefinitionSubstitutions"].(map[string]any)
+	steps := map[string]string{
+		"AttachTokenFunctionArn": infra.FnAttachToken, "ExpireRequestFunctionArn": infra.FnExpireRequest,
+		"ProvisionFunctionArn": infra.FnProvision, "DeprovisionFunctionArn": infra.FnDeprovision,
+	}
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z]+)\}`).FindAllStringSubmatch(def, -1) {
+		if _, ok := subs[m[1]]; !ok {
+			t.Errorf("definition uses ${%s}, which is not substituted", m[1])
+		}
+	}
+	for key, name := range steps {
+		if want := getAtt(f.functionID(t, name), "Arn"); !jsonEqual(subs[key], want) {
+			t.Errorf("substitution %s = %v, want %v", key, subs[key], want)
+		}
+	}
+	if want := strings.ReplaceAll(workflow.Definition, "${Partition}", "aws"); def != want {
+		t.Errorf("the definition is not internal/workflow's, with the partition written in")
+	}
+
+	// The role invokes the four steps and nothing else.
+	role := roleARN.(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	var invoke []any
+	for _, s := range f.policy(t, role) {
+		if slices.Contains(s.Actions, "lambda:InvokeFunction") {
+			if len(s.Actions) != 1 {
+				t.Errorf("the invoke statement allows more: %v", s.Actions)
+			}
+			invoke = append(invoke, s.Resources...)
+		}
+		for _, a := range s.Actions {
+			if !strings.HasPrefix(a, "logs:") && !strings.HasPrefix(a, "xray:") && a != "lambda:InvokeFunction" {
+				t.Errorf("the state machine's role may %s", a)
+			}
+		}
+	}
+	var steps4 []any
+	for _, name := range []string{infra.FnAttachToken, infra.FnDeprovision, infra.FnExpireRequest, infra.FnProvision} {
+		steps4 = append(steps4, getAtt(f.functionID(t, name), "Arn"))
+	}
+	if !sameElements(invoke, steps4) {
+		t.Errorf("the state machine may invoke %v, want exactly %v", invoke, steps4)
+	}
+}
+
+func sameElements(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y any) bool { return jsonEqual(x, y) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSchedulerAndSweeper(t *testing.T) {
+	f := stack(t)
+	role := f.idOf(f.stack.SchedulerRole)
+	trust := props(f.resource(t, role))["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
+	if len(trust) != 1 || !jsonEqual(trust[0].(map[string]any)["Principal"], map[string]any{"Service": "scheduler.amazonaws.com"}) {
+		t.Errorf("scheduler role trust = %v", trust)
+	}
+	if trust[0].(map[string]any)["Condition"] == nil {
+		t.Errorf("scheduler role trust has no confused-deputy condition")
+	}
+	got := map[string][]any{}
+	for _, s := range f.policy(t, role) {
+		for _, a := range s.Actions {
+			got[a] = append(got[a], s.Resources...)
+		}
+	}
+	dlq := f.idOf(f.stack.DeadLetterQueue)
+	want := map[string][]any{
+		"lambda:InvokeFunction": {getAtt(f.functionID(t, infra.FnExpiry), "Arn")},
+		"sqs:SendMessage":       {getAtt(dlq, "Arn")},
+	}
+	if !jsonEqual(got, want) {
+		t.Errorf("scheduler role may %v, want %v", got, want)
+	}
+	must(t, "sweeper rule and encrypted DLQ", func() {
+		f.template.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"ScheduleExpression": "rate(5 minutes)",
+			"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": getAtt(f.functionID(t, infra.FnSweeper), "Arn"),
+			})}),
+		})
+		f.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{"SqsManagedSseEnabled": true})
+		f.template.HasResourceProperties(jsii.String("AWS::Scheduler::ScheduleGroup"), map[string]any{"Name": "Elevate-expiry"})
+	})
+	// The expiry function's failed asynchronous events go to the DLQ too.
+	if p := props(f.resource(t, f.functionID(t, infra.FnExpiry))); !jsonEqual(p["DeadLetterConfig"], map[string]any{"TargetArn": getAtt(dlq, "Arn")}) {
+		t.Errorf("expiry DeadLetterConfig = %v", p["DeadLetterConfig"])
+	}
+}
+
+func TestCursorSecret(t *testing.T) {
+	f := stack(t)
+	must(t, "cursor secret", func() {
+		f.template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+			"GenerateSecretString": map[string]any{
+				"SecretStringTemplate":    `{"id":"` + infra.CursorKeyID + `"}`,
+				"GenerateStringKey":       "secret",
+				"PasswordLength":          64,
+				"ExcludeUppercase":        true,
+				"ExcludePunctuation":      true,
+				"ExcludeCharacters":       "ghijklmnopqrstuvwxyz",
+				"IncludeSpace":            false,
+				"RequireEachIncludedType": false,
+			},
+		})
+	})
+	// Only the list functions (cursor-key) may read it.
+	for _, fn := range app.Functions {
+		reads := slices.Contains(allowed(f.functionPolicy(t, fn.Name)), "secretsmanager:GetSecretValue")
+		if reads != slices.Contains(fn.Needs, app.NeedCursorKey) {
+			t.Errorf("%s may read the cursor secret: %v, needs %v", fn.Name, reads, fn.Needs)
+		}
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	f := stack(t)
+	alarms := map[string]map[string]any{}
+	for _, a := range f.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		alarms[p["AlarmName"].(string)] = p
+	}
+	check := func(name, metric string) {
+		t.Helper()
+		a, ok := alarms["Elevate-"+name]
+		if !ok {
+			t.Errorf("no alarm %s", name)
+			return
+		}
+		if a["MetricName"] != metric {
+			t.Errorf("alarm %s watches %v, want %s", name, a["MetricName"], metric)
+		}
+		if len(a["AlarmActions"].([]any)) != 1 {
+			t.Errorf("alarm %s notifies %v, want the alarm topic", name, a["AlarmActions"])
+		}
+	}
+	check(infra.AlarmDeadLetters, "ApproximateNumberOfMessagesVisible")
+	check(infra.AlarmRevocationFailures, infra.RevocationFailureMetric)
+	check(infra.AlarmWorkflowFailed, "ExecutionsFailed")
+	for _, fn := range app.Functions {
+		check(infra.AlarmFunctionErrors+"-"+fn.Name, "Errors")
+	}
+
+	// The revocation-failure metric counts the domain's WARN line in the
+	// logs of the functions that delete assignments.
+	filters := f.resources("AWS::Logs::MetricFilter")
+	var groups []any
+	for _, mf := range filters {
+		p := props(mf)
+		if !strings.Contains(p["FilterPattern"].(string), infra.RevocationFailureMessage) || !strings.Contains(p["FilterPattern"].(string), `"WARN"`) {
+			t.Errorf("filter pattern %v", p["FilterPattern"])
+		}
+		groups = append(groups, p["LogGroupName"])
+	}
+	var want []any
+	for _, name := range []string{infra.FnDeprovision, infra.FnSweeper} {
+		want = append(want, ref(f.idOf(f.stack.LogGroups[name])))
+	}
+	if !sameElements(groups, want) {
+		t.Errorf("metric filters on %v, want %v", groups, want)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	f := stack(t)
+	for _, name := range []string{"ApiUrl", "TableName", "EventBusName", "IdentityCenterInstanceArn", "IdentityStoreId", "DefaultApprovalWindowSeconds", "AlarmTopicArn"} {
+		must(t, "output "+name, func() { f.template.HasOutput(jsii.String(name), map[string]any{}) })
+	}
+}

@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/cursor"
+)
+
+func TestParseCursorSecret(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	b := cursor.Binding{TenantID: "t", PrincipalID: "p", Query: "q"}
+	now := time.Now()
+	for _, c := range []struct {
+		name, text string
+		ok         bool
+	}{
+		{"stack JSON", `{"id":"k1","secret":"` + hexKey + `"}`, true},
+		{"stack JSON with previous", `{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`, true},
+		{"local form", "k1:" + "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=", true},
+		{"short hex", `{"id":"k1","secret":"abcd"}`, false},
+		{"not hex", `{"id":"k1","secret":"` + strings.Repeat("zz", 32) + `"}`, false},
+		{"no id", `{"secret":"` + hexKey + `"}`, false},
+		{"garbage JSON", `{"id":`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := app.ParseCursorSecret(c.text)
+			if (err == nil) != c.ok {
+				t.Fatalf("err = %v, want ok %v", err, c.ok)
+			}
+			if err == nil {
+				if _, err := s.Open(b, s.Seal(b, []byte("pos"), now.Add(time.Hour)), now); err != nil {
+					t.Fatalf("round trip: %v", err)
+				}
+			}
+		})
+	}
+	// A cursor sealed with the previous key still opens after a rotation.
+	old, _ := app.ParseCursorSecret(`{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}`)
+	rotated, _ := app.ParseCursorSecret(`{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`)
+	if _, err := rotated.Open(b, old.Seal(b, []byte("pos"), now.Add(time.Hour)), now); err != nil {
+		t.Fatalf("a cursor of the previous key: %v", err)
+	}
+}
+
+// TestEveryFunctionHasAMain checks that functions/ and the inventory agree.
+func TestEveryFunctionHasAMain(t *testing.T) {
+	dirs, err := os.ReadDir("../../functions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range dirs {
+		names = append(names, d.Name())
+		src, err := os.ReadFile(filepath.Join("../../functions", d.Name(), "main.go"))
+		if err != nil {
+			t.Errorf("functions/%s: %v", d.Name(), err)
+			continue
+		}
+		if !strings.Contains(string(src), `app.Lambda("`+d.Name()+`")`) {
+			t.Errorf("functions/%s/main.go does not run its own name", d.Name())
+		}
+	}
+	for _, f := range app.Functions {
+		if !slices.Contains(names, f.Name) {
+			t.Errorf("function %s of the inventory has no functions/%s", f.Name, f.Name)
+		}
+	}
+	if len(names) != len(app.Functions) {
+		t.Errorf("%d directories, %d functions in the inventory", len(names), len(app.Functions))
+	}
+}
+
+// TestMissingConfigurationIsNamed checks that a function refuses to start
+// without its settings and names every missing one.
+func TestMissingConfigurationIsNamed(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	_, err := app.LambdaHandler(context.Background(), "grants-revoke", func(string) string { return "" }, nil)
+	if err == nil {
+		t.Fatal("started without configuration")
+	}
+	for _, name := range []string{app.EnvTable, app.EnvStateMachineARN, app.EnvScheduleGroup, app.EnvEventBus} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+	if _, err := app.LambdaHandler(context.Background(), "no-such-function", func(string) string { return "" }, nil); err == nil {
+		t.Fatal("an unknown function started")
+	}
+}
