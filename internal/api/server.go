@@ -156,7 +156,9 @@ func (a *API) handle(pattern string, h handlerFunc) {
 	})
 }
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// requestIDPattern accepts the request ids clients and API Gateway send
+// (HTTP API ids are base64 and end in "=").
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,128}$`)
 
 // ServeHTTP runs a call through the middleware: request id, recovery,
 // method checks and an access log line.

@@ -43,7 +43,12 @@ import (
 // adapters the function may use, and serves invocations. A missing or
 // malformed setting stops it at start with a message naming the variable.
 func Lambda(name string) {
-	log := lambdacontext.NewLogger()
+	var logs slog.Handler = lambdacontext.NewLogHandler()
+	var level slog.Level
+	if v := os.Getenv(EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
+		logs = leveled{logs, level}
+	}
+	log := slog.New(logs)
 	h, err := LambdaHandler(context.Background(), name, os.Getenv, log)
 	if err != nil {
 		log.Error("cannot start", "function", name, "error", err)
@@ -89,7 +94,7 @@ func LambdaHandler(ctx context.Context, name string, getenv func(string) string,
 		authn := auth.New(auth.Config{Keys: d.store, Tenants: d.store})
 		return apiHandler(fn, api.New(api.Config{Service: d.svc, Auth: authn, Cursors: d.cursors, Logger: log})), nil
 	}
-	h := workflow.Handlers{Steps: d.svc, Tokens: d.svc, Resumer: d.sfn}
+	h := workflow.Handlers{Steps: d.svc, Tokens: d.svc, Resumer: d.sfn, Sweeper: d.svc, Log: log}
 	switch fn.Name {
 	case "wf-attach-token":
 		return h.AttachToken, nil
@@ -102,13 +107,26 @@ func LambdaHandler(ctx context.Context, name string, getenv func(string) string,
 	case "expiry":
 		return h.Expire, nil
 	case "sweeper":
-		return func(ctx context.Context, _ json.RawMessage) (access.SweepReport, error) {
-			rep, err := d.svc.Sweep(ctx)
-			log.InfoContext(ctx, "sweep", "report", rep, "error", err)
-			return rep, err
-		}, nil
+		return h.Sweep, nil
 	}
 	return nil, fmt.Errorf("function %q has no handler", fn.Name)
+}
+
+// leveled drops records below a minimum level.
+type leveled struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (l leveled) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= l.min && l.Handler.Enabled(ctx, level)
+}
+
+func (l leveled) WithAttrs(as []slog.Attr) slog.Handler {
+	return leveled{l.Handler.WithAttrs(as), l.min}
+}
+func (l leveled) WithGroup(name string) slog.Handler {
+	return leveled{l.Handler.WithGroup(name), l.min}
 }
 
 // deps are what a function's needs allow it to use.
@@ -157,9 +175,15 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 		c.Publisher = workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), e.get(EnvEventBus))
 	}
 	if has(NeedOrganizationsRead) || has(NeedIdentityCenter) {
-		tps, err := e.float(EnvIdentityCenterTPS, 20)
-		if err != nil {
-			return nil, err
+		// Functions that change Identity Center share the deployment's budget
+		// (20 TPS divided among them); functions that only read the
+		// organization tree (cached per process) stay well below it.
+		tps := 2.0
+		if has(NeedIdentityCenter) {
+			var err error
+			if tps, err = e.float(EnvIdentityCenterTPS, 20); err != nil {
+				return nil, err
+			}
 		}
 		ic := identitycenter.NewAWS(identitycenter.AWSConfig{
 			SSOAdmin: ssoadmin.NewFromConfig(cfg), IdentityStore: identitystore.NewFromConfig(cfg),

@@ -2,8 +2,10 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
@@ -45,6 +47,46 @@ type Handlers struct {
 		AttachTaskToken(ctx context.Context, tenantID, requestID, token string) (access.Request, error)
 	}
 	Resumer Resumer
+	Sweeper interface {
+		Sweep(ctx context.Context) (access.SweepReport, error)
+	}
+	Log *slog.Logger
+}
+
+// SweepOutput is what the sweeper function answers (and logs).
+type SweepOutput struct {
+	Tenants            int      `json:"tenants"`
+	GrantsExpired      int      `json:"grants_expired"`
+	GrantsRestarted    int      `json:"grants_restarted"`
+	RequestsExpired    int      `json:"requests_expired"`
+	OrphansReleased    int      `json:"orphans_released"`
+	AssignmentsMissing int      `json:"assignments_missing"`
+	PermissionSetsGone int      `json:"permission_sets_gone"`
+	Problems           []string `json:"problems"`
+}
+
+// Sweep runs the sweeper once. Problems in some tenants do not stop the
+// others; they are reported, logged as errors, and fail the invocation so
+// the function's error alarm sees them.
+func (h Handlers) Sweep(ctx context.Context, _ json.RawMessage) (SweepOutput, error) {
+	rep, err := h.Sweeper.Sweep(ctx)
+	out := SweepOutput{Tenants: rep.Tenants, GrantsExpired: rep.GrantsExpired, GrantsRestarted: rep.GrantsRestarted,
+		RequestsExpired: rep.RequestsExpired, OrphansReleased: rep.OrphansReleased, AssignmentsMissing: rep.AssignmentsMissing,
+		PermissionSetsGone: rep.PermissionSetsGone, Problems: rep.Problems}
+	if out.Problems == nil {
+		out.Problems = []string{}
+	}
+	if err == nil && len(rep.Problems) > 0 {
+		err = fmt.Errorf("sweep found problems in %d tenant(s)", len(rep.TenantsWithProblems))
+	}
+	if h.Log != nil {
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelError
+		}
+		h.Log.Log(ctx, level, "sweep", "report", out, "error", err)
+	}
+	return out, err
 }
 
 // AttachToken records the approval wait's task token on its request, or
