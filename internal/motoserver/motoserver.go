@@ -7,11 +7,18 @@
 // (Shared) and gives each test its own resources, such as a DynamoDB table
 // with a unique name. A package that uses Shared stops the server after its
 // tests by calling Main from its TestMain.
+//
+// Tests that execute Step Functions state machines use a patched server
+// (Options.Patched): moto's own server started through launcher.py, which
+// fixes what moto 5.2.1 gets wrong for Elevate's state machine. The patches
+// are listed in launcher.py and docs/workflow.md.
 package motoserver
 
 import (
 	"bytes"
 	"context"
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +39,32 @@ import (
 // Command is the moto server executable looked up on PATH.
 const Command = "moto_server"
 
+// Python is the interpreter, looked up on PATH, that runs launcher.py for a
+// patched server; moto must be installed for it.
+const Python = "python3"
+
+// launcher starts moto's server with Elevate's patches. It is run as
+// "python3 - ARGS" with the script on standard input, so no file has to be
+// written; "python3 launcher.py -p PORT" runs the same server by hand.
+//
+//go:embed launcher.py
+var launcher string
+
+// launcherNoMoto is launcher.py's exit status when moto cannot be imported.
+const launcherNoMoto = 3
+
+// Options choose how Start and Shared run moto. The zero value runs
+// moto_server as it is.
+type Options struct {
+	// Patched runs moto through launcher.py with Python instead of
+	// moto_server, with the patches that executing Elevate's state machine
+	// on moto 5.2.1 needs (see launcher.py).
+	Patched bool
+	// TimeScale multiplies the pauses of executions on a patched server:
+	// Wait states and the intervals between Retry attempts. Zero means 1.
+	TimeScale float64
+}
+
 // startTimeout bounds how long Start waits for moto to answer.
 const startTimeout = 30 * time.Second
 
@@ -39,6 +73,7 @@ type Server struct {
 	// URL is the server's base URL, such as http://127.0.0.1:43121.
 	URL string
 
+	name   string // what was started, for messages
 	cmd    *exec.Cmd
 	output *tailBuffer
 	exited chan struct{}
@@ -49,13 +84,23 @@ type Server struct {
 // errNotInstalled means moto_server is not on PATH.
 var errNotInstalled = errors.New(Command + " is not installed (not found on PATH); install it with: pip install 'moto[server]'")
 
+// errNoPython means a patched server cannot start: Python is not on PATH,
+// or moto is not installed for it.
+var errNoPython = errors.New("a patched moto server needs " + Python + " on PATH with moto installed: pip install 'moto[server]'")
+
 // Start starts moto_server on a free 127.0.0.1 port, waits until it
 // answers, and stops it (with every process it started) when the test ends.
 // Without moto_server the test is skipped, or fails when the CI environment
 // variable is set.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := launch()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start for a server started as o says.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	s, err := launch(o)
 	if err != nil {
 		fail(t, err)
 	}
@@ -63,10 +108,16 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-var shared struct {
+// sharedServer is the test binary's one server for some Options.
+type sharedServer struct {
 	once sync.Once
 	srv  *Server
 	err  error
+}
+
+var shared struct {
+	mu      sync.Mutex
+	servers map[Options]*sharedServer
 }
 
 // Shared returns the one server of this test binary, starting it on first
@@ -74,22 +125,42 @@ var shared struct {
 // exits). It is not reset between tests; see Reset.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	shared.once.Do(func() { shared.srv, shared.err = launch() })
-	if shared.err != nil {
-		fail(t, shared.err)
+	return SharedWith(t, Options{})
+}
+
+// SharedWith is Shared for a server started as o says: one per Options.
+func SharedWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	shared.mu.Lock()
+	if shared.servers == nil {
+		shared.servers = map[Options]*sharedServer{}
 	}
-	return shared.srv
+	ss := shared.servers[o]
+	if ss == nil {
+		ss = &sharedServer{}
+		shared.servers[o] = ss
+	}
+	shared.mu.Unlock()
+	ss.once.Do(func() { ss.srv, ss.err = launch(o) })
+	if ss.err != nil {
+		fail(t, ss.err)
+	}
+	return ss.srv
 }
 
 // Main runs the tests of a package that uses Shared and stops the shared
-// server afterwards. Call it from TestMain:
+// servers afterwards. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { motoserver.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
-	if shared.srv != nil {
-		shared.srv.Stop()
+	shared.mu.Lock()
+	for _, ss := range shared.servers {
+		if ss.srv != nil {
+			ss.srv.Stop()
+		}
 	}
+	shared.mu.Unlock()
 	os.Exit(code)
 }
 
@@ -97,7 +168,7 @@ func Main(m *testing.M) {
 // where a missing server is a broken build; other errors fail the test.
 func fail(t testing.TB, err error) {
 	t.Helper()
-	if errors.Is(err, errNotInstalled) && os.Getenv("CI") == "" {
+	if (errors.Is(err, errNotInstalled) || errors.Is(err, errNoPython)) && os.Getenv("CI") == "" {
 		t.Skip(err.Error())
 	}
 	t.Fatal(err)
@@ -105,26 +176,41 @@ func fail(t testing.TB, err error) {
 
 // launch starts a server and waits for it. A port taken between choosing it
 // and moto binding it is retried on another port.
-func launch() (*Server, error) {
-	path, err := exec.LookPath(Command)
-	if err != nil {
+func launch(o Options) (*Server, error) {
+	name, path := Command, ""
+	var err error
+	if o.Patched {
+		name = Python + " launcher.py"
+		path, err = exec.LookPath(Python)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s is not on PATH)", errNoPython, Python)
+		}
+	} else if path, err = exec.LookPath(Command); err != nil {
 		return nil, errNotInstalled
 	}
 	for attempt := 1; ; attempt++ {
-		s, err := launchOn(path)
-		if err == nil || attempt == 3 {
+		s, err := launchOn(name, path, o)
+		if err == nil || attempt == 3 || errors.Is(err, errNoPython) {
 			return s, err
 		}
 	}
 }
 
-func launchOn(path string) (*Server, error) {
+func launchOn(name, path string, o Options) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("motoserver: choose a port: %w", err)
 	}
 	out := &tailBuffer{max: 64 << 10}
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	if o.Patched {
+		scale := o.TimeScale
+		if scale == 0 {
+			scale = 1
+		}
+		cmd = exec.Command(path, "-", "-H", "127.0.0.1", "-p", strconv.Itoa(port), "--time-scale", strconv.FormatFloat(scale, 'g', -1, 64))
+		cmd.Stdin = strings.NewReader(launcher)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Moto must not read the credentials or settings of whoever runs the tests.
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_DEFAULT_REGION=us-east-1")
@@ -134,6 +220,7 @@ func launchOn(path string) (*Server, error) {
 	}
 	s := &Server{
 		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
+		name:   name,
 		cmd:    cmd,
 		output: out,
 		exited: make(chan struct{}),
@@ -145,7 +232,10 @@ func launchOn(path string) (*Server, error) {
 	}()
 	if err := s.waitReady(startTimeout); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("motoserver: %w\n%s output:\n%s", err, Command, out.String())
+		if o.Patched && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == launcherNoMoto {
+			err = fmt.Errorf("%w: %v", errNoPython, err)
+		}
+		return nil, fmt.Errorf("motoserver: %w\n%s output:\n%s", err, name, out.String())
 	}
 	return s, nil
 }
@@ -175,11 +265,11 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("%s exited before answering (%v)", Command, s.cmd.ProcessState)
+			return fmt.Errorf("%s exited before answering (%v)", s.name, s.cmd.ProcessState)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer within %v: %v", Command, timeout, err)
+			return fmt.Errorf("%s did not answer within %v: %v", s.name, timeout, err)
 		}
 	}
 }
@@ -202,17 +292,50 @@ func (s *Server) Output() string { return s.output.String() }
 // Reset drops every resource of every service the server holds.
 func (s *Server) Reset(t testing.TB) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL+"/moto-api/reset", nil)
+	s.post(t, "reset", "/moto-api/reset", nil)
+}
+
+// Configure changes moto's configuration (POST /moto-api/config), such as
+// {"stepfunctions": {"execute_state_machine": true}} to execute state
+// machines. The configuration survives Reset.
+func (s *Server) Configure(t testing.TB, config any) {
+	t.Helper()
+	s.post(t, "configure", "/moto-api/config", config)
+}
+
+// QueueLambdaResults queues canned payloads for Lambda invocations in
+// us-east-1 of moto's default account. With the configuration
+// {"lambda": {"use_docker": false}}, every Invoke, of any function, answers
+// with the next queued payload, or echoes its own payload when none is
+// left. On a patched server, a payload shaped like a Lambda runtime's error
+// ({"errorType": ..., "errorMessage": ...}) is a function error.
+func (s *Server) QueueLambdaResults(t testing.TB, results ...string) {
+	t.Helper()
+	s.post(t, "queue Lambda results", "/moto-api/static/lambda-simple/response", map[string]any{"results": results})
+}
+
+// post sends a moto API call and fails the test unless it succeeds.
+func (s *Server) post(t testing.TB, what, path string, body any) {
+	t.Helper()
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			t.Fatalf("motoserver: %s: %v", what, err)
+		}
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL+path, bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	res, err := s.client.Do(req)
 	if err != nil {
-		t.Fatalf("motoserver: reset: %v", err)
+		t.Fatalf("motoserver: %s: %v", what, err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("motoserver: reset: status %d", res.StatusCode)
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("motoserver: %s: status %d", what, res.StatusCode)
 	}
 }
 

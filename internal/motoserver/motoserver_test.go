@@ -75,26 +75,42 @@ func TestShared(t *testing.T) {
 // the server's own output when it fails to start.
 func TestUnavailableServer(t *testing.T) {
 	if os.Getenv("MOTOSERVER_CHILD") == "1" {
-		motoserver.Start(t)
+		motoserver.StartWith(t, motoserver.Options{Patched: os.Getenv("MOTOSERVER_PATCHED") == "1"})
 		return
 	}
-	empty, broken := t.TempDir(), t.TempDir()
+	empty, broken, noMoto := t.TempDir(), t.TempDir(), t.TempDir()
 	script := "#!/bin/sh\necho 'moto_server: error: port is cursed' >&2\nexit 3\n"
 	if err := os.WriteFile(broken+"/moto_server", []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(broken+"/python3", []byte(strings.ReplaceAll(script, "exit 3", "exit 1")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// What launcher.py does when moto is not installed for python3.
+	script = "#!/bin/sh\ncat >/dev/null\necho 'launcher: moto is not installed for python3' >&2\nexit 3\n"
+	if err := os.WriteFile(noMoto+"/python3", []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, path, ci string
+		patched        bool
 		pass           bool
 		want           []string
 	}{
-		{"not installed", empty, "", true, []string{"--- SKIP", "pip install 'moto[server]'"}},
-		{"not installed under CI", empty, "true", false, []string{"--- FAIL", "pip install 'moto[server]'"}},
-		{"fails to start", broken, "", false, []string{"--- FAIL", "exited before answering", "port is cursed"}},
+		{"not installed", empty, "", false, true, []string{"--- SKIP", "pip install 'moto[server]'"}},
+		{"not installed under CI", empty, "true", false, false, []string{"--- FAIL", "pip install 'moto[server]'"}},
+		{"fails to start", broken, "", false, false, []string{"--- FAIL", "exited before answering", "port is cursed"}},
+		{"patched without python", empty, "", true, true, []string{"--- SKIP", "python3 is not on PATH", "pip install 'moto[server]'"}},
+		{"patched without moto", noMoto, "", true, true, []string{"--- SKIP", "moto is not installed for python3"}},
+		{"patched without moto under CI", noMoto, "true", true, false, []string{"--- FAIL", "moto is not installed for python3"}},
+		{"patched fails to start", broken, "", true, false, []string{"--- FAIL", "python3 launcher.py exited before answering", "port is cursed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestUnavailableServer$", "-test.v")
 			cmd.Env = []string{"MOTOSERVER_CHILD=1", "PATH=" + tc.path, "HOME=" + os.Getenv("HOME")}
+			if tc.patched {
+				cmd.Env = append(cmd.Env, "MOTOSERVER_PATCHED=1")
+			}
 			if tc.ci != "" {
 				cmd.Env = append(cmd.Env, "CI="+tc.ci)
 			}
