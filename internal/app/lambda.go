@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -185,9 +186,13 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 				return nil, err
 			}
 		}
+		var lookup *identitycenter.RDSLookup
+		if role := e.optional(EnvRDSLookupRole); role != "" && has(NeedIdentityCenter) {
+			lookup = identitycenter.NewRDSLookup(cfg, sts.NewFromConfig(cfg), role)
+		}
 		ic := identitycenter.NewAWS(identitycenter.AWSConfig{
 			SSOAdmin: ssoadmin.NewFromConfig(cfg), IdentityStore: identitystore.NewFromConfig(cfg),
-			Organizations: organizations.NewFromConfig(cfg), TPS: tps, Log: log,
+			Organizations: organizations.NewFromConfig(cfg), TPS: tps, Log: log, RDSLookup: lookup,
 			Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 		})
 		c.IdentityCenter, c.DB = ic, ic

@@ -85,6 +85,9 @@ type AWSConfig struct {
 	// Log receives what the adapter cannot return, such as a slot it failed to
 	// release after a successful call; nil discards it.
 	Log *slog.Logger
+	// RDSLookup finds DB instances' resource ids for RDS connect grants; nil
+	// makes such grants fail with a clear reason.
+	RDSLookup *RDSLookup
 }
 
 // AWS is the production access.IdentityCenter: IAM Identity Center through
@@ -102,6 +105,7 @@ type AWS struct {
 	ttl      time.Duration
 	maxDepth int
 	log      *slog.Logger
+	rds      *RDSLookup
 
 	users   *ttlCache[userEntry]
 	parents *ttlCache[[]string]
@@ -127,7 +131,7 @@ var (
 func NewAWS(c AWSConfig) *AWS {
 	a := &AWS{
 		sso: c.SSOAdmin, ids: c.IdentityStore, org: c.Organizations, slots: c.Slots,
-		backoff: c.Backoff.withDefaults(), now: c.Now, ttl: c.CacheTTL, maxDepth: c.MaxOUDepth, log: c.Log,
+		backoff: c.Backoff.withDefaults(), now: c.Now, ttl: c.CacheTTL, maxDepth: c.MaxOUDepth, log: c.Log, rds: c.RDSLookup,
 		pending: map[string]string{}, ensuring: make(chan struct{}, 1),
 	}
 	if a.slots == nil {
@@ -160,11 +164,12 @@ func NewAWS(c AWSConfig) *AWS {
 	return a
 }
 
-// DBIResourceID would find an RDS instance's DbiResourceId by assuming a
-// lookup role in its account. This build has no RDS client (the module does
-// not require service/rds), so RDS connect grants fail with a clear reason
-// instead of retrying forever.
-func (a *AWS) DBIResourceID(_ context.Context, _ access.Tenant, dbInstanceARN string) (string, error) {
-	return "", access.Errorf(access.CodeValidationFailed,
-		"RDS connect needs Elevate's RDS lookup role to read the DB instance's resource id, and this deployment has none configured (%s)", dbInstanceARN)
+// DBIResourceID finds an RDS instance's DbiResourceId, which IAM database
+// authentication names the instance by, through the deployment's lookup role.
+func (a *AWS) DBIResourceID(ctx context.Context, t access.Tenant, dbInstanceARN string) (string, error) {
+	if a.rds == nil {
+		return "", access.Errorf(access.CodeValidationFailed,
+			"RDS connect needs Elevate's RDS lookup role to read the DB instance's resource id, and this deployment has none configured (%s)", dbInstanceARN)
+	}
+	return a.rds.DBIResourceID(ctx, dbInstanceARN)
 }
