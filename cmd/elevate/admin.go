@@ -76,14 +76,14 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	settings := access.DefaultSettings()
 	settings.TimeZone = *tz
 	settings.ApprovalWindow = time.Duration(*window) * time.Second
-	settings.Boundary = access.Boundary{InstanceARN: *instance, IdentityStoreID: *identityStore, AllowedRoots: splitList(*roots)}
+	settings.Boundary = access.Boundary{InstanceARN: *instance, IdentityStoreID: *identityStore, AllowedRoots: app.SplitList(*roots)}
 	t, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: *id, Name: *name, Settings: &settings})
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate tenant create: %v\n", err)
 		return 1
 	}
 	k, secret, err := svc.BootstrapAPIKey(ctx, t.ID, access.APIKey{Name: "first admin key", Role: access.RoleAdmin,
-		PrincipalID: *admin, Groups: splitList(*adminGroups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
+		PrincipalID: *admin, Groups: app.SplitList(*adminGroups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate tenant create: tenant %s created, but its admin key was not: %v\n", t.ID, err)
 		return 1
@@ -130,7 +130,7 @@ func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		kind = access.PrincipalService
 	}
 	k, secret, err := svc.BootstrapAPIKey(ctx, access.CanonicalTenantID(*tenant), access.APIKey{Name: *name, Role: access.Role(*role),
-		PrincipalID: *principal, PrincipalKind: kind, Groups: splitList(*groups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
+		PrincipalID: *principal, PrincipalKind: kind, Groups: app.SplitList(*groups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate apikey create: %v\n", err)
 		return 1

@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 		return 1
 	}
-	local := app.NewLocal(app.LocalConfig{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: splitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
+	local := app.NewLocal(app.LocalConfig{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: app.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
 	defer local.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*addr, strconv.Itoa(*port)))
@@ -123,16 +123,6 @@ func cursorKeys(path string) (*cursor.Sealer, error) {
 		return nil, err
 	}
 	return cursor.ParseKeys(strings.TrimSpace(string(b)))
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func writeJSONFile(path string, v any) error {

@@ -196,7 +196,7 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 			Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 		})
 		c.IdentityCenter, c.DB = ic, ic
-		c.ProtectedAccounts = splitList(e.optional(EnvProtectedAccounts))
+		c.ProtectedAccounts = SplitList(e.optional(EnvProtectedAccounts))
 	}
 	d.svc = access.NewService(c)
 	return d, nil
@@ -311,7 +311,8 @@ func (e *env) float(name string, def float64) (float64, error) {
 	return f, nil
 }
 
-func splitList(s string) []string {
+// SplitList splits a comma-separated list, trimming items and dropping empty ones.
+func SplitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
