@@ -56,6 +56,10 @@ func allRoutes(o objects) []route {
 		{"GET", "/v1/api-keys/" + o.apiKey, nil},
 		{"DELETE", "/v1/api-keys/" + o.apiKey, nil},
 		{"GET", "/v1/audit-events", nil},
+		{"GET", "/v1/policies", nil},
+		{"PUT", "/v1/policies", body{"policies": "@id(\"x\")\npermit (principal, action == Elevate::Action::\"approve\", resource);"}},
+		{"GET", "/v1/policies/versions/1", nil},
+		{"POST", "/v1/policies/evaluate", body{"principal": body{"id": "bob"}, "resource": body{"type": "aws_account", "id": "123456789012"}, "action": "ReadOnly", "duration_seconds": 600}},
 	}
 }
 
@@ -66,7 +70,7 @@ func TestEveryEndpointRefusesAnotherTenantsCredential(t *testing.T) {
 			t.Run(r.method+" "+r.path, func(t *testing.T) {
 				e := e.sub(t)
 				// Globex's admin key sent with Acme's tenant id.
-				e.globex.ada.as(e.acme.id).do(r.method, r.path, r.body).wantError(http.StatusForbidden, "tenant_mismatch")
+				e.globex.ada.as(e.acme.id).do(r.method, r.path, r.body, header("If-Match", `"1"`)).wantError(http.StatusForbidden, "tenant_mismatch")
 			})
 		}
 	})
