@@ -38,11 +38,7 @@ func laterIsNotAnError(err error) error {
 }
 
 func (s *Service) provisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
-	t, err := s.tenant(ctx, tenantID)
-	if err != nil {
-		return false, err
-	}
-	g, err := s.loadGrant(ctx, tenantID, grantID)
+	t, g, err := s.tenantAndGrant(ctx, tenantID, grantID)
 	if err != nil {
 		return false, err
 	}
@@ -513,11 +509,7 @@ func severityOf(action string) Severity {
 // mark the grant expired or revoked only once every deletion succeeded. It is
 // re-entrant; a workflow calls it until done is true.
 func (s *Service) DeprovisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
-	t, err := s.tenant(ctx, tenantID)
-	if err != nil {
-		return false, err
-	}
-	g, err := s.loadGrant(ctx, tenantID, grantID)
+	t, g, err := s.tenantAndGrant(ctx, tenantID, grantID)
 	if err != nil {
 		return false, err
 	}
@@ -526,6 +518,16 @@ func (s *Service) DeprovisionGrant(ctx context.Context, tenantID, grantID string
 	}
 	done, err = s.releaseAll(ctx, t, g)
 	return done, laterIsNotAnError(err)
+}
+
+// tenantAndGrant loads a workflow step's tenant and grant.
+func (s *Service) tenantAndGrant(ctx context.Context, tenantID, grantID string) (Tenant, Grant, error) {
+	t, err := s.tenant(ctx, tenantID)
+	if err != nil {
+		return t, Grant{}, err
+	}
+	g, err := s.loadGrant(ctx, tenantID, grantID)
+	return t, g, err
 }
 
 func (s *Service) loadGrant(ctx context.Context, tenantID, id string) (Grant, error) {
