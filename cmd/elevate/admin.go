@@ -23,7 +23,7 @@ func storeFlags(fs *flag.FlagSet, c *app.StoreConfig) {
 
 // operatorService is a Service for operator commands that write the store
 // directly: creating tenants and keys needs no workflow or Identity Center.
-func operatorService(ctx context.Context, sc app.StoreConfig) (*access.Service, error) {
+func operatorService(ctx context.Context, sc app.StoreConfig) (*access.Operator, error) {
 	if sc.Kind != "dynamodb" {
 		return nil, fmt.Errorf("operator commands need a lasting store: give --store dynamodb --table NAME")
 	}
@@ -31,7 +31,7 @@ func operatorService(ctx context.Context, sc app.StoreConfig) (*access.Service, 
 	if err != nil {
 		return nil, err
 	}
-	return access.NewService(access.Config{Store: store, MintKey: app.MintKey}), nil
+	return access.NewOperator(access.Config{Store: store, MintKey: app.MintKey}), nil
 }
 
 const tenantUsage = `Usage:

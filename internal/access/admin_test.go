@@ -252,7 +252,7 @@ func TestCreateTenant(t *testing.T) {
 		{"bad policies", access.NewTenantInput{ID: tenantB, Name: "x", Policies: `permit (principal, action, resource);`}, access.CodeValidationFailed, []string{"policies"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.svc.CreateTenant(f.ctx, tt.in)
+			_, err := f.op.CreateTenant(f.ctx, tt.in)
 			wantCode(t, err, tt.code)
 			if tt.fields != nil {
 				wantFields(t, err, tt.fields...)

@@ -71,7 +71,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, in NewAPIKeyInp
 
 // BootstrapAPIKey makes a key for any user or service principal of a tenant.
 // It is an operator action (CLI, local server), not an API call.
-func (s *Service) BootstrapAPIKey(ctx context.Context, tenantID string, k APIKey) (APIKey, string, error) {
+func (s *Operator) BootstrapAPIKey(ctx context.Context, tenantID string, k APIKey) (APIKey, string, error) {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return APIKey{}, "", err
@@ -99,7 +99,7 @@ func (s *Service) BootstrapAPIKey(ctx context.Context, tenantID string, k APIKey
 	return s.storeKey(ctx, t, Principal{TenantID: t.ID, ID: k.CreatedBy, Kind: PrincipalService}, k, nil)
 }
 
-func (s *Service) storeKey(ctx context.Context, t Tenant, actor Principal, k APIKey, idem *Idempotency) (APIKey, string, error) {
+func (s *core) storeKey(ctx context.Context, t Tenant, actor Principal, k APIKey, idem *Idempotency) (APIKey, string, error) {
 	if s.mintKey == nil {
 		return APIKey{}, "", errors.New("no API key minter configured")
 	}

@@ -34,7 +34,7 @@ func ApprovalOutcome(r Request) (outcome, grantID string, ended bool) {
 // was decided before the wait began (the decision raced the workflow), the
 // token is not stored and the request is returned as it is: the caller then
 // resumes the wait itself with ApprovalOutcome, so no decision is lost.
-func (s *Service) AttachTaskToken(ctx context.Context, tenantID, requestID, token string) (Request, error) {
+func (s *Steps) AttachTaskToken(ctx context.Context, tenantID, requestID, token string) (Request, error) {
 	return retry(func() (Request, error) {
 		r, err := s.getRequest(ctx, tenantID, requestID)
 		if err != nil || r.Status != RequestPending || r.TaskToken == token {

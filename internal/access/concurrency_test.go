@@ -124,7 +124,7 @@ func TestConcurrentIdempotentCreate(t *testing.T) {
 // many steps.
 func (f *fixture) provisionRetrying(tenant, grantID string) error {
 	for range 100000 {
-		done, err := f.svc.ProvisionGrant(f.ctx, tenant, grantID)
+		done, err := f.steps.ProvisionGrant(f.ctx, tenant, grantID)
 		if err != nil && !errors.Is(err, access.ErrStale) {
 			return err
 		}
@@ -181,7 +181,7 @@ func TestConcurrentRevokeAndExpire(t *testing.T) {
 		f.clock.Advance(g.ExpiresAt.Sub(f.clock.Now()))
 		errs := parallel(
 			func() error { _, err := f.svc.RevokeGrant(f.ctx, ada, g.ID, "", nil); return err },
-			func() error { _, err := f.svc.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation); return err },
+			func() error { _, err := f.steps.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation); return err },
 		)
 		if errs[1] != nil {
 			t.Fatalf("ExpireGrant: %v", errs[1])

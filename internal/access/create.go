@@ -147,7 +147,7 @@ func determiningIDs(d policy.Decision) string {
 }
 
 // grantFor makes the provisioning grant of an approved request.
-func (s *Service) grantFor(r Request, now time.Time) *Grant {
+func (s *core) grantFor(r Request, now time.Time) *Grant {
 	return &Grant{
 		ID: s.newID(), TenantID: r.TenantID, RequestID: r.ID, GranteeID: r.GranteeID, CreatedBy: r.RequesterID,
 		Resource: r.Resource, Action: r.Action, Status: GrantProvisioning, DurationSeconds: r.DurationSeconds,

@@ -19,7 +19,7 @@ func (s *Service) Deny(ctx context.Context, p Principal, id, reasoning string, i
 	return s.decide(ctx, p, id, reasoning, idem, false)
 }
 
-func (s *Service) decide(ctx context.Context, p Principal, id, reasoning string, idem *Idempotency, approve bool) (Request, error) {
+func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, idem *Idempotency, approve bool) (Request, error) {
 	verb := "deny"
 	if approve {
 		verb = "approve"
@@ -146,7 +146,11 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 // ExpireRequest ends a request whose approval window passed without a
 // decision. It is the approval wait's timeout; a request that was decided in
 // the meantime is returned unchanged, so the caller can tell who won.
-func (s *Service) ExpireRequest(ctx context.Context, tenantID, id string) (Request, error) {
+func (s *Steps) ExpireRequest(ctx context.Context, tenantID, id string) (Request, error) {
+	return s.expireStaleRequest(ctx, tenantID, id)
+}
+
+func (s *core) expireStaleRequest(ctx context.Context, tenantID, id string) (Request, error) {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return Request{}, err
@@ -167,7 +171,7 @@ func (s *Service) ExpireRequest(ctx context.Context, tenantID, id string) (Reque
 // pendingOrExpire fails unless r is pending within its approval window. A
 // pending request found past its window is expired on the spot, so a lost or
 // late timer never lets it be approved.
-func (s *Service) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now time.Time) error {
+func (s *core) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now time.Time) error {
 	if r.Status != RequestPending {
 		return &Error{Code: CodeRequestNotPending, Message: "request is " + string(r.Status) + ", not pending"}
 	}
@@ -183,7 +187,7 @@ func (s *Service) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now
 	return &Error{Code: CodeRequestNotPending, Message: "request expired: its approval window ended at " + r.ApprovalExpiresAt.Format(time.RFC3339)}
 }
 
-func (s *Service) expireRequest(ctx context.Context, t Tenant, r *Request, now time.Time) error {
+func (s *core) expireRequest(ctx context.Context, t Tenant, r *Request, now time.Time) error {
 	r.Revision++
 	if err := r.transition(RequestExpired, now); err != nil {
 		return err
@@ -195,7 +199,7 @@ func (s *Service) expireRequest(ctx context.Context, t Tenant, r *Request, now t
 }
 
 // getRequest loads a request of the tenant.
-func (s *Service) getRequest(ctx context.Context, tenantID, id string) (Request, error) {
+func (s *core) getRequest(ctx context.Context, tenantID, id string) (Request, error) {
 	r, err := s.store.GetRequest(ctx, tenantID, id)
 	if errors.Is(err, ErrNotFound) {
 		return r, NotFound("request")
@@ -206,7 +210,7 @@ func (s *Service) getRequest(ctx context.Context, tenantID, id string) (Request,
 // visibleRequest loads a request the caller may see: requesters see the
 // requests they made or will receive; approvers and admins see all. Others
 // get not_found, exactly as if it did not exist.
-func (s *Service) visibleRequest(ctx context.Context, t Tenant, p Principal, id string) (Request, error) {
+func (s *core) visibleRequest(ctx context.Context, t Tenant, p Principal, id string) (Request, error) {
 	r, err := s.getRequest(ctx, t.ID, id)
 	if err != nil {
 		return r, err

@@ -240,11 +240,11 @@ func TestExpireRequest(t *testing.T) {
 	f := withTenant(t)
 	r := f.pending(alice, adminAccess(acct1))
 	f.clock.Advance(access.DefaultApprovalWindow)
-	got := must(f.svc.ExpireRequest(f.ctx, tenantA, r.ID))(t)
+	got := must(f.steps.ExpireRequest(f.ctx, tenantA, r.ID))(t)
 	if got.Status != access.RequestExpired {
 		t.Fatalf("request is %s, want expired", got.Status)
 	}
-	again := must(f.svc.ExpireRequest(f.ctx, tenantA, r.ID))(t)
+	again := must(f.steps.ExpireRequest(f.ctx, tenantA, r.ID))(t)
 	if again.Status != access.RequestExpired || again.Revision != got.Revision {
 		t.Errorf("expiring twice changed the request: %s rev %d -> %d", again.Status, got.Revision, again.Revision)
 	}
@@ -252,13 +252,13 @@ func TestExpireRequest(t *testing.T) {
 	t.Run("after a decision, the decision wins", func(t *testing.T) {
 		r := f.pending(alice, adminAccess(acct1))
 		must(f.svc.Approve(f.ctx, carol, r.ID, "", nil))(t)
-		got := must(f.svc.ExpireRequest(f.ctx, tenantA, r.ID))(t)
+		got := must(f.steps.ExpireRequest(f.ctx, tenantA, r.ID))(t)
 		if got.Status != access.RequestApproved {
 			t.Errorf("ExpireRequest returned %s, want the approved request unchanged", got.Status)
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		_, err := f.svc.ExpireRequest(f.ctx, tenantA, "00000000-0000-7000-8000-999999999999")
+		_, err := f.steps.ExpireRequest(f.ctx, tenantA, "00000000-0000-7000-8000-999999999999")
 		wantCode(t, err, access.CodeNotFound)
 	})
 }

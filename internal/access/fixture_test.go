@@ -137,6 +137,8 @@ type fixture struct {
 	t     *testing.T
 	ctx   context.Context
 	svc   *access.Service
+	steps *access.Steps
+	op    *access.Operator
 	store *memstore.Store
 	ic    *identitycenter.Recording
 	clock *clock.Fake
@@ -173,7 +175,7 @@ func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	f.svc = access.NewService(cfg)
+	f.svc, f.steps, f.op = access.NewService(cfg), access.NewSteps(cfg), access.NewOperator(cfg)
 	return f
 }
 
@@ -200,7 +202,7 @@ func (f *fixture) tenant(id string, edit func(*access.NewTenantInput)) access.Te
 	if edit != nil {
 		edit(&in)
 	}
-	return must(f.svc.CreateTenant(f.ctx, in))(f.t)
+	return must(f.op.CreateTenant(f.ctx, in))(f.t)
 }
 
 // withTenant is newFixture plus tenant A with default settings.
@@ -287,7 +289,7 @@ const maxSteps = 30
 func (f *fixture) provision(tenant, grantID string) int {
 	f.t.Helper()
 	for i := 1; i <= maxSteps; i++ {
-		done, err := f.svc.ProvisionGrant(f.ctx, tenant, grantID)
+		done, err := f.steps.ProvisionGrant(f.ctx, tenant, grantID)
 		if err != nil {
 			f.t.Fatalf("ProvisionGrant step %d: %v", i, err)
 		}
@@ -303,7 +305,7 @@ func (f *fixture) provision(tenant, grantID string) int {
 func (f *fixture) deprovision(tenant, grantID string) int {
 	f.t.Helper()
 	for i := 1; i <= maxSteps; i++ {
-		done, err := f.svc.DeprovisionGrant(f.ctx, tenant, grantID)
+		done, err := f.steps.DeprovisionGrant(f.ctx, tenant, grantID)
 		if err != nil {
 			f.t.Fatalf("DeprovisionGrant step %d: %v", i, err)
 		}
@@ -336,7 +338,7 @@ func (f *fixture) expire(g access.Grant) access.Grant {
 	if now := f.clock.Now(); now.Before(g.ExpiresAt) {
 		f.clock.Advance(g.ExpiresAt.Sub(now) + time.Second)
 	}
-	got := must(f.svc.ExpireGrant(f.ctx, g.TenantID, g.ID, g.Generation))(f.t)
+	got := must(f.steps.ExpireGrant(f.ctx, g.TenantID, g.ID, g.Generation))(f.t)
 	if got.Status != access.GrantRevoking {
 		f.t.Fatalf("grant is %s after ExpireGrant, want revoking", got.Status)
 	}

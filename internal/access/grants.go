@@ -96,7 +96,7 @@ func (s *Service) RevokeGrant(ctx context.Context, p Principal, id, reasoning st
 		return Grant{}, err
 	}
 	return retry(func() (Grant, error) {
-		g, err := s.GetGrant(ctx, p, id)
+		g, err := s.visibleGrant(ctx, p, id)
 		if err != nil {
 			return g, err
 		}
@@ -110,7 +110,11 @@ func (s *Service) RevokeGrant(ctx context.Context, p Principal, id, reasoning st
 // ExpireGrant ends a grant whose time is up. It is the expiry schedule's
 // target: a grant that is not active any more, or a schedule of an older
 // generation, is a no-op, so stale or repeated schedules do no harm.
-func (s *Service) ExpireGrant(ctx context.Context, tenantID, grantID string, generation int64) (Grant, error) {
+func (s *Steps) ExpireGrant(ctx context.Context, tenantID, grantID string, generation int64) (Grant, error) {
+	return s.expireGrant(ctx, tenantID, grantID, generation)
+}
+
+func (s *core) expireGrant(ctx context.Context, tenantID, grantID string, generation int64) (Grant, error) {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return Grant{}, err
@@ -129,11 +133,11 @@ func (s *Service) ExpireGrant(ctx context.Context, tenantID, grantID string, gen
 }
 
 // endGrant moves a grant to revoking and starts taking its assignments away.
-func (s *Service) endGrant(ctx context.Context, t Tenant, g Grant, actor Principal, why EndReason, reasoning string) (Grant, error) {
+func (s *core) endGrant(ctx context.Context, t Tenant, g Grant, actor Principal, why EndReason, reasoning string) (Grant, error) {
 	return s.endGrantWith(ctx, t, g, actor, why, reasoning, nil)
 }
 
-func (s *Service) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Principal, why EndReason, reasoning string, idem *Idempotency) (Grant, error) {
+func (s *core) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Principal, why EndReason, reasoning string, idem *Idempotency) (Grant, error) {
 	now := s.clock()
 	if err := g.transition(GrantRevoking, now); err != nil {
 		return g, err

@@ -14,7 +14,7 @@ func TestExpireGrant(t *testing.T) {
 		f := withTenant(t)
 		g := f.activeGrant(alice, readOnly(acct1))
 		f.clock.Advance(g.ExpiresAt.Sub(f.clock.Now()))
-		got := must(f.svc.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
+		got := must(f.steps.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
 		if got.Status != access.GrantRevoking || got.EndReason != access.EndExpiry || got.RevokedBy != "" {
 			t.Fatalf("grant = %s (%s) by %q, want revoking for expiry", got.Status, got.EndReason, got.RevokedBy)
 		}
@@ -30,7 +30,7 @@ func TestExpireGrant(t *testing.T) {
 			t.Errorf("grant = %s (revoked at %v), want expired", got.Status, got.RevokedAt)
 		}
 		// A late duplicate of the schedule is a no-op.
-		again := must(f.svc.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
+		again := must(f.steps.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
 		if again.Status != access.GrantExpired || again.Revision != got.Revision {
 			t.Errorf("a repeated expiry changed the grant: %s rev %d -> %d", again.Status, got.Revision, again.Revision)
 		}
@@ -61,7 +61,7 @@ func TestExpireGrant(t *testing.T) {
 			before := f.grant(tenantA, g.ID)
 			deprov := len(f.flow.of("StartDeprovisioning", g.ID))
 			f.clock.Advance(2 * time.Hour)
-			got := must(f.svc.ExpireGrant(f.ctx, tenantA, g.ID, tt.generation(g)))(t)
+			got := must(f.steps.ExpireGrant(f.ctx, tenantA, g.ID, tt.generation(g)))(t)
 			after := f.grant(tenantA, g.ID)
 			if after.Revision != before.Revision || after.Status != before.Status || got.Status != before.Status {
 				t.Errorf("ExpireGrant changed the grant: %s rev %d -> %s rev %d", before.Status, before.Revision, after.Status, after.Revision)
@@ -82,7 +82,7 @@ func TestExpireGrant(t *testing.T) {
 	t.Run("provisioning grant", func(t *testing.T) {
 		f := withTenant(t)
 		r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-		got := must(f.svc.ExpireGrant(f.ctx, tenantA, r.GrantID, 0))(t)
+		got := must(f.steps.ExpireGrant(f.ctx, tenantA, r.GrantID, 0))(t)
 		if got.Status != access.GrantProvisioning {
 			t.Errorf("grant is %s, want provisioning untouched", got.Status)
 		}
@@ -92,7 +92,7 @@ func TestExpireGrant(t *testing.T) {
 		f := withTenant(t)
 		g := f.activeGrant(alice, readOnly(acct1))
 		f.clock.Advance(g.ExpiresAt.Sub(f.clock.Now()) - 10*time.Second)
-		got := must(f.svc.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
+		got := must(f.steps.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
 		if got.Status != access.GrantActive {
 			t.Fatalf("grant is %s after an early expiry, want active", got.Status)
 		}
@@ -109,7 +109,7 @@ func TestExpireGrant(t *testing.T) {
 
 		// Within five seconds of the end counts as on time.
 		f.clock.Advance(6 * time.Second)
-		got = must(f.svc.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
+		got = must(f.steps.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t)
 		if got.Status != access.GrantRevoking {
 			t.Errorf("grant is %s four seconds before its end, want revoking", got.Status)
 		}

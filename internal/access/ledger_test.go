@@ -128,7 +128,7 @@ func TestLedgerDeletionFailure(t *testing.T) {
 		t.Fatalf("grant is %s, want revoking", got.Status)
 	}
 	for i := range 6 {
-		done, err := f.svc.DeprovisionGrant(f.ctx, tenantA, g.ID)
+		done, err := f.steps.DeprovisionGrant(f.ctx, tenantA, g.ID)
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
@@ -185,10 +185,10 @@ func TestLedgerClaimWaitsForDeletion(t *testing.T) {
 	f.ic.SetPendingPolls(1)
 	first := f.activeGrant(alice, readOnly(acct1))
 	f.clock.Advance(first.ExpiresAt.Sub(f.clock.Now()) + time.Second)
-	must(f.svc.ExpireGrant(f.ctx, tenantA, first.ID, first.Generation))(t)
+	must(f.steps.ExpireGrant(f.ctx, tenantA, first.ID, first.Generation))(t)
 	// Two steps: the entry becomes deleting and the deletion is issued, still in progress.
 	for range 2 {
-		if done, err := f.svc.DeprovisionGrant(f.ctx, tenantA, first.ID); err != nil || done {
+		if done, err := f.steps.DeprovisionGrant(f.ctx, tenantA, first.ID); err != nil || done {
 			t.Fatalf("DeprovisionGrant = %v, %v", done, err)
 		}
 	}

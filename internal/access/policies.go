@@ -50,7 +50,7 @@ func (c *policyCache) put(k policyKey, s *policy.Set) {
 
 // policySet returns the tenant's current parsed policy set, parsing a version
 // only the first time it is used.
-func (s *Service) policySet(ctx context.Context, t Tenant) (*policy.Set, error) {
+func (s *core) policySet(ctx context.Context, t Tenant) (*policy.Set, error) {
 	k := policyKey{t.ID, t.PolicyVersion}
 	if set, ok := s.policies.get(k); ok {
 		return set, nil
@@ -75,7 +75,7 @@ func policyResource(r Resource, ancestors []string) policy.Resource {
 }
 
 // decideRequest asks the tenant's policies about a would-be request.
-func (s *Service) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, ancestors []string, at time.Time) policy.Decision {
+func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, ancestors []string, at time.Time) policy.Decision {
 	return set.Decide(policy.Request{
 		Principal:       policy.User{ID: p.ID, Groups: p.Groups},
 		BreakGlass:      r.BreakGlass,
@@ -92,7 +92,7 @@ func (s *Service) decideRequest(set *policy.Set, t Tenant, p Principal, r Reques
 
 // mayDecide asks the tenant's policies whether approver may approve or deny r.
 // The self-approval rule is checked before and regardless of this.
-func (s *Service) mayDecide(ctx context.Context, t Tenant, approver Principal, r Request, at time.Time) (policy.Decision, error) {
+func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, r Request, at time.Time) (policy.Decision, error) {
 	set, err := s.policySet(ctx, t)
 	if err != nil {
 		return policy.Decision{}, err

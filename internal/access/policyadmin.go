@@ -33,7 +33,7 @@ func (s *Service) GetPolicyVersion(ctx context.Context, p Principal, version int
 	return s.policyVersion(ctx, p.TenantID, version)
 }
 
-func (s *Service) policyVersion(ctx context.Context, tenantID string, version int) (PolicySet, error) {
+func (s *core) policyVersion(ctx context.Context, tenantID string, version int) (PolicySet, error) {
 	ps, err := s.store.GetPolicySet(ctx, tenantID, version)
 	if errors.Is(err, ErrNotFound) {
 		return ps, NotFound(fmt.Sprintf("policy version %d", version))

@@ -23,7 +23,7 @@ const inlineExpiry = 60 * time.Second
 // the creations, and activate the grant once every assignment exists. It is
 // re-entrant and safe to repeat; a workflow calls it until done is true
 // (the grant is active, failed, or was revoked meanwhile).
-func (s *Service) ProvisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
+func (s *Steps) ProvisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
 	done, err = s.provisionGrant(ctx, tenantID, grantID)
 	return done, laterIsNotAnError(err)
 }
@@ -37,7 +37,7 @@ func laterIsNotAnError(err error) error {
 	return err
 }
 
-func (s *Service) provisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
+func (s *core) provisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
 	t, g, err := s.tenantAndGrant(ctx, tenantID, grantID)
 	if err != nil {
 		return false, err
@@ -78,7 +78,7 @@ func (s *Service) provisionGrant(ctx context.Context, tenantID, grantID string) 
 // plan works out the grant's assignments: it checks the target against the
 // boundary and protected accounts, resolves the grantee, expands an OU and
 // finds or creates the permission set. A permanent problem fails the grant.
-func (s *Service) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
+func (s *core) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
 	ancestors, err := s.ic.Ancestors(ctx, t, g.Resource)
 	if err != nil {
 		return g, fmt.Errorf("ancestors of %s: %w", g.Resource.ID, err)
@@ -134,7 +134,7 @@ func (s *Service) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
 
 // permissionSet returns the permission set a grant assigns: the catalog's for
 // accounts, OUs and permission sets, a managed one for the other types.
-func (s *Service) permissionSet(ctx context.Context, t Tenant, g Grant) (string, error) {
+func (s *core) permissionSet(ctx context.Context, t Tenant, g Grant) (string, error) {
 	if !g.Resource.Type.Managed() {
 		a, ok := t.Catalog.Lookup(g.Resource.Type, g.Action)
 		if !ok {
@@ -166,7 +166,7 @@ func (s *Service) permissionSet(ctx context.Context, t Tenant, g Grant) (string,
 // advanceCreation moves assignment i of g one step towards active, through
 // the ledger: claim the entry (or join it), create the assignment when this
 // grant is its creator, and poll the creation.
-func (s *Service) advanceCreation(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
+func (s *core) advanceCreation(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
 	a := g.Assignments[i]
 	now := s.clock()
 	switch a.State {
@@ -247,7 +247,7 @@ func (s *Service) advanceCreation(ctx context.Context, t Tenant, g Grant, i int)
 }
 
 // withEntry updates the ledger entry of a and saves g with it, atomically.
-func (s *Service) withEntry(ctx context.Context, t Tenant, g Grant, a Assignment, update func(*LedgerEntry)) (Grant, error) {
+func (s *core) withEntry(ctx context.Context, t Tenant, g Grant, a Assignment, update func(*LedgerEntry)) (Grant, error) {
 	entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
 	if err != nil {
 		return g, fmt.Errorf("ledger entry for %s: %w", a.AccountID, err)
@@ -262,7 +262,7 @@ func (s *Service) withEntry(ctx context.Context, t Tenant, g Grant, a Assignment
 // one-time schedule, or an inline expiry for a grant ending within a minute.
 // The schedule is made before the grant is marked active, so an active grant
 // always has one (a schedule of a grant that never became active is a no-op).
-func (s *Service) activate(ctx context.Context, t Tenant, g Grant) error {
+func (s *core) activate(ctx context.Context, t Tenant, g Grant) error {
 	now := s.clock()
 	if g.ExpiresAt.IsZero() {
 		g.ExpiresAt = now.Add(time.Duration(g.DurationSeconds) * time.Second)
@@ -296,7 +296,7 @@ func (s *Service) activate(ctx context.Context, t Tenant, g Grant) error {
 // failGrant records a permanent provisioning failure. The grant stays
 // provisioning, with Failure set, until what was created is removed; then it
 // and its request become failed.
-func (s *Service) failGrant(ctx context.Context, t Tenant, g Grant, reason string) (Grant, error) {
+func (s *core) failGrant(ctx context.Context, t Tenant, g Grant, reason string) (Grant, error) {
 	g.Failure = reason
 	g.Notices = append(g.Notices, "Provisioning failed: "+reason)
 	return s.saveGrant(ctx, g)
@@ -304,7 +304,7 @@ func (s *Service) failGrant(ctx context.Context, t Tenant, g Grant, reason strin
 
 // releaseAll takes every assignment of a failed or ending grant away (see
 // release), and finishes the grant once all are gone.
-func (s *Service) releaseAll(ctx context.Context, t Tenant, g Grant) (bool, error) {
+func (s *core) releaseAll(ctx context.Context, t Tenant, g Grant) (bool, error) {
 	for i := range g.Assignments {
 		var err error
 		if g, err = s.release(ctx, t, g, i); err != nil {
@@ -322,7 +322,7 @@ func (s *Service) releaseAll(ctx context.Context, t Tenant, g Grant) (bool, erro
 // release moves assignment i of g one step towards gone. The grant's hold in
 // the ledger is dropped; the assignment itself is deleted only by its last
 // holder and never when it existed before Elevate.
-func (s *Service) release(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
+func (s *core) release(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
 	a := g.Assignments[i]
 	switch a.State {
 	case AssignmentPlanned, AssignmentDeleted, AssignmentFailed:
@@ -419,7 +419,7 @@ func (s *Service) release(ctx context.Context, t Tenant, g Grant, i int) (Grant,
 // never asked Identity Center for (or did, and crashed before recording it).
 // Other holders still need it, so the job passes to one of them; without
 // them the entry goes, and the assignment is deleted only if it exists.
-func (s *Service) releaseUncreated(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
+func (s *core) releaseUncreated(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
 	a := g.Assignments[i]
 	entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
 	if errors.Is(err, ErrNotFound) {
@@ -455,7 +455,7 @@ func (s *Service) releaseUncreated(ctx context.Context, t Tenant, g Grant, i int
 
 // finish ends a grant whose assignments are all gone: failed after a failed
 // provisioning, else expired or revoked as its end reason says.
-func (s *Service) finish(ctx context.Context, t Tenant, g Grant) error {
+func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 	now := s.clock()
 	sys := systemActor(t.ID)
 	c := Change{}
@@ -508,7 +508,7 @@ func severityOf(action string) Severity {
 // assignment (deleting those no other grant needs), poll the deletions, and
 // mark the grant expired or revoked only once every deletion succeeded. It is
 // re-entrant; a workflow calls it until done is true.
-func (s *Service) DeprovisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
+func (s *Steps) DeprovisionGrant(ctx context.Context, tenantID, grantID string) (done bool, err error) {
 	t, g, err := s.tenantAndGrant(ctx, tenantID, grantID)
 	if err != nil {
 		return false, err
@@ -521,7 +521,7 @@ func (s *Service) DeprovisionGrant(ctx context.Context, tenantID, grantID string
 }
 
 // tenantAndGrant loads a workflow step's tenant and grant.
-func (s *Service) tenantAndGrant(ctx context.Context, tenantID, grantID string) (Tenant, Grant, error) {
+func (s *core) tenantAndGrant(ctx context.Context, tenantID, grantID string) (Tenant, Grant, error) {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return t, Grant{}, err
@@ -530,7 +530,7 @@ func (s *Service) tenantAndGrant(ctx context.Context, tenantID, grantID string) 
 	return t, g, err
 }
 
-func (s *Service) loadGrant(ctx context.Context, tenantID, id string) (Grant, error) {
+func (s *core) loadGrant(ctx context.Context, tenantID, id string) (Grant, error) {
 	g, err := s.store.GetGrant(ctx, tenantID, id)
 	if errors.Is(err, ErrNotFound) {
 		return g, NotFound("grant")
@@ -539,7 +539,7 @@ func (s *Service) loadGrant(ctx context.Context, tenantID, id string) (Grant, er
 }
 
 // saveGrant writes g as its next revision.
-func (s *Service) saveGrant(ctx context.Context, g Grant) (Grant, error) {
+func (s *core) saveGrant(ctx context.Context, g Grant) (Grant, error) {
 	g.Revision++
 	g.UpdatedAt = s.clock()
 	if err := s.commit(ctx, Change{Grants: []Grant{g}}); err != nil {
@@ -549,7 +549,7 @@ func (s *Service) saveGrant(ctx context.Context, g Grant) (Grant, error) {
 }
 
 // saveGrantWith writes g and a ledger entry (already at its next revision) together.
-func (s *Service) saveGrantWith(ctx context.Context, g Grant, e LedgerEntry) (Grant, error) {
+func (s *core) saveGrantWith(ctx context.Context, g Grant, e LedgerEntry) (Grant, error) {
 	g.Revision++
 	g.UpdatedAt = s.clock()
 	if err := s.commit(ctx, Change{Grants: []Grant{g}, Ledger: []LedgerEntry{e}}); err != nil {

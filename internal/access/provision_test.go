@@ -13,7 +13,7 @@ import (
 // step runs one ProvisionGrant call and fails the test on an error.
 func (f *fixture) step(tenant, grantID string) bool {
 	f.t.Helper()
-	done, err := f.svc.ProvisionGrant(f.ctx, tenant, grantID)
+	done, err := f.steps.ProvisionGrant(f.ctx, tenant, grantID)
 	if err != nil {
 		f.t.Fatalf("ProvisionGrant: %v", err)
 	}
@@ -402,11 +402,11 @@ func TestProvisionUnknownGrant(t *testing.T) {
 		{tenantA, "00000000-0000-7000-8000-999999999999"},
 		{tenantB, r.GrantID},
 	} {
-		_, err := f.svc.ProvisionGrant(f.ctx, tt.tenant, tt.grant)
+		_, err := f.steps.ProvisionGrant(f.ctx, tt.tenant, tt.grant)
 		wantCode(t, err, access.CodeNotFound)
-		_, err = f.svc.DeprovisionGrant(f.ctx, tt.tenant, tt.grant)
+		_, err = f.steps.DeprovisionGrant(f.ctx, tt.tenant, tt.grant)
 		wantCode(t, err, access.CodeNotFound)
-		_, err = f.svc.ExpireGrant(f.ctx, tt.tenant, tt.grant, 1)
+		_, err = f.steps.ExpireGrant(f.ctx, tt.tenant, tt.grant, 1)
 		wantCode(t, err, access.CodeNotFound)
 	}
 	if g := f.grant(tenantA, r.GrantID); g.Status != access.GrantProvisioning || len(g.Assignments) != 0 {

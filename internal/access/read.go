@@ -90,6 +90,10 @@ func filterPages[T any](page PageRequest, list func(PageRequest) (Page[T], error
 
 // GetGrant returns a grant the caller may see: their own, or any for admins.
 func (s *Service) GetGrant(ctx context.Context, p Principal, id string) (Grant, error) {
+	return s.visibleGrant(ctx, p, id)
+}
+
+func (s *core) visibleGrant(ctx context.Context, p Principal, id string) (Grant, error) {
 	g, err := s.store.GetGrant(ctx, p.TenantID, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && !p.Role.AtLeast(RoleAdmin) && g.GranteeID != p.ID) {
 		return Grant{}, NotFound("grant")

@@ -13,7 +13,7 @@ import (
 // the caller, and the hash to store.
 type KeyMinter func() (id, full string, hash []byte, err error)
 
-// Config wires a Service to its adapters.
+// Config wires the domain to its adapters.
 type Config struct {
 	Store          Store
 	Workflow       Workflow
@@ -39,8 +39,36 @@ type Config struct {
 	PolicyCacheSize int
 }
 
-// Service holds Elevate's use cases. It is safe for concurrent use.
-type Service struct {
+// The domain serves three audiences, and each has its own type so the types
+// say who may call what:
+//
+//   - Service: callers of the API (requesters, approvers, admins), each call
+//     on behalf of an authenticated Principal;
+//   - Steps: the workflow (Step Functions tasks, expiry schedules, the local
+//     workflow), which advances requests and grants it is handed by id;
+//   - Operator: whoever holds the deployment's AWS credentials (the CLI, the
+//     local server's seeding, the sweeper): tenants, their boundary, bootstrap
+//     keys, and sweeping.
+//
+// All three share one core; build each with its New function from the same
+// Config. They are safe for concurrent use.
+type (
+	Service  struct{ *core }
+	Steps    struct{ *core }
+	Operator struct{ *core }
+)
+
+// NewService builds the API callers' use cases.
+func NewService(c Config) *Service { return &Service{newCore(c)} }
+
+// NewSteps builds the workflow's steps.
+func NewSteps(c Config) *Steps { return &Steps{newCore(c)} }
+
+// NewOperator builds the operator's use cases.
+func NewOperator(c Config) *Operator { return &Operator{newCore(c)} }
+
+// core holds the adapters and helpers every audience's use cases share.
+type core struct {
 	store     Store
 	workflow  Workflow
 	scheduler Scheduler
@@ -56,10 +84,8 @@ type Service struct {
 	policies  *policyCache
 }
 
-// NewService builds a Service. Workflow and Scheduler may be set later with
-// Bind when their implementations need the Service themselves.
-func NewService(c Config) *Service {
-	s := &Service{
+func newCore(c Config) *core {
+	s := &core{
 		store: c.Store, workflow: c.Workflow, scheduler: c.Scheduler, ic: c.IdentityCenter, db: c.DB,
 		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report,
 		now: c.Now, newID: c.NewID, protected: map[string]bool{},
@@ -83,12 +109,6 @@ func NewService(c Config) *Service {
 	return s
 }
 
-// Bind sets the workflow and scheduler, for implementations that call back
-// into the Service and so are built after it.
-func (s *Service) Bind(w Workflow, sch Scheduler) {
-	s.workflow, s.scheduler = w, sch
-}
-
 // NewID returns a new time-ordered UUID (version 7).
 func NewID() string {
 	id, err := uuid.NewV7()
@@ -100,10 +120,10 @@ func NewID() string {
 
 // clock returns the current time, truncated to microseconds so that stored
 // and returned times compare equal across stores and wire formats.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *core) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // commit writes a change and, once it has landed, publishes its audit events.
-func (s *Service) commit(ctx context.Context, c Change) error {
+func (s *core) commit(ctx context.Context, c Change) error {
 	if err := s.store.Commit(ctx, c); err != nil {
 		return err
 	}
@@ -116,7 +136,7 @@ func (s *Service) commit(ctx context.Context, c Change) error {
 }
 
 // audit builds an audit event for a change made by actor.
-func (s *Service) audit(t Tenant, actor Principal, now time.Time, action, objectType, objectID string, sev Severity, details map[string]any) AuditEvent {
+func (s *core) audit(t Tenant, actor Principal, now time.Time, action, objectType, objectID string, sev Severity, details map[string]any) AuditEvent {
 	retention := t.Settings.AuditRetention
 	if retention <= 0 {
 		retention = DefaultAuditRetention
@@ -134,7 +154,7 @@ func systemActor(tenantID string) Principal {
 }
 
 // tenant loads the caller's tenant.
-func (s *Service) tenant(ctx context.Context, id string) (Tenant, error) {
+func (s *core) tenant(ctx context.Context, id string) (Tenant, error) {
 	t, err := s.store.GetTenant(ctx, id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

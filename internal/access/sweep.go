@@ -58,7 +58,7 @@ type SweepReport struct {
 // those that vanished, and never touches external (standing) assignments.
 // Every fix goes through the same domain steps as the workflows, so a sweep
 // racing a workflow is harmless.
-func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 	ss, ok := s.store.(SweepStore)
 	if !ok {
 		return SweepReport{}, errors.New("this store cannot be swept")
@@ -83,7 +83,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 }
 
-func (s *Service) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, rep *SweepReport) error {
+func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, rep *SweepReport) error {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (s *Service) sweepTenant(ctx context.Context, ss SweepStore, tenantID strin
 	if err := eachPage(func(p PageRequest) (Page[Grant], error) {
 		return ss.ListGrantsExpiringBefore(ctx, t.ID, now.Add(-overdueGrace), p)
 	}, func(g Grant) error {
-		if _, err := s.ExpireGrant(ctx, t.ID, g.ID, g.Generation); err != nil {
+		if _, err := s.expireGrant(ctx, t.ID, g.ID, g.Generation); err != nil {
 			return err
 		}
 		rep.GrantsExpired++
@@ -124,7 +124,7 @@ func (s *Service) sweepTenant(ctx context.Context, ss SweepStore, tenantID strin
 		if now.Before(r.ApprovalExpiresAt) {
 			return nil
 		}
-		got, err := s.ExpireRequest(ctx, t.ID, r.ID)
+		got, err := s.expireStaleRequest(ctx, t.ID, r.ID)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (s *Service) sweepTenant(ctx context.Context, ss SweepStore, tenantID strin
 
 // restart touches a stuck grant (a new revision, so its next execution has a
 // new name) and starts its workflow again.
-func (s *Service) restart(ctx context.Context, g Grant) error {
+func (s *core) restart(ctx context.Context, g Grant) error {
 	g, err := s.saveGrant(ctx, g)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func (s *Service) restart(ctx context.Context, g Grant) error {
 // released (deleted from Identity Center, then from the ledger, over as many
 // sweeps as the deletion takes); one a live grant holds but Identity Center
 // lacks is reported. External entries are never touched.
-func (s *Service) reconcile(ctx context.Context, ss SweepStore, t Tenant, rep *SweepReport) error {
+func (s *core) reconcile(ctx context.Context, ss SweepStore, t Tenant, rep *SweepReport) error {
 	return eachPage(func(p PageRequest) (Page[LedgerEntry], error) {
 		return ss.ListLedgerEntries(ctx, t.ID, p)
 	}, func(e LedgerEntry) error {
@@ -201,7 +201,7 @@ func (s *Service) reconcile(ctx context.Context, ss SweepStore, t Tenant, rep *S
 }
 
 // liveHolders returns the holders of an entry whose grants have not ended.
-func (s *Service) liveHolders(ctx context.Context, tenantID string, e LedgerEntry) ([]string, error) {
+func (s *core) liveHolders(ctx context.Context, tenantID string, e LedgerEntry) ([]string, error) {
 	var live []string
 	for _, id := range e.Holders {
 		g, err := s.store.GetGrant(ctx, tenantID, id)
@@ -217,7 +217,7 @@ func (s *Service) liveHolders(ctx context.Context, tenantID string, e LedgerEntr
 }
 
 // releaseOrphan moves an assignment nobody holds one step towards gone.
-func (s *Service) releaseOrphan(ctx context.Context, t Tenant, e LedgerEntry, a Assignment) (bool, error) {
+func (s *core) releaseOrphan(ctx context.Context, t Tenant, e LedgerEntry, a Assignment) (bool, error) {
 	now := s.clock()
 	e.Revision++
 	e.UpdatedAt = now
@@ -251,7 +251,7 @@ func (s *Service) releaseOrphan(ctx context.Context, t Tenant, e LedgerEntry, a 
 
 // collectPermissionSets deletes managed permission sets no assignment uses,
 // except those a live ledger entry still names.
-func (s *Service) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, rep *SweepReport) error {
+func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, rep *SweepReport) error {
 	if t.Settings.Boundary.InstanceARN == "" {
 		return nil
 	}

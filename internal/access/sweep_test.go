@@ -14,12 +14,12 @@ func TestSweepExpiresGrantsWhoseScheduleWasLost(t *testing.T) {
 	// The fake scheduler never fires: a minute and a bit past the end the
 	// sweeper notices.
 	f.clock.Advance(time.Hour + 30*time.Second)
-	rep := must(f.svc.Sweep(f.ctx))(t)
+	rep := must(f.op.Sweep(f.ctx))(t)
 	if rep.GrantsExpired != 0 {
 		t.Fatalf("swept a grant only 30 s overdue: %+v", rep)
 	}
 	f.clock.Advance(time.Minute)
-	rep = must(f.svc.Sweep(f.ctx))(t)
+	rep = must(f.op.Sweep(f.ctx))(t)
 	if rep.GrantsExpired != 1 || len(rep.Problems) != 0 {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -40,11 +40,11 @@ func TestSweepRestartsStuckGrants(t *testing.T) {
 	r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
 	before := f.grant(tenantA, r.GrantID)
 	f.clock.Advance(10 * time.Minute)
-	if rep := must(f.svc.Sweep(f.ctx))(t); rep.GrantsRestarted != 0 {
+	if rep := must(f.op.Sweep(f.ctx))(t); rep.GrantsRestarted != 0 {
 		t.Fatalf("restarted a grant provisioning for only 10 minutes: %+v", rep)
 	}
 	f.clock.Advance(10 * time.Minute)
-	if rep := must(f.svc.Sweep(f.ctx))(t); rep.GrantsRestarted != 1 {
+	if rep := must(f.op.Sweep(f.ctx))(t); rep.GrantsRestarted != 1 {
 		t.Fatalf("report = %+v", rep)
 	}
 	after := f.grant(tenantA, r.GrantID)
@@ -61,7 +61,7 @@ func TestSweepExpiresStalePendingRequests(t *testing.T) {
 	f := withTenant(t)
 	r := must(f.svc.CreateRequest(f.ctx, bob, adminAccess(acct1), nil))(t)
 	f.clock.Advance(24*time.Hour + time.Second)
-	rep := must(f.svc.Sweep(f.ctx))(t)
+	rep := must(f.op.Sweep(f.ctx))(t)
 	if rep.RequestsExpired != 1 || f.request(tenantA, r.ID).Status != access.RequestExpired {
 		t.Fatalf("report %+v, request %s", rep, f.request(tenantA, r.ID).Status)
 	}
@@ -87,8 +87,8 @@ func TestSweepReleasesOrphanedAssignments(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	first := must(f.svc.Sweep(f.ctx))(t)  // issues the deletion
-	second := must(f.svc.Sweep(f.ctx))(t) // sees it succeeded
+	first := must(f.op.Sweep(f.ctx))(t)  // issues the deletion
+	second := must(f.op.Sweep(f.ctx))(t) // sees it succeeded
 	if first.OrphansReleased+second.OrphansReleased != 1 {
 		t.Fatalf("reports %+v / %+v", first, second)
 	}
@@ -108,7 +108,7 @@ func TestSweepReportsMissingAssignments(t *testing.T) {
 	g := f.activeGrant(alice, readOnly(acct1))
 	// Someone deleted the assignment behind Elevate's back.
 	_, _ = f.ic.DeleteAssignment(f.ctx, f.grant(tenantA, g.ID).Assignments[0])
-	rep := must(f.svc.Sweep(f.ctx))(t)
+	rep := must(f.op.Sweep(f.ctx))(t)
 	if rep.AssignmentsMissing != 1 {
 		t.Fatalf("report = %+v", rep)
 	}

@@ -5,7 +5,7 @@ import "slices"
 // checkTarget enforces the tenant boundary and the protected accounts for a
 // resource, whatever the policies say. ancestors are the organization root
 // and OUs above the resource's account (or above the OU itself).
-func (s *Service) checkTarget(t Tenant, r Resource, ancestors []string) error {
+func (s *core) checkTarget(t Tenant, r Resource, ancestors []string) error {
 	if acct := r.TargetAccount(); acct != "" && s.protected[acct] {
 		return Errorf(CodeForbidden, "account %s is protected: Elevate never grants access to it", acct)
 	}
@@ -43,6 +43,6 @@ func inBoundary(b Boundary, r Resource, ancestors []string) bool {
 
 // accountAllowed checks one account an OU expanded to: inside the boundary
 // and not protected.
-func (s *Service) accountAllowed(b Boundary, account string, ancestors []string) bool {
+func (s *core) accountAllowed(b Boundary, account string, ancestors []string) bool {
 	return !s.protected[account] && inBoundary(b, Resource{Type: ResourceAccount, ID: account}, ancestors)
 }

@@ -25,7 +25,7 @@ type NewTenantInput struct {
 // CreateTenant creates a tenant with its settings, catalog and first policy
 // set version. It is an operator action (CLI or local server), not an API
 // call, so it takes no principal.
-func (s *Service) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant, error) {
+func (s *Operator) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant, error) {
 	now := s.clock()
 	t := Tenant{ID: CanonicalTenantID(in.ID), Name: strings.TrimSpace(in.Name), Settings: DefaultSettings(), Catalog: in.Catalog,
 		PolicyVersion: 1, Revision: 1, CreatedAt: now, UpdatedAt: now}

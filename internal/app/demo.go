@@ -66,7 +66,7 @@ var demoSpecs = []demoSpec{
 
 // SeedDemo creates the two demo tenants with their settings, catalog,
 // default policies and one API key per demo user.
-func SeedDemo(ctx context.Context, svc *access.Service) (Demo, error) {
+func SeedDemo(ctx context.Context, svc *access.Operator) (Demo, error) {
 	var demo Demo
 	for _, sp := range demoSpecs {
 		settings := access.DefaultSettings()

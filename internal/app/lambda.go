@@ -95,7 +95,7 @@ func LambdaHandler(ctx context.Context, name string, getenv func(string) string,
 		authn := auth.New(auth.Config{Keys: d.store, Tenants: d.store})
 		return apiHandler(fn, api.New(api.Config{Service: d.svc, Auth: authn, Cursors: d.cursors, Logger: log})), nil
 	}
-	h := workflow.Handlers{Steps: d.svc, Tokens: d.svc, Resumer: d.sfn, Sweeper: d.svc, Log: log}
+	h := workflow.Handlers{Steps: d.steps, Tokens: d.steps, Resumer: d.sfn, Sweeper: d.operator, Log: log}
 	switch fn.Name {
 	case "wf-attach-token":
 		return h.AttachToken, nil
@@ -132,10 +132,12 @@ func (l leveled) WithGroup(name string) slog.Handler {
 
 // deps are what a function's needs allow it to use.
 type deps struct {
-	store   *dynamo.Store
-	svc     *access.Service
-	cursors api.Sealer
-	sfn     workflow.Resumer
+	store    *dynamo.Store
+	svc      *access.Service
+	steps    *access.Steps
+	operator *access.Operator
+	cursors  api.Sealer
+	sfn      workflow.Resumer
 }
 
 // build makes the adapters a function's needs allow. Every other port is a
@@ -198,7 +200,7 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 		c.IdentityCenter, c.DB = ic, ic
 		c.ProtectedAccounts = SplitList(e.optional(EnvProtectedAccounts))
 	}
-	d.svc = access.NewService(c)
+	d.svc, d.steps, d.operator = access.NewService(c), access.NewSteps(c), access.NewOperator(c)
 	return d, nil
 }
 

@@ -53,6 +53,8 @@ type LocalConfig struct {
 type Local struct {
 	Store          access.Store
 	Service        *access.Service
+	Steps          *access.Steps
+	Operator       *access.Operator
 	Handler        *api.API
 	Workflow       *workflow.Local
 	IdentityCenter *identitycenter.Recording
@@ -79,21 +81,22 @@ func NewLocal(c LocalConfig) *Local {
 	}
 	wf := workflow.NewLocal(opts...)
 	ic := identitycenter.NewRecording(c.Logger)
-	svc := access.NewService(access.Config{
+	cfg := access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
 		MintKey: MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
 		Report: func(ctx context.Context, msg string, err error) {
 			c.Logger.WarnContext(ctx, msg, "error", err)
 		},
-	})
-	wf.Bind(svc)
+	}
+	svc, steps, op := access.NewService(cfg), access.NewSteps(cfg), access.NewOperator(cfg)
+	wf.Bind(steps)
 	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient})
 	var limiter api.Limiter
 	if c.RateLimit > 0 {
 		limiter = api.NewPrincipalLimiter(c.RateLimit, int(2*c.RateLimit))
 	}
 	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
-	l := &Local{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+	l := &Local{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
 	if c.SweepEvery > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		l.stopSweeps, l.sweeps = cancel, make(chan struct{})
@@ -112,7 +115,7 @@ func (l *Local) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			rep, err := l.Service.Sweep(ctx)
+			rep, err := l.Operator.Sweep(ctx)
 			if err != nil || len(rep.Problems) > 0 {
 				log.WarnContext(ctx, "sweep found problems", "error", err, "problems", rep.Problems)
 			} else if rep.GrantsExpired+rep.GrantsRestarted+rep.RequestsExpired+rep.OrphansReleased+rep.AssignmentsMissing+rep.PermissionSetsGone > 0 {

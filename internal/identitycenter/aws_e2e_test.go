@@ -41,9 +41,10 @@ func TestAWSServiceEndToEnd(t *testing.T) {
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	store := memstore.New(memstore.WithClock(clk.Now))
 	ic := e.newAWS(func(c *identitycenter.AWSConfig) { c.Now = clk.Now })
-	svc := access.NewService(access.Config{
+	cfg := access.Config{
 		Store: store, Workflow: noFlow{}, Scheduler: noFlow{}, IdentityCenter: ic, DB: ic, Now: clk.Now,
-	})
+	}
+	svc := newDomain(cfg)
 	ctx := e.ctx
 
 	settings := access.DefaultSettings()

@@ -119,7 +119,7 @@ type faultEnv struct {
 	faults *faults
 	clock  *clock.Fake
 	store  *memstore.Store
-	svc    *access.Service
+	svc    domain
 	flow   *flowLog
 	tenant access.Tenant
 	alice  string
@@ -136,7 +136,7 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	e.sso = newMotoSSO(ssoadmin.NewFromConfig(cfg))
 	fe.store = memstore.New(memstore.WithClock(fe.clock.Now))
 	ic := e.newAWS(func(c *identitycenter.AWSConfig) { c.Now = fe.clock.Now })
-	fe.svc = access.NewService(access.Config{Store: fe.store, Workflow: fe.flow, Scheduler: fe.flow, IdentityCenter: ic, DB: ic,
+	fe.svc = newDomain(access.Config{Store: fe.store, Workflow: fe.flow, Scheduler: fe.flow, IdentityCenter: ic, DB: ic,
 		Now: fe.clock.Now, ProtectedAccounts: []string{"999999999999"}})
 	fe.ou = e.ou(t, e.root, "faults-"+randomHex(3))
 	fe.alice = e.createUser(t, "alice", "alice@example.com")
@@ -358,4 +358,16 @@ func TestFaultOverlappingGrantsKeepAccess(t *testing.T) {
 			t.Errorf("account %s: error %v, want forbidden", acct, err)
 		}
 	}
+}
+
+// domain is every audience of the domain, as a deployment's functions
+// together use it.
+type domain struct {
+	*access.Service
+	*access.Steps
+	*access.Operator
+}
+
+func newDomain(c access.Config) domain {
+	return domain{access.NewService(c), access.NewSteps(c), access.NewOperator(c)}
 }

@@ -272,7 +272,7 @@ func deploy(t *testing.T, srv *motoserver.Server) *deployment {
 	fatal("create a service key", err)
 
 	account := access.Resource{Type: access.ResourceAccount, ID: accountID}
-	pendingRequest := func(svc *access.Service, why string) string {
+	pendingRequest := func(svc domain, why string) string {
 		t.Helper()
 		r, err := svc.CreateRequest(ctx, principal(alice), access.CreateRequestInput{
 			Resource: account, Action: "Admin", DurationSeconds: 1800, Justification: why,
@@ -283,7 +283,7 @@ func deploy(t *testing.T, srv *motoserver.Server) *deployment {
 		}
 		return r.ID
 	}
-	directGrant := func(svc *access.Service, grantee, action string, expires time.Time) access.Grant {
+	directGrant := func(svc domain, grantee, action string, expires time.Time) access.Grant {
 		t.Helper()
 		g, err := svc.CreateGrant(ctx, principal(ada), access.CreateGrantInput{
 			GranteeID: grantee, Resource: account, Action: action, ExpiresAt: expires, Reasoning: "set up for the sample events",
@@ -291,7 +291,7 @@ func deploy(t *testing.T, srv *motoserver.Server) *deployment {
 		fatal("create a grant", err)
 		return g
 	}
-	activeGrant := func(svc *access.Service, grantee, action string, expires time.Time) access.Grant {
+	activeGrant := func(svc domain, grantee, action string, expires time.Time) access.Grant {
 		t.Helper()
 		g := directGrant(svc, grantee, action, expires)
 		for range 5 {
@@ -347,13 +347,21 @@ func deploy(t *testing.T, srv *motoserver.Server) *deployment {
 // build it, with the clock now; it stands in for the workflow steps that ran
 // before the events. Identity Center creations are reported as succeeded,
 // which moto's SSO Admin does not say.
-func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time) *access.Service {
+// domain is every audience of the domain, as the deployment's functions
+// together use it.
+type domain struct {
+	*access.Service
+	*access.Steps
+	*access.Operator
+}
+
+func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time) domain {
 	ic := identitycenter.NewAWS(identitycenter.AWSConfig{
 		SSOAdmin: settledSSO{ssoadmin.NewFromConfig(cfg)}, IdentityStore: identitystore.NewFromConfig(cfg),
 		Organizations: organizations.NewFromConfig(cfg), TPS: 1000, Now: now,
 		Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 	})
-	return access.NewService(access.Config{
+	c := access.Config{
 		Store: d.store, MintKey: app.MintKey, IdentityCenter: ic, DB: ic,
 		Workflow: workflow.NewStepFunctions(sfn.NewFromConfig(cfg), d.stateMachineARN),
 		Scheduler: workflow.NewScheduler(workflow.SchedulerConfig{
@@ -365,7 +373,8 @@ func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time)
 		Report: func(_ context.Context, msg string, err error) {
 			t.Errorf("deploy: %s: %v", msg, err)
 		},
-	})
+	}
+	return domain{access.NewService(c), access.NewSteps(c), access.NewOperator(c)}
 }
 
 // settledSSO reports an account assignment creation moto accepted as

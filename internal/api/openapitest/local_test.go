@@ -31,7 +31,7 @@ func TestLocalServerFollowsTheDocument(t *testing.T) {
 		ProtectedAccounts: []string{app.DemoProtectedAccount}, Poll: time.Millisecond,
 	})
 	defer local.Close()
-	demo, err := app.SeedDemo(context.Background(), local.Service)
+	demo, err := app.SeedDemo(context.Background(), local.Operator)
 	if err != nil {
 		t.Fatal(err)
 	}
