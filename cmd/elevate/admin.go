@@ -35,33 +35,114 @@ func operatorService(ctx context.Context, sc app.StoreConfig) (*access.Operator,
 }
 
 const tenantUsage = `Usage:
-  elevate tenant create --store dynamodb --table NAME --name NAME [flags]
-      creates a tenant (default policies, empty catalog) and a key for its first admin,
-      and prints both as JSON; set the catalog and settings through the API with that key
+  elevate tenant create --store dynamodb --table NAME --name NAME --admin ID [boundary flags] [flags]
+      creates a tenant (default policies, empty catalog) with its boundary, and a key for its first
+      admin, and prints both as JSON; set the catalog and settings through the API with that key
+  elevate tenant update --store dynamodb --table NAME --tenant ID [boundary flags]
+      changes the tenant boundary (only the flags given); the change is audited with old and new values
+  elevate tenant show --store dynamodb --table NAME --tenant ID
+      prints the tenant's boundary and settings as JSON
+
+Boundary flags (the operator's; a tenant admin can never widen them):
+  --identity-center-instance-arn ARN   --identity-store-id ID   --identity-mapping user_name|email|external_id|user_id
+  --allowed-roots r-…,ou-…,123456789012 (the ceiling)   --assignable ARN,ARN (permission sets the catalog may use)
+  --max-duration-ceiling 168h   --audit-retention-floor-days N
 `
 
-// tenantCmd creates tenants: the bootstrap of a deployment, since the API
-// has no route to create one.
+// tenantCmd creates, changes and shows tenants: the bootstrap of a
+// deployment and the operator's hold on each tenant's boundary, which the
+// API cannot change.
 func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "create" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, tenantUsage)
 		return 2
 	}
+	switch args[0] {
+	case "create":
+		return tenantCreate(ctx, args[1:], stdout, stderr)
+	case "update":
+		return tenantUpdate(ctx, args[1:], stdout, stderr)
+	case "show":
+		return tenantShow(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprint(stderr, tenantUsage)
+	return 2
+}
+
+// boundaryFlags are the flags that set a tenant boundary; set reports
+// which of them a command line gave.
+type boundaryFlags struct {
+	fs                               *flag.FlagSet
+	instance, identityStore, mapping *string
+	roots, assignable                *string
+	maxDuration                      *time.Duration
+	retentionFloor                   *int64
+}
+
+func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
+	def := access.DefaultBoundary()
+	return boundaryFlags{
+		fs:             fs,
+		instance:       fs.String("identity-center-instance-arn", "", "Identity Center instance ARN (stack output IdentityCenterInstanceArn)"),
+		identityStore:  fs.String("identity-store-id", "", "identity store id (d-…)"),
+		mapping:        fs.String("identity-mapping", string(def.IdentityMapping), "how people are matched to Identity Store users: user_name, email, external_id or user_id"),
+		roots:          fs.String("allowed-roots", "", "comma-separated organization root, OU or account ids: the most the tenant may reach"),
+		assignable:     fs.String("assignable", "", "comma-separated ARNs of existing permission sets the tenant's catalog may use"),
+		maxDuration:    fs.Duration("max-duration-ceiling", def.MaxDuration, "the longest maximum duration the tenant's admins may set"),
+		retentionFloor: fs.Int64("audit-retention-floor-days", int64(def.MinAuditRetention/(24*time.Hour)), "the shortest audit retention the tenant's admins may set"),
+	}
+}
+
+func (b boundaryFlags) set(name string) bool {
+	found := false
+	b.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+// patch is what the command line asks to change.
+func (b boundaryFlags) patch() access.BoundaryPatch {
+	var p access.BoundaryPatch
+	list := func(s string) *[]string { l := app.SplitList(s); return &l }
+	if b.set("identity-center-instance-arn") {
+		p.InstanceARN = b.instance
+	}
+	if b.set("identity-store-id") {
+		p.IdentityStoreID = b.identityStore
+	}
+	if b.set("identity-mapping") {
+		m := access.IdentityMapping(*b.mapping)
+		p.IdentityMapping = &m
+	}
+	if b.set("allowed-roots") {
+		p.AllowedRoots = list(*b.roots)
+	}
+	if b.set("assignable") {
+		p.Assignable = list(*b.assignable)
+	}
+	if b.set("max-duration-ceiling") {
+		p.MaxDuration = b.maxDuration
+	}
+	if b.set("audit-retention-floor-days") {
+		d := time.Duration(*b.retentionFloor) * 24 * time.Hour
+		p.MinAuditRetention = &d
+	}
+	return p
+}
+
+func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sc app.StoreConfig
 	storeFlags(fs, &sc)
+	bf := addBoundaryFlags(fs)
 	id := fs.String("id", "", "tenant id (a UUID; default: a new one)")
 	name := fs.String("name", "", "tenant name (required)")
-	instance := fs.String("identity-center-instance-arn", "", "Identity Center instance ARN of the tenant boundary (stack output IdentityCenterInstanceArn)")
-	identityStore := fs.String("identity-store-id", "", "identity store id (d-…)")
-	roots := fs.String("allowed-roots", "", "comma-separated organization root, OU or account ids the tenant may grant access in")
 	tz := fs.String("time-zone", "UTC", "the tenant's time zone (IANA name)")
 	window := fs.Int64("approval-window-seconds", int64(access.DefaultApprovalWindow/time.Second), "how long a request may wait for approval")
 	admin := fs.String("admin", "", "user id of the tenant's first admin (required)")
 	adminGroups := fs.String("admin-groups", "", "comma-separated groups of the first admin")
 	expires := fs.Duration("key-expires-in", 30*24*time.Hour, "lifetime of the admin key (0 for none)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *name == "" || *admin == "" {
@@ -76,8 +157,8 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	settings := access.DefaultSettings()
 	settings.TimeZone = *tz
 	settings.ApprovalWindow = time.Duration(*window) * time.Second
-	settings.Boundary = access.Boundary{InstanceARN: *instance, IdentityStoreID: *identityStore, AllowedRoots: app.SplitList(*roots)}
-	t, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: *id, Name: *name, Settings: &settings})
+	boundary := bf.patch().Apply(access.DefaultBoundary())
+	t, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: *id, Name: *name, Boundary: &boundary, Settings: &settings})
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate tenant create: %v\n", err)
 		return 1
@@ -89,6 +170,84 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	return printJSON(stdout, map[string]any{"tenant_id": t.ID, "name": t.Name, "admin": *admin, "key_id": k.ID, "key": secret})
+}
+
+func tenantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tenant update", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sc app.StoreConfig
+	storeFlags(fs, &sc)
+	bf := addBoundaryFlags(fs)
+	tenant := fs.String("tenant", "", "tenant id (required)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *tenant == "" {
+		fmt.Fprintln(stderr, "elevate tenant update: --tenant is required")
+		return 2
+	}
+	svc, err := operatorService(ctx, sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "elevate tenant update: %v\n", err)
+		return 1
+	}
+	t, err := svc.UpdateBoundary(ctx, *tenant, bf.patch())
+	if err != nil {
+		fmt.Fprintf(stderr, "elevate tenant update: %v\n", err)
+		return 1
+	}
+	return printJSON(stdout, tenantView(t))
+}
+
+func tenantShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tenant show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sc app.StoreConfig
+	storeFlags(fs, &sc)
+	tenant := fs.String("tenant", "", "tenant id (required)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *tenant == "" {
+		fmt.Fprintln(stderr, "elevate tenant show: --tenant is required")
+		return 2
+	}
+	svc, err := operatorService(ctx, sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "elevate tenant show: %v\n", err)
+		return 1
+	}
+	t, err := svc.Tenant(ctx, *tenant)
+	if err != nil {
+		fmt.Fprintf(stderr, "elevate tenant show: %v\n", err)
+		return 1
+	}
+	return printJSON(stdout, tenantView(t))
+}
+
+// tenantView is a tenant as the operator sees it.
+func tenantView(t access.Tenant) map[string]any {
+	b := t.Boundary
+	return map[string]any{
+		"tenant_id": t.ID, "name": t.Name, "revision": t.Revision, "policy_version": t.PolicyVersion,
+		"boundary": map[string]any{
+			"identity_center_instance_arn": b.InstanceARN, "identity_store_id": b.IdentityStoreID,
+			"identity_mapping": b.IdentityMapping, "allowed_roots": nonNil(b.AllowedRoots), "assignable": nonNil(b.Assignable),
+			"max_duration_ceiling": b.MaxDuration.String(), "audit_retention_floor_days": int64(b.MinAuditRetention / (24 * time.Hour)),
+		},
+		"settings": map[string]any{
+			"allowed_roots": nonNil(t.AllowedRoots()), "time_zone": t.Settings.TimeZone,
+			"max_duration": t.Settings.MaxDuration.String(), "audit_retention_days": int64(t.Settings.AuditRetention / (24 * time.Hour)),
+			"jwt_issuer": t.Settings.JWT.Issuer, "jwt_audience": t.Settings.JWT.Audience,
+		},
+	}
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 const apikeyUsage = `Usage:

@@ -66,7 +66,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	base := "http://" + ln.Addr().String()
 	if *demo {
-		d, err := app.SeedDemo(ctx, local.Operator)
+		d, err := app.SeedDemo(ctx, local.Operator, local.IdentityCenter)
 		if err != nil {
 			fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 			return 1

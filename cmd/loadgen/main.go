@@ -180,7 +180,7 @@ func connect(url, demoFile string) (*target, func(), error) {
 		return nil, nil, err
 	}
 	local := app.NewLocal(app.LocalConfig{Cursors: sealer, Logger: slog.New(slog.DiscardHandler), ProtectedAccounts: []string{app.DemoProtectedAccount}})
-	d, err := app.SeedDemo(context.Background(), local.Operator)
+	d, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
 	if err != nil {
 		return nil, nil, err
 	}

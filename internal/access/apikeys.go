@@ -109,7 +109,7 @@ func (s *core) storeKey(ctx context.Context, t Tenant, actor Principal, k APIKey
 	}
 	k.ID, k.SecretHash = id, hash
 	now := k.CreatedAt
-	c := Change{APIKeys: []APIKey{k}, Audit: []AuditEvent{s.audit(t, actor, now, "api_key.created", "api_key", k.ID, SeverityHigh, map[string]any{
+	c := Change{APIKeys: []APIKey{k}, Audit: []AuditEvent{s.audit(t, actor, now, AuditAPIKeyCreated, "api_key", k.ID, SeverityHigh, map[string]any{
 		"name": k.Name, "role": string(k.Role), "principal_id": k.PrincipalID, "principal_kind": string(k.PrincipalKind),
 	})}}
 	withIdempotency(&c, idem, now, Outcome{APIKey: &APIKey{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Role: k.Role,
@@ -157,7 +157,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (API
 		now := s.clock()
 		k.RevokedAt, k.RevokedBy = now, p.ID
 		k.Revision++
-		return k, s.commit(ctx, Change{APIKeys: []APIKey{k}, Audit: []AuditEvent{s.audit(t, p, now, "api_key.revoked", "api_key", k.ID, SeverityHigh, nil)}})
+		return k, s.commit(ctx, Change{APIKeys: []APIKey{k}, Audit: []AuditEvent{s.audit(t, p, now, AuditAPIKeyRevoked, "api_key", k.ID, SeverityHigh, nil)}})
 	})
 }
 

@@ -33,7 +33,7 @@ func TestAuditLifecycle(t *testing.T) {
 	}
 	m := time.Minute
 	want := []row{
-		{0, "tenant.created", "tenant", tenantA, "elevate", access.PrincipalService, access.SeverityInfo},
+		{0, "tenant.created", "tenant", tenantA, "operator", access.PrincipalService, access.SeverityHigh},
 		{0, "request.created", "request", r.ID, "alice", access.PrincipalUser, access.SeverityInfo},
 		{m, "request.approved", "request", r.ID, "carol", access.PrincipalUser, access.SeverityInfo},
 		{m, "grant.created", "grant", r.GrantID, "carol", access.PrincipalUser, access.SeverityInfo},

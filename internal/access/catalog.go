@@ -37,6 +37,20 @@ func (c Catalog) Lookup(t ResourceType, name string) (CatalogAction, bool) {
 	return CatalogAction{}, false
 }
 
+// PermissionSets returns the permission sets the catalog's actions map to,
+// each once, in order.
+func (c Catalog) PermissionSets() []string {
+	var out []string
+	for _, t := range ResourceTypes {
+		for _, a := range c[t] {
+			if a.PermissionSetARN != "" && !slices.Contains(out, a.PermissionSetARN) {
+				out = append(out, a.PermissionSetARN)
+			}
+		}
+	}
+	return out
+}
+
 // Names returns the action names offered for a resource type.
 func (c Catalog) Names(t ResourceType) []string {
 	names := make([]string, 0, len(c[t]))

@@ -187,7 +187,6 @@ func TestCreateRequestServicePrincipal(t *testing.T) {
 }
 
 func TestCreateRequestRefused(t *testing.T) {
-	noBoundary := access.DefaultSettings()
 	tests := []struct {
 		name   string
 		tenant func(*access.NewTenantInput)
@@ -207,12 +206,11 @@ func TestCreateRequestRefused(t *testing.T) {
 				Action: "read", DurationSeconds: 3600, Justification: "x"}
 		}, code: access.CodeForbidden, msg: "protected"},
 		{name: "account outside the allowed roots", in: func(in *access.CreateRequestInput) { in.Resource.ID = outside }, code: access.CodeForbidden, msg: "outside this tenant's allowed roots"},
-		{name: "OU outside the allowed roots", tenant: func(in *access.NewTenantInput) { in.Settings.Boundary.AllowedRoots = []string{ouSecurity} },
+		{name: "OU outside the allowed roots", tenant: func(in *access.NewTenantInput) { in.Boundary.AllowedRoots = []string{ouSecurity} },
 			in: func(in *access.CreateRequestInput) {
 				in.Resource = access.Resource{Type: access.ResourceOrganizationalUnit, ID: ouWork}
 			}, code: access.CodeForbidden, msg: "organizational unit ou-ac01-workload is outside"},
-		{name: "tenant without boundary", tenant: func(in *access.NewTenantInput) { in.Settings = &noBoundary }, code: access.CodeForbidden, msg: "no Identity Center boundary"},
-		{name: "tenant without allowed roots", tenant: func(in *access.NewTenantInput) { in.Settings.Boundary.AllowedRoots = nil }, code: access.CodeForbidden, msg: "no Identity Center boundary"},
+		{name: "tenant without allowed roots", tenant: func(in *access.NewTenantInput) { in.Boundary.AllowedRoots = nil }, code: access.CodeForbidden, msg: "no Identity Center boundary"},
 		{name: "action not offered", in: func(in *access.CreateRequestInput) { in.Action = "PowerUser" }, code: access.CodeValidationFailed,
 			fields: []string{"action"}, msg: "is not offered for aws_account (offered: ReadOnly, Admin)"},
 		{name: "action missing", in: func(in *access.CreateRequestInput) { in.Action = "" }, code: access.CodeValidationFailed, fields: []string{"action"}},

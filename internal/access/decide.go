@@ -67,7 +67,7 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 		c := Change{}
 		r.Revision++
 		r.UpdatedAt = now
-		action := "request.denied"
+		action := AuditRequestDenied
 		switch {
 		case !approve:
 			if err := r.transition(RequestDenied, now); err != nil {
@@ -76,17 +76,17 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 			r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
 		default:
 			r.Approvals = append(r.Approvals, Approval{ApproverID: p.ID, Reasoning: reasoning, At: now})
-			action = "request.approval_recorded"
+			action = AuditRequestApprovalRecorded
 			if len(r.Approvals) >= r.ApprovalsRequired {
 				if err := r.transition(RequestApproved, now); err != nil {
 					return r, err
 				}
-				action = "request.approved"
+				action = AuditRequestApproved
 				r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
 				grant = s.grantFor(r, now)
 				r.GrantID = grant.ID
 				c.Grants = []Grant{*grant}
-				c.Audit = append(c.Audit, s.audit(t, p, now, "grant.created", "grant", grant.ID, SeverityInfo, map[string]any{"request_id": r.ID}))
+				c.Audit = append(c.Audit, s.audit(t, p, now, AuditGrantCreated, "grant", grant.ID, SeverityInfo, map[string]any{"request_id": r.ID}))
 			}
 		}
 		c.Requests = []Request{r}
@@ -130,7 +130,7 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 			return r, err
 		}
 		r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, "Cancelled by the requester"
-		c := Change{Requests: []Request{r}, Audit: []AuditEvent{s.audit(t, p, now, "request.cancelled", "request", r.ID, SeverityInfo, nil)}}
+		c := Change{Requests: []Request{r}, Audit: []AuditEvent{s.audit(t, p, now, AuditRequestCancelled, "request", r.ID, SeverityInfo, nil)}}
 		withIdempotency(&c, idem, now, Outcome{Request: &r})
 		return r, committed(s.commit(ctx, c))
 	})
@@ -195,7 +195,7 @@ func (s *core) expireRequest(ctx context.Context, t Tenant, r *Request, now time
 	r.DecidedAt = now
 	r.Reasoning = "The approval window ended before the request was decided"
 	sys := systemActor(t.ID)
-	return s.commit(ctx, Change{Requests: []Request{*r}, Audit: []AuditEvent{s.audit(t, sys, now, "request.expired", "request", r.ID, SeverityInfo, nil)}})
+	return s.commit(ctx, Change{Requests: []Request{*r}, Audit: []AuditEvent{s.audit(t, sys, now, AuditRequestExpired, "request", r.ID, SeverityInfo, nil)}})
 }
 
 // getRequest loads a request of the tenant.

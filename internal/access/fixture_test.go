@@ -153,6 +153,7 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: identitycenter.NewRecording(nil)}
+	f.ic.SetOrganization(instanceARN, demoOrganization)
 	f.store = memstore.New(memstore.WithClock(f.clock.Now))
 	var seq int
 	var seqMu sync.Mutex
@@ -179,26 +180,36 @@ func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
 	return f
 }
 
-// demoSettings are tenant A's settings: the boundary, allowed roots and
-// organization of a demo tenant, with the protected account inside an OU.
+// demoSettings are tenant A's settings, as a demo tenant's.
 func demoSettings() access.Settings {
 	s := access.DefaultSettings()
-	s.Boundary = access.Boundary{InstanceARN: instanceARN, IdentityStoreID: "d-90670a1b2c", AllowedRoots: []string{root}}
-	s.Organization = map[string][]string{
-		acct1:     {root, ouWork},
-		acct2:     {root, ouWork},
-		protected: {root, ouWork},
-		acct3:     {root, ouSecurity},
-	}
 	s.GroupRoles = map[string]access.Role{"platform-admins": access.RoleAdmin, "approvers": access.RoleApprover, "engineering": access.RoleRequester}
 	return s
+}
+
+// demoBoundary is tenant A's boundary: the demo instance, its organization
+// root, and the demo catalog's permission sets as assignable.
+func demoBoundary() access.Boundary {
+	b := access.DefaultBoundary()
+	b.InstanceARN, b.IdentityStoreID, b.AllowedRoots = instanceARN, "d-90670a1b2c", []string{root}
+	b.Assignable = app.DemoCatalog(instance).PermissionSets()
+	return b
+}
+
+// demoOrganization is the organization behind the instance, with the
+// protected account inside an OU.
+var demoOrganization = map[string][]string{
+	acct1:     {root, ouWork},
+	acct2:     {root, ouWork},
+	protected: {root, ouWork},
+	acct3:     {root, ouSecurity},
 }
 
 // tenant creates a tenant; edit changes the input first.
 func (f *fixture) tenant(id string, edit func(*access.NewTenantInput)) access.Tenant {
 	f.t.Helper()
-	s := demoSettings()
-	in := access.NewTenantInput{ID: id, Name: "Tenant " + id[:4], Settings: &s, Catalog: app.DemoCatalog(instance)}
+	s, b := demoSettings(), demoBoundary()
+	in := access.NewTenantInput{ID: id, Name: "Tenant " + id[:4], Boundary: &b, Settings: &s, Catalog: app.DemoCatalog(instance)}
 	if edit != nil {
 		edit(&in)
 	}

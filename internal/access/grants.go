@@ -68,7 +68,7 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		DurationSeconds: int64(expires.Sub(now).Seconds()), ExpiresAt: expires,
 		Reasoning: in.Reasoning, Metadata: in.Metadata, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, p, now, "grant.created_direct", "grant", g.ID, SeverityHigh, map[string]any{
+	c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, p, now, AuditGrantCreatedDirect, "grant", g.ID, SeverityHigh, map[string]any{
 		"grantee_id": g.GranteeID, "resource_type": string(g.Resource.Type), "resource_id": g.Resource.ID,
 		"action": g.Action, "expires_at": g.ExpiresAt.Format(time.RFC3339), "reasoning": in.Reasoning,
 	})}}
@@ -144,9 +144,9 @@ func (s *core) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Princi
 	}
 	g.Revision++
 	g.EndReason = why
-	action := "grant.expiring"
+	action := AuditGrantExpiring
 	if why == EndRevocation {
-		action = "grant.revoking"
+		action = AuditGrantRevoking
 		g.RevokedBy, g.Reasoning = actor.ID, reasoning
 	}
 	c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, actor, now, action, "grant", g.ID, SeverityInfo, map[string]any{"reasoning": reasoning})}}

@@ -69,7 +69,7 @@ func (s *Service) PutPolicies(ctx context.Context, p Principal, text string, ifM
 		t.PolicyVersion = ps.Version
 		t.Revision++
 		t.UpdatedAt = now
-		c := Change{Tenants: []Tenant{t}, PolicySets: []PolicySet{ps}, Audit: []AuditEvent{s.audit(t, p, now, "policy.updated", "policy", fmt.Sprint(ps.Version), SeverityHigh,
+		c := Change{Tenants: []Tenant{t}, PolicySets: []PolicySet{ps}, Audit: []AuditEvent{s.audit(t, p, now, AuditPolicyUpdated, "policy", fmt.Sprint(ps.Version), SeverityHigh,
 			map[string]any{"version": ps.Version, "previous_version": ifMatch, "bytes": len(text)})}}
 		return ps, s.commit(ctx, c)
 	})

@@ -104,7 +104,7 @@ func (s *core) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
 			if err != nil {
 				return g, fmt.Errorf("ancestors of %s: %w", a, err)
 			}
-			if s.accountAllowed(t.Settings.Boundary, a, anc) {
+			if s.accountAllowed(t, a, anc) {
 				accounts = append(accounts, a)
 			}
 		}
@@ -125,7 +125,7 @@ func (s *core) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
 	}
 	for _, a := range accounts {
 		g.Assignments = append(g.Assignments, Assignment{
-			InstanceARN: t.Settings.Boundary.InstanceARN, PermissionSetARN: psARN,
+			InstanceARN: t.Boundary.InstanceARN, PermissionSetARN: psARN,
 			AccountID: a, PrincipalID: user, State: AssignmentPlanned,
 		})
 	}
@@ -140,10 +140,14 @@ func (s *core) permissionSet(ctx context.Context, t Tenant, g Grant) (string, er
 		if !ok {
 			return "", Errorf(CodeValidationFailed, "action %q is no longer in the catalog for %s", g.Action, g.Resource.Type)
 		}
+		ps := a.PermissionSetARN
 		if g.Resource.Type == ResourcePermissionSet {
-			return g.Resource.ID, nil
+			ps = g.Resource.ID
 		}
-		return a.PermissionSetARN, nil
+		if !t.Boundary.CanAssign(ps) {
+			return "", Errorf(CodeForbidden, "permission set %s is not assignable to this tenant", ps)
+		}
+		return ps, nil
 	}
 	var dbi string
 	if g.Resource.Type == ResourceRDSInstance && g.Action == "connect" {
@@ -156,7 +160,7 @@ func (s *core) permissionSet(ctx context.Context, t Tenant, g Grant) (string, er
 		}
 		dbi = id
 	}
-	spec, err := ManagedSpec(t.Settings.Boundary.InstanceARN, g.Resource, g.Action, t.PolicyVersion, dbi)
+	spec, err := ManagedSpec(t.Boundary.InstanceARN, g.Resource, g.Action, t.PolicyVersion, dbi)
 	if err != nil {
 		return "", &Error{Code: CodeValidationFailed, Message: "cannot build the managed permission set", Cause: err}
 	}
@@ -280,7 +284,7 @@ func (s *core) activate(ctx context.Context, t Tenant, g Grant) error {
 	}
 	g.Revision++
 	sys := systemActor(t.ID)
-	c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, sys, now, "grant.activated", "grant", g.ID, SeverityInfo, map[string]any{
+	c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, sys, now, AuditGrantActivated, "grant", g.ID, SeverityInfo, map[string]any{
 		"expires_at": g.ExpiresAt.Format(time.RFC3339), "assignments": len(g.Assignments),
 	})}}
 	if err := s.commit(ctx, c); err != nil {
@@ -400,7 +404,7 @@ func (s *core) release(ctx context.Context, t Tenant, g Grant, i int) (Grant, er
 			a.OperationID = ""
 			g.Assignments[i] = a
 			now := s.clock()
-			ev := s.audit(t, systemActor(t.ID), now, "grant.deletion_failed", "grant", g.ID, SeverityHigh, map[string]any{
+			ev := s.audit(t, systemActor(t.ID), now, AuditGrantDeletionFailed, "grant", g.ID, SeverityHigh, map[string]any{
 				"account_id": a.AccountID, "permission_set_arn": a.PermissionSetARN, "reason": op.Reason,
 			})
 			g.Revision++
@@ -465,7 +469,7 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 		if err := g.transition(GrantFailed, now); err != nil {
 			return err
 		}
-		action = "grant.failed"
+		action = AuditGrantFailed
 		if g.RequestID != "" {
 			r, err := s.getRequest(ctx, t.ID, g.RequestID)
 			if err != nil {
@@ -476,7 +480,7 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 				_ = r.transition(RequestFailed, now)
 				r.Notices = append(r.Notices, "Provisioning failed: "+g.Failure)
 				c.Requests = []Request{r}
-				c.Audit = append(c.Audit, s.audit(t, sys, now, "request.failed", "request", r.ID, SeverityHigh, map[string]any{"reason": g.Failure}))
+				c.Audit = append(c.Audit, s.audit(t, sys, now, AuditRequestFailed, "request", r.ID, SeverityHigh, map[string]any{"reason": g.Failure}))
 			}
 		}
 	case g.EndReason == EndRevocation:
@@ -484,12 +488,12 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 			return err
 		}
 		g.RevokedAt = now
-		action = "grant.revoked"
+		action = AuditGrantRevoked
 	default:
 		if err := g.transition(GrantExpired, now); err != nil {
 			return err
 		}
-		action = "grant.expired"
+		action = AuditGrantExpired
 	}
 	g.Revision++
 	c.Grants = []Grant{g}
@@ -498,7 +502,7 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 }
 
 func severityOf(action string) Severity {
-	if action == "grant.failed" {
+	if action == AuditGrantFailed {
 		return SeverityHigh
 	}
 	return SeverityInfo

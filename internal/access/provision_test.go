@@ -167,9 +167,8 @@ func TestProvisionOU(t *testing.T) {
 
 	t.Run("only protected accounts", func(t *testing.T) {
 		f := newFixture(t)
-		f.tenant(tenantA, func(in *access.NewTenantInput) {
-			in.Settings.Organization = map[string][]string{protected: {root, ouWork}}
-		})
+		f.ic.SetOrganization(instanceARN, map[string][]string{protected: {root, ouWork}})
+		f.tenant(tenantA, nil)
 		r := approved(f)
 		f.provision(tenantA, r.GrantID)
 		g := f.grant(tenantA, r.GrantID)

@@ -148,11 +148,6 @@ func (s *core) audit(t Tenant, actor Principal, now time.Time, action, objectTyp
 	}
 }
 
-// systemActor is the principal Elevate itself acts as for automatic steps.
-func systemActor(tenantID string) Principal {
-	return Principal{TenantID: tenantID, ID: "elevate", Kind: PrincipalService}
-}
-
 // tenant loads the caller's tenant.
 func (s *core) tenant(ctx context.Context, id string) (Tenant, error) {
 	t, err := s.store.GetTenant(ctx, id)

@@ -237,7 +237,7 @@ func (s *core) releaseOrphan(ctx context.Context, t Tenant, e LedgerEntry, a Ass
 		switch op.Status {
 		case OperationSucceeded:
 			e.Deleted = true
-			ev := s.audit(t, systemActor(t.ID), now, "ledger.orphan_released", "assignment", e.Key.AccountID, SeverityHigh, map[string]any{
+			ev := s.audit(t, systemActor(t.ID), now, AuditLedgerOrphanReleased, "assignment", e.Key.AccountID, SeverityHigh, map[string]any{
 				"principal_id": e.Key.PrincipalID, "permission_set_arn": e.Key.PermissionSetARN,
 			})
 			return true, s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: []AuditEvent{ev}})
@@ -252,7 +252,7 @@ func (s *core) releaseOrphan(ctx context.Context, t Tenant, e LedgerEntry, a Ass
 // collectPermissionSets deletes managed permission sets no assignment uses,
 // except those a live ledger entry still names.
 func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, rep *SweepReport) error {
-	if t.Settings.Boundary.InstanceARN == "" {
+	if t.Boundary.InstanceARN == "" {
 		return nil
 	}
 	arns, err := pc.ManagedPermissionSets(ctx, t)

@@ -9,11 +9,10 @@ func (s *core) checkTarget(t Tenant, r Resource, ancestors []string) error {
 	if acct := r.TargetAccount(); acct != "" && s.protected[acct] {
 		return Errorf(CodeForbidden, "account %s is protected: Elevate never grants access to it", acct)
 	}
-	b := t.Settings.Boundary
-	if b.InstanceARN == "" || len(b.AllowedRoots) == 0 {
-		return Errorf(CodeForbidden, "this tenant has no Identity Center boundary configured (instance and allowed roots); an admin must set it first")
+	if !t.Boundary.Configured() {
+		return Errorf(CodeForbidden, "this tenant has no Identity Center boundary (instance and allowed roots); the operator must set it first (elevate tenant update)")
 	}
-	if !inBoundary(b, r, ancestors) {
+	if !inRoots(t.Boundary.AllowedRoots, r, ancestors) || !inRoots(t.AllowedRoots(), r, ancestors) {
 		what := "account " + r.TargetAccount()
 		if r.Type == ResourceOrganizationalUnit {
 			what = "organizational unit " + r.ID
@@ -23,18 +22,20 @@ func (s *core) checkTarget(t Tenant, r Resource, ancestors []string) error {
 	return nil
 }
 
-// inBoundary reports whether the resource's account (or the OU) or one of its
-// ancestors is an allowed root.
-func inBoundary(b Boundary, r Resource, ancestors []string) bool {
+// inRoots reports whether the resource's account (or the OU) or one of its
+// ancestors is one of the roots. A target must be within both the operator's
+// ceiling and the tenant's narrowing of it (which a later, smaller ceiling
+// may have left behind).
+func inRoots(roots []string, r Resource, ancestors []string) bool {
 	self := r.TargetAccount()
 	if r.Type == ResourceOrganizationalUnit {
 		self = r.ID
 	}
-	if slices.Contains(b.AllowedRoots, self) {
+	if slices.Contains(roots, self) {
 		return true
 	}
 	for _, a := range ancestors {
-		if slices.Contains(b.AllowedRoots, a) {
+		if slices.Contains(roots, a) {
 			return true
 		}
 	}
@@ -43,6 +44,7 @@ func inBoundary(b Boundary, r Resource, ancestors []string) bool {
 
 // accountAllowed checks one account an OU expanded to: inside the boundary
 // and not protected.
-func (s *core) accountAllowed(b Boundary, account string, ancestors []string) bool {
-	return !s.protected[account] && inBoundary(b, Resource{Type: ResourceAccount, ID: account}, ancestors)
+func (s *core) accountAllowed(t Tenant, account string, ancestors []string) bool {
+	r := Resource{Type: ResourceAccount, ID: account}
+	return !s.protected[account] && inRoots(t.Boundary.AllowedRoots, r, ancestors) && inRoots(t.AllowedRoots(), r, ancestors)
 }

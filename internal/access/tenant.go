@@ -10,12 +10,14 @@ import (
 	"github.com/google/uuid"
 )
 
-// Tenant is a customer organization with its settings, action catalog and
-// the version of its current policy set. It is read on every call, so it is
-// kept in one record.
+// Tenant is a customer organization: the boundary its operator set, the
+// settings its admins own, its action catalog and the version of its current
+// policy set. It is read on every call, so it is kept in one record.
 type Tenant struct {
-	ID            string
-	Name          string
+	ID   string
+	Name string
+	// Boundary is the operator's: a tenant admin never widens it.
+	Boundary      Boundary
 	Settings      Settings
 	Catalog       Catalog
 	PolicyVersion int
@@ -24,11 +26,20 @@ type Tenant struct {
 	UpdatedAt     time.Time
 }
 
+// AllowedRoots are the roots a tenant's grants may target: the admins'
+// narrowing when they set one, else the operator's ceiling.
+func (t Tenant) AllowedRoots() []string {
+	if len(t.Settings.AllowedRoots) > 0 {
+		return t.Settings.AllowedRoots
+	}
+	return t.Boundary.AllowedRoots
+}
+
 // IdentityMapping says which Identity Store attribute a grantee id is matched
 // against when provisioning.
 type IdentityMapping string
 
-// The identity mappings of DESIGN §3, immutable ids first.
+// The identity mappings, immutable ids first.
 const (
 	MapUserID     IdentityMapping = "user_id"
 	MapExternalID IdentityMapping = "external_id"
@@ -52,28 +63,52 @@ type JWTSettings struct {
 // Enabled reports whether JWT authentication is configured.
 func (j JWTSettings) Enabled() bool { return j.Issuer != "" && j.Audience != "" && j.JWKSURL != "" }
 
-// Boundary is what a tenant may touch in AWS: one Identity Center instance,
-// its identity store, and allow-listed roots (organization roots, OUs or
-// accounts). Provisioning refuses anything outside it.
+// Boundary is what a tenant may touch in AWS, set by the operator (whoever
+// holds the deployment's AWS credentials) and never widened by a tenant
+// admin: one Identity Center instance and its identity store, how people are
+// matched to its users, the roots (organization root, OUs or accounts) its
+// grants may reach at most, the existing permission sets its catalog may
+// use, and the limits its admins' settings stay within. Provisioning refuses
+// anything outside it, whatever the policies or the catalog say.
 type Boundary struct {
 	InstanceARN     string
 	IdentityStoreID string
-	AllowedRoots    []string
+	IdentityMapping IdentityMapping
+	// AllowedRoots is the ceiling; a tenant admin may narrow it.
+	AllowedRoots []string
+	// Assignable lists the permission sets (not managed by Elevate) the
+	// tenant's catalog may map actions to.
+	Assignable []string
+	// MaxDuration is the ceiling of the tenant's maximum duration.
+	MaxDuration time.Duration
+	// MinAuditRetention is the floor of the tenant's audit retention.
+	MinAuditRetention time.Duration
 }
 
-// Settings are a tenant's configuration (DESIGN §4, PATCH /v1/tenant).
+// Configured reports whether the boundary lets the tenant reach anything.
+func (b Boundary) Configured() bool { return b.InstanceARN != "" && len(b.AllowedRoots) > 0 }
+
+// CanAssign reports whether the tenant may assign this (unmanaged) permission set.
+func (b Boundary) CanAssign(permissionSetARN string) bool {
+	return slices.Contains(b.Assignable, permissionSetARN)
+}
+
+// DefaultBoundary is the boundary of a tenant created without one: it
+// reaches nothing until the operator sets instance and roots.
+func DefaultBoundary() Boundary {
+	return Boundary{IdentityMapping: MapUserName, MaxDuration: MaxMaxDuration, MinAuditRetention: MinAuditRetention}
+}
+
+// Settings are what a tenant's admins configure (PATCH /v1/tenant).
 type Settings struct {
-	JWT             JWTSettings
-	GroupRoles      map[string]Role
-	IdentityMapping IdentityMapping
-	Boundary        Boundary
-	TimeZone        string
-	ApprovalWindow  time.Duration
-	MaxDuration     time.Duration
-	AuditRetention  time.Duration
-	// Organization is the tenant's OU tree for local mode: each account id maps
-	// to its OU ancestors, outermost first. On AWS it comes from Organizations.
-	Organization map[string][]string
+	JWT            JWTSettings
+	GroupRoles     map[string]Role
+	TimeZone       string
+	ApprovalWindow time.Duration
+	MaxDuration    time.Duration
+	AuditRetention time.Duration
+	// AllowedRoots narrows the boundary's roots; empty means all of them.
+	AllowedRoots []string
 }
 
 // Defaults for new tenants.
@@ -91,12 +126,11 @@ const (
 // DefaultSettings are the settings of a tenant created without any.
 func DefaultSettings() Settings {
 	return Settings{
-		JWT:             JWTSettings{GroupsClaim: DefaultGroupsClaim},
-		IdentityMapping: MapUserName,
-		TimeZone:        "UTC",
-		ApprovalWindow:  DefaultApprovalWindow,
-		MaxDuration:     DefaultMaxDuration,
-		AuditRetention:  DefaultAuditRetention,
+		JWT:            JWTSettings{GroupsClaim: DefaultGroupsClaim},
+		TimeZone:       "UTC",
+		ApprovalWindow: DefaultApprovalWindow,
+		MaxDuration:    DefaultMaxDuration,
+		AuditRetention: DefaultAuditRetention,
 	}
 }
 
@@ -157,24 +191,7 @@ func (s Settings) Validate(v Violations) {
 			v.Add("group_roles."+g, "must be admin, approver or requester")
 		}
 	}
-	if !s.IdentityMapping.Valid() {
-		v.Add("identity_mapping", "must be user_id, external_id, user_name or email")
-	}
-	b := s.Boundary
-	if b.InstanceARN != "" && !ValidInstanceARN(b.InstanceARN) {
-		v.Add("identity_center.instance_arn", "must be an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)")
-	}
-	if b.IdentityStoreID != "" && !identityStorePattern.MatchString(b.IdentityStoreID) {
-		v.Add("identity_center.identity_store_id", "must be an identity store id (d-xxxxxxxxxx)")
-	}
-	if len(b.AllowedRoots) > 100 {
-		v.Add("identity_center.allowed_roots", "must list at most 100 roots")
-	}
-	for _, r := range b.AllowedRoots {
-		if !ValidAccountID(r) && !ValidOUID(r) && !orgRootPattern.MatchString(r) {
-			v.Add("identity_center.allowed_roots", "each root must be an organization root (r-…), an OU id or a 12-digit account id; %q is not", r)
-		}
-	}
+	validateRoots(v, "identity_center.allowed_roots", s.AllowedRoots)
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
 		v.Add("time_zone", "must be an IANA time zone name such as Europe/Berlin")
 	}
@@ -187,21 +204,51 @@ func (s Settings) Validate(v Violations) {
 	if s.AuditRetention < MinAuditRetention || s.AuditRetention > MaxAuditRetention {
 		v.Add("audit_retention_days", "must be between 1 and 3650 days")
 	}
-	if len(s.Organization) > 10000 {
-		v.Add("organization", "must list at most 10000 accounts")
+}
+
+// validateRoots checks a list of allowed roots.
+func validateRoots(v Violations, field string, roots []string) {
+	if len(roots) > 100 {
+		v.Add(field, "must list at most 100 roots")
 	}
-	for acct, path := range s.Organization {
-		if !ValidAccountID(acct) {
-			v.Add("organization", "keys must be 12-digit account ids; %q is not", acct)
+	for _, r := range roots {
+		if !ValidAccountID(r) && !ValidOUID(r) && !orgRootPattern.MatchString(r) {
+			v.Add(field, "each root must be an organization root (r-…), an OU id or a 12-digit account id; %q is not", r)
 		}
-		if len(path) > 6 {
-			v.Add("organization."+acct, "an OU path has at most 5 OUs below the root")
+	}
+}
+
+// Validate checks a boundary, recording problems under the names the CLI
+// and the API show it with.
+func (b Boundary) Validate(v Violations) {
+	if b.InstanceARN != "" && !ValidInstanceARN(b.InstanceARN) {
+		v.Add("identity_center.instance_arn", "must be an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)")
+	}
+	if b.IdentityStoreID != "" && !identityStorePattern.MatchString(b.IdentityStoreID) {
+		v.Add("identity_center.identity_store_id", "must be an identity store id (d-xxxxxxxxxx)")
+	}
+	if !b.IdentityMapping.Valid() {
+		v.Add("identity_mapping", "must be user_id, external_id, user_name or email")
+	}
+	validateRoots(v, "identity_center.allowed_roots_ceiling", b.AllowedRoots)
+	if len(b.Assignable) > 500 {
+		v.Add("identity_center.assignable_permission_sets", "must list at most 500 permission sets")
+	}
+	for _, ps := range b.Assignable {
+		switch {
+		case !ValidPermissionSetARN(ps):
+			v.Add("identity_center.assignable_permission_sets", "%q is not a permission set ARN", ps)
+		case !ValidInstanceARN(b.InstanceARN):
+			// the instance itself is reported
+		case !strings.Contains(ps, ":permissionSet/"+b.InstanceARN[strings.LastIndex(b.InstanceARN, "/")+1:]+"/"):
+			v.Add("identity_center.assignable_permission_sets", "%q is not a permission set of the tenant's instance", ps)
 		}
-		for _, ou := range path {
-			if !ValidOUID(ou) && !orgRootPattern.MatchString(ou) {
-				v.Add("organization."+acct, "must list organization root and OU ids; %q is not", ou)
-			}
-		}
+	}
+	if b.MaxDuration < time.Minute || b.MaxDuration > MaxMaxDuration {
+		v.Add("max_duration_ceiling_seconds", "must be between 60 and %d", int(MaxMaxDuration/time.Second))
+	}
+	if b.MinAuditRetention < MinAuditRetention || b.MinAuditRetention > MaxAuditRetention {
+		v.Add("audit_retention_floor_days", "must be between 1 and 3650 days")
 	}
 }
 

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -14,23 +15,28 @@ import (
 // NewTenantInput describes a tenant an operator creates.
 type NewTenantInput struct {
 	// ID is optional; a new UUID is used when empty.
-	ID       string
-	Name     string
+	ID   string
+	Name string
+	// Boundary is what the tenant may touch in AWS; nil means DefaultBoundary
+	// (nothing, until the operator sets it).
+	Boundary *Boundary
 	Settings *Settings
 	Catalog  Catalog
 	// Policies is the initial Cedar policy set; empty means the default set.
 	Policies string
 }
 
-// CreateTenant creates a tenant with its settings, catalog and first policy
-// set version. It is an operator action (CLI or local server), not an API
-// call, so it takes no principal.
+// CreateTenant creates a tenant with its boundary, settings, catalog and
+// first policy set version.
 func (s *Operator) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant, error) {
 	now := s.clock()
-	t := Tenant{ID: CanonicalTenantID(in.ID), Name: strings.TrimSpace(in.Name), Settings: DefaultSettings(), Catalog: in.Catalog,
-		PolicyVersion: 1, Revision: 1, CreatedAt: now, UpdatedAt: now}
+	t := Tenant{ID: CanonicalTenantID(in.ID), Name: strings.TrimSpace(in.Name), Boundary: DefaultBoundary(),
+		Settings: DefaultSettings(), Catalog: in.Catalog, PolicyVersion: 1, Revision: 1, CreatedAt: now, UpdatedAt: now}
 	if t.ID == "" {
 		t.ID = s.newID()
+	}
+	if in.Boundary != nil {
+		t.Boundary = *in.Boundary
 	}
 	if in.Settings != nil {
 		t.Settings = *in.Settings
@@ -47,8 +53,15 @@ func (s *Operator) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant,
 		v.Add("id", "must be a UUID")
 	}
 	ValidateTenantName(t.Name, v)
+	t.Boundary.Validate(v)
 	t.Settings.Validate(v)
+	validateWithinBoundary(t.Boundary, t.Settings, v)
 	t.Catalog.Validate(v)
+	for _, ps := range t.Catalog.PermissionSets() {
+		if !t.Boundary.CanAssign(ps) {
+			v.Add("catalog", "permission set %s is not in the tenant's assignable permission sets", ps)
+		}
+	}
 	if err := v.Err(); err != nil {
 		return Tenant{}, err
 	}
@@ -59,7 +72,9 @@ func (s *Operator) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant,
 	c := Change{
 		Tenants:    []Tenant{t},
 		PolicySets: []PolicySet{{TenantID: t.ID, Version: 1, Text: text, CreatedBy: sys.ID, CreatedAt: now}},
-		Audit:      []AuditEvent{s.audit(t, sys, now, "tenant.created", "tenant", t.ID, SeverityInfo, map[string]any{"name": t.Name})},
+		Audit: []AuditEvent{s.audit(t, operatorActor(t.ID), now, AuditTenantCreated, "tenant", t.ID, SeverityHigh, map[string]any{
+			"name": t.Name, "boundary": boundaryDetails(t.Boundary),
+		})},
 	}
 	if err := s.commit(ctx, c); err != nil {
 		if errors.Is(err, ErrStale) {
@@ -68,6 +83,88 @@ func (s *Operator) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant,
 		return Tenant{}, err
 	}
 	return t, nil
+}
+
+// Tenant returns a tenant with everything it holds, boundary included.
+func (s *Operator) Tenant(ctx context.Context, id string) (Tenant, error) {
+	return s.tenant(ctx, CanonicalTenantID(id))
+}
+
+// BoundaryPatch changes some of a tenant's boundary; nil fields are left
+// alone.
+type BoundaryPatch struct {
+	InstanceARN, IdentityStoreID *string
+	IdentityMapping              *IdentityMapping
+	AllowedRoots, Assignable     *[]string
+	MaxDuration                  *time.Duration
+	MinAuditRetention            *time.Duration
+}
+
+// Apply returns b with the patch's fields set.
+func (p BoundaryPatch) Apply(b Boundary) Boundary {
+	setIf(&b.InstanceARN, p.InstanceARN)
+	setIf(&b.IdentityStoreID, p.IdentityStoreID)
+	setIf(&b.IdentityMapping, p.IdentityMapping)
+	if p.AllowedRoots != nil {
+		b.AllowedRoots = slices.Clone(*p.AllowedRoots)
+	}
+	if p.Assignable != nil {
+		b.Assignable = slices.Clone(*p.Assignable)
+	}
+	setIf(&b.MaxDuration, p.MaxDuration)
+	setIf(&b.MinAuditRetention, p.MinAuditRetention)
+	return b
+}
+
+// UpdateBoundary changes a tenant's boundary. Only the operator may; the
+// change is a high-severity audit event in the tenant's trail with the old
+// and the new values. Settings the new limits no longer allow are clamped to
+// them; a narrowing of the roots left outside a smaller ceiling is harmless
+// (a target must be within both), and catalog actions on sets no longer
+// assignable stop being provisioned.
+func (s *Operator) UpdateBoundary(ctx context.Context, tenantID string, patch BoundaryPatch) (Tenant, error) {
+	return retry(func() (Tenant, error) {
+		t, err := s.tenant(ctx, CanonicalTenantID(tenantID))
+		if err != nil {
+			return t, err
+		}
+		before := t
+		t.Boundary = patch.Apply(t.Boundary)
+		v := Violations{}
+		t.Boundary.Validate(v)
+		if err := v.Err(); err != nil {
+			return before, err
+		}
+		t.Settings.MaxDuration = min(t.Settings.MaxDuration, t.Boundary.MaxDuration)
+		t.Settings.AuditRetention = max(t.Settings.AuditRetention, t.Boundary.MinAuditRetention)
+		if sameBoundary(before.Boundary, t.Boundary) && before.Settings.MaxDuration == t.Settings.MaxDuration &&
+			before.Settings.AuditRetention == t.Settings.AuditRetention {
+			return t, nil // nothing changes: no revision, no audit event
+		}
+		now := s.clock()
+		t.Revision++
+		t.UpdatedAt = now
+		ev := s.audit(t, operatorActor(t.ID), now, AuditBoundaryUpdated, "tenant", t.ID, SeverityHigh, map[string]any{
+			"old": boundaryDetails(before.Boundary), "new": boundaryDetails(t.Boundary),
+		})
+		return t, s.commit(ctx, Change{Tenants: []Tenant{t}, Audit: []AuditEvent{ev}})
+	})
+}
+
+func sameBoundary(a, b Boundary) bool {
+	return a.InstanceARN == b.InstanceARN && a.IdentityStoreID == b.IdentityStoreID && a.IdentityMapping == b.IdentityMapping &&
+		slices.Equal(a.AllowedRoots, b.AllowedRoots) && slices.Equal(a.Assignable, b.Assignable) &&
+		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention
+}
+
+// boundaryDetails is a boundary as the audit trail records it.
+func boundaryDetails(b Boundary) map[string]any {
+	return map[string]any{
+		"instance_arn": b.InstanceARN, "identity_store_id": b.IdentityStoreID, "identity_mapping": string(b.IdentityMapping),
+		"allowed_roots_ceiling": slices.Clone(b.AllowedRoots), "assignable_permission_sets": slices.Clone(b.Assignable),
+		"max_duration_ceiling_seconds": int64(b.MaxDuration / time.Second),
+		"audit_retention_floor_days":   int64(b.MinAuditRetention / (24 * time.Hour)),
+	}
 }
 
 // GetTenant returns the caller's tenant and its settings (admins only).
@@ -79,21 +176,23 @@ func (s *Service) GetTenant(ctx context.Context, p Principal) (Tenant, error) {
 }
 
 // TenantPatch changes some settings of a tenant; nil fields are left alone,
-// also inside the JWT and boundary settings, so changing one of their fields
-// never clears the others.
+// also inside the JWT settings, so changing one of their fields never clears
+// the others.
 type TenantPatch struct {
-	Name            *string
-	JWT             JWTPatch
-	GroupRoles      map[string]Role
-	GroupRolesSet   bool
-	IdentityMapping *IdentityMapping
-	Boundary        BoundaryPatch
-	TimeZone        *string
-	ApprovalWindow  *time.Duration
-	MaxDuration     *time.Duration
-	AuditRetention  *time.Duration
-	Organization    map[string][]string
-	OrganizationSet bool
+	Name           *string
+	JWT            JWTPatch
+	GroupRoles     map[string]Role
+	GroupRolesSet  bool
+	TimeZone       *string
+	ApprovalWindow *time.Duration
+	MaxDuration    *time.Duration
+	AuditRetention *time.Duration
+	// AllowedRoots narrows the boundary's roots; an empty list means all of
+	// them again.
+	AllowedRoots *[]string
+	// Boundary holds what a caller asked of the operator's boundary: a tenant
+	// admin may repeat its current values, never change them.
+	Boundary BoundaryPatch
 }
 
 // JWTPatch changes some JWT settings.
@@ -105,18 +204,14 @@ func (p JWTPatch) set() bool {
 	return p.Issuer != nil || p.Audience != nil || p.JWKSURL != nil || p.GroupsClaim != nil
 }
 
-// BoundaryPatch changes some of the tenant boundary.
-type BoundaryPatch struct {
-	InstanceARN, IdentityStoreID *string
-	AllowedRoots                 *[]string
-}
-
-func (p BoundaryPatch) set() bool {
-	return p.InstanceARN != nil || p.IdentityStoreID != nil || p.AllowedRoots != nil
-}
+// operatorOwns is the message of an attempt to change the boundary.
+const operatorOwns = "%s is part of the tenant boundary, which the operator sets (elevate tenant update); a tenant admin cannot change it"
 
 // UpdateTenant applies a patch to the caller's tenant (admins only). The JWT
-// issuer and audience pair must stay unique across tenants.
+// issuer and audience pair must stay unique across tenants. Nothing in it
+// may widen what the tenant reaches: the boundary is the operator's, allowed
+// roots may only narrow it, the maximum duration stays within the operator's
+// ceiling and the audit retention above its floor (403 forbidden).
 func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPatch, idem *Idempotency) (Tenant, error) {
 	if err := requireRole(p, RoleAdmin, "changing tenant settings"); err != nil {
 		return Tenant{}, err
@@ -127,6 +222,9 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 			return t, err
 		}
 		before := t
+		if err := boundaryUnchanged(t.Boundary, patch.Boundary); err != nil {
+			return before, err
+		}
 		if len(patch.fields()) == 0 {
 			return t, nil // nothing to change: no new revision, no audit event
 		}
@@ -135,6 +233,9 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		ValidateTenantName(t.Name, v)
 		t.Settings.Validate(v)
 		if err := v.Err(); err != nil {
+			return before, err
+		}
+		if err := s.withinBoundary(ctx, t); err != nil {
 			return before, err
 		}
 		if t.Settings.JWT.Enabled() && t.Settings.JWT != before.Settings.JWT {
@@ -146,7 +247,7 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		now := s.clock()
 		t.Revision++
 		t.UpdatedAt = now
-		c := Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, "tenant.updated", "tenant", t.ID, SeverityHigh, map[string]any{"fields": patch.fields()})}}
+		c := Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, AuditTenantUpdated, "tenant", t.ID, SeverityHigh, map[string]any{"fields": patch.fields()})}}
 		if err := s.commit(ctx, c); err != nil {
 			if errors.Is(err, ErrUnique) {
 				return before, Invalid("jwt.audience", "this issuer and audience are already used by another tenant")
@@ -155,6 +256,82 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		}
 		return t, nil
 	})
+}
+
+// boundaryUnchanged refuses a tenant admin's patch that would change the
+// boundary; repeating its current values is fine.
+func boundaryUnchanged(b Boundary, p BoundaryPatch) error {
+	after := p.Apply(b)
+	for _, c := range []struct {
+		field   string
+		changed bool
+	}{
+		{"identity_center.instance_arn", after.InstanceARN != b.InstanceARN},
+		{"identity_center.identity_store_id", after.IdentityStoreID != b.IdentityStoreID},
+		{"identity_mapping", after.IdentityMapping != b.IdentityMapping},
+		{"identity_center.allowed_roots_ceiling", !slices.Equal(after.AllowedRoots, b.AllowedRoots)},
+		{"identity_center.assignable_permission_sets", !slices.Equal(after.Assignable, b.Assignable)},
+		{"max_duration_ceiling_seconds", after.MaxDuration != b.MaxDuration},
+		{"audit_retention_floor_days", after.MinAuditRetention != b.MinAuditRetention},
+	} {
+		if c.changed {
+			return &Error{Code: CodeForbidden, Message: fmt.Sprintf(operatorOwns, c.field), Details: map[string]any{c.field: "set by the operator"}}
+		}
+	}
+	return nil
+}
+
+// withinBoundary checks a tenant admin's settings against the operator's
+// ceilings and floors.
+func (s *core) withinBoundary(ctx context.Context, t Tenant) error {
+	v := Violations{}
+	validateWithinBoundary(t.Boundary, t.Settings, v)
+	if err := v.Err(); err != nil {
+		e := err.(*Error)
+		e.Code = CodeForbidden
+		e.Message = "beyond the operator's limits: " + e.Message
+		return e
+	}
+	for _, r := range t.Settings.AllowedRoots {
+		if !s.withinCeiling(ctx, t, r) {
+			return &Error{Code: CodeForbidden,
+				Message: fmt.Sprintf("allowed root %s is outside the tenant boundary's roots (%s); only the operator can widen them", r, strings.Join(t.Boundary.AllowedRoots, ", ")),
+				Details: map[string]any{"identity_center.allowed_roots": "must lie within " + strings.Join(t.Boundary.AllowedRoots, ", ")}}
+		}
+	}
+	return nil
+}
+
+// validateWithinBoundary checks settings against a boundary's limits.
+func validateWithinBoundary(b Boundary, st Settings, v Violations) {
+	if st.MaxDuration > b.MaxDuration {
+		v.Add("max_duration_seconds", "must be at most %d, the operator's ceiling", int64(b.MaxDuration/time.Second))
+	}
+	if st.AuditRetention < b.MinAuditRetention {
+		v.Add("audit_retention_days", "must be at least %d, the operator's floor", int64(b.MinAuditRetention/(24*time.Hour)))
+	}
+}
+
+// withinCeiling reports whether a root lies inside the boundary's roots: it
+// is one of them, or one of them is its ancestor in the organization.
+func (s *core) withinCeiling(ctx context.Context, t Tenant, root string) bool {
+	if slices.Contains(t.Boundary.AllowedRoots, root) {
+		return true
+	}
+	var r Resource
+	switch {
+	case ValidAccountID(root):
+		r = Resource{Type: ResourceAccount, ID: root}
+	case ValidOUID(root):
+		r = Resource{Type: ResourceOrganizationalUnit, ID: root}
+	default:
+		return false // another organization root
+	}
+	ancestors, err := s.ic.Ancestors(ctx, t, r)
+	if err != nil {
+		return false // fail closed: the operator's roots are the tenant's
+	}
+	return slices.ContainsFunc(ancestors, func(a string) bool { return slices.Contains(t.Boundary.AllowedRoots, a) })
 }
 
 func applyPatch(t *Tenant, p TenantPatch) {
@@ -172,28 +349,17 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	if p.GroupRolesSet {
 		st.GroupRoles = maps.Clone(p.GroupRoles)
 	}
-	if p.IdentityMapping != nil {
-		st.IdentityMapping = *p.IdentityMapping
-	}
-	setIf(&st.Boundary.InstanceARN, p.Boundary.InstanceARN)
-	setIf(&st.Boundary.IdentityStoreID, p.Boundary.IdentityStoreID)
-	if p.Boundary.AllowedRoots != nil {
-		st.Boundary.AllowedRoots = slices.Clone(*p.Boundary.AllowedRoots)
-	}
 	if p.TimeZone != nil {
 		st.TimeZone = *p.TimeZone
 	}
-	if p.ApprovalWindow != nil {
-		st.ApprovalWindow = *p.ApprovalWindow
-	}
-	if p.MaxDuration != nil {
-		st.MaxDuration = *p.MaxDuration
-	}
-	if p.AuditRetention != nil {
-		st.AuditRetention = *p.AuditRetention
-	}
-	if p.OrganizationSet {
-		st.Organization = maps.Clone(p.Organization)
+	setIf(&st.ApprovalWindow, p.ApprovalWindow)
+	setIf(&st.MaxDuration, p.MaxDuration)
+	setIf(&st.AuditRetention, p.AuditRetention)
+	if p.AllowedRoots != nil {
+		st.AllowedRoots = slices.Clone(*p.AllowedRoots)
+		if slices.Equal(st.AllowedRoots, t.Boundary.AllowedRoots) {
+			st.AllowedRoots = nil // the whole ceiling: follow it when the operator changes it
+		}
 	}
 }
 
@@ -214,13 +380,11 @@ func (p TenantPatch) fields() []string {
 	add(p.Name != nil, "name")
 	add(p.JWT.set(), "jwt")
 	add(p.GroupRolesSet, "group_roles")
-	add(p.IdentityMapping != nil, "identity_mapping")
-	add(p.Boundary.set(), "identity_center")
+	add(p.AllowedRoots != nil, "identity_center.allowed_roots")
 	add(p.TimeZone != nil, "time_zone")
 	add(p.ApprovalWindow != nil, "default_approval_window_seconds")
 	add(p.MaxDuration != nil, "max_duration_seconds")
 	add(p.AuditRetention != nil, "audit_retention_days")
-	add(p.OrganizationSet, "organization")
 	return f
 }
 
@@ -230,7 +394,9 @@ func (s *Service) GetCatalog(ctx context.Context, p Principal) (Catalog, error) 
 	return t.Catalog, err
 }
 
-// PutCatalog replaces the tenant's action catalog (admins only).
+// PutCatalog replaces the tenant's action catalog (admins only). Actions may
+// map only to permission sets the operator made assignable (403 forbidden
+// otherwise); managed resource types use Elevate's own sets.
 func (s *Service) PutCatalog(ctx context.Context, p Principal, c Catalog) (Catalog, error) {
 	if err := requireRole(p, RoleAdmin, "changing the catalog"); err != nil {
 		return nil, err
@@ -245,6 +411,11 @@ func (s *Service) PutCatalog(ctx context.Context, p Principal, c Catalog) (Catal
 		if err != nil {
 			return t, err
 		}
+		for _, ps := range c.PermissionSets() {
+			if !t.Boundary.CanAssign(ps) {
+				return t, Errorf(CodeForbidden, "permission set %s is not assignable to this tenant: the operator decides which permission sets a tenant may use (elevate tenant update --assignable)", ps)
+			}
+		}
 		now := s.clock()
 		t.Catalog = c
 		t.Revision++
@@ -253,7 +424,7 @@ func (s *Service) PutCatalog(ctx context.Context, p Principal, c Catalog) (Catal
 		for _, a := range c {
 			n += len(a)
 		}
-		return t, s.commit(ctx, Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, "catalog.updated", "tenant", t.ID, SeverityHigh, map[string]any{"actions": n})}})
+		return t, s.commit(ctx, Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, AuditCatalogUpdated, "tenant", t.ID, SeverityHigh, map[string]any{"actions": n})}})
 	})
 	return t.Catalog, err
 }

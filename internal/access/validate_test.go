@@ -285,18 +285,10 @@ func TestSettingsValidate(t *testing.T) {
 		{"groups claim with space", func(s *access.Settings) { s.JWT.GroupsClaim = "my groups" }, []string{"jwt.groups_claim"}},
 		{"role unknown", func(s *access.Settings) { s.GroupRoles = map[string]access.Role{"eng": "superuser"} }, []string{"group_roles.eng"}},
 		{"group name control character", func(s *access.Settings) { s.GroupRoles = map[string]access.Role{"a\nb": access.RoleAdmin} }, []string{"group_roles"}},
-		{"identity mapping unknown", func(s *access.Settings) { s.IdentityMapping = "phone" }, []string{"identity_mapping"}},
-		{"identity mapping email", func(s *access.Settings) { s.IdentityMapping = access.MapEmail }, nil},
-		{"instance arn bad", func(s *access.Settings) { s.Boundary.InstanceARN = "arn:aws:sso:::instance/ssoins-short" }, []string{"identity_center.instance_arn"}},
-		{"identity store bad", func(s *access.Settings) { s.Boundary.IdentityStoreID = "d-123" }, []string{"identity_center.identity_store_id"}},
-		{"roots: root, OU and account", func(s *access.Settings) { s.Boundary.AllowedRoots = []string{root, ouWork, acct1} }, nil},
-		{"roots: bad root", func(s *access.Settings) { s.Boundary.AllowedRoots = []string{root, "r-AB"} }, []string{"identity_center.allowed_roots"}},
-		{"roots: word", func(s *access.Settings) { s.Boundary.AllowedRoots = []string{"everything"} }, []string{"identity_center.allowed_roots"}},
-		{"roots: short account", func(s *access.Settings) { s.Boundary.AllowedRoots = []string{"12345"} }, []string{"identity_center.allowed_roots"}},
-		{"roots: too many", func(s *access.Settings) {
-			s.Boundary.AllowedRoots = nil
+		{"narrowed roots: too many", func(s *access.Settings) {
+			s.AllowedRoots = nil
 			for i := range 101 {
-				s.Boundary.AllowedRoots = append(s.Boundary.AllowedRoots, fmt.Sprintf("%012d", i))
+				s.AllowedRoots = append(s.AllowedRoots, fmt.Sprintf("%012d", i))
 			}
 		}, []string{"identity_center.allowed_roots"}},
 		{"time zone Berlin", func(s *access.Settings) { s.TimeZone = "Europe/Berlin" }, nil},
@@ -312,11 +304,6 @@ func TestSettingsValidate(t *testing.T) {
 		{"max duration over 7d", func(s *access.Settings) { s.MaxDuration = access.MaxMaxDuration + time.Second }, []string{"max_duration_seconds"}},
 		{"retention 23h", func(s *access.Settings) { s.AuditRetention = 23 * time.Hour }, []string{"audit_retention_days"}},
 		{"retention over 10 years", func(s *access.Settings) { s.AuditRetention = access.MaxAuditRetention + time.Hour }, []string{"audit_retention_days"}},
-		{"organization bad account", func(s *access.Settings) { s.Organization = map[string][]string{"1234": {root}} }, []string{"organization"}},
-		{"organization bad ou", func(s *access.Settings) { s.Organization = map[string][]string{acct1: {root, "bogus"}} }, []string{"organization." + acct1}},
-		{"organization path too deep", func(s *access.Settings) {
-			s.Organization = map[string][]string{acct1: {root, "ou-ab12-00000001", "ou-ab12-00000002", "ou-ab12-00000003", "ou-ab12-00000004", "ou-ab12-00000005", "ou-ab12-00000006"}}
-		}, []string{"organization." + acct1}},
 		{"several problems", func(s *access.Settings) { s.TimeZone = "Nowhere"; s.MaxDuration = time.Second }, []string{"time_zone", "max_duration_seconds"}},
 	}
 	for _, tt := range tests {
@@ -325,6 +312,46 @@ func TestSettingsValidate(t *testing.T) {
 			tt.edit(&s)
 			v := access.Violations{}
 			s.Validate(v)
+			if len(tt.fields) == 0 {
+				if err := v.Err(); err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			wantFields(t, v.Err(), tt.fields...)
+		})
+	}
+}
+
+func TestBoundaryValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(*access.Boundary)
+		fields []string
+	}{
+		{"demo boundary", func(*access.Boundary) {}, nil},
+		{"defaults", func(s *access.Boundary) { *s = access.DefaultBoundary() }, nil},
+		{"identity mapping unknown", func(s *access.Boundary) { s.IdentityMapping = "phone" }, []string{"identity_mapping"}},
+		{"identity mapping email", func(s *access.Boundary) { s.IdentityMapping = access.MapEmail }, nil},
+		{"instance arn bad", func(s *access.Boundary) { s.InstanceARN = "arn:aws:sso:::instance/ssoins-short" }, []string{"identity_center.instance_arn"}},
+		{"identity store bad", func(s *access.Boundary) { s.IdentityStoreID = "d-123" }, []string{"identity_center.identity_store_id"}},
+		{"roots: root, OU and account", func(s *access.Boundary) { s.AllowedRoots = []string{root, ouWork, acct1} }, nil},
+		{"roots: bad root", func(s *access.Boundary) { s.AllowedRoots = []string{root, "r-AB"} }, []string{"identity_center.allowed_roots_ceiling"}},
+		{"roots: word", func(s *access.Boundary) { s.AllowedRoots = []string{"everything"} }, []string{"identity_center.allowed_roots_ceiling"}},
+		{"roots: short account", func(s *access.Boundary) { s.AllowedRoots = []string{"12345"} }, []string{"identity_center.allowed_roots_ceiling"}},
+		{"assignable of another instance", func(s *access.Boundary) {
+			s.Assignable = []string{"arn:aws:sso:::permissionSet/ssoins-0b5e8d2c7a9f3e14/ps-0a1b2c3d4e5f6071"}
+		}, []string{"identity_center.assignable_permission_sets"}},
+		{"assignable not an ARN", func(s *access.Boundary) { s.Assignable = []string{"ReadOnly"} }, []string{"identity_center.assignable_permission_sets"}},
+		{"ceiling of the maximum duration over 7d", func(s *access.Boundary) { s.MaxDuration = access.MaxMaxDuration + time.Second }, []string{"max_duration_ceiling_seconds"}},
+		{"floor of the retention under a day", func(s *access.Boundary) { s.MinAuditRetention = time.Hour }, []string{"audit_retention_floor_days"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := demoBoundary()
+			tt.edit(&b)
+			v := access.Violations{}
+			b.Validate(v)
 			if len(tt.fields) == 0 {
 				if err := v.Err(); err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)

@@ -68,18 +68,18 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	}
 	if in.IdentityMapping != nil {
 		m := access.IdentityMapping(*in.IdentityMapping)
-		patch.IdentityMapping = &m
+		patch.Boundary.IdentityMapping = &m
 	}
-	if in.IdentityCenter != nil {
-		patch.Boundary = access.BoundaryPatch{InstanceARN: in.IdentityCenter.InstanceARN, IdentityStoreID: in.IdentityCenter.IdentityStoreID,
-			AllowedRoots: in.IdentityCenter.AllowedRoots}
+	if ic := in.IdentityCenter; ic != nil {
+		patch.AllowedRoots = ic.AllowedRoots
+		patch.Boundary.InstanceARN, patch.Boundary.IdentityStoreID = ic.InstanceARN, ic.IdentityStoreID
+		patch.Boundary.AllowedRoots, patch.Boundary.Assignable = ic.AllowedRootsCeiling, ic.Assignable
 	}
 	patch.ApprovalWindow = seconds(in.DefaultApprovalWindowSeconds, time.Second)
 	patch.MaxDuration = seconds(in.MaxDurationSeconds, time.Second)
 	patch.AuditRetention = seconds(in.AuditRetentionDays, 24*time.Hour)
-	if in.Organization != nil {
-		patch.OrganizationSet, patch.Organization = true, *in.Organization
-	}
+	patch.Boundary.MaxDuration = seconds(in.MaxDurationCeilingSeconds, time.Second)
+	patch.Boundary.MinAuditRetention = seconds(in.AuditRetentionFloorDays, 24*time.Hour)
 	t, err := a.svc.UpdateTenant(r.Context(), p, patch, nil)
 	if err != nil {
 		return err

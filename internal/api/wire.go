@@ -115,27 +115,33 @@ type jwtJSON struct {
 	GroupsClaim string `json:"groups_claim"`
 }
 
+// identityCenterJSON is the tenant boundary as tenant admins see it: all
+// of it is the operator's, read-only here, except allowed_roots, which an
+// admin may narrow within allowed_roots_ceiling.
 type identityCenterJSON struct {
-	InstanceARN     string   `json:"instance_arn"`
-	IdentityStoreID string   `json:"identity_store_id"`
-	AllowedRoots    []string `json:"allowed_roots"`
+	InstanceARN         string   `json:"instance_arn"`
+	IdentityStoreID     string   `json:"identity_store_id"`
+	AllowedRoots        []string `json:"allowed_roots"`
+	AllowedRootsCeiling []string `json:"allowed_roots_ceiling"`
+	Assignable          []string `json:"assignable_permission_sets"`
 }
 
 type tenantJSON struct {
-	ID                           string              `json:"id"`
-	Name                         string              `json:"name"`
-	JWT                          jwtJSON             `json:"jwt"`
-	GroupRoles                   map[string]string   `json:"group_roles"`
-	IdentityMapping              string              `json:"identity_mapping"`
-	IdentityCenter               identityCenterJSON  `json:"identity_center"`
-	TimeZone                     string              `json:"time_zone"`
-	DefaultApprovalWindowSeconds int64               `json:"default_approval_window_seconds"`
-	MaxDurationSeconds           int64               `json:"max_duration_seconds"`
-	AuditRetentionDays           int64               `json:"audit_retention_days"`
-	Organization                 map[string][]string `json:"organization"`
-	PolicyVersion                int                 `json:"policy_version"`
-	CreatedAt                    time.Time           `json:"created_at"`
-	UpdatedAt                    time.Time           `json:"updated_at"`
+	ID                           string             `json:"id"`
+	Name                         string             `json:"name"`
+	JWT                          jwtJSON            `json:"jwt"`
+	GroupRoles                   map[string]string  `json:"group_roles"`
+	IdentityMapping              string             `json:"identity_mapping"`
+	IdentityCenter               identityCenterJSON `json:"identity_center"`
+	TimeZone                     string             `json:"time_zone"`
+	DefaultApprovalWindowSeconds int64              `json:"default_approval_window_seconds"`
+	MaxDurationSeconds           int64              `json:"max_duration_seconds"`
+	AuditRetentionDays           int64              `json:"audit_retention_days"`
+	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
+	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
+	PolicyVersion                int                `json:"policy_version"`
+	CreatedAt                    time.Time          `json:"created_at"`
+	UpdatedAt                    time.Time          `json:"updated_at"`
 }
 
 type catalogActionJSON struct {
@@ -202,9 +208,11 @@ type jwtPatchJSON struct {
 }
 
 type identityCenterPatchJSON struct {
-	InstanceARN     *string   `json:"instance_arn"`
-	IdentityStoreID *string   `json:"identity_store_id"`
-	AllowedRoots    *[]string `json:"allowed_roots"`
+	InstanceARN         *string   `json:"instance_arn"`
+	IdentityStoreID     *string   `json:"identity_store_id"`
+	AllowedRoots        *[]string `json:"allowed_roots"`
+	AllowedRootsCeiling *[]string `json:"allowed_roots_ceiling"`
+	Assignable          *[]string `json:"assignable_permission_sets"`
 }
 
 type tenantPatchBody struct {
@@ -217,7 +225,8 @@ type tenantPatchBody struct {
 	DefaultApprovalWindowSeconds *int64                   `json:"default_approval_window_seconds"`
 	MaxDurationSeconds           *int64                   `json:"max_duration_seconds"`
 	AuditRetentionDays           *int64                   `json:"audit_retention_days"`
-	Organization                 *map[string][]string     `json:"organization"`
+	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
+	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
 }
 
 func toResource(r resourceJSON) access.Resource {
@@ -306,7 +315,7 @@ func fromAuditEvent(e access.AuditEvent) auditEventJSON {
 }
 
 func fromTenant(t access.Tenant) tenantJSON {
-	s := t.Settings
+	s, b := t.Settings, t.Boundary
 	roles := make(map[string]string, len(s.GroupRoles))
 	for g, r := range s.GroupRoles {
 		roles[g] = string(r)
@@ -314,14 +323,15 @@ func fromTenant(t access.Tenant) tenantJSON {
 	return tenantJSON{
 		ID: t.ID, Name: t.Name,
 		JWT:        jwtJSON{Issuer: s.JWT.Issuer, Audience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim},
-		GroupRoles: roles, IdentityMapping: string(s.IdentityMapping),
-		IdentityCenter: identityCenterJSON{InstanceARN: s.Boundary.InstanceARN, IdentityStoreID: s.Boundary.IdentityStoreID,
-			AllowedRoots: nonNil(s.Boundary.AllowedRoots)},
+		GroupRoles: roles, IdentityMapping: string(b.IdentityMapping),
+		IdentityCenter: identityCenterJSON{InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID,
+			AllowedRoots: nonNil(t.AllowedRoots()), AllowedRootsCeiling: nonNil(b.AllowedRoots), Assignable: nonNil(b.Assignable)},
 		TimeZone:                     s.TimeZone,
 		DefaultApprovalWindowSeconds: int64(s.ApprovalWindow / time.Second),
 		MaxDurationSeconds:           int64(s.MaxDuration / time.Second),
 		AuditRetentionDays:           int64(s.AuditRetention / (24 * time.Hour)),
-		Organization:                 nonNilMap(s.Organization),
+		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
+		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
 		PolicyVersion:                t.PolicyVersion, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
 }

@@ -64,24 +64,32 @@ var demoSpecs = []demoSpec{
 	{DemoTenantGlobex, "Globex", "ssoins-0b5e8d2c7a9f3e14", "r-gx01", "ou-gx01-workload", "ou-gx01-security", []string{"345678901234", "456789012345"}},
 }
 
-// SeedDemo creates the two demo tenants with their settings, catalog,
-// default policies and one API key per demo user.
-func SeedDemo(ctx context.Context, svc *access.Operator) (Demo, error) {
+// Organizer sets the organization behind an Identity Center instance: the
+// local Identity Center stand-in, where the demo's organization lives.
+type Organizer interface {
+	SetOrganization(instanceARN string, accounts map[string][]string)
+}
+
+// SeedDemo creates the two demo tenants through the operator's path, each
+// with its boundary (its own instance, organization root and the catalog's
+// permission sets as assignable), settings, catalog, default policies and
+// one API key per demo user; org receives each instance's organization.
+func SeedDemo(ctx context.Context, svc *access.Operator, org Organizer) (Demo, error) {
 	var demo Demo
 	for _, sp := range demoSpecs {
-		settings := access.DefaultSettings()
-		settings.Boundary = access.Boundary{
-			InstanceARN:     "arn:aws:sso:::instance/" + sp.instance,
-			IdentityStoreID: "d-90670a1b2c",
-			AllowedRoots:    []string{sp.root},
-		}
-		settings.Organization = map[string][]string{
+		instanceARN := "arn:aws:sso:::instance/" + sp.instance
+		org.SetOrganization(instanceARN, map[string][]string{
 			sp.accounts[0]:       {sp.root, sp.workloads},
 			sp.accounts[1]:       {sp.root, sp.workloads},
 			DemoProtectedAccount: {sp.root, sp.security},
-		}
+		})
+		catalog := DemoCatalog(sp.instance)
+		boundary := access.DefaultBoundary()
+		boundary.InstanceARN, boundary.IdentityStoreID = instanceARN, "d-90670a1b2c"
+		boundary.AllowedRoots, boundary.Assignable = []string{sp.root}, catalog.PermissionSets()
+		settings := access.DefaultSettings()
 		settings.GroupRoles = map[string]access.Role{"platform-admins": access.RoleAdmin, "approvers": access.RoleApprover, "engineering": access.RoleRequester}
-		_, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: sp.id, Name: sp.name, Settings: &settings, Catalog: DemoCatalog(sp.instance)})
+		_, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: sp.id, Name: sp.name, Boundary: &boundary, Settings: &settings, Catalog: catalog})
 		if err != nil && !errors.Is(err, access.ErrConflict) {
 			return Demo{}, fmt.Errorf("seed tenant %s: %w", sp.name, err)
 		}

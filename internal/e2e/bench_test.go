@@ -27,7 +27,7 @@ func benchEnv(b *testing.B) (*app.Local, app.DemoTenant) {
 	local := app.NewLocal(app.LocalConfig{Cursors: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ProtectedAccounts: []string{app.DemoProtectedAccount}})
 	b.Cleanup(local.Close)
-	demo, err := app.SeedDemo(context.Background(), local.Operator)
+	demo, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
 	if err != nil {
 		b.Fatal(err)
 	}

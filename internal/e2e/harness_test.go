@@ -89,7 +89,7 @@ func newEnvWith(t *testing.T, fc *clock.Fake, store access.Store, configure func
 		configure(&cfg)
 	}
 	local := app.NewLocal(cfg)
-	demo, err := app.SeedDemo(context.Background(), local.Operator)
+	demo, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
 	if err != nil {
 		t.Fatal(err)
 	}

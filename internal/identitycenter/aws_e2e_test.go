@@ -47,19 +47,12 @@ func TestAWSServiceEndToEnd(t *testing.T) {
 	svc := newDomain(cfg)
 	ctx := e.ctx
 
-	settings := access.DefaultSettings()
-	settings.IdentityMapping = access.MapUserName
-	settings.Boundary = access.Boundary{InstanceARN: e.instanceARN, IdentityStoreID: e.storeID, AllowedRoots: []string{ouA}}
-	// The catalog must name a permission set ARN; moto's ARNs have the form
-	// arn:aws:sso:::instance/ssoins-…/ps-… (not …:permissionSet/…), which the
-	// catalog rightly rejects, so the tenant starts with a placeholder and the
-	// moto set is written to the store directly.
-	placeholder := "arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000000"
-	ten := must(svc.CreateTenant(ctx, access.NewTenantInput{
-		Name: "e2e", Settings: &settings,
-		Catalog: access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read-only access", PermissionSetARN: placeholder}}},
-	}))(t)
+	// moto's permission set ARNs have the form arn:aws:sso:::instance/ssoins-…/ps-…
+	// (not …:permissionSet/…), which the catalog rightly rejects, so the
+	// catalog and the assignable set are written to the store directly.
+	ten := must(svc.CreateTenant(ctx, access.NewTenantInput{Name: "e2e", Boundary: e.boundary(ouA)}))(t)
 	ten.Catalog = access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read-only access", PermissionSetARN: readOnly}}}
+	ten.Boundary.Assignable = []string{readOnly}
 	ten.Revision++
 	if err := store.Commit(ctx, access.Change{Tenants: []access.Tenant{ten}}); err != nil {
 		t.Fatal(err)

@@ -110,10 +110,9 @@ func fastAWS(edit func(*identitycenter.AWSConfig)) *identitycenter.AWS {
 }
 
 func fakeTenant(mapping access.IdentityMapping) access.Tenant {
-	s := access.DefaultSettings()
-	s.IdentityMapping = mapping
-	s.Boundary = access.Boundary{InstanceARN: fakeInstance, IdentityStoreID: "d-0123456789", AllowedRoots: []string{"r-ab12"}}
-	return access.Tenant{ID: "0b7e8c52-3f0a-4d8e-9c61-2a4b5d6e7f80", Settings: s}
+	b := access.DefaultBoundary()
+	b.IdentityMapping, b.InstanceARN, b.IdentityStoreID, b.AllowedRoots = mapping, fakeInstance, "d-0123456789", []string{"r-ab12"}
+	return access.Tenant{ID: "0b7e8c52-3f0a-4d8e-9c61-2a4b5d6e7f80", Boundary: b, Settings: access.DefaultSettings()}
 }
 
 func TestAWSRetries(t *testing.T) {

@@ -141,13 +141,11 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	fe.ou = e.ou(t, e.root, "faults-"+randomHex(3))
 	fe.alice = e.createUser(t, "alice", "alice@example.com")
 	fe.ps = e.permissionSet(t, "ReadOnly-"+randomHex(3))
-	settings := access.DefaultSettings()
-	settings.IdentityMapping = access.MapUserName
-	settings.Boundary = access.Boundary{InstanceARN: e.instanceARN, IdentityStoreID: e.storeID, AllowedRoots: []string{fe.ou}}
-	placeholder := "arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000000"
-	ten := must(fe.svc.CreateTenant(e.ctx, access.NewTenantInput{Name: "faults", Settings: &settings,
-		Catalog: access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", PermissionSetARN: placeholder}}}}))(t)
+	ten := must(fe.svc.CreateTenant(e.ctx, access.NewTenantInput{Name: "faults", Boundary: e.boundary(fe.ou)}))(t)
+	// moto's permission set ARNs (…:instance/ssoins-…/ps-…) are not the
+	// form the catalog accepts, so the catalog is written to the store directly.
 	ten.Catalog = access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", PermissionSetARN: fe.ps}}}
+	ten.Boundary.Assignable = []string{fe.ps}
 	ten.Revision++
 	if err := fe.store.Commit(e.ctx, access.Change{Tenants: []access.Tenant{ten}}); err != nil {
 		t.Fatal(err)

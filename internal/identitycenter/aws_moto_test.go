@@ -102,7 +102,7 @@ func TestAWSResolveUserCache(t *testing.T) {
 
 	// Another tenant's store is another cache entry.
 	other := ten
-	other.Settings.Boundary.IdentityStoreID = "d-" + randomHex(5)
+	other.Boundary.IdentityStoreID = "d-" + randomHex(5)
 	before := ids.n()
 	if _, err := ic.ResolveUser(e.ctx, other, "alice"); !errors.Is(err, access.ErrUserNotFound) {
 		t.Fatalf("alice in another store: %v, want ErrUserNotFound", err)

@@ -45,7 +45,7 @@ type permissionSetEntry struct {
 // provisions the set to the account, so no ProvisionPermissionSet is needed
 // for a new set; an existing set whose policy changed is re-provisioned.
 func (a *AWS) EnsurePermissionSet(ctx context.Context, t access.Tenant, spec access.ManagedPermissionSet) (string, error) {
-	inst := t.Settings.Boundary.InstanceARN
+	inst := t.Boundary.InstanceARN
 	if inst == "" {
 		return "", fmt.Errorf("managed permission set %s: tenant %s has no Identity Center instance", spec.Name, t.ID)
 	}
@@ -313,7 +313,7 @@ func (a *AWS) managed(ctx context.Context, inst, arn string) (bool, error) {
 // sets in the tenant's instance: named elv-… and tagged
 // elevate:managed=true. The sweeper compares them with the sets grants use.
 func (a *AWS) ManagedPermissionSets(ctx context.Context, t access.Tenant) ([]string, error) {
-	inst := t.Settings.Boundary.InstanceARN
+	inst := t.Boundary.InstanceARN
 	if inst == "" {
 		return nil, fmt.Errorf("managed permission sets: tenant %s has no Identity Center instance", t.ID)
 	}
@@ -347,7 +347,7 @@ func (a *AWS) ManagedPermissionSets(ctx context.Context, t access.Tenant) ([]str
 // is refused with an error, and one younger than DeleteGrace is kept. The
 // caller must also know that no grant is about to use it (the ledger).
 func (a *AWS) DeleteManagedPermissionSetIfUnused(ctx context.Context, t access.Tenant, arn string) (deleted bool, err error) {
-	inst := t.Settings.Boundary.InstanceARN
+	inst := t.Boundary.InstanceARN
 	if inst == "" {
 		return false, fmt.Errorf("delete permission set %s: tenant %s has no Identity Center instance", arn, t.ID)
 	}

@@ -90,10 +90,9 @@ func (e *env) newAWS(edit func(*identitycenter.AWSConfig)) *identitycenter.AWS {
 
 // tenant is a tenant whose boundary is this env's instance and store.
 func (e *env) tenant(mapping access.IdentityMapping, roots ...string) access.Tenant {
-	s := access.DefaultSettings()
-	s.IdentityMapping = mapping
-	s.Boundary = access.Boundary{InstanceARN: e.instanceARN, IdentityStoreID: e.storeID, AllowedRoots: roots}
-	return access.Tenant{ID: "0b7e8c52-3f0a-4d8e-9c61-2a4b5d6e7f80", Name: "moto", Settings: s}
+	b := access.DefaultBoundary()
+	b.IdentityMapping, b.InstanceARN, b.IdentityStoreID, b.AllowedRoots = mapping, e.instanceARN, e.storeID, roots
+	return access.Tenant{ID: "0b7e8c52-3f0a-4d8e-9c61-2a4b5d6e7f80", Name: "moto", Boundary: b, Settings: access.DefaultSettings()}
 }
 
 func (e *env) createUser(t *testing.T, name, email string) string {
@@ -381,4 +380,11 @@ func randomUUID() string {
 // apiError is an AWS error of the given code.
 func apiError(code string) error {
 	return &smithy.GenericAPIError{Code: code, Message: code + " (fake)"}
+}
+
+// boundary is a tenant boundary on the moto instance with one allowed root.
+func (e *env) boundary(root string) *access.Boundary {
+	b := access.DefaultBoundary()
+	b.InstanceARN, b.IdentityStoreID, b.AllowedRoots = e.instanceARN, e.storeID, []string{root}
+	return &b
 }

@@ -28,11 +28,11 @@ type userEntry struct {
 // access.ErrUserNotFound. Answers are cached: found users for CacheTTL,
 // missing ones for 30 seconds.
 func (a *AWS) ResolveUser(ctx context.Context, t access.Tenant, granteeID string) (string, error) {
-	store := t.Settings.Boundary.IdentityStoreID
+	store := t.Boundary.IdentityStoreID
 	if store == "" {
 		return "", fmt.Errorf("resolve user %q: tenant %s has no identity store configured", granteeID, t.ID)
 	}
-	mapping := t.Settings.IdentityMapping
+	mapping := t.Boundary.IdentityMapping
 	key := store + "\x00" + string(mapping) + "\x00" + granteeID
 	if e, ok := a.users.get(key); ok {
 		if !e.found {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +35,14 @@ type Recording struct {
 	failCreate   func(access.Assignment) bool
 	failDelete   func(access.Assignment) bool
 	calls        map[string]int
+	// hold keeps new creations IN_PROGRESS, their assignments absent, until
+	// ReleaseHeld; held maps each such operation to its assignment.
+	// orgs is each instance's organization: account id → its root and OUs,
+	// outermost first.
+	orgs     map[string]map[string][]string
+	hold     bool
+	held     map[string]access.Assignment
+	onCreate func(access.Assignment)
 }
 
 // NewRecording returns an empty recording Identity Center that logs what it
@@ -45,16 +54,67 @@ func NewRecording(log *slog.Logger) *Recording {
 	return &Recording{
 		log: log, assignments: map[access.AssignmentKey]bool{}, permissionSets: map[string]access.ManagedPermissionSet{},
 		ops: map[string]access.Operation{}, pendingPolls: map[string]int{}, calls: map[string]int{},
+		held: map[string]access.Assignment{}, orgs: map[string]map[string][]string{},
 	}
 }
 
-// SetUsers limits the users that exist to ids; nil means everyone exists.
-func (r *Recording) SetUsers(ids ...string) {
+// SetOrganization sets the organization behind an instance: each account id
+// maps to its organization root and OUs, outermost first. Accounts it does
+// not list are outside the organization.
+func (r *Recording) SetOrganization(instanceARN string, accounts map[string][]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tree := make(map[string][]string, len(accounts))
+	for a, path := range accounts {
+		tree[a] = slices.Clone(path)
+	}
+	r.orgs[instanceARN] = tree
+}
+
+func (r *Recording) organization(t access.Tenant) map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.orgs[t.Boundary.InstanceARN]
+}
+
+// HoldCreations makes new creations stay IN_PROGRESS, with their assignments
+// not yet in place, until ReleaseHeld: Identity Center's asynchrony, under
+// the test's control.
+func (r *Recording) HoldCreations() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold = true
+}
+
+// ReleaseHeld completes every held creation (the assignments appear) and
+// stops holding new ones.
+func (r *Recording) ReleaseHeld() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold = false
+	for id, a := range r.held {
+		r.assignments[a.Key()] = true
+		delete(r.held, id)
+	}
+}
+
+// OnCreateAssignment calls f during every CreateAssignment, after the
+// creation was accepted: a test uses it to interleave another call exactly
+// there. It runs without the Recording's lock held.
+func (r *Recording) OnCreateAssignment(f func(access.Assignment)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onCreate = f
+}
+
+// SetUsers limits the users that exist to these user names; nil means
+// everyone exists.
+func (r *Recording) SetUsers(names ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.users = map[string]bool{}
-	for _, id := range ids {
-		r.users[id] = true
+	for _, n := range names {
+		r.users[strings.ToLower(n)] = true
 	}
 }
 
@@ -114,20 +174,43 @@ func UserID(granteeID string) string {
 	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
-// ResolveUser maps a grantee to a stable fake Identity Store user id.
-func (r *Recording) ResolveUser(_ context.Context, _ access.Tenant, granteeID string) (string, error) {
+// ResolveUser maps a grantee to a stable fake Identity Store user id through
+// the tenant's identity mapping: user names and e-mail addresses match
+// whatever their case (as in the Identity Store), a user_id mapping takes an
+// id UserID made, and external ids match exactly.
+func (r *Recording) ResolveUser(_ context.Context, t access.Tenant, granteeID string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["ResolveUser"]++
-	if r.users != nil && !r.users[granteeID] {
+	name := granteeID
+	switch t.Boundary.IdentityMapping {
+	case access.MapUserName, access.MapEmail:
+		name = strings.ToLower(granteeID)
+	case access.MapUserID:
+		name = ""
+		for n := range r.users {
+			if UserID(n) == granteeID {
+				name = n
+			}
+		}
+		if r.users == nil && uuidPattern.MatchString(granteeID) {
+			return granteeID, nil
+		}
+		if name == "" {
+			return "", fmt.Errorf("user id %q: %w", granteeID, access.ErrUserNotFound)
+		}
+	}
+	if r.users != nil && !r.users[name] {
 		return "", fmt.Errorf("user %q: %w", granteeID, access.ErrUserNotFound)
 	}
-	return UserID(granteeID), nil
+	return UserID(name), nil
 }
 
-// Ancestors reads the OU path from the tenant's Organization setting.
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Ancestors reads the OU path from the instance's organization.
 func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Resource) ([]string, error) {
-	org := t.Settings.Organization
+	org := r.organization(t)
 	if res.Type != access.ResourceOrganizationalUnit {
 		return slices.Clone(org[res.TargetAccount()]), nil
 	}
@@ -142,7 +225,7 @@ func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Res
 // AccountsUnder lists the accounts whose OU path contains ouID.
 func (r *Recording) AccountsUnder(_ context.Context, t access.Tenant, ouID string, max int) ([]string, bool, error) {
 	var out []string
-	for acct, path := range t.Settings.Organization {
+	for acct, path := range r.organization(t) {
 		if slices.Contains(path, ouID) {
 			out = append(out, acct)
 		}
@@ -160,7 +243,7 @@ func (r *Recording) EnsurePermissionSet(_ context.Context, t access.Tenant, spec
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["EnsurePermissionSet"]++
-	inst := t.Settings.Boundary.InstanceARN[strings.LastIndex(t.Settings.Boundary.InstanceARN, "/")+1:]
+	inst := t.Boundary.InstanceARN[strings.LastIndex(t.Boundary.InstanceARN, "/")+1:]
 	h := sha256.Sum256([]byte(spec.Name))
 	arn := fmt.Sprintf("arn:aws:sso:::permissionSet/%s/ps-%s", inst, hex.EncodeToString(h[:8]))
 	if _, ok := r.permissionSets[arn]; !ok {
@@ -186,18 +269,31 @@ func (r *Recording) AssignmentExists(_ context.Context, a access.Assignment) (bo
 	return r.assignments[a.Key()], nil
 }
 
-// CreateAssignment records the assignment.
+// CreateAssignment records the assignment (or holds its creation).
 func (r *Recording) CreateAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+	op, hook := r.create(a)
+	if hook != nil {
+		hook(a)
+	}
+	return op, nil
+}
+
+func (r *Recording) create(a access.Assignment) (access.Operation, func(access.Assignment)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["CreateAssignment"]++
 	if r.failCreate != nil && r.failCreate(a) {
-		return r.newOp(access.OperationFailed, "recording: creation refused"), nil
+		return r.newOp(access.OperationFailed, "recording: creation refused"), r.onCreate
 	}
-	r.assignments[a.Key()] = true
 	r.log.Info("identity center: would create account assignment", "instance_arn", a.InstanceARN,
 		"account_id", a.AccountID, "permission_set_arn", a.PermissionSetARN, "principal_id", a.PrincipalID)
-	return r.newOp(access.OperationSucceeded, ""), nil
+	if r.hold {
+		op := r.newOp(access.OperationSucceeded, "")
+		r.held[op.ID] = a
+		return access.Operation{ID: op.ID, Status: access.OperationInProgress}, r.onCreate
+	}
+	r.assignments[a.Key()] = true
+	return r.newOp(access.OperationSucceeded, ""), r.onCreate
 }
 
 // DeleteAssignment removes the assignment.
@@ -231,6 +327,9 @@ func (r *Recording) status(id string) (access.Operation, error) {
 	op, ok := r.ops[id]
 	if !ok {
 		return access.Operation{}, fmt.Errorf("recording: unknown operation %s", id)
+	}
+	if _, held := r.held[id]; held {
+		return access.Operation{ID: id, Status: access.OperationInProgress}, nil
 	}
 	if r.pendingPolls[id] > 0 {
 		r.pendingPolls[id]--

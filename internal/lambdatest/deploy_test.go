@@ -234,10 +234,12 @@ func deploy(t *testing.T, srv *motoserver.Server) *deployment {
 	// The tenant and its people's keys, as `elevate tenant create` and
 	// `elevate apikey create` make them.
 	settings := access.DefaultSettings()
-	settings.Boundary = access.Boundary{InstanceARN: instanceARN, IdentityStoreID: storeID, AllowedRoots: []string{ouID}}
+	boundary := access.DefaultBoundary()
+	boundary.InstanceARN, boundary.IdentityStoreID, boundary.AllowedRoots = instanceARN, storeID, []string{ouID}
 	settings.GroupRoles = map[string]access.Role{"platform-admins": access.RoleAdmin, "approvers": access.RoleApprover, "engineering": access.RoleRequester}
 	ps := func(id string) string { return "arn:aws:sso:::permissionSet/" + instanceID + "/" + id }
-	tenant, err := svc.CreateTenant(ctx, access.NewTenantInput{Name: "Acme Corp", Settings: &settings, Catalog: access.Catalog{
+	boundary.Assignable = []string{ps(readOnlySet), ps(adminSet)}
+	tenant, err := svc.CreateTenant(ctx, access.NewTenantInput{Name: "Acme Corp", Boundary: &boundary, Settings: &settings, Catalog: access.Catalog{
 		access.ResourceAccount: {
 			{Name: "ReadOnly", Description: "Read-only access to the account", PermissionSetARN: ps(readOnlySet)},
 			{Name: "Admin", Description: "Administrator access to the account", PermissionSetARN: ps(adminSet)},

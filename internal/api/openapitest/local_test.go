@@ -31,7 +31,7 @@ func TestLocalServerFollowsTheDocument(t *testing.T) {
 		ProtectedAccounts: []string{app.DemoProtectedAccount}, Poll: time.Millisecond,
 	})
 	defer local.Close()
-	demo, err := app.SeedDemo(context.Background(), local.Operator)
+	demo, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,14 +70,9 @@ func (c *tenantCache) drop(id string) {
 func cloneTenant(t access.Tenant) access.Tenant {
 	s := &t.Settings
 	s.GroupRoles = maps.Clone(s.GroupRoles)
-	s.Boundary.AllowedRoots = slices.Clone(s.Boundary.AllowedRoots)
-	if s.Organization != nil {
-		org := make(map[string][]string, len(s.Organization))
-		for k, v := range s.Organization {
-			org[k] = slices.Clone(v)
-		}
-		s.Organization = org
-	}
+	s.AllowedRoots = slices.Clone(s.AllowedRoots)
+	t.Boundary.AllowedRoots = slices.Clone(t.Boundary.AllowedRoots)
+	t.Boundary.Assignable = slices.Clone(t.Boundary.Assignable)
 	if t.Catalog != nil {
 		cat := make(access.Catalog, len(t.Catalog))
 		for k, v := range t.Catalog {

@@ -47,6 +47,7 @@ type tenantData struct {
 	ID            string                         `dynamodbav:"id"`
 	Name          string                         `dynamodbav:"name,omitempty"`
 	Settings      settingsData                   `dynamodbav:"settings"`
+	Boundary      *boundaryData                  `dynamodbav:"boundary,omitempty"`
 	Catalog       map[string][]catalogActionData `dynamodbav:"catalog,omitempty"`
 	PolicyVersion int                            `dynamodbav:"policy_version,omitempty"`
 	Rev           int64                          `dynamodbav:"rev"`
@@ -55,20 +56,35 @@ type tenantData struct {
 }
 
 type settingsData struct {
-	JWTIssuer       string              `dynamodbav:"jwt_issuer,omitempty"`
-	JWTAudience     string              `dynamodbav:"jwt_audience,omitempty"`
-	JWKSURL         string              `dynamodbav:"jwks_url,omitempty"`
-	GroupsClaim     string              `dynamodbav:"groups_claim,omitempty"`
-	GroupRoles      map[string]string   `dynamodbav:"group_roles,omitempty"`
-	IdentityMapping string              `dynamodbav:"identity_mapping,omitempty"`
-	InstanceARN     string              `dynamodbav:"instance_arn,omitempty"`
-	IdentityStoreID string              `dynamodbav:"identity_store_id,omitempty"`
-	AllowedRoots    []string            `dynamodbav:"allowed_roots,omitempty"`
-	TimeZone        string              `dynamodbav:"time_zone,omitempty"`
-	ApprovalWindow  int64               `dynamodbav:"approval_window_ns,omitempty"`
-	MaxDuration     int64               `dynamodbav:"max_duration_ns,omitempty"`
-	AuditRetention  int64               `dynamodbav:"audit_retention_ns,omitempty"`
-	Organization    map[string][]string `dynamodbav:"organization,omitempty"`
+	JWTIssuer      string            `dynamodbav:"jwt_issuer,omitempty"`
+	JWTAudience    string            `dynamodbav:"jwt_audience,omitempty"`
+	JWKSURL        string            `dynamodbav:"jwks_url,omitempty"`
+	GroupsClaim    string            `dynamodbav:"groups_claim,omitempty"`
+	GroupRoles     map[string]string `dynamodbav:"group_roles,omitempty"`
+	TimeZone       string            `dynamodbav:"time_zone,omitempty"`
+	ApprovalWindow int64             `dynamodbav:"approval_window_ns,omitempty"`
+	MaxDuration    int64             `dynamodbav:"max_duration_ns,omitempty"`
+	AuditRetention int64             `dynamodbav:"audit_retention_ns,omitempty"`
+	// NarrowedRoots is the tenant admins' narrowing of the boundary's roots.
+	NarrowedRoots []string `dynamodbav:"narrowed_roots,omitempty"`
+
+	// Before the boundary was the operator's, these lived in the settings;
+	// a tenant written then is read with them as its boundary.
+	LegacyIdentityMapping string   `dynamodbav:"identity_mapping,omitempty"`
+	LegacyInstanceARN     string   `dynamodbav:"instance_arn,omitempty"`
+	LegacyIdentityStoreID string   `dynamodbav:"identity_store_id,omitempty"`
+	LegacyAllowedRoots    []string `dynamodbav:"allowed_roots,omitempty"`
+}
+
+// boundaryData is the operator-owned boundary of a tenant.
+type boundaryData struct {
+	InstanceARN       string   `dynamodbav:"instance_arn,omitempty"`
+	IdentityStoreID   string   `dynamodbav:"identity_store_id,omitempty"`
+	IdentityMapping   string   `dynamodbav:"identity_mapping,omitempty"`
+	AllowedRoots      []string `dynamodbav:"allowed_roots,omitempty"`
+	Assignable        []string `dynamodbav:"assignable,omitempty"`
+	MaxDuration       int64    `dynamodbav:"max_duration_ns,omitempty"`
+	MinAuditRetention int64    `dynamodbav:"min_audit_retention_ns,omitempty"`
 }
 
 type catalogActionData struct {
@@ -330,16 +346,19 @@ func decodeJSON(s string) (map[string]any, error) {
 // Tenants.
 
 func tenantToData(t access.Tenant) tenantData {
-	s := t.Settings
+	s, b := t.Settings, t.Boundary
 	d := tenantData{
 		ID: t.ID, Name: t.Name, PolicyVersion: t.PolicyVersion, Rev: t.Revision,
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
 		Settings: settingsData{
 			JWTIssuer: s.JWT.Issuer, JWTAudience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
-			IdentityMapping: string(s.IdentityMapping),
-			InstanceARN:     s.Boundary.InstanceARN, IdentityStoreID: s.Boundary.IdentityStoreID, AllowedRoots: s.Boundary.AllowedRoots,
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
-			AuditRetention: int64(s.AuditRetention), Organization: s.Organization,
+			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots,
+		},
+		Boundary: &boundaryData{
+			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
+			AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
+			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention),
 		},
 	}
 	if len(s.GroupRoles) > 0 {
@@ -361,6 +380,26 @@ func tenantToData(t access.Tenant) tenantData {
 	return d
 }
 
+// boundaryFromData reads a tenant's boundary, or makes one of the legacy
+// settings of a tenant written before the boundary had its own attribute
+// (with the default limits and no assignable permission sets, which the
+// operator then adds: docs/deploy.md).
+func boundaryFromData(b *boundaryData, s settingsData) access.Boundary {
+	if b == nil {
+		legacy := access.DefaultBoundary()
+		legacy.InstanceARN, legacy.IdentityStoreID, legacy.AllowedRoots = s.LegacyInstanceARN, s.LegacyIdentityStoreID, s.LegacyAllowedRoots
+		if s.LegacyIdentityMapping != "" {
+			legacy.IdentityMapping = access.IdentityMapping(s.LegacyIdentityMapping)
+		}
+		return legacy
+	}
+	return access.Boundary{
+		InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: access.IdentityMapping(b.IdentityMapping),
+		AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
+		MaxDuration: time.Duration(b.MaxDuration), MinAuditRetention: time.Duration(b.MinAuditRetention),
+	}
+}
+
 func tenantFromData(d tenantData) (access.Tenant, error) {
 	var p times
 	s := d.Settings
@@ -368,12 +407,11 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 		ID: d.ID, Name: d.Name, PolicyVersion: d.PolicyVersion, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 		Settings: access.Settings{
-			JWT:             access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
-			IdentityMapping: access.IdentityMapping(s.IdentityMapping),
-			Boundary:        access.Boundary{InstanceARN: s.InstanceARN, IdentityStoreID: s.IdentityStoreID, AllowedRoots: s.AllowedRoots},
-			TimeZone:        s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
-			AuditRetention: time.Duration(s.AuditRetention), Organization: s.Organization,
+			JWT:      access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
+			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
+			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots,
 		},
+		Boundary: boundaryFromData(d.Boundary, s),
 	}
 	if len(s.GroupRoles) > 0 {
 		t.Settings.GroupRoles = make(map[string]access.Role, len(s.GroupRoles))

@@ -16,13 +16,16 @@ var at = time.Date(2025, time.March, 14, 9, 26, 53, 589793000, time.UTC)
 func testTenant() access.Tenant {
 	return access.Tenant{
 		ID: "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", Name: "Acme",
+		Boundary: access.Boundary{
+			InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", IdentityMapping: access.MapEmail,
+			AllowedRoots: []string{"r-a1b2"}, Assignable: []string{"arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"},
+			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour,
+		},
 		Settings: access.Settings{
-			JWT:             access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},
-			GroupRoles:      map[string]access.Role{"admins": access.RoleAdmin},
-			IdentityMapping: access.MapEmail,
-			Boundary:        access.Boundary{InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", AllowedRoots: []string{"r-a1b2"}},
-			TimeZone:        "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
-			Organization: map[string][]string{"111122223333": {"r-a1b2", "ou-a1b2-c3d4e5f6"}},
+			JWT:        access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},
+			GroupRoles: map[string]access.Role{"admins": access.RoleAdmin},
+			TimeZone:   "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
+			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"},
 		},
 		Catalog:       access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"}}},
 		PolicyVersion: 3, Revision: 7, CreatedAt: at, UpdatedAt: at.Add(time.Nanosecond),

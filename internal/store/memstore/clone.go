@@ -109,8 +109,9 @@ func (c *copier) fail(err error) {
 func cloneTenant(t access.Tenant) access.Tenant {
 	s := &t.Settings
 	s.GroupRoles = maps.Clone(s.GroupRoles)
-	s.Boundary.AllowedRoots = slices.Clone(s.Boundary.AllowedRoots)
-	s.Organization = cloneLists(s.Organization)
+	s.AllowedRoots = slices.Clone(s.AllowedRoots)
+	t.Boundary.AllowedRoots = slices.Clone(t.Boundary.AllowedRoots)
+	t.Boundary.Assignable = slices.Clone(t.Boundary.Assignable)
 	t.Catalog = cloneLists(t.Catalog)
 	return t
 }

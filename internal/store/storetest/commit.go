@@ -212,7 +212,8 @@ func testRoundTrip(t *testing.T, s access.Store) {
 
 		v.Revision, v.Name, v.PolicyVersion, v.UpdatedAt = 2, "Acme Payments EU", 4, base.Add(time.Hour)
 		v.Settings.GroupRoles = map[string]access.Role{"sre": access.RoleApprover}
-		v.Settings.Organization["555566667777"] = []string{"r-a1b2", "ou-a1b2-c3d4e5f6", "ou-a1b2-77778888"}
+		v.Settings.AllowedRoots = append(v.Settings.AllowedRoots, paymentsAcct)
+		v.Boundary.Assignable = v.Boundary.Assignable[:1]
 		v.Settings.ApprovalWindow = 90 * time.Minute
 		v.Catalog[access.ResourceAccount] = v.Catalog[access.ResourceAccount][:1]
 		commit(t, s, access.Change{Tenants: []access.Tenant{v}})
@@ -353,8 +354,9 @@ func testCopies(t *testing.T, s access.Store) {
 			func() (access.Tenant, error) { return s.GetTenant(ctx, v.ID) },
 			func(v *access.Tenant) {
 				v.Settings.GroupRoles["aws-admins"] = access.RoleRequester
-				v.Settings.Boundary.AllowedRoots[0] = "r-zzzz"
-				v.Settings.Organization[paymentsAcct][1] = "ou-zzzz-zzzzzzzz"
+				v.Boundary.AllowedRoots[0] = "r-zzzz"
+				v.Boundary.Assignable[0] = adminSet
+				v.Settings.AllowedRoots[0] = "ou-zzzz-zzzzzzzz"
 				v.Catalog[access.ResourceAccount][0].PermissionSetARN = adminSet
 			})
 	})

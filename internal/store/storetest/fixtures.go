@@ -44,6 +44,15 @@ func newTenant() access.Tenant {
 	return access.Tenant{
 		ID:   id,
 		Name: "Acme Payments",
+		Boundary: access.Boundary{
+			InstanceARN:       instanceARN,
+			IdentityStoreID:   "d-9067a1b2c3",
+			IdentityMapping:   access.MapEmail,
+			AllowedRoots:      []string{"ou-a1b2-c3d4e5f6", paymentsAcct},
+			Assignable:        []string{readOnlySet, adminSet},
+			MaxDuration:       48 * time.Hour,
+			MinAuditRetention: 90 * 24 * time.Hour,
+		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{
 				Issuer:      "https://acme.okta.com/oauth2/" + id,
@@ -56,20 +65,11 @@ func newTenant() access.Tenant {
 				"aws-approvers": access.RoleApprover,
 				"engineering":   access.RoleRequester,
 			},
-			IdentityMapping: access.MapEmail,
-			Boundary: access.Boundary{
-				InstanceARN:     instanceARN,
-				IdentityStoreID: "d-9067a1b2c3",
-				AllowedRoots:    []string{"ou-a1b2-c3d4e5f6", paymentsAcct},
-			},
 			TimeZone:       "Europe/Berlin",
 			ApprovalWindow: 4 * time.Hour,
 			MaxDuration:    12 * time.Hour,
 			AuditRetention: 400 * 24 * time.Hour,
-			Organization: map[string][]string{
-				paymentsAcct:   {"r-a1b2", "ou-a1b2-c3d4e5f6"},
-				"444455556666": {"r-a1b2"},
-			},
+			AllowedRoots:   []string{"ou-a1b2-c3d4e5f6"},
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
