@@ -139,7 +139,7 @@ type fixture struct {
 	svc   *access.Service
 	steps *access.Steps
 	op    *access.Operator
-	store *memstore.Store
+	store testStore
 	ic    *identitycenter.Recording
 	clock *clock.Fake
 	flow  *flow
@@ -148,13 +148,32 @@ type fixture struct {
 	reports []string
 }
 
+// testStore is what the fixture reads and writes directly.
+type testStore interface {
+	access.Store
+	access.LedgerStore
+}
+
+// onStore returns an option that runs the fixture on another store.
+func onStore(store func(t *testing.T, now func() time.Time) testStore) func(*fixture) {
+	return func(f *fixture) { f.store = store(f.t, f.clock.Now) }
+}
+
 // newFixture builds a service with tenant A (demo-like settings, the demo
 // catalog and the default policies) unless options say otherwise.
 func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
+	return newFixtureOn(t, nil, opts...)
+}
+
+// newFixtureOn is newFixture on the store use makes (nil: the embedded one).
+func newFixtureOn(t *testing.T, use func(*fixture), opts ...func(*access.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: identitycenter.NewRecording(nil)}
 	f.ic.SetOrganization(instanceARN, demoOrganization)
 	f.store = memstore.New(memstore.WithClock(f.clock.Now))
+	if use != nil {
+		use(f)
+	}
 	var seq int
 	var seqMu sync.Mutex
 	cfg := access.Config{

@@ -73,12 +73,9 @@ type Assignment struct {
 	PermissionSetARN string
 	AccountID        string
 	PrincipalID      string
-	State            AssignmentState
-	// OperationID is the Identity Center request id of the pending creation or deletion.
-	OperationID string
-	// Creator is true when this grant issued the assignment's creation; other
-	// holders wait for the ledger entry to become active.
-	Creator bool
+	// State follows the ledger entry of the assignment, which alone holds
+	// the pending operation.
+	State AssignmentState
 	// External is true when the assignment existed before Elevate; it is never deleted.
 	External bool
 }

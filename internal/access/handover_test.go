@@ -18,8 +18,8 @@ func TestCreatorRevokedBeforeCreatingHandsOverToCoHolder(t *testing.T) {
 	b := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
 	f.step(tenantA, a.GrantID) // A plans and claims the entry as its creator
 	f.step(tenantA, b.GrantID) // B joins the creating entry
-	if ga := f.grant(tenantA, a.GrantID); !ga.Assignments[0].Creator || ga.Assignments[0].OperationID != "" {
-		t.Fatalf("setup: A's assignment = %+v, want creator without an operation", ga.Assignments[0])
+	if e := must(f.store.GetLedgerEntry(f.ctx, assignment("alice", acct1, psReadOnly)))(t); e.Issuer != (access.Holder{TenantID: tenantA, GrantID: a.GrantID}) || !e.CreationIssuedAt.IsZero() {
+		t.Fatalf("setup: ledger entry = %+v, want A its issuer, no creation issued yet", e)
 	}
 	must(f.svc.RevokeGrant(f.ctx, alice, a.GrantID, "not needed", nil))(t)
 	f.deprovision(tenantA, a.GrantID)

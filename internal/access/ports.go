@@ -31,7 +31,6 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenantID string, p PageRequest) (Page[AuditEvent], error)
 	GetIdempotency(ctx context.Context, s IdempotencyScope) (IdempotencyRecord, error)
 	GetPolicySet(ctx context.Context, tenantID string, version int) (PolicySet, error)
-	GetLedgerEntry(ctx context.Context, tenantID string, key AssignmentKey) (LedgerEntry, error)
 }
 
 // Change is one atomic write. Each object carries the revision it will have
@@ -43,8 +42,9 @@ type Change struct {
 	Grants     []Grant
 	APIKeys    []APIKey
 	PolicySets []PolicySet
-	// Ledger entries follow the same revision rule; an entry with Deleted set
-	// is removed (its Revision is the stored one plus one).
+	// Ledger entries (deployment-wide, keyed by their assignment) follow the
+	// same revision rule; an entry with Deleted set is removed (its Revision
+	// is the stored one plus one).
 	Ledger      []LedgerEntry
 	Audit       []AuditEvent
 	Idempotency *IdempotencyRecord

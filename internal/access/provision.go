@@ -168,98 +168,211 @@ func (s *core) permissionSet(ctx context.Context, t Tenant, g Grant) (string, er
 }
 
 // advanceCreation moves assignment i of g one step towards active, through
-// the ledger: claim the entry (or join it), create the assignment when this
-// grant is its creator, and poll the creation.
+// the ledger: claim the entry (or join it), and, when this grant is the
+// entry's issuer, issue and poll the creation. The grant's own assignment
+// state follows the entry's.
 func (s *core) advanceCreation(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
 	a := g.Assignments[i]
+	me := Holder{t.ID, g.ID}
 	now := s.clock()
 	switch a.State {
 	case AssignmentPlanned:
-		entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
+		entry, err := s.ledger.GetLedgerEntry(ctx, a.Key())
 		switch {
 		case errors.Is(err, ErrNotFound):
 			exists, err := s.ic.AssignmentExists(ctx, a)
 			if err != nil {
 				return g, err
 			}
-			entry = LedgerEntry{TenantID: t.ID, Key: a.Key(), State: LedgerCreating, Holders: []string{g.ID}, Creator: g.ID, Revision: 1, CreatedAt: now, UpdatedAt: now}
-			a.State, a.Creator = AssignmentCreating, true
-			if exists {
-				entry.State, entry.External, entry.Creator = LedgerActive, true, ""
-				a.State, a.Creator, a.External = AssignmentActive, false, true
-			}
+			entry = claimEntry(a.Key(), me, exists, now)
 		case err != nil:
 			return g, err
 		case entry.State == LedgerDeleting:
-			return g, nil // another grant's expiry is removing it; claim it again once it is gone
+			return g, nil // its last holder is deleting it; claim it anew once it is gone
 		default:
-			entry.addHolder(g.ID)
-			entry.Revision++
-			entry.UpdatedAt = now
-			a.State, a.External, a.OperationID = AssignmentCreating, entry.External, ""
-			if entry.State == LedgerActive {
-				a.State = AssignmentActive
+			if err := entry.join(me, now); err != nil {
+				return g, err
 			}
+			entry.Revision++
 		}
+		a.State, a.External = assignmentStateOf(entry), entry.External
 		g.Assignments[i] = a
 		return s.saveGrantWith(ctx, g, entry)
 	case AssignmentCreating:
-		if !a.Creator {
-			entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
-			switch {
-			case errors.Is(err, ErrNotFound) || (err == nil && !entry.Holds(g.ID)):
-				a.State = AssignmentFailed // its creation failed and the entry was removed
-			case err != nil:
+		entry, err := s.ledger.GetLedgerEntry(ctx, a.Key())
+		switch {
+		case errors.Is(err, ErrNotFound) || (err == nil && !entry.Holds(me)):
+			a.State = AssignmentFailed // its creation failed and the entry went
+		case err != nil:
+			return g, err
+		case entry.State == LedgerActive:
+			a.State, a.External = AssignmentActive, entry.External
+		case entry.State == LedgerCreating && entry.Issuer == me:
+			if err := s.driveCreation(ctx, entry); err != nil {
 				return g, err
-			case entry.State == LedgerActive:
-				a.State = AssignmentActive
-			case entry.Creator == g.ID:
-				// The creator let go before creating it and handed the job over.
-				a.Creator, a.OperationID = true, entry.OperationID
-			default:
-				return g, nil
 			}
-			g.Assignments[i] = a
-			return s.saveGrant(ctx, g)
-		}
-		if a.OperationID == "" {
-			op, err := s.ic.CreateAssignment(ctx, a)
-			if err != nil {
-				return g, fmt.Errorf("create assignment in %s: %w", a.AccountID, err)
+			if entry, err = s.ledger.GetLedgerEntry(ctx, a.Key()); err != nil || entry.State != LedgerActive {
+				return g, ignoreNotFound(err) // not yet; a failed creation is seen next step
 			}
-			a.OperationID = op.ID
-			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.OperationID = op.ID })
+			a.State, a.External = AssignmentActive, entry.External
+		default:
+			return g, nil // another holder issues the creation
 		}
-		op, err := s.ic.CreationStatus(ctx, a.InstanceARN, a.OperationID)
-		if err != nil {
-			return g, fmt.Errorf("creation status in %s: %w", a.AccountID, err)
-		}
-		switch op.Status {
-		case OperationSucceeded:
-			a.State = AssignmentActive
-			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.State, e.OperationID, e.Creator = LedgerActive, "", "" })
-		case OperationFailed:
-			a.State = AssignmentFailed
-			g.Assignments[i] = a
-			g.Notices = append(g.Notices, fmt.Sprintf("Identity Center failed to create the assignment in %s: %s", a.AccountID, op.Reason))
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.Deleted = true })
-		}
+		g.Assignments[i] = a
+		return s.saveGrant(ctx, g)
 	}
 	return g, nil
 }
 
-// withEntry updates the ledger entry of a and saves g with it, atomically.
-func (s *core) withEntry(ctx context.Context, t Tenant, g Grant, a Assignment, update func(*LedgerEntry)) (Grant, error) {
-	entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
-	if err != nil {
-		return g, fmt.Errorf("ledger entry for %s: %w", a.AccountID, err)
+// ignoreNotFound drops a not-found error.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
-	update(&entry)
-	entry.Revision++
-	entry.UpdatedAt = s.clock()
-	return s.saveGrantWith(ctx, g, entry)
+	return err
+}
+
+// assignmentStateOf is what a holder's assignment is while the entry is in
+// its state.
+func assignmentStateOf(e LedgerEntry) AssignmentState {
+	if e.State == LedgerActive {
+		return AssignmentActive
+	}
+	return AssignmentCreating
+}
+
+// driveCreation moves the creation of an entry's assignment one step: issue
+// it (recording on the entry first that it is being issued, then its
+// operation id) or poll it, and record the outcome. It writes only the
+// entry, under the entry's own condition, so a concurrent revoke of a holder
+// can never make the operation id go unrecorded.
+func (s *core) driveCreation(ctx context.Context, e LedgerEntry) error {
+	a := e.Assignment()
+	if e.OperationID != "" {
+		return s.settleCreation(ctx, e)
+	}
+	switch {
+	case !e.CreationIssuedAt.IsZero() && s.clock().Sub(e.CreationIssuedAt) < reissueAfter:
+		return nil // another step is issuing it right now; its operation id will be recorded
+	case e.CreationIssuedAt.IsZero():
+		if err := e.issueCreation(s.clock()); err != nil {
+			return err
+		}
+		e.Revision++
+		if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}}); err != nil {
+			return fmt.Errorf("record the creation of the assignment in %s: %w", a.AccountID, err)
+		}
+	}
+	// Issued now, or again after the step that issued it died before it
+	// could record the operation (creating an assignment that exists, or is
+	// being created, is harmless).
+	op, err := s.ic.CreateAssignment(ctx, a)
+	issued := e.CreationIssuedAt
+	if err != nil {
+		if uerr := s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
+			if !found || !cur.creationInFlight() || cur.OperationID != "" || !cur.CreationIssuedAt.Equal(issued) {
+				return false, nil
+			}
+			cur.Revision++
+			return true, cur.issueFailed(s.clock())
+		}); uerr != nil {
+			return errors.Join(fmt.Errorf("create assignment in %s: %w", a.AccountID, err), uerr)
+		}
+		return fmt.Errorf("create assignment in %s: %w", a.AccountID, err)
+	}
+	return s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
+		switch {
+		case !found:
+			// The entry went while the creation was in flight (its holders all
+			// let go past creationSettles): record it again, so what the
+			// creation makes is tracked and deleted.
+			*cur = LedgerEntry{Key: e.Key, State: LedgerCreating, Holders: e.Holders, Issuer: e.Issuer,
+				CreationIssuedAt: issued, Revision: 1, CreatedAt: s.clock(), UpdatedAt: s.clock()}
+		case cur.State != LedgerCreating || cur.OperationID != "" || !cur.CreationIssuedAt.Equal(issued):
+			return false, nil // another issue of the same creation was recorded first
+		default:
+			cur.Revision++
+		}
+		cur.OperationID, cur.UpdatedAt = op.ID, s.clock()
+		if op.Status != OperationInProgress {
+			return true, cur.settleCreation(op.Status == OperationSucceeded, s.clock())
+		}
+		return true, nil
+	})
+}
+
+// settleCreation polls an entry's creation and records its outcome.
+func (s *core) settleCreation(ctx context.Context, e LedgerEntry) error {
+	op, err := s.ic.CreationStatus(ctx, e.Key.InstanceARN, e.OperationID)
+	if err != nil {
+		return fmt.Errorf("creation status in %s: %w", e.Key.AccountID, err)
+	}
+	if op.Status == OperationInProgress {
+		return nil
+	}
+	if op.Status == OperationFailed {
+		s.report(ctx, fmt.Sprintf("Identity Center failed to create the assignment of %s in %s: %s", e.Key.PrincipalID, e.Key.AccountID, op.Reason), errors.New("creation failed"))
+	}
+	return s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
+		if !found || cur.State != LedgerCreating || cur.OperationID != e.OperationID {
+			return false, nil // settled already
+		}
+		cur.Revision++
+		return true, cur.settleCreation(op.Status == OperationSucceeded, s.clock())
+	})
+}
+
+// settleInFlight settles a creation in flight that its last holder waits
+// for: it polls a recorded operation, or, when the issuing step died before
+// recording it, lets creationSettles pass and asks whether the assignment
+// exists. It reports whether the creation has settled.
+func (s *core) settleInFlight(ctx context.Context, e LedgerEntry) (bool, error) {
+	if e.OperationID != "" {
+		if err := s.settleCreation(ctx, e); err != nil {
+			return false, err
+		}
+	} else {
+		if s.clock().Sub(e.CreationIssuedAt) < creationSettles {
+			return false, nil
+		}
+		exists, err := s.ic.AssignmentExists(ctx, e.Assignment())
+		if err != nil {
+			return false, err
+		}
+		if err := s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
+			if !found || !cur.creationInFlight() || cur.OperationID != "" {
+				return false, nil
+			}
+			cur.Revision++
+			return true, cur.settleCreation(exists, s.clock())
+		}); err != nil {
+			return false, err
+		}
+	}
+	cur, err := s.ledger.GetLedgerEntry(ctx, e.Key)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil
+	}
+	return err == nil && !cur.creationInFlight(), err
+}
+
+// updateEntry changes an entry alone: it reads it, lets change edit it
+// (found is false when there is none, which change may create), and writes
+// it when change says so, reading again when the write lost a race.
+func (s *core) updateEntry(ctx context.Context, key AssignmentKey, change func(e *LedgerEntry, found bool) (bool, error)) error {
+	_, err := retry(func() (struct{}, error) {
+		e, err := s.ledger.GetLedgerEntry(ctx, key)
+		found := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return struct{}{}, err
+		}
+		write, err := change(&e, found)
+		if err != nil || !write {
+			return struct{}{}, err
+		}
+		return struct{}{}, s.commit(ctx, Change{Ledger: []LedgerEntry{e}})
+	})
+	return err
 }
 
 // activate makes a fully assigned grant active and arranges its end: a
@@ -323,138 +436,99 @@ func (s *core) releaseAll(ctx context.Context, t Tenant, g Grant) (bool, error) 
 	return true, s.finish(ctx, t, g)
 }
 
-// release moves assignment i of g one step towards gone. The grant's hold in
-// the ledger is dropped; the assignment itself is deleted only by its last
-// holder and never when it existed before Elevate.
+// release moves assignment i of g one step towards gone, through the
+// ledger: the grant lets go of the entry; the last holder deletes the
+// assignment (never standing access), after any creation in flight settled.
 func (s *core) release(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
 	a := g.Assignments[i]
-	switch a.State {
-	case AssignmentPlanned, AssignmentDeleted, AssignmentFailed:
+	if a.State == AssignmentPlanned || a.State == AssignmentDeleted || a.State == AssignmentFailed {
 		return g, nil
-	case AssignmentCreating:
-		if a.Creator && a.OperationID != "" {
-			op, err := s.ic.CreationStatus(ctx, a.InstanceARN, a.OperationID)
-			if err != nil {
-				return g, err
-			}
-			switch op.Status {
-			case OperationInProgress:
-				return g, nil // let the creation settle before deleting
-			case OperationFailed:
-				a.State = AssignmentFailed
-				g.Assignments[i] = a
-				return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.Deleted = true })
-			}
-			a.OperationID = ""
-			a.State = AssignmentActive
-			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.State, e.OperationID, e.Creator = LedgerActive, "", "" })
-		}
-		if a.Creator {
-			return s.releaseUncreated(ctx, t, g, i)
-		}
-		fallthrough
-	case AssignmentActive:
-		entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
-		if errors.Is(err, ErrNotFound) {
-			a.State = AssignmentDeleted
-			g.Assignments[i] = a
-			return s.saveGrant(ctx, g)
-		} else if err != nil {
-			return g, err
-		}
-		entry.removeHolder(g.ID)
-		entry.Revision++
-		entry.UpdatedAt = s.clock()
-		switch {
-		case len(entry.Holders) > 0:
-			a.State = AssignmentDeleted // others still need it
-		case entry.External:
-			a.State, entry.Deleted = AssignmentDeleted, true // standing access: never deleted
-		default:
-			a.State, a.OperationID, entry.State = AssignmentDeleting, "", LedgerDeleting
-			entry.Holders = []string{g.ID} // the deleting grant keeps the entry until the deletion succeeds
-		}
-		g.Assignments[i] = a
-		return s.saveGrantWith(ctx, g, entry)
-	case AssignmentDeleting:
-		if a.OperationID == "" {
-			op, err := s.ic.DeleteAssignment(ctx, a)
-			if err != nil {
-				if !errors.Is(err, ErrRetryLater) {
-					s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", err)
-				}
-				return g, err
-			}
-			a.OperationID = op.ID
-			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.OperationID = op.ID })
-		}
-		op, err := s.ic.DeletionStatus(ctx, a.InstanceARN, a.OperationID)
-		if err != nil {
-			return g, err
-		}
-		switch op.Status {
-		case OperationSucceeded:
-			a.State = AssignmentDeleted
-			g.Assignments[i] = a
-			return s.withEntry(ctx, t, g, a, func(e *LedgerEntry) { e.Deleted = true })
-		case OperationFailed:
-			// Keep the grant revoking and try again; raise it loudly.
-			a.OperationID = ""
-			g.Assignments[i] = a
-			now := s.clock()
-			ev := s.audit(t, systemActor(t.ID), now, AuditGrantDeletionFailed, "grant", g.ID, SeverityHigh, map[string]any{
-				"account_id": a.AccountID, "permission_set_arn": a.PermissionSetARN, "reason": op.Reason,
-			})
-			g.Revision++
-			g.UpdatedAt = now
-			if err := s.commit(ctx, Change{Grants: []Grant{g}, Audit: []AuditEvent{ev}}); err != nil {
-				return g, err
-			}
-			s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", errors.New(op.Reason))
-			return g, nil
-		}
 	}
-	return g, nil
-}
-
-// releaseUncreated lets go of an assignment this grant was to create but
-// never asked Identity Center for (or did, and crashed before recording it).
-// Other holders still need it, so the job passes to one of them; without
-// them the entry goes, and the assignment is deleted only if it exists.
-func (s *core) releaseUncreated(ctx context.Context, t Tenant, g Grant, i int) (Grant, error) {
-	a := g.Assignments[i]
-	entry, err := s.store.GetLedgerEntry(ctx, t.ID, a.Key())
-	if errors.Is(err, ErrNotFound) {
-		a.State = AssignmentDeleted
+	me := Holder{t.ID, g.ID}
+	entry, err := s.ledger.GetLedgerEntry(ctx, a.Key())
+	switch {
+	case errors.Is(err, ErrNotFound) || (err == nil && !entry.Holds(me)):
+		a.State = AssignmentDeleted // nothing of this grant's is left there
 		g.Assignments[i] = a
 		return s.saveGrant(ctx, g)
-	} else if err != nil {
+	case err != nil:
+		return g, err
+	case entry.State == LedgerDeleting:
+		return s.deleteAssignment(ctx, t, g, i, entry)
+	}
+	now := s.clock()
+	next, err := entry.leave(me, now)
+	if err != nil {
 		return g, err
 	}
-	entry.removeHolder(g.ID)
-	entry.Revision++
-	entry.UpdatedAt = s.clock()
-	a.State = AssignmentDeleted
-	switch {
-	case len(entry.Holders) > 0:
-		entry.Creator = entry.Holders[0]
-	default:
-		exists, err := s.ic.AssignmentExists(ctx, a)
-		if err != nil {
+	switch next {
+	case releaseWait:
+		settled, err := s.settleInFlight(ctx, entry)
+		if err != nil || !settled {
 			return g, err
 		}
-		if exists {
-			// Created before a crash kept us from recording it: it is ours.
-			a.State, a.OperationID, entry.State, entry.Creator = AssignmentDeleting, "", LedgerDeleting, ""
-			entry.Holders = []string{g.ID}
-		} else {
-			entry.Deleted = true
-		}
+		return s.release(ctx, t, g, i) // leave the settled entry
+	case releaseDelete:
+		a.State = AssignmentDeleting
+	default:
+		a.State = AssignmentDeleted
 	}
+	entry.Revision++
 	g.Assignments[i] = a
 	return s.saveGrantWith(ctx, g, entry)
+}
+
+// deleteAssignment moves the deletion of an assignment this grant is the
+// last holder of one step: issue it, recording its operation id on the
+// entry, or poll it. Only its success ends the entry; a failure is raised
+// loudly and tried again.
+func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e LedgerEntry) (Grant, error) {
+	a := g.Assignments[i]
+	if e.OperationID == "" {
+		op, err := s.ic.DeleteAssignment(ctx, a)
+		if err != nil {
+			if !errors.Is(err, ErrRetryLater) {
+				s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", err)
+			}
+			return g, err
+		}
+		return g, s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
+			if !found || cur.State != LedgerDeleting || cur.OperationID != "" {
+				return false, nil
+			}
+			cur.OperationID, cur.UpdatedAt = op.ID, s.clock()
+			cur.Revision++
+			return true, nil
+		})
+	}
+	op, err := s.ic.DeletionStatus(ctx, a.InstanceARN, e.OperationID)
+	if err != nil {
+		return g, err
+	}
+	now := s.clock()
+	switch op.Status {
+	case OperationSucceeded:
+		if err := e.settleDeletion(true, now); err != nil {
+			return g, err
+		}
+		e.Revision++
+		a.State = AssignmentDeleted
+		g.Assignments[i] = a
+		return s.saveGrantWith(ctx, g, e)
+	case OperationFailed:
+		if err := e.settleDeletion(false, now); err != nil {
+			return g, err
+		}
+		e.Revision++
+		ev := s.audit(t, systemActor(t.ID), now, AuditGrantDeletionFailed, "grant", g.ID, SeverityHigh, map[string]any{
+			"account_id": a.AccountID, "permission_set_arn": a.PermissionSetARN, "reason": op.Reason,
+		})
+		if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: []AuditEvent{ev}}); err != nil {
+			return g, err
+		}
+		s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", errors.New(op.Reason))
+	}
+	return g, nil
 }
 
 // finish ends a grant whose assignments are all gone: failed after a failed

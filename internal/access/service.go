@@ -15,7 +15,10 @@ type KeyMinter func() (id, full string, hash []byte, err error)
 
 // Config wires the domain to its adapters.
 type Config struct {
-	Store          Store
+	Store Store
+	// Ledger reads the assignment ledger; nil means Store, which must then
+	// implement LedgerStore.
+	Ledger         LedgerStore
 	Workflow       Workflow
 	Scheduler      Scheduler
 	IdentityCenter IdentityCenter
@@ -70,6 +73,7 @@ func NewOperator(c Config) *Operator { return &Operator{newCore(c)} }
 // core holds the adapters and helpers every audience's use cases share.
 type core struct {
 	store     Store
+	ledger    LedgerStore
 	workflow  Workflow
 	scheduler Scheduler
 	ic        IdentityCenter
@@ -92,6 +96,9 @@ func newCore(c Config) *core {
 	}
 	for _, a := range c.ProtectedAccounts {
 		s.protected[a] = true
+	}
+	if s.ledger = c.Ledger; s.ledger == nil {
+		s.ledger, _ = c.Store.(LedgerStore)
 	}
 	if s.maxOU <= 0 {
 		s.maxOU = 100

@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
-// SweepStore is what the sweeper reads beyond the Store: every tenant, the
-// active grants past their end, and the assignment ledger. Nothing on a
-// request path uses it.
+// SweepStore is what the sweeper reads beyond the Store and the ledger:
+// every tenant, and the active grants past their end. Nothing on a request
+// path uses it.
 type SweepStore interface {
 	ListTenantIDs(ctx context.Context, p PageRequest) (Page[string], error)
 	// ListGrantsExpiringBefore lists active grants whose ExpiresAt is before
 	// t, earliest first.
 	ListGrantsExpiringBefore(ctx context.Context, tenantID string, t time.Time, p PageRequest) (Page[Grant], error)
-	ListLedgerEntries(ctx context.Context, tenantID string, p PageRequest) (Page[LedgerEntry], error)
 }
 
 // PermissionSetCollector removes Elevate-managed permission sets no
@@ -45,6 +43,7 @@ type SweepReport struct {
 	RequestsExpired     int
 	OrphansReleased     int
 	AssignmentsMissing  int
+	AssignmentsRepaired int
 	PermissionSetsGone  int
 	Problems            []string
 	TenantsWithProblems []string
@@ -53,17 +52,23 @@ type SweepReport struct {
 // Sweep finds work the workflows did not finish and finishes it: active
 // grants past their end (a lost schedule), grants stuck in provisioning or
 // revoking (a crashed or failed execution), pending requests past their
-// approval window (a lost timer); it reconciles ledger-owned assignments
-// with Identity Center, releasing those no live grant holds and reporting
-// those that vanished, and never touches external (standing) assignments.
-// Every fix goes through the same domain steps as the workflows, so a sweep
-// racing a workflow is harmless.
+// approval window (a lost timer). It reconciles the deployment's ledger with
+// Identity Center: assignments no live grant holds are released, creations
+// whose issuer died are settled, and assignments that vanished while live
+// grants hold them (standing access included) are reported and made again.
+// Every fix goes through the same ledger operations as the workflows, so a
+// sweep racing a workflow is harmless.
 func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 	ss, ok := s.store.(SweepStore)
 	if !ok {
 		return SweepReport{}, errors.New("this store cannot be swept")
 	}
 	var rep SweepReport
+	inUse := map[string]bool{}
+	if err := s.reconcile(ctx, &rep, inUse); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("ledger: %v", err))
+		inUse = nil // unknown: collect no permission set this time
+	}
 	var after []byte
 	for {
 		page, err := ss.ListTenantIDs(ctx, PageRequest{Limit: sweepPage, After: after})
@@ -72,7 +77,7 @@ func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 		}
 		for _, id := range page.Items {
 			rep.Tenants++
-			if err := s.sweepTenant(ctx, ss, id, &rep); err != nil {
+			if err := s.sweepTenant(ctx, ss, id, inUse, &rep); err != nil {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("tenant %s: %v", id, err))
 				rep.TenantsWithProblems = append(rep.TenantsWithProblems, id)
 			}
@@ -83,7 +88,7 @@ func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 }
 
-func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, rep *SweepReport) error {
+func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, inUse map[string]bool, rep *SweepReport) error {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return err
@@ -138,11 +143,8 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("stale requests: %w", err))
 	}
-	if err := s.reconcile(ctx, ss, t, rep); err != nil {
-		errs = append(errs, fmt.Errorf("reconcile: %w", err))
-	}
-	if pc, ok := s.ic.(PermissionSetCollector); ok {
-		if err := s.collectPermissionSets(ctx, pc, t, rep); err != nil {
+	if pc, ok := s.ic.(PermissionSetCollector); ok && inUse != nil {
+		if err := s.collectPermissionSets(ctx, pc, t, inUse, rep); err != nil {
 			errs = append(errs, fmt.Errorf("managed permission sets: %w", err))
 		}
 	}
@@ -162,96 +164,159 @@ func (s *core) restart(ctx context.Context, g Grant) error {
 	return s.workflow.StartDeprovisioning(ctx, g)
 }
 
-// reconcile checks each ledger-owned assignment: one no live grant holds is
-// released (deleted from Identity Center, then from the ledger, over as many
-// sweeps as the deletion takes); one a live grant holds but Identity Center
-// lacks is reported. External entries are never touched.
-func (s *core) reconcile(ctx context.Context, ss SweepStore, t Tenant, rep *SweepReport) error {
+// reconcile checks every entry of the deployment's ledger against the
+// grants that hold it and against Identity Center, and records in inUse the
+// permission sets the ledger names.
+func (s *core) reconcile(ctx context.Context, rep *SweepReport, inUse map[string]bool) error {
 	return eachPage(func(p PageRequest) (Page[LedgerEntry], error) {
-		return ss.ListLedgerEntries(ctx, t.ID, p)
+		return s.ledger.ListLedgerEntries(ctx, p)
 	}, func(e LedgerEntry) error {
-		if e.External {
-			return nil
-		}
-		live, err := s.liveHolders(ctx, t.ID, e)
+		inUse[e.Key.PermissionSetARN] = true
+		live, err := s.liveHolders(ctx, e)
 		if err != nil {
 			return err
 		}
-		a := Assignment{InstanceARN: e.Key.InstanceARN, PrincipalID: e.Key.PrincipalID, AccountID: e.Key.AccountID, PermissionSetARN: e.Key.PermissionSetARN}
 		switch {
-		case len(live) > 0 && e.State == LedgerActive:
-			exists, err := s.ic.AssignmentExists(ctx, a)
-			if err != nil {
-				return err
+		case e.State == LedgerDeleting:
+			if len(live) > 0 {
+				return nil // its deleting grant is at work
 			}
-			if !exists {
-				rep.AssignmentsMissing++
-				s.report(ctx, fmt.Sprintf("assignment of %s in account %s held by grants %v is missing from Identity Center", e.Key.PrincipalID, e.Key.AccountID, live), errors.New("missing assignment"))
-			}
-			return nil
-		case len(live) > 0 || e.State == LedgerCreating:
-			return nil // a live grant's workflow is working on it
+			return s.deleteOrphan(ctx, e, rep)
+		case e.creationInFlight() && e.OperationID == "" || e.creationInFlight() && len(live) == 0:
+			_, err := s.settleInFlight(ctx, e) // its issuer died before recording the operation
+			return err
+		case len(live) == 0:
+			return s.releaseOrphan(ctx, e, rep)
+		case e.State == LedgerCreating && s.repairing(ctx, e):
+			return s.driveCreation(ctx, e)
+		case e.State == LedgerActive:
+			return s.checkPresent(ctx, e, live, rep)
 		}
-		released, err := s.releaseOrphan(ctx, t, e, a)
-		if released {
-			rep.OrphansReleased++
-		}
-		return err
+		return nil
 	})
 }
 
 // liveHolders returns the holders of an entry whose grants have not ended.
-func (s *core) liveHolders(ctx context.Context, tenantID string, e LedgerEntry) ([]string, error) {
-	var live []string
-	for _, id := range e.Holders {
-		g, err := s.store.GetGrant(ctx, tenantID, id)
+func (s *core) liveHolders(ctx context.Context, e LedgerEntry) ([]Holder, error) {
+	var live []Holder
+	for _, h := range e.Holders {
+		g, err := s.store.GetGrant(ctx, h.TenantID, h.GrantID)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
 			return nil, err
 		case !g.Status.Ended():
-			live = append(live, id)
+			live = append(live, h)
 		}
 	}
 	return live, nil
 }
 
-// releaseOrphan moves an assignment nobody holds one step towards gone.
-func (s *core) releaseOrphan(ctx context.Context, t Tenant, e LedgerEntry, a Assignment) (bool, error) {
+// repairing reports whether a creating entry is one the sweeper itself
+// drives: its issuer's grant is not provisioning (so no workflow will).
+func (s *core) repairing(ctx context.Context, e LedgerEntry) bool {
+	g, err := s.store.GetGrant(ctx, e.Issuer.TenantID, e.Issuer.GrantID)
+	return err == nil && g.Status != GrantProvisioning
+}
+
+// checkPresent makes sure the assignment of an active entry live grants
+// hold exists. One that vanished (removed outside Elevate, standing access
+// included) is reported in every holder's tenant and made again, as
+// Elevate's own from now on, so the holders' grants mean what they say and
+// their end removes it.
+func (s *core) checkPresent(ctx context.Context, e LedgerEntry, live []Holder, rep *SweepReport) error {
+	exists, err := s.ic.AssignmentExists(ctx, e.Assignment())
+	if err != nil || exists {
+		return err
+	}
+	rep.AssignmentsMissing++
+	s.report(ctx, fmt.Sprintf("assignment of %s in account %s held by %d grant(s) is missing from Identity Center; making it again", e.Key.PrincipalID, e.Key.AccountID, len(live)), errors.New("missing assignment"))
 	now := s.clock()
+	var audit []AuditEvent
+	for _, h := range live {
+		t, err := s.tenant(ctx, h.TenantID)
+		if err != nil {
+			return err
+		}
+		audit = append(audit, s.audit(t, systemActor(t.ID), now, AuditAssignmentMissing, "grant", h.GrantID, SeverityHigh, map[string]any{
+			"account_id": e.Key.AccountID, "permission_set_arn": e.Key.PermissionSetARN, "principal_id": e.Key.PrincipalID, "was_standing": e.External,
+		}))
+	}
+	if err := e.recreate(live, now); err != nil {
+		return err
+	}
 	e.Revision++
-	e.UpdatedAt = now
-	switch {
-	case e.State != LedgerDeleting || e.OperationID == "":
+	if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: audit}); err != nil {
+		return err
+	}
+	rep.AssignmentsRepaired++
+	return s.driveCreation(ctx, e)
+}
+
+// releaseOrphan lets go of an entry no live grant holds: standing access and
+// a creation never issued lose their entry; an assignment Elevate made is
+// deleted (deleteOrphan, over as many sweeps as that takes).
+func (s *core) releaseOrphan(ctx context.Context, e LedgerEntry, rep *SweepReport) error {
+	now := s.clock()
+	next := LedgerDeleting
+	if e.External || e.State == LedgerCreating {
+		next = ledgerGone
+	}
+	if err := e.to(next, now); err != nil {
+		return err
+	}
+	e.Issuer, e.OperationID = Holder{}, ""
+	e.Revision++
+	if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}}); err != nil || e.Deleted {
+		return err
+	}
+	return s.deleteOrphan(ctx, e, rep)
+}
+
+// deleteOrphan moves the deletion of an assignment no live grant holds one
+// step, and audits its removal in the tenants of its last holders.
+func (s *core) deleteOrphan(ctx context.Context, e LedgerEntry, rep *SweepReport) error {
+	a := e.Assignment()
+	now := s.clock()
+	if e.OperationID == "" {
 		op, err := s.ic.DeleteAssignment(ctx, a)
 		if err != nil {
-			return false, err
+			return err
 		}
-		e.State, e.OperationID, e.Holders = LedgerDeleting, op.ID, nil
-		return false, s.commit(ctx, Change{Ledger: []LedgerEntry{e}})
-	default:
-		op, err := s.ic.DeletionStatus(ctx, a.InstanceARN, e.OperationID)
-		if err != nil {
-			return false, err
-		}
-		switch op.Status {
-		case OperationSucceeded:
-			e.Deleted = true
-			ev := s.audit(t, systemActor(t.ID), now, AuditLedgerOrphanReleased, "assignment", e.Key.AccountID, SeverityHigh, map[string]any{
-				"principal_id": e.Key.PrincipalID, "permission_set_arn": e.Key.PermissionSetARN,
-			})
-			return true, s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: []AuditEvent{ev}})
-		case OperationFailed:
-			e.OperationID = "" // try again next sweep
-			return false, s.commit(ctx, Change{Ledger: []LedgerEntry{e}})
-		}
-		return false, nil
+		e.OperationID, e.UpdatedAt = op.ID, now
+		e.Revision++
+		return s.commit(ctx, Change{Ledger: []LedgerEntry{e}})
 	}
+	op, err := s.ic.DeletionStatus(ctx, a.InstanceARN, e.OperationID)
+	if err != nil || op.Status == OperationInProgress {
+		return err
+	}
+	if err := e.settleDeletion(op.Status == OperationSucceeded, now); err != nil {
+		return err
+	}
+	e.Revision++
+	c := Change{Ledger: []LedgerEntry{e}}
+	if e.Deleted {
+		seen := map[string]bool{}
+		for _, h := range e.Holders {
+			if seen[h.TenantID] {
+				continue
+			}
+			seen[h.TenantID] = true
+			if t, err := s.tenant(ctx, h.TenantID); err == nil {
+				c.Audit = append(c.Audit, s.audit(t, systemActor(t.ID), now, AuditLedgerOrphanReleased, "assignment", e.Key.AccountID, SeverityHigh, map[string]any{
+					"principal_id": e.Key.PrincipalID, "permission_set_arn": e.Key.PermissionSetARN,
+				}))
+			}
+		}
+		rep.OrphansReleased++
+	}
+	return s.commit(ctx, c)
 }
 
 // collectPermissionSets deletes managed permission sets no assignment uses,
 // except those a live ledger entry still names.
-func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, rep *SweepReport) error {
+func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, inUse map[string]bool, rep *SweepReport) error {
 	if t.Boundary.InstanceARN == "" {
 		return nil
 	}
@@ -259,18 +324,8 @@ func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollec
 	if err != nil {
 		return err
 	}
-	var inUse []string
-	ss := s.store.(SweepStore)
-	if err := eachPage(func(p PageRequest) (Page[LedgerEntry], error) {
-		return ss.ListLedgerEntries(ctx, t.ID, p)
-	}, func(e LedgerEntry) error {
-		inUse = append(inUse, e.Key.PermissionSetARN)
-		return nil
-	}); err != nil {
-		return err
-	}
 	for _, arn := range arns {
-		if slices.Contains(inUse, arn) {
+		if inUse[arn] {
 			continue
 		}
 		deleted, err := pc.DeleteManagedPermissionSetIfUnused(ctx, t, arn)

@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -79,11 +80,12 @@ func TestSweepReleasesOrphanedAssignments(t *testing.T) {
 	if err := f.store.Commit(f.ctx, access.Change{Grants: []access.Grant{ended}}); err != nil {
 		t.Fatal(err)
 	}
-	// Standing access of bob's, recorded as external, is never touched.
+	// Standing access of bob's, recorded as external, is never deleted: its
+	// entry, which no grant holds any more, just goes.
 	standing := access.Assignment{InstanceARN: instanceARN, PrincipalID: "bob-user", AccountID: acct2, PermissionSetARN: psAdmin}
 	f.ic.Preassign(standing)
-	if err := f.store.Commit(f.ctx, access.Change{Ledger: []access.LedgerEntry{{TenantID: tenantA, Key: standing.Key(),
-		State: access.LedgerActive, External: true, Revision: 1, CreatedAt: t0, UpdatedAt: t0}}}); err != nil {
+	if err := f.store.Commit(f.ctx, access.Change{Ledger: []access.LedgerEntry{{Key: standing.Key(),
+		State: access.LedgerActive, External: true, Holders: held(tenantA, "00000000-0000-7000-8000-999999999999"), Revision: 1, CreatedAt: t0, UpdatedAt: t0}}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -95,24 +97,46 @@ func TestSweepReleasesOrphanedAssignments(t *testing.T) {
 	if got := f.ic.Assignments(); !slices.Equal(got, []access.AssignmentKey{standing.Key()}) {
 		t.Fatalf("identity center = %v, want only the standing assignment", got)
 	}
-	if _, err := f.store.GetLedgerEntry(f.ctx, tenantA, standing.Key()); err != nil {
-		t.Fatalf("the external entry was touched: %v", err)
+	if _, err := f.store.GetLedgerEntry(f.ctx, standing.Key()); !isNotFound(err) {
+		t.Fatalf("the entry of standing access no grant holds: %v", err)
 	}
 	if _, ok := f.findAudit(tenantA, acct1, "ledger.orphan_released"); !ok {
 		t.Fatal("no audit event for the released orphan")
 	}
 }
 
-func TestSweepReportsMissingAssignments(t *testing.T) {
-	f := withTenant(t)
-	g := f.activeGrant(alice, readOnly(acct1))
-	// Someone deleted the assignment behind Elevate's back.
-	_, _ = f.ic.DeleteAssignment(f.ctx, f.grant(tenantA, g.ID).Assignments[0])
-	rep := must(f.op.Sweep(f.ctx))(t)
-	if rep.AssignmentsMissing != 1 {
-		t.Fatalf("report = %+v", rep)
-	}
-	if f.grant(tenantA, g.ID).Status != access.GrantActive {
-		t.Fatal("reporting changed the grant")
+func TestSweepRepairsMissingAssignments(t *testing.T) {
+	for _, standing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("standing %v", standing), func(t *testing.T) {
+			f := withTenant(t)
+			key := assignment("alice", acct1, psReadOnly)
+			if standing {
+				f.ic.Preassign(access.Assignment{InstanceARN: key.InstanceARN, PrincipalID: key.PrincipalID, AccountID: key.AccountID, PermissionSetARN: key.PermissionSetARN})
+			}
+			g := f.activeGrant(alice, readOnly(acct1))
+			// Someone deleted the assignment behind Elevate's back.
+			_, _ = f.ic.DeleteAssignment(f.ctx, f.grant(tenantA, g.ID).Assignments[0])
+			rep := must(f.op.Sweep(f.ctx))(t)
+			if rep.AssignmentsMissing != 1 || rep.AssignmentsRepaired != 1 {
+				t.Fatalf("report = %+v", rep)
+			}
+			if ev, ok := f.findAudit(tenantA, g.ID, "ledger.assignment_missing"); !ok || ev.Severity != access.SeverityHigh {
+				t.Errorf("ledger.assignment_missing = %+v (found %v)", ev, ok)
+			}
+			if f.grant(tenantA, g.ID).Status != access.GrantActive {
+				t.Fatal("the repair changed the grant")
+			}
+			if got := f.ic.Assignments(); !slices.Equal(got, []access.AssignmentKey{key}) {
+				t.Fatalf("Identity Center = %+v, want the assignment made again", got)
+			}
+			// Made again by Elevate, it is Elevate's to remove at the end.
+			if e := must(f.store.GetLedgerEntry(f.ctx, key))(t); e.External || e.State != access.LedgerActive {
+				t.Errorf("ledger entry = %+v", e)
+			}
+			f.expire(f.grant(tenantA, g.ID))
+			if got := f.ic.Assignments(); len(got) != 0 {
+				t.Errorf("after the grant ended: %+v", got)
+			}
+		})
 	}
 }

@@ -423,10 +423,15 @@ func checkShape(c access.Change) error {
 	}
 	for _, e := range c.Ledger {
 		id := e.Key.InstanceARN + "/" + e.Key.AccountID + "/" + e.Key.PermissionSetARN + "/" + e.Key.PrincipalID
-		if e.Key == (access.AssignmentKey{}) {
-			id = ""
+		switch {
+		case e.Key.InstanceARN == "" || e.Key.PrincipalID == "" || e.Key.AccountID == "" || e.Key.PermissionSetARN == "":
+			errs = append(errs, fmt.Errorf("dynamo: ledger entry %q without a complete assignment key", id))
+		case e.Revision < 1:
+			errs = append(errs, fmt.Errorf("dynamo: ledger entry %s has revision %d; revisions start at 1", id, e.Revision))
+		case seen[ledgerPK(e.Key)]:
+			errs = append(errs, fmt.Errorf("dynamo: the change writes ledger entry %s twice", id))
 		}
-		check("ledger entry", e.TenantID, id, e.Revision, ledgerPK(e.TenantID, e.Key))
+		seen[ledgerPK(e.Key)] = true
 	}
 	for _, e := range c.Audit {
 		check("audit event", e.TenantID, e.ID, 1, auditPK(e.TenantID)+sortKey(e.At, e.ID))

@@ -128,7 +128,7 @@ func TestCommitErrorMapping(t *testing.T) {
 	}{
 		{name: "stale request alone", change: requestChange(), single: &types.ConditionalCheckFailedException{}, want: access.ErrStale},
 		{name: "taken key alone", change: withIdempotency(access.Change{}), single: &types.ConditionalCheckFailedException{}, want: access.ErrIdempotencyTaken},
-		{name: "stale ledger delete", change: access.Change{Ledger: []access.LedgerEntry{{TenantID: "t1", Key: access.AssignmentKey{AccountID: "1"}, Deleted: true, Revision: 3}}},
+		{name: "stale ledger delete", change: access.Change{Ledger: []access.LedgerEntry{{Key: access.AssignmentKey{InstanceARN: "i", PrincipalID: "u", AccountID: "1", PermissionSetARN: "p"}, Deleted: true, Revision: 3}}},
 			single: &types.ConditionalCheckFailedException{}, want: access.ErrStale},
 		{name: "throughput exceeded alone", change: requestChange(), single: &types.ProvisionedThroughputExceededException{},
 			want: &types.ProvisionedThroughputExceededException{}, not: []error{access.ErrStale}},

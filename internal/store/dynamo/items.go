@@ -180,8 +180,6 @@ type assignmentData struct {
 	AccountID        string `dynamodbav:"account_id"`
 	PrincipalID      string `dynamodbav:"principal_id"`
 	State            string `dynamodbav:"state"`
-	OperationID      string `dynamodbav:"operation_id,omitempty"`
-	Creator          bool   `dynamodbav:"creator,omitempty"`
 	External         bool   `dynamodbav:"external,omitempty"`
 }
 
@@ -233,19 +231,25 @@ type policyItem struct {
 
 type ledgerItem struct {
 	keys
-	TenantID         string   `dynamodbav:"tenant_id"`
-	InstanceARN      string   `dynamodbav:"instance_arn"`
-	PrincipalID      string   `dynamodbav:"principal_id"`
-	AccountID        string   `dynamodbav:"account_id"`
-	PermissionSetARN string   `dynamodbav:"permission_set_arn"`
-	State            string   `dynamodbav:"state"`
-	External         bool     `dynamodbav:"external,omitempty"`
-	Holders          []string `dynamodbav:"holders,omitempty"`
-	Creator          string   `dynamodbav:"creator,omitempty"`
-	OperationID      string   `dynamodbav:"operation_id,omitempty"`
-	Rev              int64    `dynamodbav:"rev"`
-	CreatedAt        string   `dynamodbav:"created_at,omitempty"`
-	UpdatedAt        string   `dynamodbav:"updated_at,omitempty"`
+	InstanceARN      string       `dynamodbav:"instance_arn"`
+	PrincipalID      string       `dynamodbav:"principal_id"`
+	AccountID        string       `dynamodbav:"account_id"`
+	PermissionSetARN string       `dynamodbav:"permission_set_arn"`
+	State            string       `dynamodbav:"state"`
+	External         bool         `dynamodbav:"external,omitempty"`
+	Holders          []holderData `dynamodbav:"holders,omitempty"`
+	Issuer           *holderData  `dynamodbav:"issuer,omitempty"`
+	CreationIssuedAt string       `dynamodbav:"creation_issued_at,omitempty"`
+	OperationID      string       `dynamodbav:"operation_id,omitempty"`
+	Rev              int64        `dynamodbav:"rev"`
+	CreatedAt        string       `dynamodbav:"created_at,omitempty"`
+	UpdatedAt        string       `dynamodbav:"updated_at,omitempty"`
+}
+
+// holderData is a (tenant, grant) pair that needs an assignment.
+type holderData struct {
+	TenantID string `dynamodbav:"tenant_id"`
+	GrantID  string `dynamodbav:"grant_id"`
 }
 
 // attrExpiresAt is compared with the store's clock when an idempotency
@@ -531,8 +535,7 @@ func grantToData(g access.Grant) (grantData, error) {
 	for _, a := range g.Assignments {
 		d.Assignments = append(d.Assignments, assignmentData{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
-			PrincipalID: a.PrincipalID, State: string(a.State), OperationID: a.OperationID,
-			Creator: a.Creator, External: a.External,
+			PrincipalID: a.PrincipalID, State: string(a.State), External: a.External,
 		})
 	}
 	return d, nil
@@ -552,8 +555,7 @@ func grantFromData(d grantData) (access.Grant, error) {
 	for _, a := range d.Assignments {
 		g.Assignments = append(g.Assignments, access.Assignment{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
-			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), OperationID: a.OperationID,
-			Creator: a.Creator, External: a.External,
+			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), External: a.External,
 		})
 	}
 	meta, err := decodeJSON(d.Metadata)
@@ -660,24 +662,37 @@ func policyFromItem(it policyItem) (access.PolicySet, error) {
 // Ledger entries.
 
 func ledgerToItem(e access.LedgerEntry) ledgerItem {
-	return ledgerItem{
-		keys: keys{PK: ledgerPK(e.TenantID, e.Key), SK: skLedger,
-			GSI1PK: ledgerAll(e.TenantID), GSK: sortKey(e.CreatedAt, ledgerDigest(e.Key))},
-		TenantID: e.TenantID, InstanceARN: e.Key.InstanceARN, PrincipalID: e.Key.PrincipalID, AccountID: e.Key.AccountID,
-		PermissionSetARN: e.Key.PermissionSetARN, State: string(e.State), External: e.External, Holders: e.Holders,
-		Creator: e.Creator, OperationID: e.OperationID, Rev: e.Revision, CreatedAt: formatTime(e.CreatedAt), UpdatedAt: formatTime(e.UpdatedAt),
+	it := ledgerItem{
+		keys: keys{PK: ledgerPK(e.Key), SK: skLedger,
+			GSI1PK: ledgerAll, GSK: sortKey(e.CreatedAt, ledgerDigest(e.Key))},
+		InstanceARN: e.Key.InstanceARN, PrincipalID: e.Key.PrincipalID, AccountID: e.Key.AccountID,
+		PermissionSetARN: e.Key.PermissionSetARN, State: string(e.State), External: e.External,
+		CreationIssuedAt: formatTime(e.CreationIssuedAt), OperationID: e.OperationID,
+		Rev: e.Revision, CreatedAt: formatTime(e.CreatedAt), UpdatedAt: formatTime(e.UpdatedAt),
 	}
+	for _, h := range e.Holders {
+		it.Holders = append(it.Holders, holderData(h))
+	}
+	if e.Issuer != (access.Holder{}) {
+		it.Issuer = &holderData{e.Issuer.TenantID, e.Issuer.GrantID}
+	}
+	return it
 }
 
 func ledgerFromItem(it ledgerItem) (access.LedgerEntry, error) {
 	var p times
 	e := access.LedgerEntry{
-		TenantID: it.TenantID,
 		Key: access.AssignmentKey{
 			InstanceARN: it.InstanceARN, PrincipalID: it.PrincipalID, AccountID: it.AccountID, PermissionSetARN: it.PermissionSetARN,
 		},
-		State: access.LedgerState(it.State), External: it.External, Holders: it.Holders, Creator: it.Creator, OperationID: it.OperationID,
-		Revision: it.Rev, CreatedAt: p.parse(it.CreatedAt), UpdatedAt: p.parse(it.UpdatedAt),
+		State: access.LedgerState(it.State), External: it.External, CreationIssuedAt: p.parse(it.CreationIssuedAt),
+		OperationID: it.OperationID, Revision: it.Rev, CreatedAt: p.parse(it.CreatedAt), UpdatedAt: p.parse(it.UpdatedAt),
+	}
+	for _, h := range it.Holders {
+		e.Holders = append(e.Holders, access.Holder(h))
+	}
+	if it.Issuer != nil {
+		e.Issuer = access.Holder(*it.Issuer)
 	}
 	return e, p.err
 }

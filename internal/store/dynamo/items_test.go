@@ -53,7 +53,7 @@ func testGrant() access.Grant {
 		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
 		ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
 		Reasoning: "done", EndReason: access.EndRevocation, Failure: "boom",
-		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, OperationID: "op", Creator: true, External: true}},
+		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true}},
 		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Revision: 3,
 		CreatedAt: at, UpdatedAt: at.Add(time.Second),
 	}
@@ -209,8 +209,9 @@ func TestItemRoundTrips(t *testing.T) {
 	})
 	t.Run("ledger entry", func(t *testing.T) {
 		v := access.LedgerEntry{
-			TenantID: testTenant().ID, Key: access.AssignmentKey{InstanceARN: "i", PrincipalID: "u", AccountID: "111122223333", PermissionSetARN: "p"},
-			State: access.LedgerCreating, External: true, Holders: []string{"g1", "g2"}, Creator: "g1", OperationID: "op",
+			Key:   access.AssignmentKey{InstanceARN: "i", PrincipalID: "u", AccountID: "111122223333", PermissionSetARN: "p"},
+			State: access.LedgerCreating, External: true, Holders: []access.Holder{{TenantID: testTenant().ID, GrantID: "g1"}, {TenantID: "t2", GrantID: "g2"}},
+			Issuer: access.Holder{TenantID: testTenant().ID, GrantID: "g1"}, CreationIssuedAt: at.Add(time.Millisecond), OperationID: "op",
 			Revision: 2, CreatedAt: at, UpdatedAt: at.Add(time.Second),
 		}
 		allSet(t, v, "LedgerEntry.Deleted")
@@ -310,9 +311,10 @@ func TestPositions(t *testing.T) {
 }
 
 // TestKeysAreTenantScoped checks that every tenant item's partition key
-// begins with the tenant's prefix, that the two claim items are the only
-// deployment-level ones, and that the tenant item's entry in the sweeper's
-// list of tenants is the only deployment-level index partition.
+// begins with the tenant's prefix, that the two claim items and the ledger
+// (shared by the tenants of an instance) are the only deployment-level ones,
+// and that the tenant item's entry in the sweeper's list of tenants and the
+// ledger's list are the only deployment-level index partitions.
 func TestKeysAreTenantScoped(t *testing.T) {
 	tid := testTenant().ID
 	prefix := "T#" + tid
@@ -322,7 +324,7 @@ func TestKeysAreTenantScoped(t *testing.T) {
 	idem, _ := idempotencyToItem(access.IdempotencyRecord{Scope: access.IdempotencyScope{TenantID: tid, Key: "k"}})
 	all := []keys{
 		tenantToItem(testTenant()).keys, items[0].keys, items[1].keys, g.keys, apiKeyToItem(testAPIKey()).keys, a.keys, idem.keys,
-		policyToItem(access.PolicySet{TenantID: tid, Version: 1}).keys, ledgerToItem(access.LedgerEntry{TenantID: tid}).keys,
+		policyToItem(access.PolicySet{TenantID: tid, Version: 1}).keys,
 	}
 	active := testGrant()
 	active.Status = access.GrantActive
@@ -340,6 +342,9 @@ func TestKeysAreTenantScoped(t *testing.T) {
 				t.Errorf("key %q of %s does not begin with %q", v, k.PK, prefix)
 			}
 		}
+	}
+	if l := ledgerToItem(access.LedgerEntry{Key: access.AssignmentKey{InstanceARN: "i"}}).keys; !strings.HasPrefix(l.PK, "LEDGER#") || l.GSI1PK != ledgerAll {
+		t.Errorf("ledger keys %+v", l)
 	}
 	if !strings.HasPrefix(issuerPK("i", "a"), "ISS#") || !strings.HasPrefix(keyClaimPK("k"), "KEYID#") || keyIDKey("k") != "KEY#k" {
 		t.Error("claim and key id keys changed")

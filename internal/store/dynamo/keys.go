@@ -90,9 +90,10 @@ func idempotencyPK(s access.IdempotencyScope) string {
 	return tenantKey(s.TenantID) + "#IDEM#" + digest(s.PrincipalID, s.Route, s.Key)
 }
 
-func ledgerPK(tenantID string, k access.AssignmentKey) string {
-	return tenantKey(tenantID) + "#LEDGER#" + ledgerDigest(k)
-}
+// ledgerPK is the deployment-wide item of an assignment's ledger entry:
+// the documented exception to "every tenant item's key begins with its
+// tenant", since all tenants of an instance share the entry.
+func ledgerPK(k access.AssignmentKey) string { return "LEDGER#" + ledgerDigest(k) }
 
 func ledgerDigest(k access.AssignmentKey) string {
 	return digest(k.InstanceARN, k.PrincipalID, k.AccountID, k.PermissionSetARN)
@@ -106,7 +107,9 @@ const (
 	attrExpirySK = "GSI7SK"
 )
 
-func ledgerAll(tenantID string) string      { return tenantKey(tenantID) + "#LEDGER" }
+// ledgerAll is the index partition that lists the whole ledger.
+const ledgerAll = "LEDGER"
+
 func grantsExpiring(tenantID string) string { return tenantKey(tenantID) + "#GRANT#EXP" }
 
 // digest hashes parts joined by NUL bytes, which none of them contains.

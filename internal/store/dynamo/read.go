@@ -343,13 +343,10 @@ func (s *Store) GetPolicySet(ctx context.Context, tenantID string, version int) 
 	return policyFromItem(it)
 }
 
-// GetLedgerEntry returns a tenant's ledger entry for an assignment.
-func (s *Store) GetLedgerEntry(ctx context.Context, tenantID string, key access.AssignmentKey) (access.LedgerEntry, error) {
-	if !validTenantID(tenantID) {
-		return access.LedgerEntry{}, errNotFound("ledger entry")
-	}
+// GetLedgerEntry returns the deployment's ledger entry of an assignment.
+func (s *Store) GetLedgerEntry(ctx context.Context, key access.AssignmentKey) (access.LedgerEntry, error) {
 	var it ledgerItem
-	found, err := s.getItem(ctx, ledgerPK(tenantID, key), skLedger, &it)
+	found, err := s.getItem(ctx, ledgerPK(key), skLedger, &it)
 	if err != nil || !found {
 		return access.LedgerEntry{}, cmpOr(err, errNotFound("ledger entry"))
 	}

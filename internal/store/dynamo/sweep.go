@@ -31,12 +31,10 @@ func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t
 	return listOf(ctx, s, l, p, func(it grantItem) (access.Grant, error) { return grantFromData(it.grantData) })
 }
 
-// ListLedgerEntries lists a tenant's assignment ledger, oldest entry first.
-func (s *Store) ListLedgerEntries(ctx context.Context, tenantID string, p access.PageRequest) (access.Page[access.LedgerEntry], error) {
-	if !validTenantID(tenantID) {
-		return access.Page[access.LedgerEntry]{Items: []access.LedgerEntry{}}, nil
-	}
-	l := listing{name: "ledger", sources: []source{onIndex(idxAll, ledgerAll(tenantID))}, ascending: true}
+// ListLedgerEntries lists the deployment's assignment ledger, oldest entry
+// first.
+func (s *Store) ListLedgerEntries(ctx context.Context, p access.PageRequest) (access.Page[access.LedgerEntry], error) {
+	l := listing{name: "ledger", sources: []source{onIndex(idxAll, ledgerAll)}, ascending: true}
 	return listOf(ctx, s, l, p, ledgerFromItem)
 }
 

@@ -33,6 +33,8 @@ type Store struct {
 	idempotency map[access.IdempotencyScope]*access.IdempotencyRecord
 	sweepAt     int // idempotency records kept before expired ones are dropped
 	partitions  map[string]*partition
+	// ledger is the deployment-wide assignment ledger.
+	ledger map[access.AssignmentKey]*access.LedgerEntry
 }
 
 // partition holds one tenant's objects and the indexes its lists read.
@@ -45,7 +47,6 @@ type partition struct {
 	audit        ordered[access.AuditEvent]
 	auditIDs     map[string]bool
 	policies     map[int]*access.PolicySet
-	ledger       map[access.AssignmentKey]*access.LedgerEntry
 }
 
 // issuer is the JWT (issuer, audience) pair a tenant claims; it is unique
@@ -79,6 +80,7 @@ func New(opts ...Option) *Store {
 		idempotency: map[access.IdempotencyScope]*access.IdempotencyRecord{},
 		sweepAt:     minSweep,
 		partitions:  map[string]*partition{},
+		ledger:      map[access.AssignmentKey]*access.LedgerEntry{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -156,10 +158,6 @@ func checkShape(c access.Change) error {
 		return errors.New("memstore: idempotency record without tenant or key")
 	}
 	type tenantKey struct{ tenantID, id string }
-	type ledgerKey struct {
-		tenantID string
-		key      access.AssignmentKey
-	}
 	return errors.Join(
 		unique("tenant", c.Tenants, func(t access.Tenant) (string, bool) { return t.ID, t.ID != "" }),
 		unique("request", c.Requests, func(r access.Request) (tenantKey, bool) {
@@ -172,8 +170,8 @@ func checkShape(c access.Change) error {
 		unique("policy set", c.PolicySets, func(p access.PolicySet) (tenantKey, bool) {
 			return tenantKey{p.TenantID, strconv.Itoa(p.Version)}, p.TenantID != ""
 		}),
-		unique("ledger entry", c.Ledger, func(e access.LedgerEntry) (ledgerKey, bool) {
-			return ledgerKey{e.TenantID, e.Key}, e.TenantID != "" && e.Key != (access.AssignmentKey{})
+		unique("ledger entry", c.Ledger, func(e access.LedgerEntry) (access.AssignmentKey, bool) {
+			return e.Key, e.Key != (access.AssignmentKey{})
 		}),
 		unique("audit event", c.Audit, func(e access.AuditEvent) (tenantKey, bool) {
 			return tenantKey{e.TenantID, e.ID}, e.TenantID != "" && e.ID != ""
@@ -259,7 +257,7 @@ func (s *Store) check(c access.Change) error {
 	}
 	for _, e := range c.Ledger {
 		var stored int64
-		if old := s.partitions[e.TenantID].ledgerEntry(e.Key); old != nil {
+		if old := s.ledger[e.Key]; old != nil {
 			stored = old.Revision
 		}
 		if err := checkRevision("ledger entry", fmt.Sprint(e.Key), e.Revision, stored); err != nil {
@@ -375,12 +373,11 @@ func (s *Store) apply(c access.Change) {
 	}
 	for i := range c.Ledger {
 		e := &c.Ledger[i]
-		p := s.partition(e.TenantID)
 		if e.Deleted {
-			delete(p.ledger, e.Key)
+			delete(s.ledger, e.Key)
 			continue
 		}
-		p.ledger[e.Key] = e
+		s.ledger[e.Key] = e
 	}
 	for i := range c.Audit {
 		e := &c.Audit[i]
@@ -426,7 +423,6 @@ func (s *Store) partition(tenantID string) *partition {
 			grants:   map[string]*access.Grant{},
 			auditIDs: map[string]bool{},
 			policies: map[int]*access.PolicySet{},
-			ledger:   map[access.AssignmentKey]*access.LedgerEntry{},
 		}
 		s.partitions[tenantID] = p
 	}
@@ -454,11 +450,4 @@ func (p *partition) policy(version int) *access.PolicySet {
 		return nil
 	}
 	return p.policies[version]
-}
-
-func (p *partition) ledgerEntry(k access.AssignmentKey) *access.LedgerEntry {
-	if p == nil {
-		return nil
-	}
-	return p.ledger[k]
 }

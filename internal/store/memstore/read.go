@@ -200,14 +200,14 @@ func (s *Store) GetPolicySet(ctx context.Context, tenantID string, version int) 
 	return *ps, nil
 }
 
-// GetLedgerEntry returns a tenant's ledger entry for an assignment.
-func (s *Store) GetLedgerEntry(ctx context.Context, tenantID string, key access.AssignmentKey) (access.LedgerEntry, error) {
+// GetLedgerEntry returns the ledger entry of an assignment.
+func (s *Store) GetLedgerEntry(ctx context.Context, key access.AssignmentKey) (access.LedgerEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return access.LedgerEntry{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	e := s.partitions[tenantID].ledgerEntry(key)
+	e := s.ledger[key]
 	if e == nil {
 		return access.LedgerEntry{}, access.NotFound("ledger entry")
 	}

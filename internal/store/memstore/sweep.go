@@ -51,17 +51,16 @@ func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t
 	return sortedPage(due, p, key)
 }
 
-// ListLedgerEntries lists a tenant's assignment ledger.
-func (s *Store) ListLedgerEntries(ctx context.Context, tenantID string, p access.PageRequest) (access.Page[access.LedgerEntry], error) {
+// ListLedgerEntries lists the deployment's assignment ledger, in the order
+// of the entries' keys.
+func (s *Store) ListLedgerEntries(ctx context.Context, p access.PageRequest) (access.Page[access.LedgerEntry], error) {
 	if err := ctx.Err(); err != nil {
 		return access.Page[access.LedgerEntry]{}, err
 	}
 	s.mu.RLock()
 	var all []access.LedgerEntry
-	if part := s.partitions[tenantID]; part != nil {
-		for _, e := range part.ledger {
-			all = append(all, cloneLedgerEntry(*e))
-		}
+	for _, e := range s.ledger {
+		all = append(all, cloneLedgerEntry(*e))
 	}
 	s.mu.RUnlock()
 	key := func(e access.LedgerEntry) string {

@@ -89,12 +89,15 @@ var kinds = []struct {
 				return access.Change{Ledger: []access.LedgerEntry{w}}
 			},
 			read: func(ctx context.Context) (int64, string, error) {
-				got, err := s.GetLedgerEntry(ctx, tenantID, v.Key)
+				got, err := ledger(s).GetLedgerEntry(ctx, v.Key)
 				return got.Revision, got.OperationID, err
 			},
 		}
 	}},
 }
+
+// ledger is a store's ledger: every store keeps the deployment's ledger too.
+func ledger(s access.Store) access.LedgerStore { return s.(access.LedgerStore) }
 
 // wantStored fails the test unless o is stored at rev with note.
 func wantStored(t *testing.T, o object, rev int64, note string) {
@@ -175,19 +178,19 @@ func testLedgerDelete(t *testing.T, s access.Store) {
 	del := e
 	del.Deleted, del.Revision = true, 3
 	wantErr(t, "delete with a stale revision", s.Commit(ctx, access.Change{Ledger: []access.LedgerEntry{del}}), access.ErrStale)
-	if _, err := s.GetLedgerEntry(ctx, e.TenantID, e.Key); err != nil {
+	if _, err := ledger(s).GetLedgerEntry(ctx, e.Key); err != nil {
 		t.Fatalf("entry after a failed delete: %v", err)
 	}
 	del.Revision = 2
 	commit(t, s, access.Change{Ledger: []access.LedgerEntry{del}})
-	_, err := s.GetLedgerEntry(ctx, e.TenantID, e.Key)
+	_, err := ledger(s).GetLedgerEntry(ctx, e.Key)
 	wantErr(t, "entry after delete", err, access.ErrNotFound)
 	wantErr(t, "delete again", s.Commit(ctx, access.Change{Ledger: []access.LedgerEntry{del}}), access.ErrStale)
 
-	again := newLedgerEntry(e.TenantID, base.Add(time.Hour))
+	again := newLedgerEntry(uuid.NewString(), base.Add(time.Hour))
 	again.Key = e.Key
 	commit(t, s, access.Change{Ledger: []access.LedgerEntry{again}})
-	got, err := s.GetLedgerEntry(ctx, e.TenantID, e.Key)
+	got, err := ledger(s).GetLedgerEntry(ctx, e.Key)
 	if err != nil {
 		t.Fatalf("GetLedgerEntry: %v", err)
 	}
@@ -293,7 +296,7 @@ func testRoundTrip(t *testing.T, s access.Store) {
 		v := newLedgerEntry(tenantID, base)
 		filled(t, v, "LedgerEntry.Deleted")
 		commit(t, s, access.Change{Ledger: []access.LedgerEntry{v}})
-		got, err := s.GetLedgerEntry(ctx, tenantID, v.Key)
+		got, err := ledger(s).GetLedgerEntry(ctx, v.Key)
 		if err != nil {
 			t.Fatalf("GetLedgerEntry: %v", err)
 		}
@@ -301,7 +304,7 @@ func testRoundTrip(t *testing.T, s access.Store) {
 
 		v.Revision, v.State, v.Holders, v.UpdatedAt = 2, access.LedgerDeleting, v.Holders[:1], base.Add(time.Hour)
 		commit(t, s, access.Change{Ledger: []access.LedgerEntry{v}})
-		got, err = s.GetLedgerEntry(ctx, tenantID, v.Key)
+		got, err = ledger(s).GetLedgerEntry(ctx, v.Key)
 		if err != nil {
 			t.Fatalf("GetLedgerEntry: %v", err)
 		}
@@ -415,8 +418,8 @@ func testCopies(t *testing.T, s access.Store) {
 	t.Run("ledger entry", func(t *testing.T) {
 		v := newLedgerEntry(tenantID, base)
 		checkCopies(t, s, v, access.Change{Ledger: []access.LedgerEntry{v}},
-			func() (access.LedgerEntry, error) { return s.GetLedgerEntry(ctx, tenantID, v.Key) },
-			func(v *access.LedgerEntry) { v.Holders[0] = "someone else" })
+			func() (access.LedgerEntry, error) { return ledger(s).GetLedgerEntry(ctx, v.Key) },
+			func(v *access.LedgerEntry) { v.Holders[0].GrantID = "someone else" })
 	})
 	t.Run("idempotency record", func(t *testing.T) {
 		r := newRequest(tenantID, base)
@@ -545,7 +548,7 @@ func testAtomicity(t *testing.T, s access.Store) {
 			wantErr(t, "new api key", err, access.ErrNotFound)
 			_, err = s.GetPolicySet(ctx, tenantID, 2)
 			wantErr(t, "new policy version", err, access.ErrNotFound)
-			_, err = s.GetLedgerEntry(ctx, tenantID, e.Key)
+			_, err = ledger(s).GetLedgerEntry(ctx, e.Key)
 			wantErr(t, "new ledger entry", err, access.ErrNotFound)
 			_, err = s.GetIdempotency(ctx, rec.Scope)
 			wantErr(t, "new idempotency record", err, access.ErrNotFound)
@@ -661,7 +664,7 @@ func testNotFound(t *testing.T, s access.Store) {
 		wantErr(t, "GetIdempotency", err, access.ErrNotFound)
 		_, err = s.GetPolicySet(ctx, tenantID, 99)
 		wantErr(t, "GetPolicySet", err, access.ErrNotFound)
-		_, err = s.GetLedgerEntry(ctx, tenantID, newLedgerEntry(tenantID, base).Key)
+		_, err = ledger(s).GetLedgerEntry(ctx, newLedgerEntry(tenantID, base).Key)
 		wantErr(t, "GetLedgerEntry", err, access.ErrNotFound)
 	}
 	tenantID := uuid.NewString()
@@ -698,11 +701,10 @@ func testTenantIsolation(t *testing.T, s access.Store) {
 	r := newRequest(a.ID, base)
 	g := newGrant(a.ID, base)
 	k := newAPIKey(a.ID, base)
-	e := newLedgerEntry(a.ID, base)
 	commit(t, s, access.Change{
 		Tenants: []access.Tenant{a, b}, Requests: []access.Request{r}, Grants: []access.Grant{g},
 		APIKeys: []access.APIKey{k}, PolicySets: []access.PolicySet{newPolicySet(a.ID, 1)},
-		Ledger: []access.LedgerEntry{e}, Audit: []access.AuditEvent{newAuditEvent(a.ID, base)},
+		Audit: []access.AuditEvent{newAuditEvent(a.ID, base)},
 	})
 
 	t.Run("reads", func(t *testing.T) {
@@ -712,8 +714,6 @@ func testTenantIsolation(t *testing.T, s access.Store) {
 		wantErr(t, "GetGrant", err, access.ErrNotFound)
 		_, err = s.GetPolicySet(ctx, b.ID, 1)
 		wantErr(t, "GetPolicySet", err, access.ErrNotFound)
-		_, err = s.GetLedgerEntry(ctx, b.ID, e.Key)
-		wantErr(t, "GetLedgerEntry", err, access.ErrNotFound)
 		// Key ids are global: the key is found, and names its tenant for the caller to check.
 		if got, err := s.GetAPIKey(ctx, k.ID); err != nil || got.TenantID != a.ID {
 			t.Errorf("GetAPIKey: tenant %q, error %v; want %q", got.TenantID, err, a.ID)
@@ -741,24 +741,17 @@ func testTenantIsolation(t *testing.T, s access.Store) {
 	})
 
 	t.Run("same ids in another tenant", func(t *testing.T) {
-		r2, g2, e2 := r, g, e
-		r2.TenantID, g2.TenantID, e2.TenantID = b.ID, b.ID, b.ID
-		r2.Justification, g2.Reasoning, e2.OperationID = "tenant B", "tenant B", "tenant B"
+		r2, g2 := r, g
+		r2.TenantID, g2.TenantID = b.ID, b.ID
+		r2.Justification, g2.Reasoning = "tenant B", "tenant B"
 		commit(t, s, access.Change{
 			Requests: []access.Request{r2}, Grants: []access.Grant{g2},
-			PolicySets: []access.PolicySet{newPolicySet(b.ID, 1)}, Ledger: []access.LedgerEntry{e2},
+			PolicySets: []access.PolicySet{newPolicySet(b.ID, 1)},
 		})
 		checkRequest(t, s, "tenant A's request", r)
 		checkRequest(t, s, "tenant B's request", r2)
 		checkGrant(t, s, "tenant A's grant", g)
 		checkGrant(t, s, "tenant B's grant", g2)
-		for _, want := range []access.LedgerEntry{e, e2} {
-			got, err := s.GetLedgerEntry(ctx, want.TenantID, want.Key)
-			if err != nil {
-				t.Fatalf("GetLedgerEntry: %v", err)
-			}
-			same(t, "ledger entry", want, got)
-		}
 
 		k2 := newAPIKey(b.ID, base)
 		k2.ID = k.ID

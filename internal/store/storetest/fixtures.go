@@ -156,8 +156,7 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Assignments: []access.Assignment{
 			{
 				InstanceARN: instanceARN, PermissionSetARN: managedSet, AccountID: paymentsAcct,
-				PrincipalID: storeUserID, State: access.AssignmentActive,
-				OperationID: "c2a9e3a4-5b6c-4d7e-8f90-a1b2c3d4e5f6", Creator: true,
+				PrincipalID: storeUserID, State: access.AssignmentActive, External: true,
 			},
 			{
 				InstanceARN: instanceARN, PermissionSetARN: readOnlySet, AccountID: "444455556666",
@@ -238,21 +237,21 @@ when { context.action == "ReadOnly" && context.duration_seconds <= 3600 };
 // account, created at at.
 func newLedgerEntry(tenantID string, at time.Time) access.LedgerEntry {
 	return access.LedgerEntry{
-		TenantID: tenantID,
 		Key: access.AssignmentKey{
 			InstanceARN:      instanceARN,
 			PrincipalID:      storeUserID,
 			AccountID:        fmt.Sprintf("%012d", rand.Int64N(1e12)),
 			PermissionSetARN: readOnlySet,
 		},
-		State:       access.LedgerActive,
-		External:    true,
-		Holders:     []string{uuid.NewString(), uuid.NewString()},
-		Creator:     uuid.NewString(),
-		OperationID: "0bd9e5c4-7a1f-4c3e-9b2d-6e8f0a1b2c3d",
-		Revision:    1,
-		CreatedAt:   at,
-		UpdatedAt:   at.Add(time.Minute),
+		State:            access.LedgerCreating,
+		External:         true,
+		Holders:          []access.Holder{{TenantID: tenantID, GrantID: uuid.NewString()}, {TenantID: uuid.NewString(), GrantID: uuid.NewString()}},
+		Issuer:           access.Holder{TenantID: tenantID, GrantID: uuid.NewString()},
+		CreationIssuedAt: at.Add(30 * time.Second),
+		OperationID:      "0bd9e5c4-7a1f-4c3e-9b2d-6e8f0a1b2c3d",
+		Revision:         1,
+		CreatedAt:        at,
+		UpdatedAt:        at.Add(time.Minute),
 	}
 }
 
