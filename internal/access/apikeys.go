@@ -44,8 +44,11 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, in NewAPIKeyInp
 	} else if !p.Role.AtLeast(in.Role) {
 		v.Add("role", "cannot exceed your own role")
 	}
-	if in.ServicePrincipal != "" && !servicePrincipalPattern.MatchString(in.ServicePrincipal) {
+	switch {
+	case in.ServicePrincipal != "" && !servicePrincipalPattern.MatchString(in.ServicePrincipal):
 		v.Add("service_principal", "must be 2 to 63 lowercase letters, digits or hyphens, starting with a letter")
+	case ReservedPrincipal(in.ServicePrincipal):
+		v.Add("service_principal", "%q is reserved for Elevate itself", in.ServicePrincipal)
 	}
 	if in.ServicePrincipal == "" && len(in.Groups) > 0 {
 		v.Add("groups", "only a service principal's key takes groups; a key for yourself carries your own groups")

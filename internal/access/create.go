@@ -50,6 +50,14 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if err := validateCreate(t, p, in); err != nil {
 		return Request{}, err
 	}
+	requester, err := s.resolveCaller(ctx, t, p)
+	if err != nil {
+		return Request{}, err
+	}
+	grantee, err := s.resolveGrantee(ctx, t, in.GranteeID)
+	if err != nil {
+		return Request{}, err
+	}
 	in.Resource = in.Resource.Normalize()
 	ancestors, err := s.ic.Ancestors(ctx, t, in.Resource)
 	if err != nil {
@@ -65,8 +73,9 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 
 	now := s.clock()
 	r := Request{
-		ID: s.newID(), TenantID: t.ID, RequesterID: p.ID, GranteeID: in.GranteeID,
-		Resource: in.Resource, Action: in.Action, Justification: strings.TrimSpace(in.Justification),
+		ID: s.newID(), TenantID: t.ID, RequesterID: p.ID, RequesterKind: p.Kind, GranteeID: in.GranteeID,
+		RequesterUserID: requester.UserID, GranteeUserID: grantee.UserID,
+		PermissionSetARN: catalogPermissionSet(t.Catalog, in.Resource, in.Action), Resource: in.Resource, Action: in.Action, Justification: strings.TrimSpace(in.Justification),
 		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata,
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
@@ -146,13 +155,29 @@ func determiningIDs(d policy.Decision) string {
 	return strings.Join(ids, ", ")
 }
 
-// grantFor makes the provisioning grant of an approved request.
+// grantFor makes the provisioning grant of an approved request: exactly
+// what was asked and approved, permission set and policy version included.
 func (s *core) grantFor(r Request, now time.Time) *Grant {
 	return &Grant{
-		ID: s.newID(), TenantID: r.TenantID, RequestID: r.ID, GranteeID: r.GranteeID, CreatedBy: r.RequesterID,
+		ID: s.newID(), TenantID: r.TenantID, RequestID: r.ID, GranteeID: r.GranteeID, GranteeUserID: r.GranteeUserID,
+		CreatedBy: r.RequesterID, PermissionSetARN: r.PermissionSetARN, PolicyVersion: r.PolicyVersion,
 		Resource: r.Resource, Action: r.Action, Status: GrantProvisioning, DurationSeconds: r.DurationSeconds,
 		BreakGlass: r.BreakGlass, Metadata: r.Metadata, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
+}
+
+// catalogPermissionSet is the permission set the catalog maps an action on
+// a resource to: the resource itself for a permission set, none for the
+// managed resource types.
+func catalogPermissionSet(c Catalog, r Resource, action string) string {
+	switch {
+	case r.Type == ResourcePermissionSet:
+		return r.ID
+	case r.Type.Managed():
+		return ""
+	}
+	a, _ := c.Lookup(r.Type, action)
+	return a.PermissionSetARN
 }
 
 // validateCreate checks a request against the tenant's catalog and limits.
@@ -229,6 +254,8 @@ func validateText(v Violations, field, s string, maxRunes int, required bool) {
 // validateUserID checks a user id given by a caller.
 func validateUserID(v Violations, field, id string) {
 	switch {
+	case ReservedPrincipal(id):
+		v.Add(field, "%q is reserved for Elevate itself", id)
 	case len(id) > MaxIDLength:
 		v.Add(field, "must be at most %d characters", MaxIDLength)
 	case strings.TrimSpace(id) != id || id == "":

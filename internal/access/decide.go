@@ -39,6 +39,10 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if err != nil {
 		return Request{}, err
 	}
+	approver, err := s.resolveCaller(ctx, t, p)
+	if err != nil {
+		return Request{}, err
+	}
 	var grant *Grant
 	r, err := retry(func() (Request, error) {
 		grant = nil
@@ -46,21 +50,21 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 		if err != nil {
 			return r, err
 		}
-		if r.Involves(p.ID) {
+		if r.Involves(approver) {
 			return r, Errorf(CodeForbidden, "you cannot %s a request you made or will receive", verb)
 		}
 		now := s.clock()
 		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
 			return r, err
 		}
-		dec, err := s.mayDecide(ctx, t, p, r, now)
+		dec, err := s.mayDecide(ctx, t, p, approver, r, now)
 		if err != nil {
 			return r, err
 		}
 		if !dec.Allowed {
 			return r, &Error{Code: CodeForbidden, Message: "the tenant's policies do not let you " + verb + " this request", Notices: dec.Notices}
 		}
-		if approve && r.ApprovedBy(p.ID) {
+		if approve && r.ApprovedBy(approver) {
 			return r, Errorf(CodeConflict, "you have already approved this request; it needs %d more approval(s)", r.ApprovalsRequired-len(r.Approvals))
 		}
 
@@ -75,7 +79,7 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 			}
 			r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
 		default:
-			r.Approvals = append(r.Approvals, Approval{ApproverID: p.ID, Reasoning: reasoning, At: now})
+			r.Approvals = append(r.Approvals, Approval{ApproverID: p.ID, ApproverUserID: approver.UserID, Reasoning: reasoning, At: now})
 			action = AuditRequestApprovalRecorded
 			if len(r.Approvals) >= r.ApprovalsRequired {
 				if err := r.transition(RequestApproved, now); err != nil {
@@ -118,7 +122,7 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 		if err != nil {
 			return r, err
 		}
-		if r.RequesterID != p.ID {
+		if !p.Person().Is(r.Requester()) {
 			return r, Errorf(CodeForbidden, "only the requester can cancel a request")
 		}
 		now := s.clock()
@@ -215,7 +219,7 @@ func (s *core) visibleRequest(ctx context.Context, t Tenant, p Principal, id str
 	if err != nil {
 		return r, err
 	}
-	if !p.Role.AtLeast(RoleApprover) && !r.Involves(p.ID) {
+	if !p.Role.AtLeast(RoleApprover) && !r.VisibleTo(p) {
 		return Request{}, NotFound("request")
 	}
 	return r, nil

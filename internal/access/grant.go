@@ -95,11 +95,21 @@ type AssignmentKey struct {
 
 // Grant is access that exists, or is being made or taken away.
 type Grant struct {
-	ID              string
-	TenantID        string
-	RequestID       string
-	GranteeID       string
-	CreatedBy       string
+	ID        string
+	TenantID  string
+	RequestID string
+	GranteeID string
+	// GranteeUserID is the Identity Store user the grantee resolved to when
+	// the grant was made; provisioning refuses a grantee that now resolves to
+	// someone else.
+	GranteeUserID string
+	CreatedBy     string
+	// PermissionSetARN is the catalog permission set the grant assigns, as it
+	// was when the request was made (empty for managed resource types).
+	PermissionSetARN string
+	// PolicyVersion is the policy set version when the request was made; a
+	// managed permission set is built for it.
+	PolicyVersion   int
 	Resource        Resource
 	Action          string
 	Status          GrantStatus

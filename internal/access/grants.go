@@ -51,7 +51,15 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		return Grant{}, err
 	}
 	in.Resource = in.Resource.Normalize()
-	if in.GranteeID == p.ID {
+	caller, err := s.resolveCaller(ctx, t, p)
+	if err != nil {
+		return Grant{}, err
+	}
+	grantee, err := s.resolveGrantee(ctx, t, in.GranteeID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if caller.Same(grantee) {
 		return Grant{}, Errorf(CodeForbidden, "you cannot grant access to yourself; ask another admin or make a request")
 	}
 	ancestors, err := s.ic.Ancestors(ctx, t, in.Resource)
@@ -63,7 +71,8 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 	}
 	expires := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 	g := Grant{
-		ID: s.newID(), TenantID: t.ID, GranteeID: in.GranteeID, CreatedBy: p.ID,
+		ID: s.newID(), TenantID: t.ID, GranteeID: in.GranteeID, GranteeUserID: grantee.UserID, CreatedBy: p.ID,
+		PermissionSetARN: catalogPermissionSet(t.Catalog, in.Resource, in.Action), PolicyVersion: t.PolicyVersion,
 		Resource: in.Resource, Action: in.Action, Status: GrantProvisioning,
 		DurationSeconds: int64(expires.Sub(now).Seconds()), ExpiresAt: expires,
 		Reasoning: in.Reasoning, Metadata: in.Metadata, Revision: 1, CreatedAt: now, UpdatedAt: now,

@@ -91,16 +91,18 @@ func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, 
 }
 
 // mayDecide asks the tenant's policies whether approver may approve or deny r.
-// The self-approval rule is checked before and regardless of this.
-func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, r Request, at time.Time) (policy.Decision, error) {
+// The self-approval rule is checked before and regardless of this, and the
+// policy package applies it again to resolved identities.
+func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, person Person, r Request, at time.Time) (policy.Decision, error) {
 	set, err := s.policySet(ctx, t)
 	if err != nil {
 		return policy.Decision{}, err
 	}
 	return set.MayApprove(policy.ApproveRequest{
-		Approver: policy.User{ID: approver.ID, Groups: approver.Groups},
+		Approver: policy.User{ID: approver.ID, Groups: approver.Groups, IdentityStoreID: person.UserID},
 		Request: policy.RequestInfo{
 			ID: r.ID, Requester: r.RequesterID, Grantee: r.GranteeID,
+			RequesterIdentityStoreID: r.RequesterUserID, GranteeIdentityStoreID: r.GranteeUserID,
 			Resource: policyResource(r.Resource, nil), Action: r.Action, DurationSeconds: r.DurationSeconds,
 			BreakGlass: r.BreakGlass, Delegated: r.Delegated(), Justification: r.Justification,
 		},

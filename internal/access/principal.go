@@ -47,3 +47,35 @@ func (p Principal) IsService() bool { return p.Kind == PrincipalService }
 
 // InGroup reports whether the principal is a member of group.
 func (p Principal) InGroup(group string) bool { return slices.Contains(p.Groups, group) }
+
+// Person is someone Elevate compares: a principal's kind and id, and the
+// Identity Store user it resolved to, if any. Two people are the same when
+// they are the same principal, or resolve to the same Identity Store user,
+// whatever the spelling of their ids.
+type Person struct {
+	Kind   PrincipalKind
+	ID     string
+	UserID string
+}
+
+// Same reports whether a and b are the same person.
+func (a Person) Same(b Person) bool {
+	return a.Is(b) || (a.UserID != "" && a.UserID == b.UserID)
+}
+
+// Is reports whether a and b are the same principal: the same kind and id.
+// A service key named like a user is not that user. (Objects written before
+// kinds were recorded have an empty kind, which is a user's.)
+func (a Person) Is(b Person) bool {
+	return a.ID == b.ID && kindOrUser(a.Kind) == kindOrUser(b.Kind)
+}
+
+func kindOrUser(k PrincipalKind) PrincipalKind {
+	if k == "" {
+		return PrincipalUser
+	}
+	return k
+}
+
+// Person is the caller as a person, before resolution.
+func (p Principal) Person() Person { return Person{Kind: p.Kind, ID: p.ID} }

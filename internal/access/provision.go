@@ -87,10 +87,13 @@ func (s *core) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
 		return s.failGrant(ctx, t, g, clientMessage(err))
 	}
 	user, err := s.ic.ResolveUser(ctx, t, g.GranteeID)
-	if errors.Is(err, ErrUserNotFound) {
+	switch {
+	case errors.Is(err, ErrUserNotFound):
 		return s.failGrant(ctx, t, g, fmt.Sprintf("Grantee %q has no active Identity Center user", g.GranteeID))
-	} else if err != nil {
+	case err != nil:
 		return g, fmt.Errorf("resolve grantee %s: %w", g.GranteeID, err)
+	case g.GranteeUserID != "" && user != g.GranteeUserID:
+		return s.failGrant(ctx, t, g, fmt.Sprintf("Grantee %q now names another Identity Center user than when access was granted", g.GranteeID))
 	}
 	accounts := []string{g.Resource.TargetAccount()}
 	if g.Resource.Type == ResourceOrganizationalUnit {
@@ -136,13 +139,12 @@ func (s *core) plan(ctx context.Context, t Tenant, g Grant) (Grant, error) {
 // accounts, OUs and permission sets, a managed one for the other types.
 func (s *core) permissionSet(ctx context.Context, t Tenant, g Grant) (string, error) {
 	if !g.Resource.Type.Managed() {
-		a, ok := t.Catalog.Lookup(g.Resource.Type, g.Action)
-		if !ok {
-			return "", Errorf(CodeValidationFailed, "action %q is no longer in the catalog for %s", g.Action, g.Resource.Type)
+		ps := g.PermissionSetARN
+		if ps == "" { // a grant made before requests recorded their permission set
+			ps = catalogPermissionSet(t.Catalog, g.Resource, g.Action)
 		}
-		ps := a.PermissionSetARN
-		if g.Resource.Type == ResourcePermissionSet {
-			ps = g.Resource.ID
+		if ps == "" {
+			return "", Errorf(CodeValidationFailed, "action %q is no longer in the catalog for %s", g.Action, g.Resource.Type)
 		}
 		if !t.Boundary.CanAssign(ps) {
 			return "", Errorf(CodeForbidden, "permission set %s is not assignable to this tenant", ps)
@@ -160,7 +162,11 @@ func (s *core) permissionSet(ctx context.Context, t Tenant, g Grant) (string, er
 		}
 		dbi = id
 	}
-	spec, err := ManagedSpec(t.Boundary.InstanceARN, g.Resource, g.Action, t.PolicyVersion, dbi)
+	version := g.PolicyVersion
+	if version == 0 {
+		version = t.PolicyVersion
+	}
+	spec, err := ManagedSpec(t.Boundary.InstanceARN, g.Resource, g.Action, version, dbi)
 	if err != nil {
 		return "", &Error{Code: CodeValidationFailed, Message: "cannot build the managed permission set", Cause: err}
 	}

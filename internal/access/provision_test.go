@@ -247,7 +247,7 @@ func TestProvisionFailures(t *testing.T) {
 		setup  func(*identitycenter.Recording)
 		notice string
 	}{
-		{"grantee not in the identity store", func(ic *identitycenter.Recording) { ic.SetUsers("bob") }, `Grantee "alice" has no active Identity Center user`},
+		{"grantee disabled after the request", func(ic *identitycenter.Recording) { ic.SetUsers("bob") }, `Grantee "alice" has no active Identity Center user`},
 		{"creation fails", func(ic *identitycenter.Recording) {
 			ic.FailCreations(func(access.Assignment) bool { return true })
 		}, "Identity Center could not create the account assignment in " + acct1},
@@ -259,8 +259,8 @@ func TestProvisionFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := withTenant(t)
-			tt.setup(f.ic)
 			r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
+			tt.setup(f.ic)
 			f.provision(tenantA, r.GrantID)
 			g := f.grant(tenantA, r.GrantID)
 			if g.Status != access.GrantFailed || g.Failure == "" {

@@ -25,13 +25,24 @@ func (s *Service) GetRequest(ctx context.Context, p Principal, id string) (Reque
 }
 
 // ListRequests lists requests newest first. Requesters see only requests they
-// made or will receive, whatever the filter asks.
+// made or will receive, whatever the filter asks, by (kind, id): a service
+// key named like a user sees none of that user's requests.
 func (s *Service) ListRequests(ctx context.Context, p Principal, f RequestFilter, page PageRequest) (Page[Request], error) {
-	if !p.Role.AtLeast(RoleApprover) {
+	f.OldestFirst = false
+	if p.Role.AtLeast(RoleApprover) {
+		return s.store.ListRequests(ctx, p.TenantID, f, page)
+	}
+	if p.IsService() {
+		if f.RequesterID != "" && f.RequesterID != p.ID || f.GranteeID != "" {
+			return Page[Request]{Items: []Request{}}, nil // a service principal receives nothing
+		}
+		f.RequesterID = p.ID
+	} else {
 		f.Party = p.ID
 	}
-	f.OldestFirst = false
-	return s.store.ListRequests(ctx, p.TenantID, f, page)
+	return filterPages(page, func(pr PageRequest) (Page[Request], error) {
+		return s.store.ListRequests(ctx, p.TenantID, f, pr)
+	}, func(r Request) (bool, error) { return r.VisibleTo(p), nil })
 }
 
 // ListPendingApprovals lists, oldest first, the pending requests the caller
@@ -47,15 +58,19 @@ func (s *Service) ListPendingApprovals(ctx context.Context, p Principal, page Pa
 	if err != nil {
 		return Page[Request]{}, err
 	}
+	approver, err := s.resolveCaller(ctx, t, p)
+	if err != nil {
+		return Page[Request]{}, err
+	}
 	f := RequestFilter{Statuses: []RequestStatus{RequestPending}, OldestFirst: true}
 	now := s.clock()
 	return filterPages(page, func(pr PageRequest) (Page[Request], error) {
 		return s.store.ListRequests(ctx, t.ID, f, pr)
 	}, func(r Request) (bool, error) {
-		if r.Involves(p.ID) || r.ApprovedBy(p.ID) || !now.Before(r.ApprovalExpiresAt) {
+		if r.Involves(approver) || r.ApprovedBy(approver) || !now.Before(r.ApprovalExpiresAt) {
 			return false, nil
 		}
-		dec, err := s.mayDecide(ctx, t, p, r, now)
+		dec, err := s.mayDecide(ctx, t, p, approver, r, now)
 		return dec.Allowed, err
 	})
 }
@@ -95,16 +110,20 @@ func (s *Service) GetGrant(ctx context.Context, p Principal, id string) (Grant, 
 
 func (s *core) visibleGrant(ctx context.Context, p Principal, id string) (Grant, error) {
 	g, err := s.store.GetGrant(ctx, p.TenantID, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && !p.Role.AtLeast(RoleAdmin) && g.GranteeID != p.ID) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !p.Role.AtLeast(RoleAdmin) && !ownGrant(p, g)) {
 		return Grant{}, NotFound("grant")
 	}
 	return g, err
 }
 
+// ownGrant reports whether g is the caller's: grantees are users, so a
+// service principal owns none.
+func ownGrant(p Principal, g Grant) bool { return !p.IsService() && g.GranteeID == p.ID }
+
 // ListGrants lists grants newest first: the caller's own, or all for admins.
 func (s *Service) ListGrants(ctx context.Context, p Principal, f GrantFilter, page PageRequest) (Page[Grant], error) {
 	if !p.Role.AtLeast(RoleAdmin) {
-		if f.GranteeID != "" && f.GranteeID != p.ID {
+		if p.IsService() || f.GranteeID != "" && f.GranteeID != p.ID {
 			return Page[Grant]{Items: []Grant{}}, nil
 		}
 		f.GranteeID = p.ID

@@ -51,16 +51,30 @@ const (
 // Approval is one approver's yes.
 type Approval struct {
 	ApproverID string
-	Reasoning  string
-	At         time.Time
+	// ApproverUserID is the Identity Store user the approver resolved to when
+	// approving ("" when none).
+	ApproverUserID string
+	Reasoning      string
+	At             time.Time
 }
 
 // Request is an ask for access.
 type Request struct {
-	ID                string
-	TenantID          string
-	RequesterID       string
-	GranteeID         string
+	ID          string
+	TenantID    string
+	RequesterID string
+	// RequesterKind tells a user from a service principal of the same id.
+	RequesterKind PrincipalKind
+	GranteeID     string
+	// RequesterUserID and GranteeUserID are the Identity Store users the
+	// requester and the grantee resolved to when the request was made ("" for
+	// a requester with none): "not yourself" compares these, not spellings.
+	RequesterUserID string
+	GranteeUserID   string
+	// PermissionSetARN is the catalog's permission set for the action when
+	// the request was made (empty for managed resource types): what approvers
+	// see and what the grant assigns, whatever the catalog says later.
+	PermissionSetARN  string
 	Resource          Resource
 	Action            string
 	Justification     string
@@ -86,19 +100,37 @@ type Request struct {
 	UpdatedAt time.Time
 }
 
+// Requester is the request's requester as a person.
+func (r Request) Requester() Person {
+	return Person{Kind: r.RequesterKind, ID: r.RequesterID, UserID: r.RequesterUserID}
+}
+
+// Grantee is the request's grantee as a person.
+func (r Request) Grantee() Person {
+	return Person{Kind: PrincipalUser, ID: r.GranteeID, UserID: r.GranteeUserID}
+}
+
 // Delegated reports whether the request is made on behalf of someone else.
-func (r Request) Delegated() bool { return r.GranteeID != r.RequesterID }
+func (r Request) Delegated() bool { return !r.Requester().Same(r.Grantee()) }
 
 // Duration is the requested duration.
 func (r Request) Duration() time.Duration { return time.Duration(r.DurationSeconds) * time.Second }
 
-// ApprovedBy reports whether principal id has already approved.
-func (r Request) ApprovedBy(id string) bool {
-	return slices.ContainsFunc(r.Approvals, func(a Approval) bool { return a.ApproverID == id })
+// ApprovedBy reports whether this person has already approved.
+func (r Request) ApprovedBy(p Person) bool {
+	return slices.ContainsFunc(r.Approvals, func(a Approval) bool {
+		return p.Same(Person{Kind: PrincipalUser, ID: a.ApproverID, UserID: a.ApproverUserID})
+	})
 }
 
-// Involves reports whether id is the request's requester or grantee.
-func (r Request) Involves(id string) bool { return r.RequesterID == id || r.GranteeID == id }
+// Involves reports whether p is the request's requester or grantee.
+func (r Request) Involves(p Person) bool { return p.Same(r.Requester()) || p.Same(r.Grantee()) }
+
+// VisibleTo reports whether a caller who sees only their own requests sees
+// r: the one who made it, or the one who will receive it, by (kind, id).
+func (r Request) VisibleTo(p Principal) bool {
+	return p.Person().Is(r.Requester()) || p.Person().Is(r.Grantee())
+}
 
 // transition moves the request to next, or fails with the error the API
 // reports for a request that is no longer in a state that allows it.

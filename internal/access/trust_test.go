@@ -137,3 +137,27 @@ func TestRevokeMeetingACreationLeavesNothingBehind(t *testing.T) {
 		}
 	})
 }
+
+// An approval binds to what is granted: the permission set is the one the
+// catalog named when the request was made, whatever the catalog says when
+// the grant is provisioned.
+func TestApprovalBindsToThePermissionSetAsked(t *testing.T) {
+	f := withTenant(t)
+	r := f.pending(alice, adminAccess(acct1))
+	if r.PermissionSetARN != psAdmin {
+		t.Fatalf("request names %q, want %s", r.PermissionSetARN, psAdmin)
+	}
+	c := must(f.svc.GetCatalog(f.ctx, ada))(t)
+	for i, a := range c[access.ResourceAccount] {
+		if a.Name == "Admin" {
+			c[access.ResourceAccount][i].PermissionSetARN = psData
+		}
+	}
+	must(f.svc.PutCatalog(f.ctx, ada, c))(t)
+	approved := must(f.svc.Approve(f.ctx, carol, r.ID, "fine", nil))(t)
+	f.provision(tenantA, approved.GrantID)
+	g := f.grant(tenantA, approved.GrantID)
+	if g.Status != access.GrantActive || len(g.Assignments) != 1 || g.Assignments[0].PermissionSetARN != psAdmin {
+		t.Fatalf("grant %s assigns %+v, want %s as approved", g.Status, g.Assignments, psAdmin)
+	}
+}

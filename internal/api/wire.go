@@ -30,6 +30,7 @@ type requestJSON struct {
 	GranteeID         string         `json:"grantee_id"`
 	Resource          resourceJSON   `json:"resource"`
 	Action            string         `json:"action"`
+	PermissionSetARN  *string        `json:"permission_set_arn"`
 	Justification     string         `json:"justification"`
 	DurationSeconds   int64          `json:"duration_seconds"`
 	BreakGlass        bool           `json:"break_glass"`
@@ -273,7 +274,7 @@ func fromRequest(r access.Request) requestJSON {
 	}
 	return requestJSON{
 		ID: r.ID, TenantID: r.TenantID, RequesterID: r.RequesterID, GranteeID: r.GranteeID,
-		Resource: fromResource(r.Resource), Action: r.Action, Justification: r.Justification,
+		Resource: fromResource(r.Resource), Action: r.Action, PermissionSetARN: optString(r.PermissionSetARN), Justification: r.Justification,
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
 		ApprovalMode: optString(string(r.ApprovalMode)), ApprovalsRequired: r.ApprovalsRequired, Approvals: approvals,
 		Reasoning: optString(r.Reasoning), DecidedBy: optString(r.DecidedBy), DecidedAt: optTime(r.DecidedAt),

@@ -165,7 +165,7 @@ func (a *Authenticator) verify(ctx context.Context, s access.JWTSettings, raw st
 }
 
 func validSubject(sub string) bool {
-	if sub == "" || len(sub) > maxSubjectLen || !utf8.ValidString(sub) {
+	if sub == "" || len(sub) > maxSubjectLen || !utf8.ValidString(sub) || access.ReservedPrincipal(sub) {
 		return false
 	}
 	for _, r := range sub {

@@ -273,6 +273,8 @@ func TestAuthenticateJWT(t *testing.T) {
 		{name: "missing exp", authz: "Bearer " + rs(with(claimsA(), "exp", nil)), code: access.CodeUnauthenticated},
 		{name: "missing sub", authz: "Bearer " + rs(with(claimsA(), "sub", nil)), code: access.CodeUnauthenticated},
 		{name: "empty sub", authz: "Bearer " + rs(with(claimsA(), "sub", "")), code: access.CodeUnauthenticated},
+		{name: "reserved sub", authz: "Bearer " + rs(with(claimsA(), "sub", "elevate")), code: access.CodeUnauthenticated},
+		{name: "the operator's sub", authz: "Bearer " + rs(with(claimsA(), "sub", "operator")), code: access.CodeUnauthenticated},
 		{name: "unknown kid", authz: "Bearer " + sign(t, jwt.SigningMethodRS256, rsaKey, "nope", claimsA()), code: access.CodeUnauthenticated},
 		{name: "unknown issuer everywhere", authz: "Bearer " + rs(with(claimsA(), "iss", "https://nowhere", "aud", "nothing")), code: access.CodeUnauthenticated},
 		{name: "garbage token", authz: "Bearer x.y.z", code: access.CodeUnauthenticated, msg: "invalid bearer token"},

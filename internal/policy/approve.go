@@ -16,13 +16,17 @@ type ApproveRequest struct {
 }
 
 // RequestInfo is the pending request as policies see it (Elevate::Request).
+// The IdentityStoreID fields are the Identity Store users the requester and
+// grantee resolved to ("" for none): the self-approval rule compares them
+// too, so an alias of yourself is still you.
 type RequestInfo struct {
-	ID, Requester, Grantee string
-	Resource               Resource
-	Action                 string
-	DurationSeconds        int64
-	BreakGlass, Delegated  bool
-	Justification          string
+	ID, Requester, Grantee                           string
+	RequesterIdentityStoreID, GranteeIdentityStoreID string
+	Resource                                         Resource
+	Action                                           string
+	DurationSeconds                                  int64
+	BreakGlass, Delegated                            bool
+	Justification                                    string
 }
 
 // MayApprove evaluates the approve action for this approver on this request;
@@ -74,8 +78,18 @@ func (s *Set) MayApprove(r ApproveRequest) Decision {
 		}),
 	})
 	d, _ := s.outcome(dec, diag, noticeNoApprovePermit)
-	if d.Allowed && (r.Approver.ID == req.Requester || r.Approver.ID == grantee) {
+	if d.Allowed && selfApproval(r.Approver, req, grantee) {
 		return Decision{Notices: []string{noticeSelfApproval}}
 	}
 	return d
+}
+
+// selfApproval reports whether the approver made or will receive the
+// request: the same user id, or the same Identity Store user.
+func selfApproval(approver User, req RequestInfo, grantee string) bool {
+	if approver.ID == req.Requester || approver.ID == grantee {
+		return true
+	}
+	uid := approver.IdentityStoreID
+	return uid != "" && (uid == req.RequesterIdentityStoreID || uid == req.GranteeIdentityStoreID)
 }

@@ -10,9 +10,12 @@ import (
 )
 
 // User is a person as Cedar sees them: an id and the groups they belong to.
+// IdentityStoreID is the Identity Store user they resolved to, if any; it
+// is not shown to policies, but the self-approval rule compares it.
 type User struct {
-	ID     string
-	Groups []string
+	ID              string
+	Groups          []string
+	IdentityStoreID string
 }
 
 // Resource types Elevate knows, as they appear in Resource.Type.

@@ -43,7 +43,7 @@ func validRequest() map[string]any {
 	return map[string]any{
 		"id": requestID, "tenant_id": tenantID, "requester_id": "alice", "grantee_id": "alice",
 		"resource": map[string]any{"type": "aws_account", "id": "123456789012"},
-		"action":   "Admin", "justification": "INC-1", "duration_seconds": 3600, "break_glass": false,
+		"action":   "Admin", "permission_set_arn": nil, "justification": "INC-1", "duration_seconds": 3600, "break_glass": false,
 		"status": "pending", "approval_mode": "require", "approvals_required": 1, "approvals": []any{},
 		"reasoning": nil, "decided_by": nil, "decided_at": nil, "approval_expires_at": "2026-02-28T09:15:00.123456Z",
 		"grant_id": nil, "notices": []any{"This request needs an approver."}, "metadata": map[string]any{},

@@ -112,7 +112,11 @@ type requestData struct {
 	ID                string         `dynamodbav:"id"`
 	TenantID          string         `dynamodbav:"tenant_id"`
 	RequesterID       string         `dynamodbav:"requester"`
+	RequesterKind     string         `dynamodbav:"requester_kind,omitempty"`
 	GranteeID         string         `dynamodbav:"grantee"`
+	RequesterUserID   string         `dynamodbav:"requester_user_id,omitempty"`
+	GranteeUserID     string         `dynamodbav:"grantee_user_id,omitempty"`
+	PermissionSetARN  string         `dynamodbav:"permission_set_arn,omitempty"`
 	Resource          resourceData   `dynamodbav:"resource"`
 	Action            string         `dynamodbav:"action,omitempty"`
 	Justification     string         `dynamodbav:"justification,omitempty"`
@@ -137,9 +141,10 @@ type requestData struct {
 }
 
 type approvalData struct {
-	ApproverID string `dynamodbav:"approver_id"`
-	Reasoning  string `dynamodbav:"reasoning,omitempty"`
-	At         string `dynamodbav:"at,omitempty"`
+	ApproverID     string `dynamodbav:"approver_id"`
+	ApproverUserID string `dynamodbav:"approver_user_id,omitempty"`
+	Reasoning      string `dynamodbav:"reasoning,omitempty"`
+	At             string `dynamodbav:"at,omitempty"`
 }
 
 type grantItem struct {
@@ -152,7 +157,10 @@ type grantData struct {
 	TenantID        string           `dynamodbav:"tenant_id"`
 	RequestID       string           `dynamodbav:"request_id,omitempty"`
 	GranteeID       string           `dynamodbav:"grantee"`
+	GranteeUserID   string           `dynamodbav:"grantee_user_id,omitempty"`
 	CreatedBy       string           `dynamodbav:"created_by,omitempty"`
+	PermissionSet   string           `dynamodbav:"permission_set_arn,omitempty"`
+	PolicyVersion   int              `dynamodbav:"policy_version,omitempty"`
 	Resource        resourceData     `dynamodbav:"resource"`
 	Action          string           `dynamodbav:"action,omitempty"`
 	Status          string           `dynamodbav:"status"`
@@ -456,7 +464,8 @@ func requestToData(r access.Request) (requestData, error) {
 		return requestData{}, err
 	}
 	d := requestData{
-		ID: r.ID, TenantID: r.TenantID, RequesterID: r.RequesterID, GranteeID: r.GranteeID,
+		ID: r.ID, TenantID: r.TenantID, RequesterID: r.RequesterID, RequesterKind: string(r.RequesterKind), GranteeID: r.GranteeID,
+		RequesterUserID: r.RequesterUserID, GranteeUserID: r.GranteeUserID, PermissionSetARN: r.PermissionSetARN,
 		Resource: resourceToData(r.Resource), Action: r.Action, Justification: r.Justification,
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
 		ApprovalMode: string(r.ApprovalMode), ApprovalsRequired: r.ApprovalsRequired,
@@ -466,7 +475,7 @@ func requestToData(r access.Request) (requestData, error) {
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
 	for _, a := range r.Approvals {
-		d.Approvals = append(d.Approvals, approvalData{ApproverID: a.ApproverID, Reasoning: a.Reasoning, At: formatTime(a.At)})
+		d.Approvals = append(d.Approvals, approvalData{ApproverID: a.ApproverID, ApproverUserID: a.ApproverUserID, Reasoning: a.Reasoning, At: formatTime(a.At)})
 	}
 	return d, nil
 }
@@ -474,7 +483,8 @@ func requestToData(r access.Request) (requestData, error) {
 func requestFromData(d requestData) (access.Request, error) {
 	var p times
 	r := access.Request{
-		ID: d.ID, TenantID: d.TenantID, RequesterID: d.RequesterID, GranteeID: d.GranteeID,
+		ID: d.ID, TenantID: d.TenantID, RequesterID: d.RequesterID, RequesterKind: access.PrincipalKind(d.RequesterKind), GranteeID: d.GranteeID,
+		RequesterUserID: d.RequesterUserID, GranteeUserID: d.GranteeUserID, PermissionSetARN: d.PermissionSetARN,
 		Resource: resourceFromData(d.Resource), Action: d.Action, Justification: d.Justification,
 		DurationSeconds: d.DurationSeconds, BreakGlass: d.BreakGlass, Status: access.RequestStatus(d.Status),
 		ApprovalMode: access.ApprovalMode(d.ApprovalMode), ApprovalsRequired: d.ApprovalsRequired,
@@ -484,7 +494,7 @@ func requestFromData(d requestData) (access.Request, error) {
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
 	for _, a := range d.Approvals {
-		r.Approvals = append(r.Approvals, access.Approval{ApproverID: a.ApproverID, Reasoning: a.Reasoning, At: p.parse(a.At)})
+		r.Approvals = append(r.Approvals, access.Approval{ApproverID: a.ApproverID, ApproverUserID: a.ApproverUserID, Reasoning: a.Reasoning, At: p.parse(a.At)})
 	}
 	meta, err := decodeJSON(d.Metadata)
 	r.Metadata = meta
@@ -506,7 +516,7 @@ func requestToItems(r access.Request) ([]requestItem, error) {
 		GSI3PK: requestsByRequester(t, r.RequesterID), GSI4PK: requestsByGrantee(t, r.GranteeID),
 		GSI5PK: requestsByParty(t, r.RequesterID), GSK: pos,
 	}, requestData: d}
-	if !r.Delegated() {
+	if r.GranteeID == r.RequesterID { // the party index lists each spelling once
 		return []requestItem{main}, nil
 	}
 	cp := requestItem{keys: keys{
@@ -524,7 +534,8 @@ func grantToData(g access.Grant) (grantData, error) {
 		return grantData{}, err
 	}
 	d := grantData{
-		ID: g.ID, TenantID: g.TenantID, RequestID: g.RequestID, GranteeID: g.GranteeID, CreatedBy: g.CreatedBy,
+		ID: g.ID, TenantID: g.TenantID, RequestID: g.RequestID, GranteeID: g.GranteeID, GranteeUserID: g.GranteeUserID, CreatedBy: g.CreatedBy,
+		PermissionSet: g.PermissionSetARN, PolicyVersion: g.PolicyVersion,
 		Resource: resourceToData(g.Resource), Action: g.Action, Status: string(g.Status),
 		DurationSeconds: g.DurationSeconds, ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
@@ -544,7 +555,8 @@ func grantToData(g access.Grant) (grantData, error) {
 func grantFromData(d grantData) (access.Grant, error) {
 	var p times
 	g := access.Grant{
-		ID: d.ID, TenantID: d.TenantID, RequestID: d.RequestID, GranteeID: d.GranteeID, CreatedBy: d.CreatedBy,
+		ID: d.ID, TenantID: d.TenantID, RequestID: d.RequestID, GranteeID: d.GranteeID, GranteeUserID: d.GranteeUserID, CreatedBy: d.CreatedBy,
+		PermissionSetARN: d.PermissionSet, PolicyVersion: d.PolicyVersion,
 		Resource: resourceFromData(d.Resource), Action: d.Action, Status: access.GrantStatus(d.Status),
 		DurationSeconds: d.DurationSeconds, ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,

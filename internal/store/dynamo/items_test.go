@@ -34,11 +34,12 @@ func testTenant() access.Tenant {
 
 func testRequest() access.Request {
 	return access.Request{
-		ID: "0195e1c2-0000-7000-8000-000000000001", TenantID: testTenant().ID, RequesterID: "alice", GranteeID: "bob",
+		ID: "0195e1c2-0000-7000-8000-000000000001", TenantID: testTenant().ID, RequesterID: "alice", RequesterKind: access.PrincipalUser, GranteeID: "bob",
+		RequesterUserID: "u-alice", GranteeUserID: "u-bob", PermissionSetARN: "ps",
 		Resource: access.Resource{Type: access.ResourceRDSInstance, ID: "arn:aws:rds:eu-west-1:111122223333:db:pay", AccountID: "111122223333", Region: "eu-west-1", DBUser: "ro"},
 		Action:   "connect", Justification: "INC-1", DurationSeconds: 3600, BreakGlass: true, Status: access.RequestPending,
 		ApprovalMode: access.ModeRequire, ApprovalsRequired: 2,
-		Approvals: []access.Approval{{ApproverID: "carol", Reasoning: "ok", At: at.Add(time.Minute)}},
+		Approvals: []access.Approval{{ApproverID: "carol", ApproverUserID: "u-carol", Reasoning: "ok", At: at.Add(time.Minute)}},
 		Reasoning: "why", DecidedBy: "carol", DecidedAt: at.Add(2 * time.Minute), ApprovalExpiresAt: at.Add(time.Hour),
 		GrantID: "g1", Notices: []string{"n1", "n2"},
 		Metadata:      map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
@@ -48,7 +49,8 @@ func testRequest() access.Request {
 
 func testGrant() access.Grant {
 	return access.Grant{
-		ID: "g1", TenantID: testTenant().ID, RequestID: "r1", GranteeID: "bob", CreatedBy: "alice",
+		ID: "g1", TenantID: testTenant().ID, RequestID: "r1", GranteeID: "bob", GranteeUserID: "u-bob", CreatedBy: "alice",
+		PermissionSetARN: "ps", PolicyVersion: 2,
 		Resource: access.Resource{Type: access.ResourceAccount, ID: "111122223333", AccountID: "a", Region: "r", DBUser: "u"},
 		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
 		ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",

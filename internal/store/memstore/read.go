@@ -68,7 +68,7 @@ func (s *Store) ListRequests(ctx context.Context, tenantID string, f access.Requ
 		return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, r.Status)) &&
 			(f.RequesterID == "" || r.RequesterID == f.RequesterID) &&
 			(f.GranteeID == "" || r.GranteeID == f.GranteeID) &&
-			(f.Party == "" || r.Involves(f.Party))
+			(f.Party == "" || r.RequesterID == f.Party || r.GranteeID == f.Party)
 	}
 	var c copier
 	out, err := page(o, p, f.OldestFirst, keep, func(r *access.Request) access.Request { return c.request(*r) })

@@ -88,10 +88,14 @@ func newTenant() access.Tenant {
 // newRequest returns a request created at at, with every field filled in.
 func newRequest(tenantID string, at time.Time) access.Request {
 	return access.Request{
-		ID:          uuid.NewString(),
-		TenantID:    tenantID,
-		RequesterID: alice,
-		GranteeID:   bob,
+		ID:               uuid.NewString(),
+		TenantID:         tenantID,
+		RequesterID:      alice,
+		RequesterKind:    access.PrincipalUser,
+		GranteeID:        bob,
+		RequesterUserID:  "9067a1b2c3-aaaaaaaa-1111-2222-3333-444444444444",
+		GranteeUserID:    "9067a1b2c3-bbbbbbbb-1111-2222-3333-444444444444",
+		PermissionSetARN: readOnlySet,
 		Resource: access.Resource{
 			Type: access.ResourceRDSInstance, ID: paymentsDB,
 			AccountID: paymentsAcct, Region: "eu-west-1", DBUser: "iam_readonly",
@@ -104,7 +108,7 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		ApprovalMode:      access.ModeRequire,
 		ApprovalsRequired: 2,
 		Approvals: []access.Approval{
-			{ApproverID: carol, Reasoning: "on call, matches the incident", At: at.Add(2*time.Minute + 250*time.Microsecond)},
+			{ApproverID: carol, ApproverUserID: "9067a1b2c3-cccccccc-1111-2222-3333-444444444444", Reasoning: "on call, matches the incident", At: at.Add(2*time.Minute + 250*time.Microsecond)},
 		},
 		Reasoning:         "approved for the incident",
 		DecidedBy:         carol,
@@ -134,11 +138,14 @@ func newRequest(tenantID string, at time.Time) access.Request {
 // newGrant returns a grant created at at, with every field filled in.
 func newGrant(tenantID string, at time.Time) access.Grant {
 	return access.Grant{
-		ID:        uuid.NewString(),
-		TenantID:  tenantID,
-		RequestID: uuid.NewString(),
-		GranteeID: bob,
-		CreatedBy: alice,
+		ID:               uuid.NewString(),
+		TenantID:         tenantID,
+		RequestID:        uuid.NewString(),
+		GranteeID:        bob,
+		GranteeUserID:    "9067a1b2c3-bbbbbbbb-1111-2222-3333-444444444444",
+		CreatedBy:        alice,
+		PermissionSetARN: readOnlySet,
+		PolicyVersion:    3,
 		Resource: access.Resource{
 			Type: access.ResourceRDSInstance, ID: paymentsDB,
 			AccountID: paymentsAcct, Region: "eu-west-1", DBUser: "iam_readonly",
