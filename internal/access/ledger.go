@@ -27,9 +27,27 @@ type LedgerStore interface {
 	// GetLedgerEntry returns the entry of an assignment, or an error wrapping
 	// ErrNotFound.
 	GetLedgerEntry(ctx context.Context, key AssignmentKey) (LedgerEntry, error)
-	// ListLedgerEntries lists every entry of the deployment, oldest first.
+	// ListLedgerEntries lists every entry of the deployment, in a stable
+	// order.
 	ListLedgerEntries(ctx context.Context, p PageRequest) (Page[LedgerEntry], error)
+	// ListTouchedPrincipals lists the users Elevate assigned something to
+	// recently (until their ExpiresAt), in a stable order.
+	ListTouchedPrincipals(ctx context.Context, p PageRequest) (Page[TouchedPrincipal], error)
 }
+
+// TouchedPrincipal is an Identity Store user of an instance Elevate claimed
+// an assignment for. The sweeper looks at such users' assignments for any
+// that no ledger entry explains. It is recorded with each claim (the same
+// user again just moves ExpiresAt) and forgotten at ExpiresAt.
+type TouchedPrincipal struct {
+	InstanceARN string
+	UserID      string
+	ExpiresAt   time.Time
+}
+
+// touchedFor is how long a user stays touched after Elevate last claimed
+// an assignment for them: longer than any grant lasts.
+const touchedFor = 30 * 24 * time.Hour
 
 // LedgerState is the state of an assignment in the ledger.
 type LedgerState string

@@ -46,6 +46,9 @@ type Change struct {
 	// same revision rule; an entry with Deleted set is removed (its Revision
 	// is the stored one plus one).
 	Ledger      []LedgerEntry
+	// Touched records users Elevate assigned something to; a record is
+	// written whatever is stored (it only moves ExpiresAt).
+	Touched     []TouchedPrincipal
 	Audit       []AuditEvent
 	Idempotency *IdempotencyRecord
 }

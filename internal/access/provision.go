@@ -203,7 +203,10 @@ func (s *core) advanceCreation(ctx context.Context, t Tenant, g Grant, i int) (G
 		}
 		a.State, a.External = assignmentStateOf(entry), entry.External
 		g.Assignments[i] = a
-		return s.saveGrantWith(ctx, g, entry)
+		g.Revision++
+		g.UpdatedAt = now
+		touched := TouchedPrincipal{InstanceARN: a.InstanceARN, UserID: a.PrincipalID, ExpiresAt: now.Add(touchedFor)}
+		return g, s.commit(ctx, Change{Grants: []Grant{g}, Ledger: []LedgerEntry{entry}, Touched: []TouchedPrincipal{touched}})
 	case AssignmentCreating:
 		entry, err := s.ledger.GetLedgerEntry(ctx, a.Key())
 		switch {

@@ -17,6 +17,13 @@ type SweepStore interface {
 	ListGrantsExpiringBefore(ctx context.Context, tenantID string, t time.Time, p PageRequest) (Page[Grant], error)
 }
 
+// AssignmentLister lists a user's account assignments in Identity Center.
+// Identity Center adapters may implement it; the sweeper then looks for
+// assignments of watched permission sets that no ledger entry explains.
+type AssignmentLister interface {
+	AssignmentsOf(ctx context.Context, instanceARN, userID string) ([]AssignmentKey, error)
+}
+
 // PermissionSetCollector removes Elevate-managed permission sets no
 // assignment uses any more. Identity Center adapters may implement it.
 type PermissionSetCollector interface {
@@ -44,7 +51,11 @@ type SweepReport struct {
 	OrphansReleased     int
 	AssignmentsMissing  int
 	AssignmentsRepaired int
-	PermissionSetsGone  int
+	// AssignmentsUntracked counts assignments of Elevate-managed or assignable
+	// permission sets, for users Elevate assigned something to, that no ledger
+	// entry explains: access Elevate may have made and lost track of.
+	AssignmentsUntracked int
+	PermissionSetsGone   int
 	Problems            []string
 	TenantsWithProblems []string
 }
@@ -64,7 +75,7 @@ func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 		return SweepReport{}, errors.New("this store cannot be swept")
 	}
 	var rep SweepReport
-	inUse := map[string]bool{}
+	inUse, watched := map[string]bool{}, map[string]bool{}
 	if err := s.reconcile(ctx, &rep, inUse); err != nil {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("ledger: %v", err))
 		inUse = nil // unknown: collect no permission set this time
@@ -77,21 +88,63 @@ func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 		}
 		for _, id := range page.Items {
 			rep.Tenants++
-			if err := s.sweepTenant(ctx, ss, id, inUse, &rep); err != nil {
+			if err := s.sweepTenant(ctx, ss, id, inUse, watched, &rep); err != nil {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("tenant %s: %v", id, err))
 				rep.TenantsWithProblems = append(rep.TenantsWithProblems, id)
 			}
 		}
 		if after = page.Next; after == nil {
-			return rep, nil
+			break
 		}
 	}
+	if err := s.findUntracked(ctx, watched, &rep); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("untracked assignments: %v", err))
+	}
+	return rep, nil
 }
 
-func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, inUse map[string]bool, rep *SweepReport) error {
+// findUntracked lists the assignments of every user Elevate recently
+// assigned something to, and reports those of watched permission sets
+// (Elevate-managed, or assignable to a tenant) that no ledger entry
+// explains. It reports and never deletes: such an assignment may be
+// standing access an administrator made; the audit trail and the alarm let
+// a person decide. It costs one Identity Center call per user.
+func (s *core) findUntracked(ctx context.Context, watched map[string]bool, rep *SweepReport) error {
+	lister, ok := s.ic.(AssignmentLister)
+	if !ok || len(watched) == 0 {
+		return nil
+	}
+	return eachPage(func(p PageRequest) (Page[TouchedPrincipal], error) {
+		return s.ledger.ListTouchedPrincipals(ctx, p)
+	}, func(tp TouchedPrincipal) error {
+		keys, err := lister.AssignmentsOf(ctx, tp.InstanceARN, tp.UserID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if !watched[k.PermissionSetARN] {
+				continue
+			}
+			_, err := s.ledger.GetLedgerEntry(ctx, k)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				rep.AssignmentsUntracked++
+				s.report(ctx, fmt.Sprintf("assignment of %s to user %s in account %s has no ledger entry", k.PermissionSetARN, k.PrincipalID, k.AccountID), errors.New("untracked assignment"))
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, inUse, watched map[string]bool, rep *SweepReport) error {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return err
+	}
+	for _, ps := range t.Boundary.Assignable {
+		watched[ps] = true
 	}
 	now := s.clock()
 	var errs []error
@@ -144,7 +197,7 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 		errs = append(errs, fmt.Errorf("stale requests: %w", err))
 	}
 	if pc, ok := s.ic.(PermissionSetCollector); ok && inUse != nil {
-		if err := s.collectPermissionSets(ctx, pc, t, inUse, rep); err != nil {
+		if err := s.collectPermissionSets(ctx, pc, t, inUse, watched, rep); err != nil {
 			errs = append(errs, fmt.Errorf("managed permission sets: %w", err))
 		}
 	}
@@ -316,7 +369,7 @@ func (s *core) deleteOrphan(ctx context.Context, e LedgerEntry, rep *SweepReport
 
 // collectPermissionSets deletes managed permission sets no assignment uses,
 // except those a live ledger entry still names.
-func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, inUse map[string]bool, rep *SweepReport) error {
+func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, inUse, watched map[string]bool, rep *SweepReport) error {
 	if t.Boundary.InstanceARN == "" {
 		return nil
 	}
@@ -325,6 +378,7 @@ func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollec
 		return err
 	}
 	for _, arn := range arns {
+		watched[arn] = true
 		if inUse[arn] {
 			continue
 		}

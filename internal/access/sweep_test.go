@@ -3,6 +3,7 @@ package access_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,28 @@ func TestSweepRepairsMissingAssignments(t *testing.T) {
 				t.Errorf("after the grant ended: %+v", got)
 			}
 		})
+	}
+}
+
+// An assignment of a watched permission set, for a user Elevate assigned
+// something to, that no ledger entry explains is reported: access Elevate
+// may have made and lost track of. Other sets are not Elevate's business.
+func TestSweepFindsUntrackedAssignments(t *testing.T) {
+	f := withTenant(t)
+	g := f.activeGrant(alice, readOnly(acct1))
+	key := g.Assignments[0].Key()
+	e := must(f.store.GetLedgerEntry(f.ctx, key))(t)
+	e.Deleted, e.Revision = true, e.Revision+1
+	if err := f.store.Commit(f.ctx, access.Change{Ledger: []access.LedgerEntry{e}}); err != nil {
+		t.Fatal(err)
+	}
+	f.ic.Preassign(access.Assignment{InstanceARN: instanceARN, PrincipalID: key.PrincipalID, AccountID: acct2,
+		PermissionSetARN: "arn:aws:sso:::permissionSet/" + instance + "/ps-ffffffffffffffff"})
+	rep := must(f.op.Sweep(f.ctx))(t)
+	if rep.AssignmentsUntracked != 1 {
+		t.Fatalf("report = %+v, want one untracked assignment", rep)
+	}
+	if !slices.ContainsFunc(f.reports, func(r string) bool { return strings.Contains(r, "has no ledger entry") }) {
+		t.Errorf("reports %q", f.reports)
 	}
 }

@@ -47,6 +47,32 @@ func (a *AWS) AssignmentExists(ctx context.Context, as access.Assignment) (bool,
 	return false, nil
 }
 
+// AssignmentsOf lists a user's account assignments in an instance, for the
+// sweeper's search for assignments no ledger entry explains.
+func (a *AWS) AssignmentsOf(ctx context.Context, instanceARN, userID string) ([]access.AssignmentKey, error) {
+	var (
+		out   []access.AssignmentKey
+		token *string
+	)
+	for {
+		page, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*ssoadmin.ListAccountAssignmentsForPrincipalOutput, error) {
+			return a.sso.ListAccountAssignmentsForPrincipal(ctx, &ssoadmin.ListAccountAssignmentsForPrincipalInput{
+				InstanceArn: aws.String(instanceARN), PrincipalId: aws.String(userID), PrincipalType: types.PrincipalTypeUser, NextToken: token,
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("assignments of user %s: %w", userID, err)
+		}
+		for _, as := range page.AccountAssignments {
+			out = append(out, access.AssignmentKey{InstanceARN: instanceARN, PrincipalID: userID,
+				AccountID: aws.ToString(as.AccountId), PermissionSetARN: aws.ToString(as.PermissionSetArn)})
+		}
+		if token = page.NextToken; token == nil {
+			return out, nil
+		}
+	}
+}
+
 // CreateAssignment starts the creation of a user's assignment in an account.
 // It first takes one of the deployment's creation slots (an error wrapping
 // access.ErrRetryLater when none is free) and holds it until CreationStatus

@@ -322,6 +322,13 @@ func TestAWSAssignmentRoundTrip(t *testing.T) {
 	if !exists() || !slices.Equal(e.assigned(t, a.AccountID, a.PermissionSetARN), []string{a.PrincipalID}) {
 		t.Fatal("the assignment does not exist after its creation succeeded")
 	}
+	// The user's assignments list it, and only for that user.
+	if got, err := ic.AssignmentsOf(e.ctx, a.InstanceARN, a.PrincipalID); err != nil || !slices.Equal(got, []access.AssignmentKey{a.Key()}) {
+		t.Fatalf("AssignmentsOf = %+v, %v; want the assignment", got, err)
+	}
+	if got, err := ic.AssignmentsOf(e.ctx, a.InstanceARN, randomUUID()); err != nil || len(got) != 0 {
+		t.Fatalf("AssignmentsOf another user = %+v, %v; want none", got, err)
+	}
 	// Another user's assignment of the same set is not this one.
 	other := a
 	other.PrincipalID = randomUUID()

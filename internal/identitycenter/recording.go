@@ -160,6 +160,17 @@ func (r *Recording) Assignments() []access.AssignmentKey {
 	return out
 }
 
+// AssignmentsOf lists a user's assignments in an instance.
+func (r *Recording) AssignmentsOf(_ context.Context, instanceARN, userID string) ([]access.AssignmentKey, error) {
+	var out []access.AssignmentKey
+	for _, k := range r.Assignments() {
+		if k.InstanceARN == instanceARN && k.PrincipalID == userID {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
 // Calls returns how often a method was called.
 func (r *Recording) Calls(method string) int {
 	r.mu.Lock()

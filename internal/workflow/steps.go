@@ -55,14 +55,16 @@ type Handlers struct {
 
 // SweepOutput is what the sweeper function answers (and logs).
 type SweepOutput struct {
-	Tenants            int      `json:"tenants"`
-	GrantsExpired      int      `json:"grants_expired"`
-	GrantsRestarted    int      `json:"grants_restarted"`
-	RequestsExpired    int      `json:"requests_expired"`
-	OrphansReleased    int      `json:"orphans_released"`
-	AssignmentsMissing int      `json:"assignments_missing"`
-	PermissionSetsGone int      `json:"permission_sets_gone"`
-	Problems           []string `json:"problems"`
+	Tenants              int      `json:"tenants"`
+	GrantsExpired        int      `json:"grants_expired"`
+	GrantsRestarted      int      `json:"grants_restarted"`
+	RequestsExpired      int      `json:"requests_expired"`
+	OrphansReleased      int      `json:"orphans_released"`
+	AssignmentsMissing   int      `json:"assignments_missing"`
+	AssignmentsRepaired  int      `json:"assignments_repaired"`
+	AssignmentsUntracked int      `json:"assignments_untracked"`
+	PermissionSetsGone   int      `json:"permission_sets_gone"`
+	Problems             []string `json:"problems"`
 }
 
 // Sweep runs the sweeper once. Problems in some tenants do not stop the
@@ -72,6 +74,7 @@ func (h Handlers) Sweep(ctx context.Context, _ json.RawMessage) (SweepOutput, er
 	rep, err := h.Sweeper.Sweep(ctx)
 	out := SweepOutput{Tenants: rep.Tenants, GrantsExpired: rep.GrantsExpired, GrantsRestarted: rep.GrantsRestarted,
 		RequestsExpired: rep.RequestsExpired, OrphansReleased: rep.OrphansReleased, AssignmentsMissing: rep.AssignmentsMissing,
+		AssignmentsRepaired: rep.AssignmentsRepaired, AssignmentsUntracked: rep.AssignmentsUntracked,
 		PermissionSetsGone: rep.PermissionSetsGone, Problems: rep.Problems}
 	if out.Problems == nil {
 		out.Problems = []string{}

@@ -129,6 +129,13 @@ func (s *Store) writes(ctx context.Context, c access.Change) ([]write, error) {
 		}
 		ws = append(ws, write{kind: "ledger entry", id: it.PK, key: key, cond: revision(e.Revision)})
 	}
+	for _, tp := range c.Touched {
+		it := touchedToItem(tp)
+		always := expression.Name(attrPK).AttributeExists().Or(expression.Name(attrPK).AttributeNotExists())
+		if err := add("touched principal", it.PK, it, always); err != nil {
+			return nil, err
+		}
+	}
 	for _, e := range c.Audit {
 		it, err := auditToItem(e)
 		if err != nil {

@@ -254,6 +254,27 @@ type ledgerItem struct {
 	UpdatedAt        string       `dynamodbav:"updated_at,omitempty"`
 }
 
+// touchedItem is a user Elevate assigned something to.
+type touchedItem struct {
+	keys
+	InstanceARN string `dynamodbav:"instance_arn"`
+	UserID      string `dynamodbav:"user_id"`
+	ExpiresAt   string `dynamodbav:"expires_at"`
+}
+
+func touchedToItem(tp access.TouchedPrincipal) touchedItem {
+	pk := touchedPK(tp.InstanceARN, tp.UserID)
+	return touchedItem{
+		keys:        keys{PK: pk, SK: skTouched, GSI1PK: touchedAll, GSK: sortKey(time.Unix(0, 0), pk), TTL: ttlOf(tp.ExpiresAt)},
+		InstanceARN: tp.InstanceARN, UserID: tp.UserID, ExpiresAt: formatTime(tp.ExpiresAt),
+	}
+}
+
+func touchedFromItem(it touchedItem) (access.TouchedPrincipal, error) {
+	at, err := parseTime(it.ExpiresAt)
+	return access.TouchedPrincipal{InstanceARN: it.InstanceARN, UserID: it.UserID, ExpiresAt: at}, err
+}
+
 // holderData is a (tenant, grant) pair that needs an assignment.
 type holderData struct {
 	TenantID string `dynamodbav:"tenant_id"`

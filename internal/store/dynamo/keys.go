@@ -44,6 +44,7 @@ const (
 	skKey     = "K"
 	skIdem    = "I"
 	skLedger  = "L"
+	skTouched = "P"
 	skIssuer  = "ISS"
 	skKeyID   = "KEYID"
 	// skPartyCopy prefixes the sort key of a delegated request's copy for its grantee.
@@ -106,6 +107,12 @@ const (
 	tenantsAll   = "TENANTS"
 	attrExpirySK = "GSI7SK"
 )
+
+// touchedPK is the deployment-wide item of a user Elevate assigned
+// something to, and touchedAll the index partition that lists them.
+func touchedPK(instanceARN, userID string) string { return "TOUCHED#" + digest(instanceARN, userID) }
+
+const touchedAll = "TOUCHED"
 
 // ledgerAll is the index partition that lists the whole ledger.
 const ledgerAll = "LEDGER"

@@ -38,6 +38,18 @@ func (s *Store) ListLedgerEntries(ctx context.Context, p access.PageRequest) (ac
 	return listOf(ctx, s, l, p, ledgerFromItem)
 }
 
+// ListTouchedPrincipals lists the users Elevate assigned something to and
+// that are not yet forgotten (their TTL deletes them only some time later).
+func (s *Store) ListTouchedPrincipals(ctx context.Context, p access.PageRequest) (access.Page[access.TouchedPrincipal], error) {
+	now := formatTime(s.now())
+	l := listing{name: "touched principals", sources: []source{onIndex(idxAll, touchedAll)}, ascending: true,
+		keep: func(m map[string]types.AttributeValue) bool {
+			exp, ok := stringAttr(m, attrExpiresAt)
+			return !ok || exp == "" || now < exp
+		}}
+	return listOf(ctx, s, l, p, touchedFromItem)
+}
+
 // listOf reads one page of a listing and converts its items.
 func listOf[I, T any](ctx context.Context, s *Store, l listing, p access.PageRequest, conv func(I) (T, error)) (access.Page[T], error) {
 	items, next, err := s.list(ctx, l, p)

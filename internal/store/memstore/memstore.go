@@ -33,8 +33,10 @@ type Store struct {
 	idempotency map[access.IdempotencyScope]*access.IdempotencyRecord
 	sweepAt     int // idempotency records kept before expired ones are dropped
 	partitions  map[string]*partition
-	// ledger is the deployment-wide assignment ledger.
-	ledger map[access.AssignmentKey]*access.LedgerEntry
+	// ledger is the deployment-wide assignment ledger, and touched the users
+	// it assigned something to.
+	ledger  map[access.AssignmentKey]*access.LedgerEntry
+	touched map[[2]string]access.TouchedPrincipal
 }
 
 // partition holds one tenant's objects and the indexes its lists read.
@@ -81,6 +83,7 @@ func New(opts ...Option) *Store {
 		sweepAt:     minSweep,
 		partitions:  map[string]*partition{},
 		ledger:      map[access.AssignmentKey]*access.LedgerEntry{},
+		touched:     map[[2]string]access.TouchedPrincipal{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -121,6 +124,7 @@ func copyChange(c access.Change) (access.Change, error) {
 		APIKeys:    make([]access.APIKey, len(c.APIKeys)),
 		PolicySets: slices.Clone(c.PolicySets),
 		Ledger:     make([]access.LedgerEntry, len(c.Ledger)),
+		Touched:    slices.Clone(c.Touched),
 		Audit:      make([]access.AuditEvent, len(c.Audit)),
 	}
 	for i, t := range c.Tenants {
@@ -378,6 +382,9 @@ func (s *Store) apply(c access.Change) {
 			continue
 		}
 		s.ledger[e.Key] = e
+	}
+	for _, tp := range c.Touched {
+		s.touched[[2]string{tp.InstanceARN, tp.UserID}] = tp
 	}
 	for i := range c.Audit {
 		e := &c.Audit[i]

@@ -95,3 +95,23 @@ func sortedPage[T any](items []T, p access.PageRequest, key func(T) string) (acc
 	}
 	return out, nil
 }
+
+// ListTouchedPrincipals lists the users Elevate assigned something to and
+// that are not yet forgotten, in the order of their keys.
+func (s *Store) ListTouchedPrincipals(ctx context.Context, p access.PageRequest) (access.Page[access.TouchedPrincipal], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[access.TouchedPrincipal]{}, err
+	}
+	s.mu.RLock()
+	now := s.now()
+	var all []access.TouchedPrincipal
+	for _, tp := range s.touched {
+		if live(tp.ExpiresAt, now) {
+			all = append(all, tp)
+		}
+	}
+	s.mu.RUnlock()
+	key := func(tp access.TouchedPrincipal) string { return tp.InstanceARN + "\x00" + tp.UserID }
+	slices.SortFunc(all, func(a, b access.TouchedPrincipal) int { return cmp.Compare(key(a), key(b)) })
+	return sortedPage(all, p, key)
+}

@@ -21,6 +21,7 @@ func RunSweep(t *testing.T, newStore func(t *testing.T) SweepableStore) {
 	t.Run("TenantIDs", func(t *testing.T) { testTenantIDs(t, newStore(t)) })
 	t.Run("GrantsExpiringBefore", func(t *testing.T) { testGrantsExpiringBefore(t, newStore(t)) })
 	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, newStore(t)) })
+	t.Run("TouchedPrincipals", func(t *testing.T) { testTouchedPrincipals(t, newStore(t)) })
 }
 
 func testTenantIDs(t *testing.T, s SweepableStore) {
@@ -78,4 +79,40 @@ func testLedgerEntries(t *testing.T, s SweepableStore) {
 	slices.Sort(want)
 	slices.Sort(got)
 	sameIDs(t, "ListLedgerEntries", want, got)
+}
+
+// testTouchedPrincipals checks that a touched user is recorded once per
+// instance whatever is stored (a second record only moves ExpiresAt), is
+// listed with the others, and is forgotten at ExpiresAt.
+func testTouchedPrincipals(t *testing.T, s SweepableStore) {
+	at := now()
+	users := []access.TouchedPrincipal{
+		{InstanceARN: instanceARN, UserID: storeUserID, ExpiresAt: at.Add(time.Hour)},
+		{InstanceARN: instanceARN, UserID: "90670a1b2c-0000-1111-2222-333344445555", ExpiresAt: at.Add(time.Hour)},
+		{InstanceARN: "arn:aws:sso:::instance/ssoins-0000000000000001", UserID: storeUserID, ExpiresAt: at.Add(time.Hour)},
+	}
+	gone := access.TouchedPrincipal{InstanceARN: instanceARN, UserID: "forgotten", ExpiresAt: at.Add(-time.Second)}
+	commit(t, s, access.Change{Touched: append(slices.Clone(users), gone)})
+	again := users[0]
+	again.ExpiresAt = at.Add(2 * time.Hour)
+	commit(t, s, access.Change{Touched: []access.TouchedPrincipal{again}})
+	users[0] = again
+	var got []access.TouchedPrincipal
+	walk(t, 2, false, func(p access.PageRequest) (access.Page[access.TouchedPrincipal], error) {
+		page, err := s.ListTouchedPrincipals(t.Context(), p)
+		got = append(got, page.Items...)
+		return page, err
+	}, func(tp access.TouchedPrincipal) string { return tp.InstanceARN + "/" + tp.UserID })
+	if len(got) != len(users) {
+		t.Fatalf("ListTouchedPrincipals: %d users, want %d (the forgotten one left out): %+v", len(got), len(users), got)
+	}
+	for _, want := range users {
+		i := slices.IndexFunc(got, func(tp access.TouchedPrincipal) bool {
+			return tp.InstanceARN == want.InstanceARN && tp.UserID == want.UserID
+		})
+		if i < 0 {
+			t.Fatalf("%s of %s is not listed", want.UserID, want.InstanceARN)
+		}
+		same(t, "touched principal", want, got[i])
+	}
 }
