@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestLedgerSharedAssignment(t *testing.T) {
 	if n := f.ic.Calls("DeleteAssignment"); n != 1 {
 		t.Errorf("DeleteAssignment called %d times, want 1", n)
 	}
-	if _, err := f.store.GetLedgerEntry(f.ctx, tenantA, key); !isNotFound(err) {
+	if _, err := f.store.GetLedgerEntry(f.ctx, tenantA, key); !errors.Is(err, access.ErrNotFound) {
 		t.Errorf("ledger entry after both ended: %v", err)
 	}
 }
@@ -114,7 +115,7 @@ func TestLedgerExternalAssignment(t *testing.T) {
 	if n := f.ic.Calls("DeleteAssignment"); n != 0 {
 		t.Errorf("DeleteAssignment called %d times on standing access", n)
 	}
-	if _, err := f.store.GetLedgerEntry(f.ctx, tenantA, key); !isNotFound(err) {
+	if _, err := f.store.GetLedgerEntry(f.ctx, tenantA, key); !errors.Is(err, access.ErrNotFound) {
 		t.Errorf("ledger entry after the grants ended: %v", err)
 	}
 }

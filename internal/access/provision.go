@@ -533,7 +533,7 @@ func (s *Service) tenantAndGrant(ctx context.Context, tenantID, grantID string) 
 func (s *Service) loadGrant(ctx context.Context, tenantID, id string) (Grant, error) {
 	g, err := s.store.GetGrant(ctx, tenantID, id)
 	if errors.Is(err, ErrNotFound) {
-		return g, NotFound("grant")
+		return g, notFound("grant", err)
 	}
 	return g, err
 }

@@ -138,7 +138,7 @@ func (s *Service) tenant(ctx context.Context, id string) (Tenant, error) {
 	t, err := s.store.GetTenant(ctx, id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return Tenant{}, NotFound("tenant")
+			return Tenant{}, notFound("tenant", err)
 		}
 		return Tenant{}, fmt.Errorf("load tenant %s: %w", id, err)
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,7 +81,7 @@ func SeedDemo(ctx context.Context, svc *access.Service) (Demo, error) {
 		}
 		settings.GroupRoles = map[string]access.Role{"platform-admins": access.RoleAdmin, "approvers": access.RoleApprover, "engineering": access.RoleRequester}
 		_, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: sp.id, Name: sp.name, Settings: &settings, Catalog: DemoCatalog(sp.instance)})
-		if err != nil && !errors.Is(err, access.ErrConflict) {
+		if err != nil && access.CodeOf(err) != access.CodeConflict {
 			return Demo{}, fmt.Errorf("seed tenant %s: %w", sp.name, err)
 		}
 		// On a lasting store the tenant may exist from an earlier start; its

@@ -2,6 +2,13 @@
 // the in-memory store, and the DynamoDB store against a real DynamoDB API
 // server. It is also the store contract written down. The rules are these.
 //
+// Errors:
+//   - A store reports what happened with the plain sentinels access.ErrNotFound,
+//     access.ErrStale, access.ErrIdempotencyTaken and access.ErrUnique,
+//     wrapped with context. Each failure wraps exactly one of them and carries
+//     no API code (it is not an *access.Error): the domain maps it to what a
+//     client sees. The one exception is a bad list position (see Lists).
+//
 // Writes:
 //   - Commit applies a whole access.Change or nothing.
 //   - Tenants, requests, grants, API keys and ledger entries carry the
@@ -15,7 +22,7 @@
 //     an unexpired record fails with access.ErrIdempotencyTaken. An expired
 //     record counts as absent and is replaced.
 //   - A tenant claims its JWT (issuer, audience) pair unless both are empty.
-//     Claiming a pair another tenant holds fails with an error matching
+//     Claiming a pair another tenant holds fails with an error wrapping
 //     access.ErrUnique; a tenant that changes its issuer frees the old pair.
 //   - Stores check no references: a request may name a tenant that has no
 //     record.
@@ -23,7 +30,7 @@
 //     or one returned by a read, changes nothing stored.
 //
 // Reads:
-//   - A missing object, or one of another tenant, is an error matching
+//   - A missing object, or one of another tenant, is an error wrapping
 //     access.ErrNotFound. Objects are keyed by tenant, so the same id in two
 //     tenants names two objects; only API key ids are global.
 //   - What was written reads back equal: times compare with time.Equal (the
