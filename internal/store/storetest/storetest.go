@@ -63,44 +63,97 @@
 package storetest
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
+// conformanceTest is one test of the suite. tenants marks the tests that
+// write or read tenants; a store that can serve tenants two ways runs those
+// again (RunTenantTests). Every run checks the mark against what the test
+// does, so the subset cannot silently shrink or go stale.
+type conformanceTest struct {
+	name    string
+	test    func(t *testing.T, s access.Store)
+	tenants bool
+}
+
+var conformance = []conformanceTest{
+	{"Revisions", testRevisions, true},
+	{"WriteOnce", testWriteOnce, false},
+	{"LedgerDelete", testLedgerDelete, false},
+	{"RoundTrip", testRoundTrip, true},
+	{"Copies", testCopies, true},
+	{"Atomicity", testAtomicity, true},
+	{"IdempotencyTaken", testIdempotencyTaken, false},
+	{"IdempotencyOutcomes", testIdempotencyOutcomes, false},
+	{"IdempotencyExpiry", testIdempotencyExpiry, false},
+	{"IdempotencyScopes", testIdempotencyScopes, false},
+	{"ConcurrentUpdates", testConcurrentUpdates, true},
+	{"ConcurrentIdempotency", testConcurrentIdempotency, false},
+	{"ConcurrentIssuers", testConcurrentIssuers, true},
+	{"IssuerUniqueness", testIssuerUniqueness, true},
+	{"NotFound", testNotFound, true},
+	{"TenantIsolation", testTenantIsolation, true},
+	{"RequestLists", testRequestLists, false},
+	{"GrantLists", testGrantLists, false},
+	{"APIKeyList", testAPIKeyList, false},
+	{"AuditList", testAuditList, false},
+	{"AuditExpiry", testAuditExpiry, false},
+	{"InsertWhilePaging", testInsertWhilePaging, false},
+	{"LargestPage", testLargestPage, false},
+	{"InvalidCursor", testInvalidCursor, false},
+}
+
 // Run runs the conformance suite. newStore returns a fresh, empty store for
 // each subtest.
 func Run(t *testing.T, newStore func(t *testing.T) access.Store) {
-	tests := []struct {
-		name string
-		test func(t *testing.T, s access.Store)
-	}{
-		{"Revisions", testRevisions},
-		{"WriteOnce", testWriteOnce},
-		{"LedgerDelete", testLedgerDelete},
-		{"RoundTrip", testRoundTrip},
-		{"Copies", testCopies},
-		{"Atomicity", testAtomicity},
-		{"IdempotencyTaken", testIdempotencyTaken},
-		{"IdempotencyOutcomes", testIdempotencyOutcomes},
-		{"IdempotencyExpiry", testIdempotencyExpiry},
-		{"IdempotencyScopes", testIdempotencyScopes},
-		{"ConcurrentUpdates", testConcurrentUpdates},
-		{"ConcurrentIdempotency", testConcurrentIdempotency},
-		{"ConcurrentIssuers", testConcurrentIssuers},
-		{"IssuerUniqueness", testIssuerUniqueness},
-		{"NotFound", testNotFound},
-		{"TenantIsolation", testTenantIsolation},
-		{"RequestLists", testRequestLists},
-		{"GrantLists", testGrantLists},
-		{"APIKeyList", testAPIKeyList},
-		{"AuditList", testAuditList},
-		{"AuditExpiry", testAuditExpiry},
-		{"InsertWhilePaging", testInsertWhilePaging},
-		{"LargestPage", testLargestPage},
-		{"InvalidCursor", testInvalidCursor},
+	run(t, newStore, false)
+}
+
+// RunTenantTests runs the tests of the suite that write or read tenants, for
+// a store that can serve tenants two ways (the DynamoDB store with its tenant
+// cache off).
+func RunTenantTests(t *testing.T, newStore func(t *testing.T) access.Store) {
+	run(t, newStore, true)
+}
+
+func run(t *testing.T, newStore func(t *testing.T) access.Store, onlyTenants bool) {
+	for _, tc := range conformance {
+		if onlyTenants && !tc.tenants {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			w := &tenantWatch{Store: newStore(t)}
+			tc.test(t, w)
+			if touched := w.touched.Load(); touched != tc.tenants && !t.Failed() {
+				t.Errorf("the test touches tenants: %v, but its entry in storetest's table says %v; correct the entry", touched, tc.tenants)
+			}
+		})
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.test(t, newStore(t)) })
+}
+
+// tenantWatch notes whether a test writes or reads a tenant.
+type tenantWatch struct {
+	access.Store
+	touched atomic.Bool
+}
+
+func (w *tenantWatch) Commit(ctx context.Context, c access.Change) error {
+	if len(c.Tenants) > 0 {
+		w.touched.Store(true)
 	}
+	return w.Store.Commit(ctx, c)
+}
+
+func (w *tenantWatch) GetTenant(ctx context.Context, id string) (access.Tenant, error) {
+	w.touched.Store(true)
+	return w.Store.GetTenant(ctx, id)
+}
+
+func (w *tenantWatch) TenantIDForIssuer(ctx context.Context, issuer, audience string) (string, error) {
+	w.touched.Store(true)
+	return w.Store.TenantIDForIssuer(ctx, issuer, audience)
 }
