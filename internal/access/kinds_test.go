@@ -24,10 +24,7 @@ func TestKindsReachPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defaults, err := policy.Parse("default.cedar", []byte(policy.DefaultText))
-	if err != nil {
-		t.Fatal(err)
-	}
+	defaults := policy.MustDefault()
 	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 	ancestors := []string{"r-ab12", "ou-ab12-12345678"}
 
