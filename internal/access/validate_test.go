@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -358,49 +357,5 @@ func TestViolations(t *testing.T) {
 	one := access.Invalid("x.y", "is %s", "bad")
 	if one.Error() != "validation_failed: x.y: is bad" {
 		t.Errorf("Invalid() = %q", one.Error())
-	}
-}
-
-func TestErrorCodes(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want access.Code
-	}{
-		{"nil", nil, ""},
-		{"plain", errors.New("plain"), access.CodeInternal},
-		{"store sentinel", fmt.Errorf("grant g-1: %w", access.ErrNotFound), access.CodeInternal},
-		{"client error", access.NotFound("grant"), access.CodeNotFound},
-		{"wrapped client error", fmt.Errorf("wrapped: %w", access.Errorf(access.CodeConflict, "x")), access.CodeConflict},
-	}
-	for _, tt := range tests {
-		if got := access.CodeOf(tt.err); got != tt.want {
-			t.Errorf("%s: CodeOf(%v) = %q, want %q", tt.name, tt.err, got, tt.want)
-		}
-	}
-}
-
-func TestStoreSentinelsArePlain(t *testing.T) {
-	// A client error matches no store sentinel by its code: a conflict is not
-	// ErrUnique, a not_found is not ErrNotFound.
-	clientErrors := []error{
-		access.NotFound("grant"),
-		access.Errorf(access.CodeConflict, "tenant x already exists"),
-		access.Invalid("jwt.audience", "is taken"),
-	}
-	sentinels := []error{access.ErrNotFound, access.ErrStale, access.ErrIdempotencyTaken, access.ErrUnique}
-	for _, c := range clientErrors {
-		for _, s := range sentinels {
-			if errors.Is(c, s) {
-				t.Errorf("errors.Is(%v, %v) = true", c, s)
-			}
-		}
-	}
-	for i, a := range sentinels {
-		for j, b := range sentinels {
-			if (i == j) != errors.Is(fmt.Errorf("ctx: %w", a), b) {
-				t.Errorf("errors.Is(wrapped %v, %v) = %v", a, b, i != j)
-			}
-		}
 	}
 }
