@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -257,7 +258,7 @@ func TestCreateTenant(t *testing.T) {
 			}
 		})
 	}
-	if _, err := f.store.GetTenant(f.ctx, tenantB); !isNotFound(err) {
+	if _, err := f.store.GetTenant(f.ctx, tenantB); !errors.Is(err, access.ErrNotFound) {
 		t.Errorf("an invalid tenant was stored: %v", err)
 	}
 }

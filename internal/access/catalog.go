@@ -17,14 +17,6 @@ type CatalogAction struct {
 // Catalog lists, per resource type, the actions a tenant offers.
 type Catalog map[ResourceType][]CatalogAction
 
-// ManagedActions are the actions Elevate knows how to build a managed
-// permission set for, per managed resource type (DESIGN §3).
-var ManagedActions = map[ResourceType][]string{
-	ResourceS3Bucket:    {"read", "write"},
-	ResourceRDSInstance: {"connect", "read", "admin"},
-	ResourceEC2Instance: {"ssm-session", "read"},
-}
-
 var actionNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
 // Lookup returns the action of that name for a resource type.
@@ -84,8 +76,8 @@ func (c Catalog) Validate(v Violations) {
 				v.Add(field, "description of %q must be at most 512 characters", a.Name)
 			case t.Managed() && a.PermissionSetARN != "":
 				v.Add(field, "action %q uses an Elevate-managed permission set; remove permission_set_arn", a.Name)
-			case t.Managed() && !slices.Contains(ManagedActions[t], a.Name):
-				v.Add(field, "action %q is not one Elevate can build for %s (choose from %v)", a.Name, t, ManagedActions[t])
+			case t.Managed() && !slices.Contains(t.ManagedActions(), a.Name):
+				v.Add(field, "action %q is not one Elevate can build for %s (choose from %v)", a.Name, t, t.ManagedActions())
 			case !t.Managed() && !ValidPermissionSetARN(a.PermissionSetARN):
 				v.Add(field, "action %q needs a permission_set_arn", a.Name)
 			}

@@ -210,7 +210,8 @@ func validateAction(c Catalog, r Resource, action string, v Violations) {
 		v.Add("action", "is required")
 		return
 	}
-	if !r.Type.Valid() {
+	k, ok := kindOf(r.Type)
+	if !ok {
 		return
 	}
 	a, ok := c.Lookup(r.Type, action)
@@ -223,16 +224,8 @@ func validateAction(c Catalog, r Resource, action string, v Violations) {
 		}
 		return
 	}
-	if r.Type == ResourcePermissionSet && r.ID != "" && a.PermissionSetARN != r.ID {
-		v.Add("resource.id", "is not the permission set the catalog maps action %q to", action)
-	}
-	if r.Type == ResourceRDSInstance {
-		switch {
-		case action == "connect" && r.DBUser == "":
-			v.Add("resource.db_user", "is required for the connect action")
-		case action != "connect" && r.DBUser != "":
-			v.Add("resource.db_user", "is only allowed for the connect action")
-		}
+	if k.checkAction != nil {
+		k.checkAction(r, action, a, v)
 	}
 }
 

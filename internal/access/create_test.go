@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -87,7 +86,7 @@ func TestCreateRequestPolicyDenied(t *testing.T) {
 	in := adminAccess(acct1)
 	in.DurationSeconds = 50000 // over the default policies' 12 hours, within the tenant's 24
 	r, err := f.svc.CreateRequest(f.ctx, alice, in, nil)
-	if !errors.Is(err, access.ErrPolicyDenied) {
+	if access.CodeOf(err) != access.CodePolicyDenied {
 		t.Fatalf("error = %v, want policy_denied", err)
 	}
 	e := wantCode(t, err, access.CodePolicyDenied)

@@ -2,7 +2,6 @@ package access
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 )
@@ -205,10 +204,7 @@ func (s *core) expireRequest(ctx context.Context, t Tenant, r *Request, now time
 // getRequest loads a request of the tenant.
 func (s *core) getRequest(ctx context.Context, tenantID, id string) (Request, error) {
 	r, err := s.store.GetRequest(ctx, tenantID, id)
-	if errors.Is(err, ErrNotFound) {
-		return r, NotFound("request")
-	}
-	return r, err
+	return r, notFound("request", err)
 }
 
 // visibleRequest loads a request the caller may see: requesters see the

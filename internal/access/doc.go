@@ -4,4 +4,10 @@
 //
 // It speaks neither HTTP nor AWS. Adapters live in other packages and depend
 // on this one; only the mains wire them together.
+//
+// What the domain knows about each resource type is one table, kinds
+// (kinds.go). Errors a client may see are *Error values with a Code
+// (errors.go), told apart with CodeOf; a Store reports with the plain
+// sentinels ErrNotFound, ErrStale, ErrIdempotencyTaken and ErrUnique, which
+// the use cases map to client errors.
 package access

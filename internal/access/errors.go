@@ -22,6 +22,7 @@ const (
 	CodeForbidden            Code = "forbidden"
 	CodePolicyDenied         Code = "policy_denied"
 	CodeNotFound             Code = "not_found"
+	CodeMethodNotAllowed     Code = "method_not_allowed"
 	CodeRequestNotPending    Code = "request_not_pending"
 	CodeConflict             Code = "conflict"
 	CodePayloadTooLarge      Code = "payload_too_large"
@@ -33,7 +34,8 @@ const (
 
 // Error is an error that carries an API code, a client-safe message, and
 // optional per-field details and policy notices. Its cause, if any, is for
-// logs only and never reaches a client.
+// logs only and never reaches a client. Callers tell errors apart by code
+// (CodeOf(err) == CodeConflict); an *Error matches no sentinel by its code.
 type Error struct {
 	Code    Code
 	Message string
@@ -51,34 +53,25 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Is makes errors.Is match any *Error with the same code, so callers can test
-// errors.Is(err, access.ErrNotFound) whatever the message.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// Sentinels to compare with errors.Is; they match every error of their code.
+// Store sentinels: a Store returns them, wrapped with context, and the domain
+// maps them to client errors (an *Error) where it reads or writes. They are
+// plain errors, so each matches nothing but itself.
 var (
-	ErrNotFound          = &Error{Code: CodeNotFound, Message: "not found"}
-	ErrConflict          = &Error{Code: CodeConflict, Message: "conflict"}
-	ErrForbidden         = &Error{Code: CodeForbidden, Message: "forbidden"}
-	ErrValidation        = &Error{Code: CodeValidationFailed, Message: "validation failed"}
-	ErrNotPending        = &Error{Code: CodeRequestNotPending, Message: "request is not pending"}
-	ErrPolicyDenied      = &Error{Code: CodePolicyDenied, Message: "denied by policy"}
-	ErrUnauthenticated   = &Error{Code: CodeUnauthenticated, Message: "unauthenticated"}
-	ErrTenantMismatch    = &Error{Code: CodeTenantMismatch, Message: "credential belongs to another tenant"}
-	ErrIdempotencyReused = &Error{Code: CodeIdempotencyKeyReused, Message: "idempotency key reused with another body"}
+	// ErrNotFound is returned by a Store read when the object does not exist
+	// or belongs to another tenant.
+	ErrNotFound = errors.New("not found")
+	// ErrStale is returned by a Store when a conditional write lost: the
+	// object changed since it was read, or an object to create already
+	// exists. The domain re-reads and retries; it is never shown to a client
+	// as such.
+	ErrStale = errors.New("stale write")
+	// ErrIdempotencyTaken is returned by a Store's Commit when the change's
+	// idempotency record already exists (another call with the same key won).
+	ErrIdempotencyTaken = errors.New("idempotency key already recorded")
+	// ErrUnique is returned by a Store's Commit when a tenant's JWT issuer
+	// and audience are already used by another tenant.
+	ErrUnique = errors.New("JWT issuer and audience are already used by another tenant")
 )
-
-// ErrStale is returned by a Store when a conditional write lost: the object
-// changed since it was read, or an object to create already exists. The
-// domain re-reads and retries; it is never shown to a client as such.
-var ErrStale = errors.New("stale write")
-
-// ErrIdempotencyTaken is returned by a Store's Commit when the change's
-// idempotency record already exists (another call with the same key won).
-var ErrIdempotencyTaken = errors.New("idempotency key already recorded")
 
 // Errorf builds an *Error with a formatted client-safe message.
 func Errorf(code Code, format string, args ...any) *Error {
@@ -89,6 +82,19 @@ func Errorf(code Code, format string, args ...any) *Error {
 // other tenants are reported exactly like missing ones.
 func NotFound(kind string) *Error {
 	return &Error{Code: CodeNotFound, Message: kind + " not found"}
+}
+
+// notFound maps a Store's ErrNotFound to the client error for a missing
+// object of the given kind, keeping the store's error as the cause (so a
+// workflow step can still tell the object is gone); any other error passes
+// unchanged.
+func notFound(kind string, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	e := NotFound(kind)
+	e.Cause = err
+	return e
 }
 
 // Violations collects per-field validation problems and turns them into one
@@ -126,8 +132,12 @@ func Invalid(field, format string, args ...any) error {
 	return v.Err()
 }
 
-// CodeOf returns the API code an error carries, or CodeInternal.
+// CodeOf returns the API code an error carries: "" for nil, CodeInternal for
+// an error that carries none.
 func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

@@ -137,7 +137,7 @@ type Grant struct {
 
 func (g *Grant) transition(next GrantStatus, now time.Time) error {
 	if !g.Status.CanBecome(next) {
-		return fmt.Errorf("grant %s is %s and cannot become %s: %w", g.ID, g.Status, next, ErrConflict)
+		return &Error{Code: CodeConflict, Message: "conflict", Cause: fmt.Errorf("grant %s is %s and cannot become %s", g.ID, g.Status, next)}
 	}
 	g.Status = next
 	g.UpdatedAt = now

@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -62,7 +63,10 @@ func TestLedgerSharedAssignment(t *testing.T) {
 	}
 }
 
-func isNotFound(err error) bool { return access.CodeOf(err) == access.CodeNotFound }
+// isNotFound reports a store's not found or the domain's not_found.
+func isNotFound(err error) bool {
+	return errors.Is(err, access.ErrNotFound) || access.CodeOf(err) == access.CodeNotFound
+}
 
 func TestLedgerDifferentGrantees(t *testing.T) {
 	f := withTenant(t)

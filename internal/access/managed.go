@@ -37,6 +37,22 @@ type statement struct {
 	Condition map[string]any `json:"Condition,omitempty"`
 }
 
+// managedAction is one action of a managed resource type and the statements
+// of its permission set.
+type managedAction struct {
+	name       string
+	statements func(m managedTarget) ([]statement, error)
+}
+
+// managedTarget is what a managed permission set's statements are built for.
+type managedTarget struct {
+	partition string
+	account   string // the resource's account
+	r         Resource
+	// dbiResourceID is the RDS instance's DbiResourceId, for the connect action.
+	dbiResourceID string
+}
+
 // ManagedSpec builds the managed permission set for a grant on an S3 bucket,
 // RDS instance or EC2 instance (DESIGN §3). Every statement is pinned to the
 // resource's account with aws:ResourceAccount. dbiResourceID is the RDS
@@ -47,50 +63,20 @@ func ManagedSpec(instanceARN string, r Resource, action string, policyVersion in
 	if i := strings.Index(instanceARN, ":sso:"); strings.HasPrefix(instanceARN, "arn:") && i > 4 {
 		partition = instanceARN[4:i]
 	}
-	var stmts []statement
-	switch {
-	case r.Type == ResourceS3Bucket && action == "read":
-		stmts = s3Statements(partition, r.ID, false)
-	case r.Type == ResourceS3Bucket && action == "write":
-		stmts = s3Statements(partition, r.ID, true)
-	case r.Type == ResourceRDSInstance && action == "connect":
-		if dbiResourceID == "" {
-			return ManagedPermissionSet{}, fmt.Errorf("managed permission set for %s: the DB instance's resource id is unknown", r.ID)
+	var build func(managedTarget) ([]statement, error)
+	if k, ok := kindOf(r.Type); ok {
+		for _, a := range k.managed {
+			if a.name == action {
+				build = a.statements
+			}
 		}
-		stmts = []statement{{
-			Sid: "ConnectAsDBUser", Effect: "Allow", Action: []string{"rds-db:connect"},
-			Resource: []string{fmt.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", partition, r.Region, account, dbiResourceID, r.DBUser)},
-		}}
-	case r.Type == ResourceRDSInstance && action == "read":
-		stmts = []statement{{
-			Sid: "DescribeInstance", Effect: "Allow",
-			Action:   []string{"rds:DescribeDBInstances", "rds:DescribeDBLogFiles", "rds:DownloadDBLogFilePortion", "rds:ListTagsForResource"},
-			Resource: []string{r.ID},
-		}}
-	case r.Type == ResourceRDSInstance && action == "admin":
-		stmts = []statement{{
-			Sid: "AdministerInstance", Effect: "Allow",
-			Action: []string{"rds:Describe*", "rds:ListTagsForResource", "rds:RebootDBInstance", "rds:ModifyDBInstance",
-				"rds:CreateDBSnapshot", "rds:StartDBInstance", "rds:StopDBInstance", "rds:DownloadDBLogFilePortion"},
-			Resource: []string{r.ID},
-		}}
-	case r.Type == ResourceEC2Instance && action == "ssm-session":
-		instance := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", partition, r.Region, account, r.ID)
-		stmts = []statement{
-			{Sid: "StartSession", Effect: "Allow", Action: []string{"ssm:StartSession"}, Resource: []string{
-				instance, fmt.Sprintf("arn:%s:ssm:%s::document/AWS-StartSSHSession", partition, r.Region),
-				fmt.Sprintf("arn:%s:ssm:%s::document/AWS-StartPortForwardingSession", partition, r.Region),
-			}},
-			{Sid: "ManageOwnSessions", Effect: "Allow", Action: []string{"ssm:TerminateSession", "ssm:ResumeSession"},
-				Resource: []string{fmt.Sprintf("arn:%s:ssm:*:*:session/${aws:userid}-*", partition)}},
-			{Sid: "DescribeInstance", Effect: "Allow", Action: []string{"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:GetConnectionStatus"}, Resource: []string{"*"}},
-		}
-	case r.Type == ResourceEC2Instance && action == "read":
-		stmts = []statement{{Sid: "DescribeInstance", Effect: "Allow",
-			Action:   []string{"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:GetConsoleOutput", "ssm:DescribeInstanceInformation"},
-			Resource: []string{"*"}}}
-	default:
+	}
+	if build == nil {
 		return ManagedPermissionSet{}, fmt.Errorf("no managed permission set for action %q on %s", action, r.Type)
+	}
+	stmts, err := build(managedTarget{partition: partition, account: account, r: r, dbiResourceID: dbiResourceID})
+	if err != nil {
+		return ManagedPermissionSet{}, err
 	}
 	for i := range stmts {
 		stmts[i].Condition = map[string]any{"StringEquals": map[string]string{"aws:ResourceAccount": account}}
@@ -109,6 +95,64 @@ func ManagedSpec(instanceARN string, r Resource, action string, policyVersion in
 		AccountID:       account,
 		SessionDuration: ManagedSessionLength,
 	}, nil
+}
+
+// The statements of each managed action, named by type and action; kinds
+// lists which type offers which.
+
+func s3Read(m managedTarget) ([]statement, error) {
+	return s3Statements(m.partition, m.r.ID, false), nil
+}
+
+func s3Write(m managedTarget) ([]statement, error) {
+	return s3Statements(m.partition, m.r.ID, true), nil
+}
+
+func rdsConnect(m managedTarget) ([]statement, error) {
+	if m.dbiResourceID == "" {
+		return nil, fmt.Errorf("managed permission set for %s: the DB instance's resource id is unknown", m.r.ID)
+	}
+	return []statement{{
+		Sid: "ConnectAsDBUser", Effect: "Allow", Action: []string{"rds-db:connect"},
+		Resource: []string{fmt.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", m.partition, m.r.Region, m.account, m.dbiResourceID, m.r.DBUser)},
+	}}, nil
+}
+
+func rdsRead(m managedTarget) ([]statement, error) {
+	return []statement{{
+		Sid: "DescribeInstance", Effect: "Allow",
+		Action:   []string{"rds:DescribeDBInstances", "rds:DescribeDBLogFiles", "rds:DownloadDBLogFilePortion", "rds:ListTagsForResource"},
+		Resource: []string{m.r.ID},
+	}}, nil
+}
+
+func rdsAdmin(m managedTarget) ([]statement, error) {
+	return []statement{{
+		Sid: "AdministerInstance", Effect: "Allow",
+		Action: []string{"rds:Describe*", "rds:ListTagsForResource", "rds:RebootDBInstance", "rds:ModifyDBInstance",
+			"rds:CreateDBSnapshot", "rds:StartDBInstance", "rds:StopDBInstance", "rds:DownloadDBLogFilePortion"},
+		Resource: []string{m.r.ID},
+	}}, nil
+}
+
+func ec2Session(m managedTarget) ([]statement, error) {
+	p, region := m.partition, m.r.Region
+	instance := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", p, region, m.account, m.r.ID)
+	return []statement{
+		{Sid: "StartSession", Effect: "Allow", Action: []string{"ssm:StartSession"}, Resource: []string{
+			instance, fmt.Sprintf("arn:%s:ssm:%s::document/AWS-StartSSHSession", p, region),
+			fmt.Sprintf("arn:%s:ssm:%s::document/AWS-StartPortForwardingSession", p, region),
+		}},
+		{Sid: "ManageOwnSessions", Effect: "Allow", Action: []string{"ssm:TerminateSession", "ssm:ResumeSession"},
+			Resource: []string{fmt.Sprintf("arn:%s:ssm:*:*:session/${aws:userid}-*", p)}},
+		{Sid: "DescribeInstance", Effect: "Allow", Action: []string{"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:GetConnectionStatus"}, Resource: []string{"*"}},
+	}, nil
+}
+
+func ec2Read(managedTarget) ([]statement, error) {
+	return []statement{{Sid: "DescribeInstance", Effect: "Allow",
+		Action:   []string{"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:GetConsoleOutput", "ssm:DescribeInstanceInformation"},
+		Resource: []string{"*"}}}, nil
 }
 
 func s3Statements(partition, bucket string, write bool) []statement {

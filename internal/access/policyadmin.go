@@ -2,7 +2,6 @@ package access
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -35,10 +34,7 @@ func (s *Service) GetPolicyVersion(ctx context.Context, p Principal, version int
 
 func (s *core) policyVersion(ctx context.Context, tenantID string, version int) (PolicySet, error) {
 	ps, err := s.store.GetPolicySet(ctx, tenantID, version)
-	if errors.Is(err, ErrNotFound) {
-		return ps, NotFound(fmt.Sprintf("policy version %d", version))
-	}
-	return ps, err
+	return ps, notFound(fmt.Sprintf("policy version %d", version), err)
 }
 
 // PutPolicies stores a new version of the tenant's policy set (admins only).

@@ -18,6 +18,7 @@ type Store interface {
 	// ErrUnique when a tenant's JWT issuer and audience are already taken.
 	Commit(ctx context.Context, c Change) error
 
+	// Reads of a missing object return an error wrapping ErrNotFound.
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	// TenantIDForIssuer finds the tenant whose JWT settings name this issuer
 	// and audience.
@@ -52,10 +53,6 @@ type Change struct {
 	Audit       []AuditEvent
 	Idempotency *IdempotencyRecord
 }
-
-// ErrUnique is returned by Commit when a tenant's JWT issuer and audience are
-// already used by another tenant.
-var ErrUnique = &Error{Code: CodeConflict, Message: "JWT issuer and audience are already used by another tenant"}
 
 // PageRequest asks a store for one page. After is the store's own position
 // from the previous page's Next; nil starts at the beginning.
@@ -159,8 +156,7 @@ type IdentityCenter interface {
 // a failure.
 var ErrRetryLater = errors.New("retry later")
 
-// ErrUserNotFound means a grantee has no active Identity Store user. It is a
-// plain sentinel (not an *Error), so it matches nothing but itself.
+// ErrUserNotFound means a grantee has no active Identity Store user.
 var ErrUserNotFound = errors.New("grantee has no active Identity Center user")
 
 // ManagedPermissionSet describes an Elevate-managed permission set for a

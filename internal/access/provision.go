@@ -620,7 +620,7 @@ func (s *core) tenantAndGrant(ctx context.Context, tenantID, grantID string) (Te
 func (s *core) loadGrant(ctx context.Context, tenantID, id string) (Grant, error) {
 	g, err := s.store.GetGrant(ctx, tenantID, id)
 	if errors.Is(err, ErrNotFound) {
-		return g, NotFound("grant")
+		return g, notFound("grant", err)
 	}
 	return g, err
 }

@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"errors"
-	"slices"
 )
 
 // List limits.
@@ -137,14 +136,4 @@ func (s *Service) ListAuditEvents(ctx context.Context, p Principal, page PageReq
 		return Page[AuditEvent]{}, err
 	}
 	return s.store.ListAuditEvents(ctx, p.TenantID, page)
-}
-
-// validStatuses reports whether every status is known.
-func validStatuses[T ~string](list []T, known []T) bool {
-	for _, s := range list {
-		if !slices.Contains(known, s) {
-			return false
-		}
-	}
-	return true
 }

@@ -139,7 +139,7 @@ func (r *Request) transition(next RequestStatus, now time.Time) error {
 		if r.Status != RequestPending {
 			return &Error{Code: CodeRequestNotPending, Message: fmt.Sprintf("request is %s, not pending", r.Status)}
 		}
-		return fmt.Errorf("request %s: %s to %s: %w", r.ID, r.Status, next, ErrConflict)
+		return &Error{Code: CodeConflict, Message: "conflict", Cause: fmt.Errorf("request %s: %s to %s", r.ID, r.Status, next)}
 	}
 	r.Status = next
 	r.UpdatedAt = now

@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// ResourceType is one of the six kinds of AWS resource Elevate grants access to.
+// ResourceType is one of the kinds of AWS resource Elevate grants access to
+// (see kinds).
 type ResourceType string
 
 // The resource types of DESIGN §3.
@@ -20,25 +21,39 @@ const (
 )
 
 // ResourceTypes lists every resource type in a stable order.
-var ResourceTypes = []ResourceType{
-	ResourceAccount, ResourcePermissionSet, ResourceOrganizationalUnit,
-	ResourceS3Bucket, ResourceRDSInstance, ResourceEC2Instance,
-}
+var ResourceTypes = func() []ResourceType {
+	ts := make([]ResourceType, len(kinds))
+	for i, k := range kinds {
+		ts[i] = k.typ
+	}
+	return ts
+}()
 
 // Valid reports whether t is a known resource type.
 func (t ResourceType) Valid() bool {
-	for _, k := range ResourceTypes {
-		if k == t {
-			return true
-		}
-	}
-	return false
+	_, ok := kindOf(t)
+	return ok
 }
 
 // Managed reports whether grants on this type use an Elevate-managed
 // permission set rather than one from the catalog.
 func (t ResourceType) Managed() bool {
-	return t == ResourceS3Bucket || t == ResourceRDSInstance || t == ResourceEC2Instance
+	k, ok := kindOf(t)
+	return ok && len(k.managed) > 0
+}
+
+// ManagedActions are the actions Elevate knows how to build a managed
+// permission set for on this type (DESIGN §3); none for the others.
+func (t ResourceType) ManagedActions() []string {
+	k, ok := kindOf(t)
+	if !ok {
+		return nil
+	}
+	names := make([]string, len(k.managed))
+	for i, a := range k.managed {
+		names[i] = a.name
+	}
+	return names
 }
 
 // Resource is what a request asks access to: a type and id, plus the fields
@@ -54,7 +69,7 @@ type Resource struct {
 // TargetAccount is the account the assignment is made in: the id itself for
 // an account, the account field for the others, and "" for an OU.
 func (r Resource) TargetAccount() string {
-	if r.Type == ResourceAccount {
+	if k, ok := kindOf(r.Type); ok && k.isAccount {
 		return r.ID
 	}
 	return r.AccountID
@@ -124,88 +139,49 @@ func bucketNameProblem(name string) string {
 // instances the account and region, when given, must match the ARN.
 func (r Resource) Validate(prefix string, v Violations) {
 	f := func(name string) string { return prefix + "." + name }
-	if !r.Type.Valid() {
-		v.Add(f("type"), "must be one of aws_account, aws_permission_set, aws_organizational_unit, aws_s3_bucket, aws_rds_instance, aws_ec2_instance")
+	k, ok := kindOf(r.Type)
+	if !ok {
+		names := make([]string, len(ResourceTypes))
+		for i, t := range ResourceTypes {
+			names[i] = string(t)
+		}
+		v.Add(f("type"), "must be one of %s", strings.Join(names, ", "))
 		return
 	}
 	if r.ID == "" {
 		v.Add(f("id"), "is required")
-	}
-	needAccount, needRegion, allowRegion, allowAccount, allowDBUser := false, false, false, false, false
-	switch r.Type {
-	case ResourceAccount:
-		if r.ID != "" && !ValidAccountID(r.ID) {
-			v.Add(f("id"), "must be a 12-digit AWS account id")
-		}
-	case ResourcePermissionSet:
-		needAccount, allowAccount = true, true
-		if r.ID != "" && !ValidPermissionSetARN(r.ID) {
-			v.Add(f("id"), "must be a permission set ARN (arn:aws:sso:::permissionSet/ssoins-…/ps-…)")
-		}
-	case ResourceOrganizationalUnit:
-		if r.ID != "" && !ValidOUID(r.ID) {
-			v.Add(f("id"), "must be an organizational unit id (ou-xxxx-xxxxxxxx)")
-		}
-	case ResourceS3Bucket:
-		needAccount, allowAccount = true, true
-		if r.ID != "" {
-			if p := bucketNameProblem(r.ID); p != "" {
-				v.Add(f("id"), "bucket name %s", p)
-			}
-		}
-	case ResourceRDSInstance:
-		allowAccount, allowRegion, allowDBUser = true, true, true
-		if r.ID != "" {
-			region, account, _, ok := ParseRDSARN(r.ID)
-			switch {
-			case !ok:
-				v.Add(f("id"), "must be a DB instance ARN (arn:aws:rds:<region>:<account>:db:<name>)")
-			default:
-				if r.AccountID != "" && r.AccountID != account {
-					v.Add(f("account_id"), "must match the account in the DB instance ARN (%s)", account)
-				}
-				if r.Region != "" && r.Region != region {
-					v.Add(f("region"), "must match the region in the DB instance ARN (%s)", region)
-				}
-			}
-		}
-		if r.DBUser != "" && !dbUserPattern.MatchString(r.DBUser) {
-			v.Add(f("db_user"), "must be a database user name (letters, digits, _ $ -, up to 63 characters)")
-		}
-	case ResourceEC2Instance:
-		needAccount, allowAccount, needRegion, allowRegion = true, true, true, true
-		if r.ID != "" && !ec2InstancePattern.MatchString(r.ID) {
-			v.Add(f("id"), "must be an EC2 instance id (i- followed by 8 or 17 hex digits)")
-		}
+	} else {
+		k.checkID(r, f, v)
 	}
 	switch {
-	case r.AccountID == "" && needAccount:
+	case r.AccountID == "" && k.account == required:
 		v.Add(f("account_id"), "is required for %s", r.Type)
-	case r.AccountID != "" && !allowAccount:
+	case r.AccountID != "" && k.account == refused:
 		v.Add(f("account_id"), "is not allowed for %s", r.Type)
 	case r.AccountID != "" && !ValidAccountID(r.AccountID):
 		v.Add(f("account_id"), "must be a 12-digit AWS account id")
 	}
 	switch {
-	case r.Region == "" && needRegion:
+	case r.Region == "" && k.region == required:
 		v.Add(f("region"), "is required for %s", r.Type)
-	case r.Region != "" && !allowRegion:
+	case r.Region != "" && k.region == refused:
 		v.Add(f("region"), "is not allowed for %s", r.Type)
 	case r.Region != "" && !regionPattern.MatchString(r.Region):
 		v.Add(f("region"), "must be an AWS region name such as eu-west-1")
 	}
-	if r.DBUser != "" && !allowDBUser {
+	switch {
+	case r.DBUser != "" && k.dbUser == refused:
 		v.Add(f("db_user"), "is not allowed for %s", r.Type)
+	case r.DBUser != "" && !dbUserPattern.MatchString(r.DBUser):
+		v.Add(f("db_user"), "must be a database user name (letters, digits, _ $ -, up to 63 characters)")
 	}
 }
 
 // Normalize fills the fields a type derives from its id: the account and
 // region of an RDS instance come from its ARN.
 func (r Resource) Normalize() Resource {
-	if r.Type == ResourceRDSInstance {
-		if region, account, _, ok := ParseRDSARN(r.ID); ok {
-			r.Region, r.AccountID = region, account
-		}
+	if k, ok := kindOf(r.Type); ok && k.fromID != nil {
+		return k.fromID(r)
 	}
 	return r
 }

@@ -160,7 +160,7 @@ func (s *core) tenant(ctx context.Context, id string) (Tenant, error) {
 	t, err := s.store.GetTenant(ctx, id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return Tenant{}, NotFound("tenant")
+			return Tenant{}, notFound("tenant", err)
 		}
 		return Tenant{}, fmt.Errorf("load tenant %s: %w", id, err)
 	}

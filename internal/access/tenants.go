@@ -80,6 +80,9 @@ func (s *Operator) CreateTenant(ctx context.Context, in NewTenantInput) (Tenant,
 		if errors.Is(err, ErrStale) {
 			return Tenant{}, Errorf(CodeConflict, "tenant %s already exists", t.ID)
 		}
+		if errors.Is(err, ErrUnique) {
+			return Tenant{}, &Error{Code: CodeConflict, Message: "JWT issuer and audience are already used by another tenant", Cause: err}
+		}
 		return Tenant{}, err
 	}
 	return t, nil

@@ -19,7 +19,7 @@ var statusOf = map[access.Code]int{
 	access.CodeForbidden:            http.StatusForbidden,
 	access.CodePolicyDenied:         http.StatusForbidden,
 	access.CodeNotFound:             http.StatusNotFound,
-	"method_not_allowed":            http.StatusMethodNotAllowed,
+	access.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	access.CodeRequestNotPending:    http.StatusConflict,
 	access.CodeConflict:             http.StatusConflict,
 	access.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,7 +46,7 @@ func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 	}
 	return a.idempotent(w, r, p, body, renderCreatedRequest, func(idem *access.Idempotency) (access.Outcome, error) {
 		req, err := a.svc.CreateRequest(r.Context(), p, cr, idem)
-		if err != nil && !errors.Is(err, access.ErrPolicyDenied) {
+		if err != nil && access.CodeOf(err) != access.CodePolicyDenied {
 			return access.Outcome{}, err
 		}
 		return access.Outcome{Request: &req}, nil

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -90,7 +89,7 @@ func SeedDemo(ctx context.Context, svc *access.Operator, org Organizer) (Demo, e
 		settings := access.DefaultSettings()
 		settings.GroupRoles = map[string]access.Role{"platform-admins": access.RoleAdmin, "approvers": access.RoleApprover, "engineering": access.RoleRequester}
 		_, err := svc.CreateTenant(ctx, access.NewTenantInput{ID: sp.id, Name: sp.name, Boundary: &boundary, Settings: &settings, Catalog: catalog})
-		if err != nil && !errors.Is(err, access.ErrConflict) {
+		if err != nil && access.CodeOf(err) != access.CodeConflict {
 			return Demo{}, fmt.Errorf("seed tenant %s: %w", sp.name, err)
 		}
 		// On a lasting store the tenant may exist from an earlier start; its

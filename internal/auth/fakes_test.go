@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +62,7 @@ func (f *fakeKeys) GetAPIKey(_ context.Context, id string) (access.APIKey, error
 	}
 	k, ok := f.keys[id]
 	if !ok {
-		return access.APIKey{}, access.NotFound("API key")
+		return access.APIKey{}, fmt.Errorf("API key %s: %w", id, access.ErrNotFound)
 	}
 	return k, nil
 }
@@ -86,7 +87,7 @@ type fakeTenants struct {
 func (f *fakeTenants) GetTenant(_ context.Context, id string) (access.Tenant, error) {
 	t, ok := f.tenants[id]
 	if !ok {
-		return access.Tenant{}, access.NotFound("tenant")
+		return access.Tenant{}, fmt.Errorf("tenant %s: %w", id, access.ErrNotFound)
 	}
 	return t, nil
 }
@@ -97,7 +98,7 @@ func (f *fakeTenants) TenantIDForIssuer(_ context.Context, issuer, audience stri
 			return id, nil
 		}
 	}
-	return "", access.NotFound("tenant")
+	return "", fmt.Errorf("tenant of issuer %s: %w", issuer, access.ErrNotFound)
 }
 
 // wantCode fails unless err is an *access.Error with this code and, when msg

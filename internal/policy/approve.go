@@ -35,18 +35,28 @@ type RequestInfo struct {
 // Whatever the policies say, nobody may approve a request they made or will
 // receive: such a decision is always denied.
 func (s *Set) MayApprove(r ApproveRequest) Decision {
+	ents, req, grantee := s.approveEnv(r)
+	dec, diag := cedar.Authorize(ents, ents, req)
+	d, _ := s.outcome(dec, diag, noticeNoApprovePermit)
+	if d.Allowed && selfApproval(r.Approver, r.Request, grantee) {
+		return Decision{Notices: []string{noticeSelfApproval}}
+	}
+	return d
+}
+
+// approveEnv builds the entities, candidate policies and Cedar request of an
+// approval, and says who receives the access.
+func (s *Set) approveEnv(r ApproveRequest) (*env, cedar.Request, string) {
 	req := r.Request
 	grantee := req.Grantee
 	if grantee == "" {
 		grantee = req.Requester
 	}
 	accountID := req.Resource.AccountID
-	switch req.Resource.Type {
-	case ResourceAccount:
-		if accountID == "" {
-			accountID = req.Resource.ID
-		}
-	case ResourceOrganizationalUnit:
+	switch k, ok := resourceKinds[req.Resource.Type]; {
+	case ok && k.account == accountSelf && accountID == "":
+		accountID = req.Resource.ID
+	case ok && k.account == accountNone:
 		accountID = ""
 	}
 
@@ -68,7 +78,7 @@ func (s *Set) MayApprove(r ApproveRequest) Decision {
 		}),
 	}
 	hour, weekday := localClock(r.Time, r.Location)
-	dec, diag := cedar.Authorize(ents, ents, cedar.Request{
+	return ents, cedar.Request{
 		Principal: ents.principal.UID,
 		Action:    actionApprove,
 		Resource:  ents.resource.UID,
@@ -76,12 +86,7 @@ func (s *Set) MayApprove(r ApproveRequest) Decision {
 			"hour":    hour,
 			"weekday": weekday,
 		}),
-	})
-	d, _ := s.outcome(dec, diag, noticeNoApprovePermit)
-	if d.Allowed && selfApproval(r.Approver, req, grantee) {
-		return Decision{Notices: []string{noticeSelfApproval}}
-	}
-	return d
+	}, grantee
 }
 
 // selfApproval reports whether the approver made or will receive the

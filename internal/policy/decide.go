@@ -18,16 +18,6 @@ type User struct {
 	IdentityStoreID string
 }
 
-// Resource types Elevate knows, as they appear in Resource.Type.
-const (
-	ResourceAccount            = "aws_account"
-	ResourcePermissionSet      = "aws_permission_set"
-	ResourceOrganizationalUnit = "aws_organizational_unit"
-	ResourceS3Bucket           = "aws_s3_bucket"
-	ResourceRDSInstance        = "aws_rds_instance"
-	ResourceEC2Instance        = "aws_ec2_instance"
-)
-
 // Resource is the AWS resource a request is about, with the organization
 // hierarchy above it so policies can match whole OUs.
 type Resource struct {

@@ -99,27 +99,11 @@ func (e *env) setPrincipal(u User) {
 // ancestors. With chain set it also adds the ancestors as OU entities, each
 // the child of its outer neighbour.
 func (e *env) setResource(r Resource, chain bool) error {
-	var (
-		typ       types.EntityType
-		inAccount bool
-		hasRegion bool
-	)
-	switch r.Type {
-	case ResourceAccount:
-		typ = typeAccount
-	case ResourceOrganizationalUnit:
-		typ = typeOU
-	case ResourcePermissionSet:
-		typ, inAccount = typePermissionSet, true
-	case ResourceS3Bucket:
-		typ, inAccount = typeS3Bucket, true
-	case ResourceEC2Instance:
-		typ, inAccount, hasRegion = typeEC2Instance, true, true
-	case ResourceRDSInstance:
-		typ, inAccount, hasRegion = typeRDSInstance, true, true
-	default:
+	k, ok := resourceKinds[r.Type]
+	if !ok {
 		return fmt.Errorf("unknown resource type %q", r.Type)
 	}
+	inAccount := k.account == accountMember
 	if r.ID == "" {
 		return fmt.Errorf("the resource has no id")
 	}
@@ -144,7 +128,7 @@ func (e *env) setResource(r Resource, chain bool) error {
 		}
 	}
 
-	e.resource.UID = types.NewEntityUID(typ, types.String(r.ID))
+	e.resource.UID = types.NewEntityUID(k.entity, types.String(r.ID))
 	if !inAccount {
 		if len(e.parents) > 0 {
 			e.resource.Parents = types.NewEntityUIDSet(e.parents...)
@@ -159,7 +143,7 @@ func (e *env) setResource(r Resource, chain bool) error {
 	e.parents = append(e.parents, account)
 	e.resource.Parents = types.NewEntityUIDSet(e.parents...)
 	attrs := types.RecordMap{"account": account}
-	if hasRegion {
+	if k.region {
 		attrs["region"] = types.String(r.Region)
 	}
 	e.resource.Attributes = types.NewRecord(attrs)

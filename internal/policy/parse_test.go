@@ -24,7 +24,7 @@ func TestParseDefault(t *testing.T) {
 	if s.Len() != len(want) {
 		t.Errorf("Len = %d, want %d", s.Len(), len(want))
 	}
-	if MustDefault() != MustDefault() {
+	if first, again := MustDefault(), MustDefault(); first != again {
 		t.Error("MustDefault parses more than once")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,17 +40,11 @@ func TestSweepConformance(t *testing.T) {
 	})
 }
 
-// TestConformanceWithoutTenantCache runs the parts of the suite that read
-// tenants with the cache off, so that every tenant read goes to the table.
+// TestConformanceWithoutTenantCache runs the parts of the suite that write
+// or read tenants with the cache off, so that every tenant read goes to the
+// table.
 func TestConformanceWithoutTenantCache(t *testing.T) {
-	readTenants := []string{
-		"Revisions", "RoundTrip", "Copies", "Atomicity", "ConcurrentUpdates",
-		"ConcurrentIssuers", "IssuerUniqueness", "NotFound", "TenantIsolation",
-	}
-	storetest.Run(t, func(t *testing.T) access.Store {
-		if !slices.Contains(readTenants, path.Base(t.Name())) {
-			t.Skip("reads no tenant")
-		}
+	storetest.RunTenantTests(t, func(t *testing.T) access.Store {
 		client, table := newTable(t, nil)
 		return dynamo.New(client, dynamo.Options{Table: table, TenantCacheTTL: -1})
 	})

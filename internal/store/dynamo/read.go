@@ -52,12 +52,12 @@ func (s *Store) GetTenant(ctx context.Context, id string) (access.Tenant, error)
 // readTenant reads a tenant from the table.
 func (s *Store) readTenant(ctx context.Context, id string) (access.Tenant, error) {
 	if !validTenantID(id) {
-		return access.Tenant{}, errNotFound("tenant")
+		return access.Tenant{}, errNotFound("tenant %s", id)
 	}
 	var it tenantItem
 	found, err := s.getItem(ctx, tenantKey(id), skTenant, &it)
 	if err != nil || !found {
-		return access.Tenant{}, cmpOr(err, errNotFound("tenant"))
+		return access.Tenant{}, cmpOr(err, errNotFound("tenant %s", id))
 	}
 	return tenantFromData(it.tenantData)
 }
@@ -70,7 +70,7 @@ func (s *Store) TenantIDForIssuer(ctx context.Context, issuer, audience string) 
 		return "", err
 	}
 	if !found || it.Issuer != issuer || it.Audience != audience {
-		return "", errNotFound("tenant")
+		return "", errNotFound("tenant of JWT issuer %q and audience %q", issuer, audience)
 	}
 	return it.TenantID, nil
 }
@@ -78,12 +78,12 @@ func (s *Store) TenantIDForIssuer(ctx context.Context, issuer, audience string) 
 // GetRequest returns a request of a tenant.
 func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (access.Request, error) {
 	if !validTenantID(tenantID) {
-		return access.Request{}, errNotFound("request")
+		return access.Request{}, errNotFound("request %s of tenant %s", id, tenantID)
 	}
 	var it requestItem
 	found, err := s.getItem(ctx, requestPK(tenantID, id), skRequest, &it)
 	if err != nil || !found {
-		return access.Request{}, cmpOr(err, errNotFound("request"))
+		return access.Request{}, cmpOr(err, errNotFound("request %s of tenant %s", id, tenantID))
 	}
 	return requestFromData(it.requestData)
 }
@@ -144,12 +144,12 @@ func (s *Store) ListRequests(ctx context.Context, tenantID string, f access.Requ
 // GetGrant returns a grant of a tenant.
 func (s *Store) GetGrant(ctx context.Context, tenantID, id string) (access.Grant, error) {
 	if !validTenantID(tenantID) {
-		return access.Grant{}, errNotFound("grant")
+		return access.Grant{}, errNotFound("grant %s of tenant %s", id, tenantID)
 	}
 	var it grantItem
 	found, err := s.getItem(ctx, grantPK(tenantID, id), skGrant, &it)
 	if err != nil || !found {
-		return access.Grant{}, cmpOr(err, errNotFound("grant"))
+		return access.Grant{}, cmpOr(err, errNotFound("grant %s of tenant %s", id, tenantID))
 	}
 	return grantFromData(it.grantData)
 }
@@ -235,12 +235,12 @@ func (s *Store) getAPIKeyConsistently(ctx context.Context, id string) (access.AP
 	var claim keyClaimItem
 	found, err := s.getItem(ctx, keyClaimPK(id), skKeyID, &claim)
 	if err != nil || !found {
-		return access.APIKey{}, errOr(err, errNotFound("API key"))
+		return access.APIKey{}, errOr(err, errNotFound("API key %s", id))
 	}
 	var it apiKeyItem
 	found, err = s.getItem(ctx, keyPK(claim.TenantID, id), skKey, &it)
 	if err != nil || !found {
-		return access.APIKey{}, errOr(err, errNotFound("API key"))
+		return access.APIKey{}, errOr(err, errNotFound("API key %s", id))
 	}
 	return apiKeyFromData(it.apiKeyData)
 }
@@ -316,7 +316,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, p access.P
 // expired.
 func (s *Store) GetIdempotency(ctx context.Context, scope access.IdempotencyScope) (access.IdempotencyRecord, error) {
 	if !validTenantID(scope.TenantID) {
-		return access.IdempotencyRecord{}, errNotFound("idempotency record")
+		return access.IdempotencyRecord{}, errNotFound("idempotency record %q of tenant %s", scope.Key, scope.TenantID)
 	}
 	var it idempotencyItem
 	found, err := s.getItem(ctx, idempotencyPK(scope), skIdem, &it)
@@ -325,7 +325,7 @@ func (s *Store) GetIdempotency(ctx context.Context, scope access.IdempotencyScop
 	}
 	if !found || (it.ExpiresAt != "" && formatTime(s.now()) >= it.ExpiresAt) ||
 		it.PrincipalID != scope.PrincipalID || it.Route != scope.Route || it.Key != scope.Key {
-		return access.IdempotencyRecord{}, errNotFound("idempotency record")
+		return access.IdempotencyRecord{}, errNotFound("idempotency record %q of tenant %s", scope.Key, scope.TenantID)
 	}
 	return idempotencyFromItem(it)
 }
@@ -333,12 +333,12 @@ func (s *Store) GetIdempotency(ctx context.Context, scope access.IdempotencyScop
 // GetPolicySet returns one version of a tenant's policy set.
 func (s *Store) GetPolicySet(ctx context.Context, tenantID string, version int) (access.PolicySet, error) {
 	if !validTenantID(tenantID) {
-		return access.PolicySet{}, errNotFound("policy set version")
+		return access.PolicySet{}, errNotFound("policy set version %d of tenant %s", version, tenantID)
 	}
 	var it policyItem
 	found, err := s.getItem(ctx, policyPK(tenantID), policySK(version), &it)
 	if err != nil || !found {
-		return access.PolicySet{}, cmpOr(err, errNotFound("policy set version"))
+		return access.PolicySet{}, cmpOr(err, errNotFound("policy set version %d of tenant %s", version, tenantID))
 	}
 	return policyFromItem(it)
 }
@@ -348,7 +348,7 @@ func (s *Store) GetLedgerEntry(ctx context.Context, key access.AssignmentKey) (a
 	var it ledgerItem
 	found, err := s.getItem(ctx, ledgerPK(key), skLedger, &it)
 	if err != nil || !found {
-		return access.LedgerEntry{}, cmpOr(err, errNotFound("ledger entry"))
+		return access.LedgerEntry{}, cmpOr(err, errNotFound("ledger entry for user %s in account %s", key.PrincipalID, key.AccountID))
 	}
 	return ledgerFromItem(it)
 }

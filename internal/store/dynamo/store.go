@@ -79,8 +79,11 @@ const (
 	maxQueryLimit = 1000
 )
 
-// errNotFound builds the not-found error of an object kind.
-func errNotFound(kind string) error { return access.NotFound(kind) }
+// errNotFound is the error of a read that found nothing: what was looked for,
+// wrapping access.ErrNotFound.
+func errNotFound(format string, args ...any) error {
+	return fmt.Errorf("dynamo: %s: %w", fmt.Sprintf(format, args...), access.ErrNotFound)
+}
 
 // errInvalidCursor is the error for a position this store did not make for
 // this list.

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -16,7 +17,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (access.Tenant, error)
 	defer s.mu.RUnlock()
 	t := s.tenants[id]
 	if t == nil {
-		return access.Tenant{}, access.NotFound("tenant")
+		return access.Tenant{}, notFound("tenant %s", id)
 	}
 	return cloneTenant(*t), nil
 }
@@ -31,7 +32,7 @@ func (s *Store) TenantIDForIssuer(ctx context.Context, iss, audience string) (st
 	defer s.mu.RUnlock()
 	id, ok := s.issuers[issuer{iss, audience}]
 	if !ok {
-		return "", access.NotFound("tenant")
+		return "", notFound("tenant of JWT issuer %q and audience %q", iss, audience)
 	}
 	return id, nil
 }
@@ -45,7 +46,7 @@ func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (access.Req
 	defer s.mu.RUnlock()
 	r := s.partitions[tenantID].request(id)
 	if r == nil {
-		return access.Request{}, access.NotFound("request")
+		return access.Request{}, notFound("request %s of tenant %s", id, tenantID)
 	}
 	var c copier
 	out := c.request(*r)
@@ -87,7 +88,7 @@ func (s *Store) GetGrant(ctx context.Context, tenantID, id string) (access.Grant
 	defer s.mu.RUnlock()
 	g := s.partitions[tenantID].grant(id)
 	if g == nil {
-		return access.Grant{}, access.NotFound("grant")
+		return access.Grant{}, notFound("grant %s of tenant %s", id, tenantID)
 	}
 	var c copier
 	out := c.grant(*g)
@@ -126,7 +127,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (access.APIKey, error)
 	defer s.mu.RUnlock()
 	k := s.keys[id]
 	if k == nil {
-		return access.APIKey{}, access.NotFound("API key")
+		return access.APIKey{}, notFound("API key %s", id)
 	}
 	return cloneAPIKey(*k), nil
 }
@@ -179,7 +180,7 @@ func (s *Store) GetIdempotency(ctx context.Context, scope access.IdempotencyScop
 	defer s.mu.RUnlock()
 	r := s.idempotency[scope]
 	if r == nil || !live(r.ExpiresAt, s.now()) {
-		return access.IdempotencyRecord{}, access.NotFound("idempotency record")
+		return access.IdempotencyRecord{}, notFound("idempotency record %q of tenant %s", scope.Key, scope.TenantID)
 	}
 	var c copier
 	out := c.idempotency(*r)
@@ -195,7 +196,7 @@ func (s *Store) GetPolicySet(ctx context.Context, tenantID string, version int) 
 	defer s.mu.RUnlock()
 	ps := s.partitions[tenantID].policy(version)
 	if ps == nil {
-		return access.PolicySet{}, access.NotFound("policy set version")
+		return access.PolicySet{}, notFound("policy set version %d of tenant %s", version, tenantID)
 	}
 	return *ps, nil
 }
@@ -209,7 +210,13 @@ func (s *Store) GetLedgerEntry(ctx context.Context, key access.AssignmentKey) (a
 	defer s.mu.RUnlock()
 	e := s.ledger[key]
 	if e == nil {
-		return access.LedgerEntry{}, access.NotFound("ledger entry")
+		return access.LedgerEntry{}, notFound("ledger entry for user %s in account %s", key.PrincipalID, key.AccountID)
 	}
 	return cloneLedgerEntry(*e), nil
+}
+
+// notFound is the error of a read that found nothing: what was looked for,
+// wrapping access.ErrNotFound.
+func notFound(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), access.ErrNotFound)
 }

@@ -22,11 +22,32 @@ func commit(t *testing.T, s access.Store, c access.Change) {
 	}
 }
 
-// wantErr fails the test unless err matches target.
+// sentinels are the store errors of the contract.
+var sentinels = []error{access.ErrNotFound, access.ErrStale, access.ErrIdempotencyTaken, access.ErrUnique}
+
+// sentinelProblem says how err fails to be the store error target: it must
+// wrap target, no other sentinel, and carry no API code (a store reports
+// what happened; the domain decides what a client sees).
+func sentinelProblem(err, target error) string {
+	if !errors.Is(err, target) {
+		return fmt.Sprintf("got error %v, want one wrapping %q", err, target)
+	}
+	for _, other := range sentinels {
+		if other != target && errors.Is(err, other) {
+			return fmt.Sprintf("error %v wraps %q besides %q", err, other, target)
+		}
+	}
+	if code := access.CodeOf(err); code != access.CodeInternal {
+		return fmt.Sprintf("error %v carries the API code %q; a store error carries none", err, code)
+	}
+	return ""
+}
+
+// wantErr fails the test unless err is the store error target.
 func wantErr(t *testing.T, what string, err, target error) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		t.Errorf("%s: got error %v, want one matching %q", what, err, target)
+	if p := sentinelProblem(err, target); p != "" {
+		t.Errorf("%s: %s", what, p)
 	}
 }
 
@@ -295,8 +316,10 @@ func oneWinner(t *testing.T, errs []error, lost error) int {
 			t.Fatalf("writers %d and %d both succeeded", winner, i)
 		case err == nil:
 			winner = i
-		case !errors.Is(err, lost):
-			t.Errorf("writer %d: got error %v, want one matching %q", i, err, lost)
+		default:
+			if p := sentinelProblem(err, lost); p != "" {
+				t.Errorf("writer %d: %s", i, p)
+			}
 		}
 	}
 	if winner < 0 {
