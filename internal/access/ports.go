@@ -46,7 +46,7 @@ type Change struct {
 	// Ledger entries (deployment-wide, keyed by their assignment) follow the
 	// same revision rule; an entry with Deleted set is removed (its Revision
 	// is the stored one plus one).
-	Ledger      []LedgerEntry
+	Ledger []LedgerEntry
 	// Touched records users Elevate assigned something to; a record is
 	// written whatever is stored (it only moves ExpiresAt).
 	Touched     []TouchedPrincipal

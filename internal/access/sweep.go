@@ -56,8 +56,8 @@ type SweepReport struct {
 	// entry explains: access Elevate may have made and lost track of.
 	AssignmentsUntracked int
 	PermissionSetsGone   int
-	Problems            []string
-	TenantsWithProblems []string
+	Problems             []string
+	TenantsWithProblems  []string
 }
 
 // Sweep finds work the workflows did not finish and finishes it: active
