@@ -6,7 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // Sids of the statements each need becomes; the tests find them by these.
@@ -33,7 +33,7 @@ const (
 
 // statements turns a function's needs into the narrowest IAM statements
 // this stack can write for them.
-func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
+func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 	var out []awsiam.PolicyStatement
 	allow := func(sid string, actions []string, resources []*string) awsiam.PolicyStatement {
 		st := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -44,33 +44,33 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 	}
 	str := jsii.String
 
-	if has(f, app.NeedTableRead) {
+	if has(f, deploy.NeedTableRead) {
 		// The store reads with GetItem and Query, on the table and its
 		// indexes; nothing on a request path scans.
 		allow(SidTableRead, []string{"dynamodb:GetItem", "dynamodb:Query"},
 			[]*string{s.Table.TableArn(), str(*s.Table.TableArn() + "/index/*")})
 	}
-	if has(f, app.NeedTableWrite) {
+	if has(f, deploy.NeedTableWrite) {
 		// TransactWriteItems has no IAM action of its own: each item in a
 		// transaction is authorized as the PutItem, UpdateItem, DeleteItem
 		// or ConditionCheckItem it is. Indexes cannot be written.
 		allow(SidTableWrite, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 			[]*string{s.Table.TableArn()})
 	}
-	if has(f, app.NeedCursorKey) {
+	if has(f, deploy.NeedCursorKey) {
 		allow(SidCursorKey, []string{"secretsmanager:GetSecretValue"}, []*string{s.CursorSecret.SecretArn()})
 	}
-	if has(f, app.NeedStartExecution) {
+	if has(f, deploy.NeedStartExecution) {
 		allow(SidStartExecution, []string{"states:StartExecution"}, []*string{str(s.stateMachineARN)})
 	}
-	if has(f, app.NeedSendTask) {
+	if has(f, deploy.NeedSendTask) {
 		// SendTaskSuccess and SendTaskFailure take no resource in IAM (the
 		// task token is the capability), so "*" is the only resource that
 		// matches. Tokens never leave the backend. No heartbeat: the
 		// definition sets no HeartbeatSeconds.
 		allow(SidSendTask, []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{str("*")})
 	}
-	if has(f, app.NeedSchedule) {
+	if has(f, deploy.NeedSchedule) {
 		allow(SidSchedules, []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"},
 			[]*string{s.Stack.FormatArn(&awscdk.ArnComponents{
 				Service: str("scheduler"), Resource: str("schedule"),
@@ -79,10 +79,10 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 		allow(SidPassSchedulerRole, []string{"iam:PassRole"}, []*string{s.SchedulerRole.RoleArn()}).
 			AddCondition(str("StringEquals"), map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"})
 	}
-	if has(f, app.NeedPublish) {
+	if has(f, deploy.NeedPublish) {
 		allow(SidPublish, []string{"events:PutEvents"}, []*string{s.EventBus.EventBusArn()})
 	}
-	if has(f, app.NeedOrganizationsRead) {
+	if has(f, deploy.NeedOrganizationsRead) {
 		// Organizations ARNs carry the organization id, which the stack does
 		// not know; these are read-only calls on the organization's tree.
 		allow(SidOrganizationsRead, []string{
@@ -90,7 +90,7 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 			"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent",
 		}, []*string{str("*")})
 	}
-	if has(f, app.NeedIdentityCenter) {
+	if has(f, deploy.NeedIdentityCenter) {
 		out = append(out, s.identityCenter()...)
 	}
 	return out

@@ -7,26 +7,26 @@ import (
 
 	"github.com/elevate-jit/elevate/infra"
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // needActions are the action prefixes each need brings; a function without
 // the need must have none of them.
-var needActions = map[app.Need][]string{
-	app.NeedCursorKey:         {"secretsmanager:"},
-	app.NeedStartExecution:    {"states:StartExecution"},
-	app.NeedSendTask:          {"states:SendTask"},
-	app.NeedSchedule:          {"scheduler:", "iam:PassRole"},
-	app.NeedPublish:           {"events:"},
-	app.NeedOrganizationsRead: {"organizations:"},
-	app.NeedIdentityCenter:    {"sso:", "identitystore:", "sts:AssumeRole"},
-	app.NeedTableWrite:        {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
-	app.NeedTableRead:         {"dynamodb:GetItem", "dynamodb:Query"},
+var needActions = map[deploy.Need][]string{
+	deploy.NeedCursorKey:         {"secretsmanager:"},
+	deploy.NeedStartExecution:    {"states:StartExecution"},
+	deploy.NeedSendTask:          {"states:SendTask"},
+	deploy.NeedSchedule:          {"scheduler:", "iam:PassRole"},
+	deploy.NeedPublish:           {"events:"},
+	deploy.NeedOrganizationsRead: {"organizations:"},
+	deploy.NeedIdentityCenter:    {"sso:", "identitystore:", "sts:AssumeRole"},
+	deploy.NeedTableWrite:        {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+	deploy.NeedTableRead:         {"dynamodb:GetItem", "dynamodb:Query"},
 }
 
 func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
 	f := stack(t)
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
 			sts := f.functionPolicy(t, fn.Name)
 			actions := allowed(sts)
@@ -91,8 +91,8 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 		"sso:PutInlinePolicyToPermissionSet", "sso:DeletePermissionSet", "sso:ProvisionPermissionSet",
 		"sso:UpdatePermissionSet", "sso:GetInlinePolicyForPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet",
 	}
-	for _, fn := range app.Functions {
-		if !slices.Contains(fn.Needs, app.NeedIdentityCenter) {
+	for _, fn := range deploy.Functions {
+		if !slices.Contains(fn.Needs, deploy.NeedIdentityCenter) {
 			continue
 		}
 		t.Run(fn.Name, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 
 func TestPassRoleOnlyToScheduler(t *testing.T) {
 	f := stack(t)
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		for _, s := range f.functionPolicy(t, fn.Name) {
 			if !slices.Contains(s.Actions, "iam:PassRole") {
 				continue

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // AddChecks runs cdk-nag's AwsSolutions rules on everything in scope at
@@ -63,19 +63,19 @@ func (s *Stack) suppressions() {
 			"GetSamplingTargets) accept only \"*\"; the role invokes its four step functions by ARN and nothing else.", "Resource::*"))
 
 	partition := s.partition()
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		list := []*cdknag.NagPackSuppression{rule("AwsSolutions-IAM5", starReason(f), "Resource::*")}
-		if has(f, app.NeedTableRead) {
+		if has(f, deploy.NeedTableRead) {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"GetItem and Query on the global secondary indexes (GSI1 to GSI6) of Elevate's own table, whose ARN bounds the wildcard.",
 				regex(`/^Resource::<Table[0-9A-F]{8}\.Arn>\/index\/\*$/`)))
 		}
-		if has(f, app.NeedSchedule) {
+		if has(f, deploy.NeedSchedule) {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"Expiry schedules are named after grants at run time; the actions reach only schedules in Elevate's own schedule group.",
 				regex(`/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/`+regexp.QuoteMeta(s.scheduleGroupName())+`\/\*$/`)))
 		}
-		if has(f, app.NeedIdentityCenter) {
+		if has(f, deploy.NeedIdentityCenter) {
 			list = append(list,
 				rule("AwsSolutions-IAM5",
 					"Permission sets of the one configured Identity Center instance: any may be read and assigned (the tenant's catalog "+
@@ -103,13 +103,13 @@ func (s *Stack) suppressions() {
 
 // starReason says why a function's role has statements on "*": X-Ray for
 // every function, and whichever needs of its take no resource.
-func starReason(f app.Function) string {
+func starReason(f deploy.Function) string {
 	parts := []string{`X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) accepts only "*"`}
-	if has(f, app.NeedSendTask) {
+	if has(f, deploy.NeedSendTask) {
 		parts = append(parts, `states:SendTaskSuccess and SendTaskFailure take no resource in IAM (the task token, which never `+
 			`leaves the backend, is the capability)`)
 	}
-	if has(f, app.NeedOrganizationsRead) {
+	if has(f, deploy.NeedOrganizationsRead) {
 		parts = append(parts, `the read-only organizations:List*/DescribeAccount calls address ARNs that hold the organization id, `+
 			`which the stack does not know`)
 	}

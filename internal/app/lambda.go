@@ -34,6 +34,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
@@ -46,7 +47,7 @@ import (
 func Lambda(name string) {
 	var logs slog.Handler = lambdacontext.NewLogHandler()
 	var level slog.Level
-	if v := os.Getenv(EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
+	if v := os.Getenv(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
 		logs = leveled{logs, level}
 	}
 	log := slog.New(logs)
@@ -59,20 +60,11 @@ func Lambda(name string) {
 	lambda.Start(h)
 }
 
-// FunctionByName finds a function of the inventory.
-func FunctionByName(name string) (Function, bool) {
-	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })
-	if i < 0 {
-		return Function{}, false
-	}
-	return Functions[i], true
-}
-
 // LambdaHandler builds the handler of a function: an API Gateway (HTTP API,
 // payload 2.0) handler for API functions, a typed workflow handler for the
 // others. getenv is os.Getenv outside tests.
 func LambdaHandler(ctx context.Context, name string, getenv func(string) string, log *slog.Logger) (any, error) {
-	fn, ok := FunctionByName(name)
+	fn, ok := deploy.FunctionByName(name)
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the inventory", name)
 	}
@@ -141,10 +133,10 @@ type deps struct {
 // build makes the adapters a function's needs allow. Every other port is a
 // refusal, so a function that was routed a call it may not make fails
 // loudly instead of touching what its IAM role forbids.
-func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.Logger) (*deps, error) {
-	has := func(n Need) bool { return slices.Contains(fn.Needs, n) }
+func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log *slog.Logger) (*deps, error) {
+	has := func(n deploy.Need) bool { return slices.Contains(fn.Needs, n) }
 	d := &deps{cursors: refused{"paginate"}, sfn: refused{"resume approval waits"}}
-	d.store = dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Options{Table: e.get(EnvTable)})
+	d.store = dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Options{Table: e.get(deploy.EnvTable)})
 	c := access.Config{
 		Store: d.store, MintKey: MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 		IdentityCenter: refused{"read the organization or Identity Center"},
@@ -152,8 +144,8 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 			log.WarnContext(ctx, msg, "error", err)
 		},
 	}
-	if has(NeedCursorKey) {
-		arn := e.get(EnvCursorSecretARN)
+	if has(deploy.NeedCursorKey) {
+		arn := e.get(deploy.EnvCursorSecretARN)
 		if arn != "" {
 			s, err := cursorSecret(ctx, secretsmanager.NewFromConfig(cfg), arn)
 			if err != nil {
@@ -162,32 +154,32 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 			d.cursors = s
 		}
 	}
-	if has(NeedStartExecution) || has(NeedSendTask) {
-		sf := workflow.NewStepFunctions(sfn.NewFromConfig(cfg), e.get(EnvStateMachineARN))
+	if has(deploy.NeedStartExecution) || has(deploy.NeedSendTask) {
+		sf := workflow.NewStepFunctions(sfn.NewFromConfig(cfg), e.get(deploy.EnvStateMachineARN))
 		c.Workflow, d.sfn = sf, sf
 	}
-	if has(NeedSchedule) {
+	if has(deploy.NeedSchedule) {
 		c.Scheduler = workflow.NewScheduler(workflow.SchedulerConfig{
-			Client: scheduler.NewFromConfig(cfg), Group: e.get(EnvScheduleGroup), TargetARN: e.get(EnvExpiryFunctionARN),
-			RoleARN: e.get(EnvSchedulerRoleARN), DeadLetterARN: e.get(EnvScheduleDLQARN),
+			Client: scheduler.NewFromConfig(cfg), Group: e.get(deploy.EnvScheduleGroup), TargetARN: e.get(deploy.EnvExpiryFunctionARN),
+			RoleARN: e.get(deploy.EnvSchedulerRoleARN), DeadLetterARN: e.get(deploy.EnvScheduleDLQARN),
 		})
 	}
-	if has(NeedPublish) {
-		c.Publisher = workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), e.get(EnvEventBus))
+	if has(deploy.NeedPublish) {
+		c.Publisher = workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), e.get(deploy.EnvEventBus))
 	}
-	if has(NeedOrganizationsRead) || has(NeedIdentityCenter) {
+	if has(deploy.NeedOrganizationsRead) || has(deploy.NeedIdentityCenter) {
 		// Functions that change Identity Center share the deployment's budget
 		// (20 TPS divided among them); functions that only read the
 		// organization tree (cached per process) stay well below it.
 		tps := 2.0
-		if has(NeedIdentityCenter) {
+		if has(deploy.NeedIdentityCenter) {
 			var err error
-			if tps, err = e.float(EnvIdentityCenterTPS, 20); err != nil {
+			if tps, err = e.float(deploy.EnvIdentityCenterTPS, 20); err != nil {
 				return nil, err
 			}
 		}
 		var lookup *identitycenter.RDSLookup
-		if role := e.optional(EnvRDSLookupRole); role != "" && has(NeedIdentityCenter) {
+		if role := e.optional(deploy.EnvRDSLookupRole); role != "" && has(deploy.NeedIdentityCenter) {
 			lookup = identitycenter.NewRDSLookup(cfg, sts.NewFromConfig(cfg), role)
 		}
 		ic := identitycenter.NewAWS(identitycenter.AWSConfig{
@@ -196,7 +188,7 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 			Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 		})
 		c.IdentityCenter, c.DB = ic, ic
-		c.ProtectedAccounts = SplitList(e.optional(EnvProtectedAccounts))
+		c.ProtectedAccounts = SplitList(e.optional(deploy.EnvProtectedAccounts))
 	}
 	d.svc = access.NewService(c)
 	return d, nil
@@ -204,7 +196,7 @@ func build(ctx context.Context, fn Function, e *env, cfg aws.Config, log *slog.L
 
 // apiHandler serves one API route through the shared HTTP handler. A call
 // for another route (a misconfigured integration) is refused with 404.
-func apiHandler(fn Function, h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func apiHandler(fn deploy.Function, h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	adapter := httpadapter.NewV2(h)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {
@@ -227,11 +219,11 @@ func apiHandler(fn Function, h http.Handler) func(context.Context, events.APIGat
 func cursorSecret(ctx context.Context, sm *secretsmanager.Client, arn string) (*cursor.Sealer, error) {
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 	if err != nil {
-		return nil, fmt.Errorf("read the cursor secret %s: %w", EnvCursorSecretARN, err)
+		return nil, fmt.Errorf("read the cursor secret %s: %w", deploy.EnvCursorSecretARN, err)
 	}
 	s, err := ParseCursorSecret(aws.ToString(out.SecretString))
 	if err != nil {
-		return nil, fmt.Errorf("the cursor secret (%s): %w", EnvCursorSecretARN, err)
+		return nil, fmt.Errorf("the cursor secret (%s): %w", deploy.EnvCursorSecretARN, err)
 	}
 	return s, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 func TestParseCursorSecret(t *testing.T) {
@@ -67,13 +68,13 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 			t.Errorf("functions/%s/main.go does not run its own name", d.Name())
 		}
 	}
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		if !slices.Contains(names, f.Name) {
 			t.Errorf("function %s of the inventory has no functions/%s", f.Name, f.Name)
 		}
 	}
-	if len(names) != len(app.Functions) {
-		t.Errorf("%d directories, %d functions in the inventory", len(names), len(app.Functions))
+	if len(names) != len(deploy.Functions) {
+		t.Errorf("%d directories, %d functions in the inventory", len(names), len(deploy.Functions))
 	}
 }
 
@@ -87,7 +88,7 @@ func TestMissingConfigurationIsNamed(t *testing.T) {
 	if err == nil {
 		t.Fatal("started without configuration")
 	}
-	for _, name := range []string{app.EnvTable, app.EnvStateMachineARN, app.EnvScheduleGroup, app.EnvEventBus} {
+	for _, name := range []string{deploy.EnvTable, deploy.EnvStateMachineARN, deploy.EnvScheduleGroup, deploy.EnvEventBus} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
@@ -86,8 +87,8 @@ func functionARN(name string) string {
 // import (infra is a module of its own). ELEVATE_RDS_LOOKUP_ROLE and
 // ELEVATE_LOG_LEVEL are set only when the stack's configuration asks, which
 // the default does not.
-func (d *deployment) environment(f app.Function) map[string]string {
-	has := func(n app.Need) bool {
+func (d *deployment) environment(f deploy.Function) map[string]string {
+	has := func(n deploy.Need) bool {
 		for _, m := range f.Needs {
 			if m == n {
 				return true
@@ -96,35 +97,35 @@ func (d *deployment) environment(f app.Function) map[string]string {
 		return false
 	}
 	env := map[string]string{}
-	if has(app.NeedTableRead) || has(app.NeedTableWrite) {
-		env[app.EnvTable] = d.table
+	if has(deploy.NeedTableRead) || has(deploy.NeedTableWrite) {
+		env[deploy.EnvTable] = d.table
 	}
-	if has(app.NeedCursorKey) {
-		env[app.EnvCursorSecretARN] = d.cursorSecretARN
+	if has(deploy.NeedCursorKey) {
+		env[deploy.EnvCursorSecretARN] = d.cursorSecretARN
 	}
-	if has(app.NeedStartExecution) || has(app.NeedSendTask) {
-		env[app.EnvStateMachineARN] = d.stateMachineARN
+	if has(deploy.NeedStartExecution) || has(deploy.NeedSendTask) {
+		env[deploy.EnvStateMachineARN] = d.stateMachineARN
 	}
-	if has(app.NeedSchedule) {
-		env[app.EnvScheduleGroup] = d.scheduleGroup
-		env[app.EnvExpiryFunctionARN] = d.expiryFunctionARN
-		env[app.EnvSchedulerRoleARN] = d.schedulerRoleARN
-		env[app.EnvScheduleDLQARN] = d.deadLetterARN
+	if has(deploy.NeedSchedule) {
+		env[deploy.EnvScheduleGroup] = d.scheduleGroup
+		env[deploy.EnvExpiryFunctionARN] = d.expiryFunctionARN
+		env[deploy.EnvSchedulerRoleARN] = d.schedulerRoleARN
+		env[deploy.EnvScheduleDLQARN] = d.deadLetterARN
 	}
-	if has(app.NeedPublish) {
-		env[app.EnvEventBus] = d.eventBus
+	if has(deploy.NeedPublish) {
+		env[deploy.EnvEventBus] = d.eventBus
 	}
-	if has(app.NeedOrganizationsRead) || has(app.NeedIdentityCenter) || has(app.NeedStartExecution) {
-		env[app.EnvProtectedAccounts] = strings.Join(d.protected, ",")
+	if has(deploy.NeedOrganizationsRead) || has(deploy.NeedIdentityCenter) || has(deploy.NeedStartExecution) {
+		env[deploy.EnvProtectedAccounts] = strings.Join(d.protected, ",")
 	}
-	if has(app.NeedIdentityCenter) {
-		env[app.EnvIdentityCenterTPS] = identityCenterTPS
+	if has(deploy.NeedIdentityCenter) {
+		env[deploy.EnvIdentityCenterTPS] = identityCenterTPS
 	}
 	return env
 }
 
-// deploy creates the deployment on the moto server srv.
-func deploy(t *testing.T, srv *motoserver.Server) *deployment {
+// newDeployment creates the deployment on the moto server srv.
+func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 	t.Helper()
 	ctx := t.Context()
 	cfg := srv.AWSConfig()

@@ -1,8 +1,11 @@
-package app
+// Package deploy is the deployment contract between the Lambda functions and
+// the CDK stack: the inventory of functions, what each needs, and the
+// environment variables the stack sets for those needs and the functions
+// read. Both sides derive from it, so they cannot drift apart; it imports
+// only the standard library, so the CDK app links none of the Lambda runtime.
+package deploy
 
-// The deployment contract shared by the Lambda functions (which read their
-// configuration from these environment variables) and the CDK stack (which
-// sets them and grants each function only what it needs).
+import "slices"
 
 // Environment variables the stack sets.
 const (
@@ -59,6 +62,9 @@ type Function struct {
 	Needs []Need
 }
 
+// Has reports whether the function has the need n.
+func (f Function) Has(n Need) bool { return slices.Contains(f.Needs, n) }
+
 var (
 	read    = []Need{NeedTableRead}
 	list    = []Need{NeedTableRead, NeedCursorKey}
@@ -104,4 +110,13 @@ var Functions = []Function{
 	{"wf-deprovision", "", stepWF},
 	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
 	{"sweeper", "", append([]Need{NeedSendTask}, stepWF...)},
+}
+
+// FunctionByName finds a function of the inventory.
+func FunctionByName(name string) (Function, bool) {
+	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return Functions[i], true
 }
