@@ -44,33 +44,33 @@ func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 	}
 	str := jsii.String
 
-	if has(f, deploy.NeedTableRead) {
+	if f.Has(deploy.NeedTableRead) {
 		// The store reads with GetItem and Query, on the table and its
 		// indexes; nothing on a request path scans.
 		allow(SidTableRead, []string{"dynamodb:GetItem", "dynamodb:Query"},
 			[]*string{s.Table.TableArn(), str(*s.Table.TableArn() + "/index/*")})
 	}
-	if has(f, deploy.NeedTableWrite) {
+	if f.Has(deploy.NeedTableWrite) {
 		// TransactWriteItems has no IAM action of its own: each item in a
 		// transaction is authorized as the PutItem, UpdateItem, DeleteItem
 		// or ConditionCheckItem it is. Indexes cannot be written.
 		allow(SidTableWrite, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 			[]*string{s.Table.TableArn()})
 	}
-	if has(f, deploy.NeedCursorKey) {
+	if f.Has(deploy.NeedCursorKey) {
 		allow(SidCursorKey, []string{"secretsmanager:GetSecretValue"}, []*string{s.CursorSecret.SecretArn()})
 	}
-	if has(f, deploy.NeedStartExecution) {
+	if f.Has(deploy.NeedStartExecution) {
 		allow(SidStartExecution, []string{"states:StartExecution"}, []*string{str(s.stateMachineARN)})
 	}
-	if has(f, deploy.NeedSendTask) {
+	if f.Has(deploy.NeedSendTask) {
 		// SendTaskSuccess and SendTaskFailure take no resource in IAM (the
 		// task token is the capability), so "*" is the only resource that
 		// matches. Tokens never leave the backend. No heartbeat: the
 		// definition sets no HeartbeatSeconds.
 		allow(SidSendTask, []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{str("*")})
 	}
-	if has(f, deploy.NeedSchedule) {
+	if f.Has(deploy.NeedSchedule) {
 		allow(SidSchedules, []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"},
 			[]*string{s.Stack.FormatArn(&awscdk.ArnComponents{
 				Service: str("scheduler"), Resource: str("schedule"),
@@ -79,10 +79,10 @@ func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 		allow(SidPassSchedulerRole, []string{"iam:PassRole"}, []*string{s.SchedulerRole.RoleArn()}).
 			AddCondition(str("StringEquals"), map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"})
 	}
-	if has(f, deploy.NeedPublish) {
+	if f.Has(deploy.NeedPublish) {
 		allow(SidPublish, []string{"events:PutEvents"}, []*string{s.EventBus.EventBusArn()})
 	}
-	if has(f, deploy.NeedOrganizationsRead) {
+	if f.Has(deploy.NeedOrganizationsRead) {
 		// Organizations ARNs carry the organization id, which the stack does
 		// not know; these are read-only calls on the organization's tree.
 		allow(SidOrganizationsRead, []string{
@@ -90,7 +90,7 @@ func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 			"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent",
 		}, []*string{str("*")})
 	}
-	if has(f, deploy.NeedIdentityCenter) {
+	if f.Has(deploy.NeedIdentityCenter) {
 		out = append(out, s.identityCenter()...)
 	}
 	return out

@@ -65,17 +65,17 @@ func (s *Stack) suppressions() {
 	partition := s.partition()
 	for _, f := range deploy.Functions {
 		list := []*cdknag.NagPackSuppression{rule("AwsSolutions-IAM5", starReason(f), "Resource::*")}
-		if has(f, deploy.NeedTableRead) {
+		if f.Has(deploy.NeedTableRead) {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"GetItem and Query on the global secondary indexes (GSI1 to GSI6) of Elevate's own table, whose ARN bounds the wildcard.",
 				regex(`/^Resource::<Table[0-9A-F]{8}\.Arn>\/index\/\*$/`)))
 		}
-		if has(f, deploy.NeedSchedule) {
+		if f.Has(deploy.NeedSchedule) {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"Expiry schedules are named after grants at run time; the actions reach only schedules in Elevate's own schedule group.",
 				regex(`/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/`+regexp.QuoteMeta(s.scheduleGroupName())+`\/\*$/`)))
 		}
-		if has(f, deploy.NeedIdentityCenter) {
+		if f.Has(deploy.NeedIdentityCenter) {
 			list = append(list,
 				rule("AwsSolutions-IAM5",
 					"Permission sets of the one configured Identity Center instance: any may be read and assigned (the tenant's catalog "+
@@ -105,11 +105,11 @@ func (s *Stack) suppressions() {
 // every function, and whichever needs of its take no resource.
 func starReason(f deploy.Function) string {
 	parts := []string{`X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) accepts only "*"`}
-	if has(f, deploy.NeedSendTask) {
+	if f.Has(deploy.NeedSendTask) {
 		parts = append(parts, `states:SendTaskSuccess and SendTaskFailure take no resource in IAM (the task token, which never `+
 			`leaves the backend, is the capability)`)
 	}
-	if has(f, deploy.NeedOrganizationsRead) {
+	if f.Has(deploy.NeedOrganizationsRead) {
 		parts = append(parts, `the read-only organizations:List*/DescribeAccount calls address ARNs that hold the organization id, `+
 			`which the stack does not know`)
 	}

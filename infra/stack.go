@@ -107,6 +107,8 @@ type Stack struct {
 	protectedAccounts []*string
 	managementAccount *string
 	lookup            customresources.AwsCustomResource
+	// values are the functions' environment variables (deploy.Variables).
+	values map[string]*string
 }
 
 // NewStack builds the stack. It fails when the contract in internal/deploy is
@@ -148,6 +150,11 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 	s.organization()
 	s.scheduling()
 	s.alarmTopic()
+	values, err := s.variables()
+	if err != nil {
+		return nil, err
+	}
+	s.values = values
 	for _, f := range deploy.Functions {
 		s.function(f, filepath.Join(binDir, f.Name))
 	}
@@ -384,7 +391,7 @@ func (s *Stack) function(f deploy.Function, code string) {
 		Role:         role,
 		Environment:  s.environment(f),
 	}
-	if has(f, deploy.NeedIdentityCenter) {
+	if f.Has(deploy.NeedIdentityCenter) {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(concurrency(f.Name)))
 	}
 	if f.Name == FnExpiry {
@@ -400,40 +407,54 @@ func (s *Stack) function(f deploy.Function, code string) {
 	s.Roles[f.Name] = role
 }
 
-// environment is a function's configuration, from its needs.
+// environment is a function's configuration: the variables its needs bring
+// (deploy.Variables) that have a value in this stack.
 func (s *Stack) environment(f deploy.Function) *map[string]*string {
 	env := map[string]*string{}
-	if has(f, deploy.NeedTableRead) || has(f, deploy.NeedTableWrite) {
-		env[deploy.EnvTable] = s.Table.TableName()
-	}
-	if has(f, deploy.NeedCursorKey) {
-		env[deploy.EnvCursorSecretARN] = s.CursorSecret.SecretArn()
-	}
-	if has(f, deploy.NeedStartExecution) || has(f, deploy.NeedSendTask) {
-		env[deploy.EnvStateMachineARN] = jsii.String(s.stateMachineARN)
-	}
-	if has(f, deploy.NeedSchedule) {
-		env[deploy.EnvScheduleGroup] = s.ScheduleGroup.ScheduleGroupName()
-		env[deploy.EnvExpiryFunctionARN] = jsii.String(s.expiryARN)
-		env[deploy.EnvSchedulerRoleARN] = s.SchedulerRole.RoleArn()
-		env[deploy.EnvScheduleDLQARN] = s.DeadLetterQueue.QueueArn()
-	}
-	if has(f, deploy.NeedPublish) {
-		env[deploy.EnvEventBus] = s.EventBus.EventBusName()
-	}
-	if has(f, deploy.NeedOrganizationsRead) || has(f, deploy.NeedIdentityCenter) || has(f, deploy.NeedStartExecution) {
-		env[deploy.EnvProtectedAccounts] = awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts)
-	}
-	if has(f, deploy.NeedIdentityCenter) {
-		env[deploy.EnvIdentityCenterTPS] = jsii.String(IdentityCenterTPS())
-		if s.Config.RDSLookupRole != "" {
-			env[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
+	for _, v := range f.Variables() {
+		if value, ok := s.values[v.Name]; ok {
+			env[v.Name] = value
 		}
 	}
-	if s.Config.LogLevel != "" {
-		env[deploy.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
-	}
 	return &env
+}
+
+// variables are the stack's values of deploy.Variables; an optional one has
+// a value only when it is configured. It fails when the contract has a
+// required variable the stack cannot fill, or the stack one the contract
+// does not know.
+func (s *Stack) variables() (map[string]*string, error) {
+	values := map[string]*string{
+		deploy.EnvTable:             s.Table.TableName(),
+		deploy.EnvCursorSecretARN:   s.CursorSecret.SecretArn(),
+		deploy.EnvStateMachineARN:   jsii.String(s.stateMachineARN),
+		deploy.EnvScheduleGroup:     s.ScheduleGroup.ScheduleGroupName(),
+		deploy.EnvExpiryFunctionARN: jsii.String(s.expiryARN),
+		deploy.EnvSchedulerRoleARN:  s.SchedulerRole.RoleArn(),
+		deploy.EnvScheduleDLQARN:    s.DeadLetterQueue.QueueArn(),
+		deploy.EnvEventBus:          s.EventBus.EventBusName(),
+		deploy.EnvProtectedAccounts: awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts),
+		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS()),
+	}
+	if s.Config.RDSLookupRole != "" {
+		values[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
+	}
+	if s.Config.LogLevel != "" {
+		values[deploy.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
+	}
+	known := map[string]bool{}
+	for _, v := range deploy.Variables {
+		known[v.Name] = true
+		if _, ok := values[v.Name]; !ok && !v.Optional {
+			return nil, fmt.Errorf("deploy.Variables: the stack has no value for %s", v.Name)
+		}
+	}
+	for name := range values {
+		if !known[name] {
+			return nil, fmt.Errorf("deploy.Variables: the stack sets %s, which the contract does not name", name)
+		}
+	}
+	return values, nil
 }
 
 // concurrency is the reserved concurrency of an Identity Center function.
@@ -449,7 +470,7 @@ func concurrency(name string) int {
 func IdentityCenterTPS() string {
 	total := 0
 	for _, f := range deploy.Functions {
-		if has(f, deploy.NeedIdentityCenter) {
+		if f.Has(deploy.NeedIdentityCenter) {
 			total += concurrency(f.Name)
 		}
 	}
@@ -596,8 +617,6 @@ func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination 
 func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat {
 	return awsapigateway.AccessLogFormat_Custom(jsii.String(a.format))
 }
-
-func has(f deploy.Function, n deploy.Need) bool { return slices.Contains(f.Needs, n) }
 
 func needList(needs []deploy.Need) string {
 	if len(needs) == 0 {

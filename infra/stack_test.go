@@ -56,50 +56,45 @@ func TestEveryFunction(t *testing.T) {
 	}
 }
 
-// checkEnvironment holds a function's environment to its needs.
+// unconfigured are the optional variables the test configuration gives no
+// value; the stack sets every other variable a function's needs bring.
+var unconfigured = map[string]bool{deploy.EnvLogLevel: true}
+
+// checkEnvironment holds a function's environment to the contract: exactly
+// the variables its needs bring (deploy.Variables), optional ones when
+// configured.
 func checkEnvironment(t *testing.T, fn deploy.Function, p map[string]any) {
 	t.Helper()
 	env := map[string]any{}
 	if e, ok := p["Environment"].(map[string]any); ok {
 		env = e["Variables"].(map[string]any)
 	}
-	need := func(n deploy.Need) bool { return slices.Contains(fn.Needs, n) }
-	want := map[string]bool{
-		deploy.EnvTable:             need(deploy.NeedTableRead) || need(deploy.NeedTableWrite),
-		deploy.EnvCursorSecretARN:   need(deploy.NeedCursorKey),
-		deploy.EnvStateMachineARN:   need(deploy.NeedStartExecution) || need(deploy.NeedSendTask),
-		deploy.EnvScheduleGroup:     need(deploy.NeedSchedule),
-		deploy.EnvExpiryFunctionARN: need(deploy.NeedSchedule),
-		deploy.EnvSchedulerRoleARN:  need(deploy.NeedSchedule),
-		deploy.EnvScheduleDLQARN:    need(deploy.NeedSchedule),
-		deploy.EnvEventBus:          need(deploy.NeedPublish),
-		deploy.EnvProtectedAccounts: need(deploy.NeedOrganizationsRead) || need(deploy.NeedIdentityCenter) || need(deploy.NeedStartExecution),
-		deploy.EnvIdentityCenterTPS: need(deploy.NeedIdentityCenter),
-		deploy.EnvRDSLookupRole:     need(deploy.NeedIdentityCenter),
-	}
-	for key, present := range want {
-		if _, ok := env[key]; ok != present {
-			t.Errorf("environment %s present = %v, want %v (needs %v)", key, ok, present, fn.Needs)
+	var want []string
+	for _, v := range fn.Variables() {
+		if !v.Optional || !unconfigured[v.Name] {
+			want = append(want, v.Name)
 		}
 	}
+	var got []string
 	for key := range env {
-		if _, known := want[key]; !known {
-			t.Errorf("environment has %s, which no need asks for", key)
-		}
+		got = append(got, key)
 	}
-	if need(deploy.NeedIdentityCenter) {
-		if env[deploy.EnvIdentityCenterTPS] != infra.IdentityCenterTPS() {
-			t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, env[deploy.EnvIdentityCenterTPS], infra.IdentityCenterTPS())
-		}
-		if env[deploy.EnvRDSLookupRole] != testRDSRole {
-			t.Errorf("%s = %v, want %s", deploy.EnvRDSLookupRole, env[deploy.EnvRDSLookupRole], testRDSRole)
-		}
-		if _, ok := p["ReservedConcurrentExecutions"]; !ok {
-			t.Errorf("an Identity Center function has no reserved concurrency")
-		}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("environment has %v, want %v (needs %v)", got, want, fn.Needs)
 	}
-	if need(deploy.NeedIdentityCenter) || need(deploy.NeedStartExecution) || need(deploy.NeedOrganizationsRead) {
-		parts := strings.Split(render(env[deploy.EnvProtectedAccounts]), ",")
+	if v, ok := env[deploy.EnvIdentityCenterTPS]; ok && v != infra.IdentityCenterTPS() {
+		t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, v, infra.IdentityCenterTPS())
+	}
+	if v, ok := env[deploy.EnvRDSLookupRole]; ok && v != testRDSRole {
+		t.Errorf("%s = %v, want %s", deploy.EnvRDSLookupRole, v, testRDSRole)
+	}
+	if _, ok := p["ReservedConcurrentExecutions"]; !ok && fn.Has(deploy.NeedIdentityCenter) {
+		t.Errorf("an Identity Center function has no reserved concurrency")
+	}
+	if v, ok := env[deploy.EnvProtectedAccounts]; ok {
+		parts := strings.Split(render(v), ",")
 		for _, a := range append(strings.Split(testProtected, ","), "<AWS::AccountId>") {
 			if !slices.Contains(parts, a) {
 				t.Errorf("%s lacks %s: %v", deploy.EnvProtectedAccounts, a, parts)

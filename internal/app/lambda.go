@@ -45,15 +45,10 @@ import (
 // adapters the function may use, and serves invocations. A missing or
 // malformed setting stops it at start with a message naming the variable.
 func Lambda(name string) {
-	var logs slog.Handler = lambdacontext.NewLogHandler()
-	var level slog.Level
-	if v := os.Getenv(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
-		logs = leveled{logs, level}
-	}
-	log := slog.New(logs)
-	h, err := LambdaHandler(context.Background(), name, os.Getenv, log)
+	logs := lambdacontext.NewLogHandler()
+	h, err := LambdaHandler(context.Background(), name, os.Getenv, logs)
 	if err != nil {
-		log.Error("cannot start", "function", name, "error", err)
+		slog.New(logs).Error("cannot start", "function", name, "error", err)
 		fmt.Fprintf(os.Stderr, "elevate %s: %v\n", name, err)
 		os.Exit(1)
 	}
@@ -62,26 +57,32 @@ func Lambda(name string) {
 
 // LambdaHandler builds the handler of a function: an API Gateway (HTTP API,
 // payload 2.0) handler for API functions, a typed workflow handler for the
-// others. getenv is os.Getenv outside tests.
-func LambdaHandler(ctx context.Context, name string, getenv func(string) string, log *slog.Logger) (any, error) {
+// others. It reads the function's environment (deploy.Variables) through
+// getenv, which is os.Getenv outside tests, and logs to logs.
+func LambdaHandler(ctx context.Context, name string, getenv func(string) string, logs slog.Handler) (any, error) {
 	fn, ok := deploy.FunctionByName(name)
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the inventory", name)
 	}
+	e := newEnv(fn, getenv)
+	var level slog.Level
+	if v := e.get(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
+		logs = leveled{logs, level}
+	}
+	log := slog.New(logs)
 	if fn.Name == "openapi" {
 		return apiHandler(fn, api.New(api.Config{Logger: log, Auth: refused{"authenticate"}})), nil
 	}
-	e := env{getenv: getenv}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	d, err := build(ctx, fn, &e, cfg, log)
+	d, err := build(ctx, fn, e, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if len(e.missing) > 0 {
-		return nil, fmt.Errorf("missing environment variable(s) %s", strings.Join(e.missing, ", "))
+	if err := e.err(); err != nil {
+		return nil, err
 	}
 	if fn.Route != "" {
 		authn := auth.New(auth.Config{Keys: d.store, Tenants: d.store})
@@ -179,8 +180,10 @@ func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log 
 			}
 		}
 		var lookup *identitycenter.RDSLookup
-		if role := e.optional(deploy.EnvRDSLookupRole); role != "" && has(deploy.NeedIdentityCenter) {
-			lookup = identitycenter.NewRDSLookup(cfg, sts.NewFromConfig(cfg), role)
+		if has(deploy.NeedIdentityCenter) {
+			if role := e.get(deploy.EnvRDSLookupRole); role != "" {
+				lookup = identitycenter.NewRDSLookup(cfg, sts.NewFromConfig(cfg), role)
+			}
 		}
 		ic := identitycenter.NewAWS(identitycenter.AWSConfig{
 			SSOAdmin: ssoadmin.NewFromConfig(cfg), IdentityStore: identitystore.NewFromConfig(cfg),
@@ -188,7 +191,7 @@ func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log 
 			Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 		})
 		c.IdentityCenter, c.DB = ic, ic
-		c.ProtectedAccounts = SplitList(e.optional(deploy.EnvProtectedAccounts))
+		c.ProtectedAccounts = SplitList(e.get(deploy.EnvProtectedAccounts))
 	}
 	d.svc = access.NewService(c)
 	return d, nil
@@ -274,25 +277,42 @@ func ParseCursorSecret(text string) (*cursor.Sealer, error) {
 	return cursor.New(cur, older...)
 }
 
-// env reads the environment, collecting the names of missing variables so
+// env reads a function's environment: only the variables the contract gives
+// it (deploy.Variables), collecting the names of missing required ones so
 // that one start-up error names them all.
 type env struct {
 	getenv  func(string) string
+	vars    map[string]deploy.Variable
 	missing []string
+	foreign []string
 }
 
+func newEnv(fn deploy.Function, getenv func(string) string) *env {
+	e := &env{getenv: getenv, vars: map[string]deploy.Variable{}}
+	for _, v := range fn.Variables() {
+		e.vars[v.Name] = v
+	}
+	return e
+}
+
+// get returns a variable's value; "" for an optional variable that is not
+// set.
 func (e *env) get(name string) string {
-	v := e.getenv(name)
-	if v == "" {
+	v, ok := e.vars[name]
+	if !ok {
+		e.foreign = append(e.foreign, name)
+		return ""
+	}
+	value := e.getenv(name)
+	if value == "" && !v.Optional {
 		e.missing = append(e.missing, name)
 	}
-	return v
+	return value
 }
 
-func (e *env) optional(name string) string { return e.getenv(name) }
-
+// float returns an optional variable's value as a positive number, or def.
 func (e *env) float(name string, def float64) (float64, error) {
-	v := e.getenv(name)
+	v := e.get(name)
 	if v == "" {
 		return def, nil
 	}
@@ -301,6 +321,18 @@ func (e *env) float(name string, def float64) (float64, error) {
 		return 0, fmt.Errorf("%s=%q is not a positive number", name, v)
 	}
 	return f, nil
+}
+
+// err reports the variables that were missing, or read without the
+// contract giving them to the function (a wiring mistake).
+func (e *env) err() error {
+	if len(e.foreign) > 0 {
+		return fmt.Errorf("the wiring reads %s, which deploy.Variables does not give this function", strings.Join(e.foreign, ", "))
+	}
+	if len(e.missing) > 0 {
+		return fmt.Errorf("missing environment variable(s) %s", strings.Join(e.missing, ", "))
+	}
+	return nil
 }
 
 // SplitList splits a comma-separated list, trimming items and dropping empty ones.

@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -84,7 +86,7 @@ func TestMissingConfigurationIsNamed(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
-	_, err := app.LambdaHandler(context.Background(), "grants-revoke", func(string) string { return "" }, nil)
+	_, err := app.LambdaHandler(context.Background(), "grants-revoke", func(string) string { return "" }, slog.DiscardHandler)
 	if err == nil {
 		t.Fatal("started without configuration")
 	}
@@ -93,7 +95,50 @@ func TestMissingConfigurationIsNamed(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
 	}
-	if _, err := app.LambdaHandler(context.Background(), "no-such-function", func(string) string { return "" }, nil); err == nil {
+	if _, err := app.LambdaHandler(context.Background(), "no-such-function", func(string) string { return "" }, slog.DiscardHandler); err == nil {
 		t.Fatal("an unknown function started")
+	}
+}
+
+// TestEnvironmentIsTheContract checks, for every function, that the wiring
+// reads exactly the variables the contract gives it (deploy.Variables, which
+// the stack sets), and that it refuses to start without exactly the required
+// ones.
+func TestEnvironmentIsTheContract(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	names := regexp.MustCompile(`ELEVATE_[A-Z_]+`)
+	for _, fn := range deploy.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			read := map[string]bool{}
+			getenv := func(name string) string {
+				read[name] = true
+				return ""
+			}
+			_, err := app.LambdaHandler(context.Background(), fn.Name, getenv, slog.DiscardHandler)
+			var got, want, missing, required []string
+			for name := range read {
+				got = append(got, name)
+			}
+			if err != nil {
+				missing = names.FindAllString(err.Error(), -1)
+			}
+			want = fn.Environment()
+			for _, v := range fn.Variables() {
+				if !v.Optional {
+					required = append(required, v.Name)
+				}
+			}
+			for _, l := range [][]string{got, want, missing, required} {
+				slices.Sort(l)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("reads %v; the stack sets %v", got, want)
+			}
+			if !slices.Equal(missing, required) {
+				t.Errorf("without any variable, the start fails with %v; want it to name %v", err, required)
+			}
+		})
 	}
 }

@@ -7,7 +7,8 @@ package deploy
 
 import "slices"
 
-// Environment variables the stack sets.
+// Environment variables the stack sets; Variables says which function gets
+// which.
 const (
 	EnvTable             = "ELEVATE_TABLE"
 	EnvCursorSecretARN   = "ELEVATE_CURSOR_SECRET_ARN"
@@ -51,6 +52,37 @@ const (
 	NeedIdentityCenter Need = "identity-center"
 )
 
+// Variable is one environment variable of the contract and the needs that
+// bring it.
+type Variable struct {
+	Name string
+	// Needs bring the variable: a function with any of them receives it. No
+	// needs means every function receives it.
+	Needs []Need
+	// Optional variables may be absent: the stack sets them only when it has
+	// a value, and a function starts without them (with a default).
+	Optional bool
+}
+
+// Variables is the one table from needs to environment: the stack sets, and
+// a function reads, exactly the variables its needs bring.
+var Variables = []Variable{
+	{Name: EnvTable, Needs: []Need{NeedTableRead, NeedTableWrite}},
+	{Name: EnvCursorSecretARN, Needs: []Need{NeedCursorKey}},
+	{Name: EnvStateMachineARN, Needs: []Need{NeedStartExecution, NeedSendTask}},
+	{Name: EnvScheduleGroup, Needs: []Need{NeedSchedule}},
+	{Name: EnvExpiryFunctionARN, Needs: []Need{NeedSchedule}},
+	{Name: EnvSchedulerRoleARN, Needs: []Need{NeedSchedule}},
+	{Name: EnvScheduleDLQARN, Needs: []Need{NeedSchedule}},
+	{Name: EnvEventBus, Needs: []Need{NeedPublish}},
+	// A target is checked against the protected accounts where its place in
+	// the organization is read.
+	{Name: EnvProtectedAccounts, Needs: []Need{NeedOrganizationsRead, NeedIdentityCenter}, Optional: true},
+	{Name: EnvIdentityCenterTPS, Needs: []Need{NeedIdentityCenter}, Optional: true},
+	{Name: EnvRDSLookupRole, Needs: []Need{NeedIdentityCenter}, Optional: true},
+	{Name: EnvLogLevel, Optional: true},
+}
+
 // Function is one Lambda function: a directory under functions/ with its
 // main package.
 type Function struct {
@@ -64,6 +96,28 @@ type Function struct {
 
 // Has reports whether the function has the need n.
 func (f Function) Has(n Need) bool { return slices.Contains(f.Needs, n) }
+
+// Variables are the variables of the table the function receives, in the
+// table's order.
+func (f Function) Variables() []Variable {
+	var out []Variable
+	for _, v := range Variables {
+		if len(v.Needs) == 0 || slices.ContainsFunc(v.Needs, f.Has) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Environment is the names of the variables the function receives, required
+// and optional.
+func (f Function) Environment() []string {
+	var out []string
+	for _, v := range f.Variables() {
+		out = append(out, v.Name)
+	}
+	return out
+}
 
 var (
 	read    = []Need{NeedTableRead}

@@ -82,44 +82,33 @@ func functionARN(name string) string {
 	return "arn:aws:lambda:" + region + ":" + deployAccount + ":function:" + stackName + "-" + name
 }
 
-// environment is what the stack sets on a function, from its needs: the
-// mapping of infra/stack.go (Stack.environment), which this test cannot
-// import (infra is a module of its own). ELEVATE_RDS_LOOKUP_ROLE and
-// ELEVATE_LOG_LEVEL are set only when the stack's configuration asks, which
-// the default does not.
-func (d *deployment) environment(f deploy.Function) map[string]string {
-	has := func(n deploy.Need) bool {
-		for _, m := range f.Needs {
-			if m == n {
-				return true
-			}
-		}
-		return false
+// environment is what the stack sets on a function: the variables its needs
+// bring (deploy.Variables) with this deployment's values. The optional
+// ELEVATE_RDS_LOOKUP_ROLE and ELEVATE_LOG_LEVEL have none, as in the stack's
+// default configuration.
+func (d *deployment) environment(t *testing.T, f deploy.Function) map[string]string {
+	t.Helper()
+	values := map[string]string{
+		deploy.EnvTable:             d.table,
+		deploy.EnvCursorSecretARN:   d.cursorSecretARN,
+		deploy.EnvStateMachineARN:   d.stateMachineARN,
+		deploy.EnvScheduleGroup:     d.scheduleGroup,
+		deploy.EnvExpiryFunctionARN: d.expiryFunctionARN,
+		deploy.EnvSchedulerRoleARN:  d.schedulerRoleARN,
+		deploy.EnvScheduleDLQARN:    d.deadLetterARN,
+		deploy.EnvEventBus:          d.eventBus,
+		deploy.EnvProtectedAccounts: strings.Join(d.protected, ","),
+		deploy.EnvIdentityCenterTPS: identityCenterTPS,
 	}
 	env := map[string]string{}
-	if has(deploy.NeedTableRead) || has(deploy.NeedTableWrite) {
-		env[deploy.EnvTable] = d.table
-	}
-	if has(deploy.NeedCursorKey) {
-		env[deploy.EnvCursorSecretARN] = d.cursorSecretARN
-	}
-	if has(deploy.NeedStartExecution) || has(deploy.NeedSendTask) {
-		env[deploy.EnvStateMachineARN] = d.stateMachineARN
-	}
-	if has(deploy.NeedSchedule) {
-		env[deploy.EnvScheduleGroup] = d.scheduleGroup
-		env[deploy.EnvExpiryFunctionARN] = d.expiryFunctionARN
-		env[deploy.EnvSchedulerRoleARN] = d.schedulerRoleARN
-		env[deploy.EnvScheduleDLQARN] = d.deadLetterARN
-	}
-	if has(deploy.NeedPublish) {
-		env[deploy.EnvEventBus] = d.eventBus
-	}
-	if has(deploy.NeedOrganizationsRead) || has(deploy.NeedIdentityCenter) || has(deploy.NeedStartExecution) {
-		env[deploy.EnvProtectedAccounts] = strings.Join(d.protected, ",")
-	}
-	if has(deploy.NeedIdentityCenter) {
-		env[deploy.EnvIdentityCenterTPS] = identityCenterTPS
+	for _, v := range f.Variables() {
+		value, ok := values[v.Name]
+		switch {
+		case ok:
+			env[v.Name] = value
+		case !v.Optional:
+			t.Fatalf("the deployment has no value for %s, which %s needs", v.Name, f.Name)
+		}
 	}
 	return env
 }

@@ -141,7 +141,7 @@ func invoke(t *testing.T, dir string, d *deployment, o *outcome) {
 	}
 	o.size, o.event = st.Size(), expand(t, f.Name, readEvent(t, f.Name), d.vars)
 	env := lambdaEnv(f, d, dir)
-	for k, v := range d.environment(f) {
+	for k, v := range d.environment(t, f) {
 		env = append(env, k+"="+v)
 	}
 	p, err := start(bin, env, o.event, timeout(f))
@@ -565,7 +565,7 @@ func testStartupFailures(t *testing.T, dir string, d *deployment) {
 				t.Fatalf("no function %s", tc.fn)
 			}
 			env := lambdaEnv(f, d, dir)
-			for k, v := range d.environment(f) {
+			for k, v := range d.environment(t, f) {
 				if k != tc.without && k != variable {
 					env = append(env, k+"="+v)
 				}
