@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
 
@@ -37,7 +38,7 @@ const (
 	outside   = "555555555555" // not in the organization
 )
 
-// The catalog's permission sets (app.DemoCatalog).
+// The catalog's permission sets (local.DemoCatalog).
 var (
 	psReadOnly = "arn:aws:sso:::permissionSet/" + instance + "/ps-0a1b2c3d4e5f6071"
 	psAdmin    = "arn:aws:sso:::permissionSet/" + instance + "/ps-1b2c3d4e5f607182"
@@ -156,7 +157,7 @@ func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
 	var seqMu sync.Mutex
 	cfg := access.Config{
 		Store: f.store, Workflow: f.flow, Scheduler: f.flow, IdentityCenter: f.ic, DB: f.ic,
-		MintKey: app.MintKey, ProtectedAccounts: []string{protected}, Now: f.clock.Now,
+		MintKey: auth.MintKey, ProtectedAccounts: []string{protected}, Now: f.clock.Now,
 		// Ids are time-ordered like the real ones, but deterministic.
 		NewID: func() string {
 			seqMu.Lock()
@@ -196,7 +197,7 @@ func demoSettings() access.Settings {
 func (f *fixture) tenant(id string, edit func(*access.NewTenantInput)) access.Tenant {
 	f.t.Helper()
 	s := demoSettings()
-	in := access.NewTenantInput{ID: id, Name: "Tenant " + id[:4], Settings: &s, Catalog: app.DemoCatalog(instance)}
+	in := access.NewTenantInput{ID: id, Name: "Tenant " + id[:4], Settings: &s, Catalog: local.DemoCatalog(instance)}
 	if edit != nil {
 		edit(&in)
 	}

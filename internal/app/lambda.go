@@ -1,3 +1,5 @@
+// Package app runs Elevate's Lambda functions: it reads the configuration the
+// stack set and wires the adapters each function's needs allow.
 package app
 
 import (
@@ -13,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
+	// zoneinfo, so every binary embeds it.
+	_ "time/tzdata"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -139,7 +144,7 @@ func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log 
 	d := &deps{cursors: refused{"paginate"}, sfn: refused{"resume approval waits"}}
 	d.store = dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Options{Table: e.get(deploy.EnvTable)})
 	c := access.Config{
-		Store: d.store, MintKey: MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
+		Store: d.store, MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 		IdentityCenter: refused{"read the organization or Identity Center"},
 		Report: func(ctx context.Context, msg string, err error) {
 			log.WarnContext(ctx, msg, "error", err)
@@ -191,7 +196,7 @@ func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log 
 			Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 		})
 		c.IdentityCenter, c.DB = ic, ic
-		c.ProtectedAccounts = SplitList(e.get(deploy.EnvProtectedAccounts))
+		c.ProtectedAccounts = deploy.SplitList(e.get(deploy.EnvProtectedAccounts))
 	}
 	d.svc = access.NewService(c)
 	return d, nil
@@ -333,17 +338,6 @@ func (e *env) err() error {
 		return fmt.Errorf("missing environment variable(s) %s", strings.Join(e.missing, ", "))
 	}
 	return nil
-}
-
-// SplitList splits a comma-separated list, trimming items and dropping empty ones.
-func SplitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // refused stands in for every port a function may not use.

@@ -5,7 +5,10 @@
 // only the standard library, so the CDK app links none of the Lambda runtime.
 package deploy
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Environment variables the stack sets; Variables says which function gets
 // which.
@@ -173,4 +176,17 @@ func FunctionByName(name string) (Function, bool) {
 		return Function{}, false
 	}
 	return Functions[i], true
+}
+
+// SplitList reads a list variable (ELEVATE_PROTECTED_ACCOUNTS is
+// comma-separated): it splits s at commas, trims the items and drops empty
+// ones. The operator CLI's list flags take the same form.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

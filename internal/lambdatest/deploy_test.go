@@ -31,7 +31,7 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/motoserver"
@@ -344,7 +344,7 @@ func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time)
 		Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 	})
 	return access.NewService(access.Config{
-		Store: d.store, MintKey: app.MintKey, IdentityCenter: ic, DB: ic,
+		Store: d.store, MintKey: auth.MintKey, IdentityCenter: ic, DB: ic,
 		Workflow: workflow.NewStepFunctions(sfn.NewFromConfig(cfg), d.stateMachineARN),
 		Scheduler: workflow.NewScheduler(workflow.SchedulerConfig{
 			Client: scheduler.NewFromConfig(cfg), Group: d.scheduleGroup, TargetARN: d.expiryFunctionARN,

@@ -1,15 +1,17 @@
-// Package app wires Elevate's adapters to its domain and HTTP API. It is the
-// one place that knows every concrete type, so the mains stay a few lines:
-// the local server, the tests and the Lambda functions all build from here.
-package app
+// Package local is Elevate in one process: the embedded store (or DynamoDB),
+// the in-process workflow and expiry timers, and the recording Identity
+// Center behind the HTTP API. The local server (elevate serve), the
+// end-to-end tests and the load script build from it; it also seeds the demo
+// tenants and opens the store the operator CLI writes to.
+package local
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
 	"time"
-	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
-	// zoneinfo, so every binary embeds it.
+	// Tenants name IANA time zones; embedded, so the server runs where the
+	// host has no zoneinfo (a scratch container).
 	_ "time/tzdata"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -22,8 +24,8 @@ import (
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
-// LocalConfig configures an in-process Elevate.
-type LocalConfig struct {
+// Config configures an in-process Elevate.
+type Config struct {
 	// Store defaults to a new embedded (in-memory) store.
 	Store access.Store
 	// Cursors seals pagination cursors; required.
@@ -48,9 +50,10 @@ type LocalConfig struct {
 	SweepEvery time.Duration
 }
 
-// Local is a whole Elevate in one process: embedded store, in-process
-// workflow and expiry timers, and a recording Identity Center.
-type Local struct {
+// Server is a whole Elevate in one process: embedded store, in-process
+// workflow and expiry timers, and a recording Identity Center; Handler
+// serves its API.
+type Server struct {
 	Store          access.Store
 	Service        *access.Service
 	Handler        *api.API
@@ -62,8 +65,8 @@ type Local struct {
 	sweeps     chan struct{}
 }
 
-// NewLocal builds a local Elevate. Close it to stop its timers.
-func NewLocal(c LocalConfig) *Local {
+// New builds a local Elevate. Close it to stop its timers.
+func New(c Config) *Server {
 	if c.Store == nil {
 		c.Store = memstore.New()
 	}
@@ -81,7 +84,7 @@ func NewLocal(c LocalConfig) *Local {
 	ic := identitycenter.NewRecording(c.Logger)
 	svc := access.NewService(access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
-		MintKey: MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
+		MintKey: auth.MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
 		Report: func(ctx context.Context, msg string, err error) {
 			c.Logger.WarnContext(ctx, msg, "error", err)
 		},
@@ -93,7 +96,7 @@ func NewLocal(c LocalConfig) *Local {
 		limiter = api.NewPrincipalLimiter(c.RateLimit, int(2*c.RateLimit))
 	}
 	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
-	l := &Local{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+	l := &Server{Store: c.Store, Service: svc, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
 	if c.SweepEvery > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		l.stopSweeps, l.sweeps = cancel, make(chan struct{})
@@ -103,7 +106,7 @@ func NewLocal(c LocalConfig) *Local {
 }
 
 // sweepLoop runs the sweeper until ctx ends.
-func (l *Local) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+func (l *Server) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
 	defer close(l.sweeps)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -123,19 +126,10 @@ func (l *Local) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 }
 
 // Close stops the sweeper and the in-process workflow.
-func (l *Local) Close() {
+func (l *Server) Close() {
 	if l.stopSweeps != nil {
 		l.stopSweeps()
 		<-l.sweeps
 	}
 	l.Workflow.Close()
-}
-
-// MintKey makes a new API key with the auth package's format and hash.
-func MintKey() (id, full string, hash []byte, err error) {
-	id, secret, full, err := auth.NewAPIKey()
-	if err != nil {
-		return "", "", nil, err
-	}
-	return id, full, auth.HashSecret(secret), nil
 }
