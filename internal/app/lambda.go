@@ -40,6 +40,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
@@ -171,7 +172,7 @@ func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log 
 		})
 	}
 	if has(deploy.NeedPublish) {
-		c.Publisher = workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), e.get(deploy.EnvEventBus))
+		c.Publisher = eventbus.NewPublisher(eventbridge.NewFromConfig(cfg), e.get(deploy.EnvEventBus))
 	}
 	if has(deploy.NeedOrganizationsRead) || has(deploy.NeedIdentityCenter) {
 		// Functions that change Identity Center share the deployment's budget

@@ -33,6 +33,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
@@ -350,7 +351,7 @@ func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time)
 			Client: scheduler.NewFromConfig(cfg), Group: d.scheduleGroup, TargetARN: d.expiryFunctionARN,
 			RoleARN: d.schedulerRoleARN, DeadLetterARN: d.deadLetterARN, Now: now,
 		}),
-		Publisher:         workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), d.eventBus),
+		Publisher:         eventbus.NewPublisher(eventbridge.NewFromConfig(cfg), d.eventBus),
 		ProtectedAccounts: d.protected, Now: now,
 		Report: func(_ context.Context, msg string, err error) {
 			t.Errorf("deploy: %s: %v", msg, err)
