@@ -42,6 +42,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/rds"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
@@ -185,10 +186,10 @@ func build(ctx context.Context, fn deploy.Function, e *env, cfg aws.Config, log 
 				return nil, err
 			}
 		}
-		var lookup *identitycenter.RDSLookup
+		var lookup identitycenter.RDSLookup // nil unless configured
 		if has(deploy.NeedIdentityCenter) {
 			if role := e.get(deploy.EnvRDSLookupRole); role != "" {
-				lookup = identitycenter.NewRDSLookup(cfg, sts.NewFromConfig(cfg), role)
+				lookup = rds.NewLookup(cfg, sts.NewFromConfig(cfg), role)
 			}
 		}
 		ic := identitycenter.NewAWS(identitycenter.AWSConfig{

@@ -87,7 +87,13 @@ type AWSConfig struct {
 	Log *slog.Logger
 	// RDSLookup finds DB instances' resource ids for RDS connect grants; nil
 	// makes such grants fail with a clear reason.
-	RDSLookup *RDSLookup
+	RDSLookup RDSLookup
+}
+
+// RDSLookup finds the resource id of a DB instance, given its ARN
+// (internal/rds on AWS).
+type RDSLookup interface {
+	DBIResourceID(ctx context.Context, dbInstanceARN string) (string, error)
 }
 
 // AWS is the production access.IdentityCenter: IAM Identity Center through
@@ -105,7 +111,7 @@ type AWS struct {
 	ttl      time.Duration
 	maxDepth int
 	log      *slog.Logger
-	rds      *RDSLookup
+	rds      RDSLookup
 
 	users   *ttlCache[userEntry]
 	parents *ttlCache[[]string]
