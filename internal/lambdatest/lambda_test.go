@@ -99,7 +99,7 @@ func TestFunctions(t *testing.T) {
 	}
 	if len(foreign) > 0 {
 		fmt.Fprintf(&b, "X-Request-ID is not API Gateway's requestContext.requestId for %d API functions (%s …): "+
-			"internal/app/lambda.go passes it as x-request-id, and the API refuses ids with \"=\"\n", len(foreign), foreign[0])
+			"internal/function/function.go passes it as x-request-id, and the API refuses ids with \"=\"\n", len(foreign), foreign[0])
 	}
 	t.Log("\n" + b.String())
 }

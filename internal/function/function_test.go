@@ -1,9 +1,10 @@
-package app_test
+package function_test
 
 import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -11,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/function"
 )
 
 func TestParseCursorSecret(t *testing.T) {
@@ -33,7 +34,7 @@ func TestParseCursorSecret(t *testing.T) {
 		{"garbage JSON", `{"id":`, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := app.ParseCursorSecret(c.text)
+			s, err := function.ParseCursorSecret(c.text)
 			if (err == nil) != c.ok {
 				t.Fatalf("err = %v, want ok %v", err, c.ok)
 			}
@@ -45,14 +46,15 @@ func TestParseCursorSecret(t *testing.T) {
 		})
 	}
 	// A cursor sealed with the previous key still opens after a rotation.
-	old, _ := app.ParseCursorSecret(`{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}`)
-	rotated, _ := app.ParseCursorSecret(`{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`)
+	old, _ := function.ParseCursorSecret(`{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}`)
+	rotated, _ := function.ParseCursorSecret(`{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`)
 	if _, err := rotated.Open(b, old.Seal(b, []byte("pos"), now.Add(time.Hour)), now); err != nil {
 		t.Fatalf("a cursor of the previous key: %v", err)
 	}
 }
 
-// TestEveryFunctionHasAMain checks that functions/ and the inventory agree.
+// TestEveryFunctionHasAMain checks that functions/ and the inventory agree,
+// and that every main is the one line that runs its function.
 func TestEveryFunctionHasAMain(t *testing.T) {
 	dirs, err := os.ReadDir("../../functions")
 	if err != nil {
@@ -66,8 +68,8 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 			t.Errorf("functions/%s: %v", d.Name(), err)
 			continue
 		}
-		if !strings.Contains(string(src), `app.Lambda("`+d.Name()+`")`) {
-			t.Errorf("functions/%s/main.go does not run its own name", d.Name())
+		if !strings.Contains(string(src), "\nfunc main() { function.Run(\""+d.Name()+"\") }\n") {
+			t.Errorf("functions/%s/main.go is not `func main() { function.Run(%q) }`", d.Name(), d.Name())
 		}
 	}
 	for _, f := range deploy.Functions {
@@ -80,13 +82,29 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 	}
 }
 
+// TestFunctionsLinkNoLocalMode checks that no function links the embedded
+// store or local mode.
+func TestFunctionsLinkNoLocalMode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, local := range []string{"/internal/store/memstore", "/internal/local"} {
+			if strings.HasSuffix(pkg, local) {
+				t.Errorf("the functions link %s", pkg)
+			}
+		}
+	}
+}
+
 // TestMissingConfigurationIsNamed checks that a function refuses to start
 // without its settings and names every missing one.
 func TestMissingConfigurationIsNamed(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
-	_, err := app.LambdaHandler(context.Background(), "grants-revoke", func(string) string { return "" }, slog.DiscardHandler)
+	_, err := function.Handler(context.Background(), "grants-revoke", func(string) string { return "" }, slog.DiscardHandler)
 	if err == nil {
 		t.Fatal("started without configuration")
 	}
@@ -95,7 +113,7 @@ func TestMissingConfigurationIsNamed(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
 	}
-	if _, err := app.LambdaHandler(context.Background(), "no-such-function", func(string) string { return "" }, slog.DiscardHandler); err == nil {
+	if _, err := function.Handler(context.Background(), "no-such-function", func(string) string { return "" }, slog.DiscardHandler); err == nil {
 		t.Fatal("an unknown function started")
 	}
 }
@@ -116,7 +134,7 @@ func TestEnvironmentIsTheContract(t *testing.T) {
 				read[name] = true
 				return ""
 			}
-			_, err := app.LambdaHandler(context.Background(), fn.Name, getenv, slog.DiscardHandler)
+			_, err := function.Handler(context.Background(), fn.Name, getenv, slog.DiscardHandler)
 			var got, want, missing, required []string
 			for name := range read {
 				got = append(got, name)
