@@ -12,7 +12,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/clock"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
@@ -139,7 +139,7 @@ type fixture struct {
 	ctx   context.Context
 	svc   *access.Service
 	store *memstore.Store
-	ic    *identitycenter.Recording
+	ic    *recording.IdentityCenter
 	clock *clock.Fake
 	flow  *flow
 
@@ -151,7 +151,7 @@ type fixture struct {
 // catalog and the default policies) unless options say otherwise.
 func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: identitycenter.NewRecording(nil)}
+	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: recording.New(nil)}
 	f.store = memstore.New(memstore.WithClock(f.clock.Now))
 	var seq int
 	var seqMu sync.Mutex
@@ -396,5 +396,5 @@ func (f *fixture) findAudit(tenant, objectID, action string) (access.AuditEvent,
 
 // assignment is the Identity Center key of a grantee's permission set in an account.
 func assignment(grantee, account, ps string) access.AssignmentKey {
-	return access.AssignmentKey{InstanceARN: instanceARN, PrincipalID: identitycenter.UserID(grantee), AccountID: account, PermissionSetARN: ps}
+	return access.AssignmentKey{InstanceARN: instanceARN, PrincipalID: recording.UserID(grantee), AccountID: account, PermissionSetARN: ps}
 }

@@ -83,14 +83,14 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 }
 
 // TestFunctionsLinkNoLocalMode checks that no function links the embedded
-// store or local mode.
+// store, local mode or the recording Identity Center.
 func TestFunctionsLinkNoLocalMode(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "../../functions/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, pkg := range strings.Fields(string(out)) {
-		for _, local := range []string{"/internal/store/memstore", "/internal/local"} {
+		for _, local := range []string{"/internal/store/memstore", "/internal/local", "/internal/identitycenter/recording"} {
 			if strings.HasSuffix(pkg, local) {
 				t.Errorf("the functions link %s", pkg)
 			}

@@ -1,3 +1,6 @@
+// Package identitycenter connects Elevate to IAM Identity Center, the
+// Identity Store and Organizations. Its in-memory stand-in for the local
+// server and tests is the recording subpackage.
 package identitycenter
 
 import (

@@ -19,7 +19,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/cursor"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
@@ -58,7 +58,7 @@ type Server struct {
 	Service        *access.Service
 	Handler        *api.API
 	Workflow       *workflow.Local
-	IdentityCenter *identitycenter.Recording
+	IdentityCenter *recording.IdentityCenter
 	Clock          clock.Clock
 
 	stopSweeps context.CancelFunc
@@ -81,7 +81,7 @@ func New(c Config) *Server {
 		opts = append(opts, workflow.WithPoll(c.Poll))
 	}
 	wf := workflow.NewLocal(opts...)
-	ic := identitycenter.NewRecording(c.Logger)
+	ic := recording.New(c.Logger)
 	svc := access.NewService(access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
 		MintKey: auth.MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,

@@ -1,7 +1,8 @@
-// Package identitycenter connects Elevate to IAM Identity Center, the
-// Identity Store and Organizations. Recording is an in-memory stand-in for
-// the local server and tests: it keeps the assignments it would have made.
-package identitycenter
+// Package recording is an in-memory stand-in for Identity Center, for the
+// local server and tests: it keeps the assignments it would have made. It is
+// its own package so that the Lambda functions, which use the AWS adapter in
+// internal/identitycenter, do not link it.
+package recording
 
 import (
 	"context"
@@ -16,10 +17,10 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// Recording is an in-memory Identity Center. Every user exists unless
+// IdentityCenter is an in-memory Identity Center. Every user exists unless
 // Users is set; operations succeed at once unless a test says otherwise.
 // It is safe for concurrent use.
-type Recording struct {
+type IdentityCenter struct {
 	log *slog.Logger
 
 	mu             sync.Mutex
@@ -36,20 +37,20 @@ type Recording struct {
 	calls        map[string]int
 }
 
-// NewRecording returns an empty recording Identity Center that logs what it
-// would do to log (nil for no log).
-func NewRecording(log *slog.Logger) *Recording {
+// New returns an empty recording Identity Center that logs what it would do
+// to log (nil for no log).
+func New(log *slog.Logger) *IdentityCenter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recording{
+	return &IdentityCenter{
 		log: log, assignments: map[access.AssignmentKey]bool{}, permissionSets: map[string]access.ManagedPermissionSet{},
 		ops: map[string]access.Operation{}, pendingPolls: map[string]int{}, calls: map[string]int{},
 	}
 }
 
 // SetUsers limits the users that exist to ids; nil means everyone exists.
-func (r *Recording) SetUsers(ids ...string) {
+func (r *IdentityCenter) SetUsers(ids ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.users = map[string]bool{}
@@ -59,35 +60,35 @@ func (r *Recording) SetUsers(ids ...string) {
 }
 
 // SetPendingPolls makes operations report IN_PROGRESS n times before settling.
-func (r *Recording) SetPendingPolls(n int) {
+func (r *IdentityCenter) SetPendingPolls(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.polls = n
 }
 
 // FailCreations makes creations of matching assignments fail.
-func (r *Recording) FailCreations(f func(access.Assignment) bool) {
+func (r *IdentityCenter) FailCreations(f func(access.Assignment) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failCreate = f
 }
 
 // FailDeletions makes deletions of matching assignments fail.
-func (r *Recording) FailDeletions(f func(access.Assignment) bool) {
+func (r *IdentityCenter) FailDeletions(f func(access.Assignment) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failDelete = f
 }
 
 // Preassign records an assignment that existed before Elevate.
-func (r *Recording) Preassign(a access.Assignment) {
+func (r *IdentityCenter) Preassign(a access.Assignment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.assignments[a.Key()] = true
 }
 
 // Assignments returns the assignments that exist now.
-func (r *Recording) Assignments() []access.AssignmentKey {
+func (r *IdentityCenter) Assignments() []access.AssignmentKey {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]access.AssignmentKey, 0, len(r.assignments))
@@ -101,7 +102,7 @@ func (r *Recording) Assignments() []access.AssignmentKey {
 }
 
 // Calls returns how often a method was called.
-func (r *Recording) Calls(method string) int {
+func (r *IdentityCenter) Calls(method string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.calls[method]
@@ -115,7 +116,7 @@ func UserID(granteeID string) string {
 }
 
 // ResolveUser maps a grantee to a stable fake Identity Store user id.
-func (r *Recording) ResolveUser(_ context.Context, _ access.Tenant, granteeID string) (string, error) {
+func (r *IdentityCenter) ResolveUser(_ context.Context, _ access.Tenant, granteeID string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["ResolveUser"]++
@@ -126,7 +127,7 @@ func (r *Recording) ResolveUser(_ context.Context, _ access.Tenant, granteeID st
 }
 
 // Ancestors reads the OU path from the tenant's Organization setting.
-func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Resource) ([]string, error) {
+func (r *IdentityCenter) Ancestors(_ context.Context, t access.Tenant, res access.Resource) ([]string, error) {
 	org := t.Settings.Organization
 	if res.Type != access.ResourceOrganizationalUnit {
 		return slices.Clone(org[res.TargetAccount()]), nil
@@ -140,7 +141,7 @@ func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Res
 }
 
 // AccountsUnder lists the accounts whose OU path contains ouID.
-func (r *Recording) AccountsUnder(_ context.Context, t access.Tenant, ouID string, max int) ([]string, bool, error) {
+func (r *IdentityCenter) AccountsUnder(_ context.Context, t access.Tenant, ouID string, max int) ([]string, bool, error) {
 	var out []string
 	for acct, path := range t.Settings.Organization {
 		if slices.Contains(path, ouID) {
@@ -156,7 +157,7 @@ func (r *Recording) AccountsUnder(_ context.Context, t access.Tenant, ouID strin
 
 // EnsurePermissionSet records the managed permission set and returns a
 // deterministic ARN for it.
-func (r *Recording) EnsurePermissionSet(_ context.Context, t access.Tenant, spec access.ManagedPermissionSet) (string, error) {
+func (r *IdentityCenter) EnsurePermissionSet(_ context.Context, t access.Tenant, spec access.ManagedPermissionSet) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["EnsurePermissionSet"]++
@@ -171,7 +172,7 @@ func (r *Recording) EnsurePermissionSet(_ context.Context, t access.Tenant, spec
 }
 
 // PermissionSet returns a managed permission set recorded under arn.
-func (r *Recording) PermissionSet(arn string) (access.ManagedPermissionSet, bool) {
+func (r *IdentityCenter) PermissionSet(arn string) (access.ManagedPermissionSet, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ps, ok := r.permissionSets[arn]
@@ -179,7 +180,7 @@ func (r *Recording) PermissionSet(arn string) (access.ManagedPermissionSet, bool
 }
 
 // AssignmentExists reports whether the assignment is recorded.
-func (r *Recording) AssignmentExists(_ context.Context, a access.Assignment) (bool, error) {
+func (r *IdentityCenter) AssignmentExists(_ context.Context, a access.Assignment) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["AssignmentExists"]++
@@ -187,7 +188,7 @@ func (r *Recording) AssignmentExists(_ context.Context, a access.Assignment) (bo
 }
 
 // CreateAssignment records the assignment.
-func (r *Recording) CreateAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+func (r *IdentityCenter) CreateAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["CreateAssignment"]++
@@ -201,7 +202,7 @@ func (r *Recording) CreateAssignment(_ context.Context, a access.Assignment) (ac
 }
 
 // DeleteAssignment removes the assignment.
-func (r *Recording) DeleteAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+func (r *IdentityCenter) DeleteAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["DeleteAssignment"]++
@@ -215,16 +216,16 @@ func (r *Recording) DeleteAssignment(_ context.Context, a access.Assignment) (ac
 }
 
 // CreationStatus reports an operation's state.
-func (r *Recording) CreationStatus(_ context.Context, _ string, id string) (access.Operation, error) {
+func (r *IdentityCenter) CreationStatus(_ context.Context, _ string, id string) (access.Operation, error) {
 	return r.status(id)
 }
 
 // DeletionStatus reports an operation's state.
-func (r *Recording) DeletionStatus(_ context.Context, _ string, id string) (access.Operation, error) {
+func (r *IdentityCenter) DeletionStatus(_ context.Context, _ string, id string) (access.Operation, error) {
 	return r.status(id)
 }
 
-func (r *Recording) status(id string) (access.Operation, error) {
+func (r *IdentityCenter) status(id string) (access.Operation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["Status"]++
@@ -239,7 +240,7 @@ func (r *Recording) status(id string) (access.Operation, error) {
 	return op, nil
 }
 
-func (r *Recording) newOp(status access.OperationStatus, reason string) access.Operation {
+func (r *IdentityCenter) newOp(status access.OperationStatus, reason string) access.Operation {
 	r.seq++
 	op := access.Operation{ID: fmt.Sprintf("op-%08d", r.seq), Status: status, Reason: reason}
 	r.ops[op.ID] = op
@@ -251,7 +252,7 @@ func (r *Recording) newOp(status access.OperationStatus, reason string) access.O
 }
 
 // DBIResourceID returns a stable fake DbiResourceId for a DB instance ARN.
-func (r *Recording) DBIResourceID(_ context.Context, _ access.Tenant, arn string) (string, error) {
+func (r *IdentityCenter) DBIResourceID(_ context.Context, _ access.Tenant, arn string) (string, error) {
 	h := sha256.Sum256([]byte(arn))
 	return "db-" + strings.ToUpper(hex.EncodeToString(h[:13])), nil
 }
