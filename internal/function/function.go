@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
 	// zoneinfo, so every binary embeds it.
 	_ "time/tzdata"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/workflow"
@@ -62,7 +62,7 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		return nil, err
 	}
 	if fn.Route != "" {
-		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log})), nil
+		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log), nil
 	}
 	h := workflow.Handlers{Steps: w.service, Tokens: w.service, Resumer: w.resumer, Sweeper: w.service, Log: log}
 	switch fn.Name {
@@ -100,21 +100,22 @@ func (l leveled) WithGroup(name string) slog.Handler {
 }
 
 // apiHandler serves one API route through the shared HTTP handler. A call
-// for another route (a misconfigured integration) is refused with 404.
-func apiHandler(fn deploy.Function, h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// for another route (a misconfigured integration) is refused with 404, in
+// the API's error shape and through its middleware.
+func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	adapter := httpadapter.NewV2(h)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {
-			return events.APIGatewayV2HTTPResponse{
-				StatusCode: http.StatusNotFound, Headers: map[string]string{"Content-Type": "application/json"},
-				Body: `{"code":"not_found","message":"this function does not serve ` + strings.ReplaceAll(ev.RouteKey, `"`, "") + `"}`,
-			}, nil
-		}
 		if ev.Headers == nil {
 			ev.Headers = map[string]string{}
 		}
 		if _, ok := ev.Headers["x-request-id"]; !ok && ev.RequestContext.RequestID != "" {
 			ev.Headers["x-request-id"] = ev.RequestContext.RequestID
+		}
+		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {
+			notServed := api.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				api.WriteError(w, r, log, access.Errorf(access.CodeNotFound, "this function does not serve %s", ev.RouteKey))
+			}))
+			return httpadapter.NewV2(notServed).ProxyWithContext(ctx, ev)
 		}
 		return adapter.ProxyWithContext(ctx, ev)
 	}

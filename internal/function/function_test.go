@@ -2,7 +2,9 @@ package function_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
@@ -156,6 +160,54 @@ func TestEnvironmentIsTheContract(t *testing.T) {
 			}
 			if !slices.Equal(missing, required) {
 				t.Errorf("without any variable, the start fails with %v; want it to name %v", err, required)
+			}
+		})
+	}
+}
+
+// TestWrongRouteIsNotFound checks that an API function refuses a call for a
+// route it does not serve (a misconfigured integration) with the API's 404,
+// through the API's middleware.
+func TestWrongRouteIsNotFound(t *testing.T) {
+	h, err := function.Handler(context.Background(), "openapi", func(string) string { return "" }, slog.DiscardHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve, ok := h.(func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error))
+	if !ok {
+		t.Fatalf("the openapi handler is a %T", h)
+	}
+	for _, tc := range []struct {
+		routeKey string
+		status   int
+	}{
+		{"GET /openapi.json", http.StatusOK},
+		{"$default", http.StatusOK},
+		{`GET /v1/grants/{id}`, http.StatusNotFound},
+	} {
+		t.Run(tc.routeKey, func(t *testing.T) {
+			res, err := serve(t.Context(), events.APIGatewayV2HTTPRequest{
+				Version: "2.0", RouteKey: tc.routeKey, RawPath: "/openapi.json",
+				RequestContext: events.APIGatewayV2HTTPRequestContext{
+					RequestID: "JkT6hgXPoAMEVsg=", RouteKey: tc.routeKey,
+					HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/openapi.json"},
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tc.status, res.Body)
+			}
+			if got := res.Headers["X-Request-Id"]; got != "JkT6hgXPoAMEVsg=" {
+				t.Errorf("X-Request-ID = %q, want API Gateway's request id", got)
+			}
+			if tc.status != http.StatusNotFound {
+				return
+			}
+			var body struct{ Code, Message string }
+			if err := json.Unmarshal([]byte(res.Body), &body); err != nil || body.Code != "not_found" || !strings.Contains(body.Message, tc.routeKey) {
+				t.Errorf("body %s (%v); want not_found naming %s", res.Body, err, tc.routeKey)
 			}
 		})
 	}
