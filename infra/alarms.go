@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // Alarm names (after the stack's name and a dash).
@@ -100,7 +100,7 @@ func (s *Stack) alarms() {
 			Statistic: jsii.String("Sum"), Period: five,
 		}), 1)
 
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		alarm(pascal(f.Name)+"ErrorsAlarm", AlarmFunctionErrors+"-"+f.Name,
 			"The function "+f.Name+" failed (an unhandled error, a timeout or a crash).",
 			s.Functions[f.Name].MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1)

@@ -70,13 +70,6 @@ func TestSuppressionsSayWhy(t *testing.T) {
 var cfnLintAllowed = []string{"W3005"}
 
 func TestCfnLint(t *testing.T) {
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cfn-lint is not installed (pip install cfn-lint)")
-		}
-		t.Skip("cfn-lint is not installed")
-	}
 	f := stack(t)
 	raw, err := json.Marshal(f.doc)
 	if err != nil {
@@ -85,6 +78,32 @@ func TestCfnLint(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "Elevate.template.json")
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	cfnLint(t, path)
+}
+
+// TestMemberAccountTemplates lints the templates operators deploy in member
+// accounts (infra/member-account).
+func TestMemberAccountTemplates(t *testing.T) {
+	paths, err := filepath.Glob("member-account/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no member-account templates: %v", err)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) { cfnLint(t, p) })
+	}
+}
+
+// cfnLint runs cfn-lint on a template and fails on any finding but the
+// allowed warnings.
+func cfnLint(t *testing.T, path string) {
+	t.Helper()
+	lint, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("cfn-lint is not installed (pip install cfn-lint)")
+		}
+		t.Skip("cfn-lint is not installed")
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(lint, "--format", "json", "--", path)

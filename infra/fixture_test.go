@@ -16,7 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/infra"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // The deployment the tests synthesize: real-looking Identity Center
@@ -146,7 +146,7 @@ var (
 func dummyBinaries() (string, error) {
 	binOnce.Do(func() {
 		binDir, binErr = tempDir("elevate-bin-")
-		for _, f := range app.Functions {
+		for _, f := range deploy.Functions {
 			if binErr != nil {
 				return
 			}

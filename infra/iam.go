@@ -6,7 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // Sids of the statements each need becomes; the tests find them by these.
@@ -23,6 +23,8 @@ const (
 	SidInstance              = "IdentityCenterInstance"
 	SidPermissionSets        = "PermissionSets"
 	SidManagedPermissionSets = "ManagedPermissionSetsOnly"
+	SidAssignManaged         = "AssignManagedPermissionSets"
+	SidAssignAssignable      = "AssignTaggedAssignablePermissionSets"
 	SidCreateManaged         = "CreateManagedPermissionSetsOnly"
 	SidAccounts              = "AccountAssignments"
 	SidProtectedAccounts     = "NeverAssignProtectedAccounts"
@@ -33,7 +35,7 @@ const (
 
 // statements turns a function's needs into the narrowest IAM statements
 // this stack can write for them.
-func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
+func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 	var out []awsiam.PolicyStatement
 	allow := func(sid string, actions []string, resources []*string) awsiam.PolicyStatement {
 		st := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -44,33 +46,33 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 	}
 	str := jsii.String
 
-	if has(f, app.NeedTableRead) {
+	if f.Has(deploy.NeedTableRead) {
 		// The store reads with GetItem and Query, on the table and its
 		// indexes; nothing on a request path scans.
 		allow(SidTableRead, []string{"dynamodb:GetItem", "dynamodb:Query"},
 			[]*string{s.Table.TableArn(), str(*s.Table.TableArn() + "/index/*")})
 	}
-	if has(f, app.NeedTableWrite) {
+	if f.Has(deploy.NeedTableWrite) {
 		// TransactWriteItems has no IAM action of its own: each item in a
 		// transaction is authorized as the PutItem, UpdateItem, DeleteItem
 		// or ConditionCheckItem it is. Indexes cannot be written.
 		allow(SidTableWrite, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 			[]*string{s.Table.TableArn()})
 	}
-	if has(f, app.NeedCursorKey) {
+	if f.Has(deploy.NeedCursorKey) {
 		allow(SidCursorKey, []string{"secretsmanager:GetSecretValue"}, []*string{s.CursorSecret.SecretArn()})
 	}
-	if has(f, app.NeedStartExecution) {
+	if f.Has(deploy.NeedStartExecution) {
 		allow(SidStartExecution, []string{"states:StartExecution"}, []*string{str(s.stateMachineARN)})
 	}
-	if has(f, app.NeedSendTask) {
+	if f.Has(deploy.NeedSendTask) {
 		// SendTaskSuccess and SendTaskFailure take no resource in IAM (the
 		// task token is the capability), so "*" is the only resource that
 		// matches. Tokens never leave the backend. No heartbeat: the
 		// definition sets no HeartbeatSeconds.
 		allow(SidSendTask, []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{str("*")})
 	}
-	if has(f, app.NeedSchedule) {
+	if f.Has(deploy.NeedSchedule) {
 		allow(SidSchedules, []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"},
 			[]*string{s.Stack.FormatArn(&awscdk.ArnComponents{
 				Service: str("scheduler"), Resource: str("schedule"),
@@ -79,10 +81,10 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 		allow(SidPassSchedulerRole, []string{"iam:PassRole"}, []*string{s.SchedulerRole.RoleArn()}).
 			AddCondition(str("StringEquals"), map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"})
 	}
-	if has(f, app.NeedPublish) {
+	if f.Has(deploy.NeedPublish) {
 		allow(SidPublish, []string{"events:PutEvents"}, []*string{s.EventBus.EventBusArn()})
 	}
-	if has(f, app.NeedOrganizationsRead) {
+	if f.Has(deploy.NeedOrganizationsRead) {
 		// Organizations ARNs carry the organization id, which the stack does
 		// not know; these are read-only calls on the organization's tree.
 		allow(SidOrganizationsRead, []string{
@@ -90,7 +92,19 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 			"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent",
 		}, []*string{str("*")})
 	}
-	if has(f, app.NeedIdentityCenter) {
+	if f.Has(deploy.NeedResolveUsers) {
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(SidIdentityStore), Actions: jsii.Strings("identitystore:GetUserId", "identitystore:DescribeUser"),
+			Resources: &[]*string{
+				// The identity store belongs to the account that owns the
+				// instance (the management account), so the account is "*";
+				// the store id pins it.
+				jsii.String("arn:" + s.partition() + ":identitystore::*:identitystore/" + s.Config.IdentityStoreID),
+				jsii.String("arn:" + s.partition() + ":identitystore:::user/*"),
+			},
+		}))
+	}
+	if f.Has(deploy.NeedIdentityCenter) {
 		out = append(out, s.identityCenter()...)
 	}
 	return out
@@ -98,9 +112,16 @@ func (s *Stack) statements(f app.Function) []awsiam.PolicyStatement {
 
 // identityCenter is the identity-center need. An sso action on a permission
 // set is authorized against both the instance and the permission set (and
-// the account, for assignments), so each resource type has its own
-// statement: the instance with no condition, permission sets Elevate may
-// change only when tagged elevate:managed=true.
+// the account, for assignments): IAM Identity Center's CreateAccountAssignment
+// and DeleteAccountAssignment name three resource types (Instance,
+// PermissionSet, Account), and only the PermissionSet type carries the
+// aws:ResourceTag condition key (the permission set's own tags). A tag
+// condition on a statement that also lists the instance or accounts would
+// never match them, so each resource type has its own statement: the
+// instance and accounts with no condition; permission sets Elevate may
+// change only when tagged elevate:managed=true, and assign or unassign only
+// when tagged elevate:managed=true or elevate:assignable=true (the
+// operator's tag on the sets a tenant boundary may list).
 func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 	c := s.Config
 	partition := s.partition()
@@ -108,6 +129,7 @@ func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 	permissionSets := jsii.String("arn:" + partition + ":sso:::permissionSet/" + c.InstanceID() + "/*")
 	accounts := jsii.String("arn:" + partition + ":sso:::account/*")
 	managed := map[string]any{"aws:ResourceTag/" + access.ManagedTagKey: access.ManagedTagValue}
+	assignable := map[string]any{"aws:ResourceTag/" + access.AssignableTagKey: access.AssignableTagValue}
 
 	statement := func(sid string, effect awsiam.Effect, actions []string, resources []*string, condition map[string]any) awsiam.PolicyStatement {
 		props := &awsiam.PolicyStatementProps{
@@ -132,17 +154,22 @@ func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 		// set or an account.
 		statement(SidInstance, awsiam.Effect_ALLOW, sso(
 			"ListPermissionSets", "DescribePermissionSet", "ListTagsForResource", "ListAccountsForProvisionedPermissionSet",
-			"ListAccountAssignments", "CreateAccountAssignment", "DeleteAccountAssignment",
+			"ListAccountAssignments", "ListAccountAssignmentsForPrincipal", "CreateAccountAssignment", "DeleteAccountAssignment",
 			"DescribeAccountAssignmentCreationStatus", "DescribeAccountAssignmentDeletionStatus",
 			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "UpdatePermissionSet",
 			"ProvisionPermissionSet", "DeletePermissionSet",
 		), []*string{instance}, nil),
-		// Any permission set of the instance may be read and assigned: the
-		// tenant's catalog maps actions to the customer's own sets.
+		// Any permission set of the instance may be read.
 		statement(SidPermissionSets, awsiam.Effect_ALLOW, sso(
-			"DescribePermissionSet", "ListTagsForResource", "ListAccountsForProvisionedPermissionSet",
-			"ListAccountAssignments", "CreateAccountAssignment", "DeleteAccountAssignment",
+			"DescribePermissionSet", "ListTagsForResource", "ListAccountsForProvisionedPermissionSet", "ListAccountAssignments",
 		), []*string{permissionSets}, nil),
+		// Only Elevate's own sets and the operator's assignable ones may be
+		// assigned: whatever a tenant's catalog or Cedar says, the boundary
+		// holds in IAM.
+		statement(SidAssignManaged, awsiam.Effect_ALLOW, sso("CreateAccountAssignment", "DeleteAccountAssignment"),
+			[]*string{permissionSets}, managed),
+		statement(SidAssignAssignable, awsiam.Effect_ALLOW, sso("CreateAccountAssignment", "DeleteAccountAssignment"),
+			[]*string{permissionSets}, assignable),
 		// Only Elevate's own sets may be changed, provisioned or deleted.
 		statement(SidManagedPermissionSets, awsiam.Effect_ALLOW, sso(
 			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "UpdatePermissionSet",
@@ -154,13 +181,6 @@ func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 		statement(SidAccounts, awsiam.Effect_ALLOW, sso(
 			"ListAccountAssignments", "CreateAccountAssignment", "DeleteAccountAssignment", "ProvisionPermissionSet",
 		), []*string{accounts}, nil),
-		statement(SidIdentityStore, awsiam.Effect_ALLOW, []string{"identitystore:GetUserId", "identitystore:DescribeUser"}, []*string{
-			// The identity store belongs to the account that owns the
-			// instance (the management account), so the account is "*"; the
-			// store id pins it.
-			jsii.String("arn:" + partition + ":identitystore::*:identitystore/" + c.IdentityStoreID),
-			jsii.String("arn:" + partition + ":identitystore:::user/*"),
-		}, nil),
 	}
 
 	// Whatever the policies and the code say, no assignment is ever made in
@@ -177,8 +197,13 @@ func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 			[]*string{jsii.String(c.IdentityCenterKMSKeyARN)}, nil))
 	}
 	if c.RDSLookupRole != "" {
+		// The role has one name in every member account; it may be assumed
+		// only in an account of this organization (aws:ResourceOrgID must be
+		// the caller's own organization), never in one outside it that
+		// happens to have a role of that name.
 		out = append(out, statement(SidRDSLookup, awsiam.Effect_ALLOW, []string{"sts:AssumeRole"},
-			[]*string{jsii.String("arn:" + partition + ":iam::*:role/" + c.RDSLookupRole)}, nil))
+			[]*string{jsii.String("arn:" + partition + ":iam::*:role/" + c.RDSLookupRole)},
+			map[string]any{"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}))
 	}
 	return out
 }

@@ -1,32 +1,34 @@
 package infra_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/elevate-jit/elevate/infra"
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // needActions are the action prefixes each need brings; a function without
 // the need must have none of them.
-var needActions = map[app.Need][]string{
-	app.NeedCursorKey:         {"secretsmanager:"},
-	app.NeedStartExecution:    {"states:StartExecution"},
-	app.NeedSendTask:          {"states:SendTask"},
-	app.NeedSchedule:          {"scheduler:", "iam:PassRole"},
-	app.NeedPublish:           {"events:"},
-	app.NeedOrganizationsRead: {"organizations:"},
-	app.NeedIdentityCenter:    {"sso:", "identitystore:", "sts:AssumeRole"},
-	app.NeedTableWrite:        {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
-	app.NeedTableRead:         {"dynamodb:GetItem", "dynamodb:Query"},
+var needActions = map[deploy.Need][]string{
+	deploy.NeedCursorKey:         {"secretsmanager:"},
+	deploy.NeedStartExecution:    {"states:StartExecution"},
+	deploy.NeedSendTask:          {"states:SendTask"},
+	deploy.NeedSchedule:          {"scheduler:", "iam:PassRole"},
+	deploy.NeedPublish:           {"events:"},
+	deploy.NeedOrganizationsRead: {"organizations:"},
+	deploy.NeedIdentityCenter:    {"sso:", "sts:AssumeRole"},
+	deploy.NeedResolveUsers:      {"identitystore:"},
+	deploy.NeedTableWrite:        {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+	deploy.NeedTableRead:         {"dynamodb:GetItem", "dynamodb:Query"},
 }
 
 func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
 	f := stack(t)
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
 			sts := f.functionPolicy(t, fn.Name)
 			actions := allowed(sts)
@@ -86,18 +88,20 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 	permissionSets := "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/*"
 	instance := testInstanceARN
 	managed := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + access.ManagedTagKey: access.ManagedTagValue}}
+	assignable := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + access.AssignableTagKey: access.AssignableTagValue}}
 	requestTag := map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + access.ManagedTagKey: access.ManagedTagValue}}
 	changes := []string{
 		"sso:PutInlinePolicyToPermissionSet", "sso:DeletePermissionSet", "sso:ProvisionPermissionSet",
 		"sso:UpdatePermissionSet", "sso:GetInlinePolicyForPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet",
 	}
-	for _, fn := range app.Functions {
-		if !slices.Contains(fn.Needs, app.NeedIdentityCenter) {
+	for _, fn := range deploy.Functions {
+		if !slices.Contains(fn.Needs, deploy.NeedIdentityCenter) {
 			continue
 		}
 		t.Run(fn.Name, func(t *testing.T) {
 			sts := f.functionPolicy(t, fn.Name)
 			putInline, create := false, false
+			assigns := map[string]bool{}
 			for _, s := range sts {
 				if s.Effect != "Allow" {
 					continue
@@ -110,11 +114,18 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 					if strings.HasPrefix(res, "arn:aws:sso:::instance/") && res != instance {
 						t.Errorf("%s: another instance %s", s.Sid, res)
 					}
-					// On a permission set, changes need the managed tag.
+					// On a permission set, changes need the managed tag, and
+					// assignments the managed or the assignable tag.
 					if res == permissionSets {
 						for _, a := range s.Actions {
 							if slices.Contains(changes, a) && !jsonEqual(s.Condition, managed) {
 								t.Errorf("%s: %s on permission sets without the managed tag condition (%v)", s.Sid, a, s.Condition)
+							}
+							if (a == "sso:CreateAccountAssignment" || a == "sso:DeleteAccountAssignment") && !jsonEqual(s.Condition, managed) && !jsonEqual(s.Condition, assignable) {
+								t.Errorf("%s: %s on permission sets without the managed or assignable tag condition (%v)", s.Sid, a, s.Condition)
+							}
+							if a == "sso:CreateAccountAssignment" {
+								assigns[fmt.Sprint(s.Condition)] = true
 							}
 							if a == "sso:PutInlinePolicyToPermissionSet" {
 								putInline = true
@@ -134,6 +145,9 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 			}
 			if !putInline || !create {
 				t.Errorf("PutInlinePolicyToPermissionSet granted on managed sets: %v; CreatePermissionSet granted: %v", putInline, create)
+			}
+			if len(assigns) != 2 {
+				t.Errorf("CreateAccountAssignment on permission sets under %d conditions, want the managed and the assignable tag", len(assigns))
 			}
 
 			// An explicit Deny covers the protected accounts.
@@ -165,7 +179,7 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 
 func TestPassRoleOnlyToScheduler(t *testing.T) {
 	f := stack(t)
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		for _, s := range f.functionPolicy(t, fn.Name) {
 			if !slices.Contains(s.Actions, "iam:PassRole") {
 				continue
@@ -175,5 +189,27 @@ func TestPassRoleOnlyToScheduler(t *testing.T) {
 				t.Errorf("%s: PassRole %v on %v", fn.Name, s.Condition, s.Resources)
 			}
 		}
+	}
+}
+
+// The RDS lookup role may be assumed only in an account of the deployment's
+// own organization.
+func TestRDSLookupRoleStaysInTheOrganization(t *testing.T) {
+	f := stack(t)
+	want := map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}
+	found := 0
+	for _, fn := range deploy.Functions {
+		for _, s := range f.functionPolicy(t, fn.Name) {
+			if s.Sid != infra.SidRDSLookup {
+				continue
+			}
+			found++
+			if !jsonEqual(s.Condition, want) {
+				t.Errorf("%s: sts:AssumeRole of the lookup role under %v, want %v", fn.Name, s.Condition, want)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no function may assume the RDS lookup role")
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // AddChecks runs cdk-nag's AwsSolutions rules on everything in scope at
@@ -63,34 +63,37 @@ func (s *Stack) suppressions() {
 			"GetSamplingTargets) accept only \"*\"; the role invokes its four step functions by ARN and nothing else.", "Resource::*"))
 
 	partition := s.partition()
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		list := []*cdknag.NagPackSuppression{rule("AwsSolutions-IAM5", starReason(f), "Resource::*")}
-		if has(f, app.NeedTableRead) {
+		if f.Has(deploy.NeedTableRead) {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"GetItem and Query on the global secondary indexes (GSI1 to GSI6) of Elevate's own table, whose ARN bounds the wildcard.",
 				regex(`/^Resource::<Table[0-9A-F]{8}\.Arn>\/index\/\*$/`)))
 		}
-		if has(f, app.NeedSchedule) {
+		if f.Has(deploy.NeedSchedule) {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"Expiry schedules are named after grants at run time; the actions reach only schedules in Elevate's own schedule group.",
 				regex(`/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/`+regexp.QuoteMeta(s.scheduleGroupName())+`\/\*$/`)))
 		}
-		if has(f, app.NeedIdentityCenter) {
+		if f.Has(deploy.NeedResolveUsers) {
+			list = append(list, rule("AwsSolutions-IAM5",
+				"People are resolved to Identity Store user ids at run time (identitystore:DescribeUser authorizes against "+
+					"user/<id>); the store itself is the configured one, in whichever account owns the instance.",
+				"Resource::arn:"+partition+":identitystore:::user/*",
+				"Resource::arn:"+partition+":identitystore::*:identitystore/"+s.Config.IdentityStoreID))
+		}
+		if f.Has(deploy.NeedIdentityCenter) {
 			list = append(list,
 				rule("AwsSolutions-IAM5",
-					"Permission sets of the one configured Identity Center instance: any may be read and assigned (the tenant's catalog "+
-						"maps actions to the customer's sets), but only those tagged elevate:managed=true may be changed, provisioned or "+
-						"deleted (aws:ResourceTag condition), and new ones must carry that tag (aws:RequestTag).",
+					"Permission sets of the one configured Identity Center instance: any may be read; only those tagged "+
+						"elevate:managed=true or elevate:assignable=true (the operator's tag) may be assigned or unassigned, only "+
+						"those tagged elevate:managed=true may be changed, provisioned or deleted (aws:ResourceTag conditions), and "+
+						"new ones must carry that tag (aws:RequestTag).",
 					"Resource::arn:"+partition+":sso:::permissionSet/"+s.Config.InstanceID()+"/*"),
 				rule("AwsSolutions-IAM5",
 					"The target account of an assignment is chosen per request at run time within the tenant boundary; an explicit "+
 						"Deny forbids assignments in the protected accounts (the context's, this one and the management account).",
-					"Resource::arn:"+partition+":sso:::account/*"),
-				rule("AwsSolutions-IAM5",
-					"The grantee is resolved to an Identity Store user id at run time (identitystore:DescribeUser authorizes against "+
-						"user/<id>); the store itself is the configured one, in whichever account owns the instance.",
-					"Resource::arn:"+partition+":identitystore:::user/*",
-					"Resource::arn:"+partition+":identitystore::*:identitystore/"+s.Config.IdentityStoreID))
+					"Resource::arn:"+partition+":sso:::account/*"))
 			if s.Config.RDSLookupRole != "" {
 				list = append(list, rule("AwsSolutions-IAM5",
 					"The RDS lookup role has the same name in every member account; which account is chosen per request.",
@@ -103,13 +106,13 @@ func (s *Stack) suppressions() {
 
 // starReason says why a function's role has statements on "*": X-Ray for
 // every function, and whichever needs of its take no resource.
-func starReason(f app.Function) string {
+func starReason(f deploy.Function) string {
 	parts := []string{`X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) accepts only "*"`}
-	if has(f, app.NeedSendTask) {
+	if f.Has(deploy.NeedSendTask) {
 		parts = append(parts, `states:SendTaskSuccess and SendTaskFailure take no resource in IAM (the task token, which never `+
 			`leaves the backend, is the capability)`)
 	}
-	if has(f, app.NeedOrganizationsRead) {
+	if f.Has(deploy.NeedOrganizationsRead) {
 		parts = append(parts, `the read-only organizations:List*/DescribeAccount calls address ARNs that hold the organization id, `+
 			`which the stack does not know`)
 	}

@@ -2,7 +2,7 @@
 // HTTP API with one Lambda function per route, the workflow (a Standard
 // state machine, EventBridge Scheduler expiry schedules and the sweeper),
 // the event bus, the cursor-sealing secret and the alarms. The function
-// inventory and each function's needs come from internal/app, so that adding
+// inventory and each function's needs come from internal/deploy, so that adding
 // a function or a need there is all it takes to deploy it with the narrowest
 // IAM this package knows for that need.
 package infra
@@ -35,11 +35,11 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
-// Functions the stack wires specially, by name (app.Functions).
+// Functions the stack wires specially, by name (deploy.Functions).
 const (
 	FnAttachToken   = "wf-attach-token"
 	FnExpireRequest = "wf-expire-request"
@@ -107,9 +107,11 @@ type Stack struct {
 	protectedAccounts []*string
 	managementAccount *string
 	lookup            customresources.AwsCustomResource
+	// values are the functions' environment variables (deploy.Variables).
+	values map[string]*string
 }
 
-// NewStack builds the stack. It fails when the contract in internal/app is
+// NewStack builds the stack. It fails when the contract in internal/deploy is
 // one the stack cannot deploy (an unknown route or a missing workflow
 // function) or a function's bootstrap binary is missing.
 func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, error) {
@@ -148,7 +150,12 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 	s.organization()
 	s.scheduling()
 	s.alarmTopic()
-	for _, f := range app.Functions {
+	values, err := s.variables()
+	if err != nil {
+		return nil, err
+	}
+	s.values = values
+	for _, f := range deploy.Functions {
 		s.function(f, filepath.Join(binDir, f.Name))
 	}
 	s.schedulerPermissions()
@@ -161,25 +168,25 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 	return s, nil
 }
 
-// checkContract makes sure app.Functions holds what the stack wires by name
+// checkContract makes sure deploy.Functions holds what the stack wires by name
 // and that every route is one the HTTP API can serve.
 func checkContract() error {
 	names := map[string]bool{}
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		if names[f.Name] {
-			return fmt.Errorf("app.Functions: %q appears twice", f.Name)
+			return fmt.Errorf("deploy.Functions: %q appears twice", f.Name)
 		}
 		names[f.Name] = true
 		if f.Route == "" {
 			continue
 		}
 		if _, _, err := splitRoute(f.Route); err != nil {
-			return fmt.Errorf("app.Functions: %s: %w", f.Name, err)
+			return fmt.Errorf("deploy.Functions: %s: %w", f.Name, err)
 		}
 	}
 	for _, n := range []string{FnAttachToken, FnExpireRequest, FnProvision, FnDeprovision, FnExpiry, FnSweeper} {
 		if !names[n] {
-			return fmt.Errorf("app.Functions: the stack needs a function named %q", n)
+			return fmt.Errorf("deploy.Functions: the stack needs a function named %q", n)
 		}
 	}
 	return nil
@@ -205,7 +212,7 @@ func splitRoute(route string) (awsapigatewayv2.HttpMethod, string, error) {
 // <binDir>/<function>/bootstrap for every function.
 func checkBinaries(binDir string) error {
 	var missing []string
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		if st, err := os.Stat(filepath.Join(binDir, f.Name, "bootstrap")); err != nil || st.IsDir() {
 			missing = append(missing, f.Name)
 		}
@@ -341,7 +348,7 @@ func (s *Stack) schedulerPermissions() {
 }
 
 // function builds one Lambda function with its own role and log group.
-func (s *Stack) function(f app.Function, code string) {
+func (s *Stack) function(f deploy.Function, code string) {
 	id := pascal(f.Name)
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     s.Config.Retention(),
@@ -384,7 +391,7 @@ func (s *Stack) function(f app.Function, code string) {
 		Role:         role,
 		Environment:  s.environment(f),
 	}
-	if has(f, app.NeedIdentityCenter) {
+	if f.Has(deploy.NeedIdentityCenter) {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(concurrency(f.Name)))
 	}
 	if f.Name == FnExpiry {
@@ -400,40 +407,54 @@ func (s *Stack) function(f app.Function, code string) {
 	s.Roles[f.Name] = role
 }
 
-// environment is a function's configuration, from its needs.
-func (s *Stack) environment(f app.Function) *map[string]*string {
+// environment is a function's configuration: the variables its needs bring
+// (deploy.Variables) that have a value in this stack.
+func (s *Stack) environment(f deploy.Function) *map[string]*string {
 	env := map[string]*string{}
-	if has(f, app.NeedTableRead) || has(f, app.NeedTableWrite) {
-		env[app.EnvTable] = s.Table.TableName()
-	}
-	if has(f, app.NeedCursorKey) {
-		env[app.EnvCursorSecretARN] = s.CursorSecret.SecretArn()
-	}
-	if has(f, app.NeedStartExecution) || has(f, app.NeedSendTask) {
-		env[app.EnvStateMachineARN] = jsii.String(s.stateMachineARN)
-	}
-	if has(f, app.NeedSchedule) {
-		env[app.EnvScheduleGroup] = s.ScheduleGroup.ScheduleGroupName()
-		env[app.EnvExpiryFunctionARN] = jsii.String(s.expiryARN)
-		env[app.EnvSchedulerRoleARN] = s.SchedulerRole.RoleArn()
-		env[app.EnvScheduleDLQARN] = s.DeadLetterQueue.QueueArn()
-	}
-	if has(f, app.NeedPublish) {
-		env[app.EnvEventBus] = s.EventBus.EventBusName()
-	}
-	if has(f, app.NeedOrganizationsRead) || has(f, app.NeedIdentityCenter) || has(f, app.NeedStartExecution) {
-		env[app.EnvProtectedAccounts] = awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts)
-	}
-	if has(f, app.NeedIdentityCenter) {
-		env[app.EnvIdentityCenterTPS] = jsii.String(IdentityCenterTPS())
-		if s.Config.RDSLookupRole != "" {
-			env[app.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
+	for _, v := range f.Variables() {
+		if value, ok := s.values[v.Name]; ok {
+			env[v.Name] = value
 		}
 	}
-	if s.Config.LogLevel != "" {
-		env[app.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
-	}
 	return &env
+}
+
+// variables are the stack's values of deploy.Variables; an optional one has
+// a value only when it is configured. It fails when the contract has a
+// required variable the stack cannot fill, or the stack one the contract
+// does not know.
+func (s *Stack) variables() (map[string]*string, error) {
+	values := map[string]*string{
+		deploy.EnvTable:             s.Table.TableName(),
+		deploy.EnvCursorSecretARN:   s.CursorSecret.SecretArn(),
+		deploy.EnvStateMachineARN:   jsii.String(s.stateMachineARN),
+		deploy.EnvScheduleGroup:     s.ScheduleGroup.ScheduleGroupName(),
+		deploy.EnvExpiryFunctionARN: jsii.String(s.expiryARN),
+		deploy.EnvSchedulerRoleARN:  s.SchedulerRole.RoleArn(),
+		deploy.EnvScheduleDLQARN:    s.DeadLetterQueue.QueueArn(),
+		deploy.EnvEventBus:          s.EventBus.EventBusName(),
+		deploy.EnvProtectedAccounts: awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts),
+		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS()),
+	}
+	if s.Config.RDSLookupRole != "" {
+		values[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
+	}
+	if s.Config.LogLevel != "" {
+		values[deploy.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
+	}
+	known := map[string]bool{}
+	for _, v := range deploy.Variables {
+		known[v.Name] = true
+		if _, ok := values[v.Name]; !ok && !v.Optional {
+			return nil, fmt.Errorf("deploy.Variables: the stack has no value for %s", v.Name)
+		}
+	}
+	for name := range values {
+		if !known[name] {
+			return nil, fmt.Errorf("deploy.Variables: the stack sets %s, which the contract does not name", name)
+		}
+	}
+	return values, nil
 }
 
 // concurrency is the reserved concurrency of an Identity Center function.
@@ -448,8 +469,8 @@ func concurrency(name string) int {
 // of the deployment-wide Identity Center rate, a decimal number.
 func IdentityCenterTPS() string {
 	total := 0
-	for _, f := range app.Functions {
-		if has(f, app.NeedIdentityCenter) {
+	for _, f := range deploy.Functions {
+		if f.Has(deploy.NeedIdentityCenter) {
 			total += concurrency(f.Name)
 		}
 	}
@@ -532,7 +553,7 @@ func (s *Stack) api() {
 			format:      accessLogFormat,
 		},
 	})
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		if f.Route == "" {
 			continue
 		}
@@ -597,9 +618,7 @@ func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat {
 	return awsapigateway.AccessLogFormat_Custom(jsii.String(a.format))
 }
 
-func has(f app.Function, n app.Need) bool { return slices.Contains(f.Needs, n) }
-
-func needList(needs []app.Need) string {
+func needList(needs []deploy.Need) string {
 	if len(needs) == 0 {
 		return "no needs"
 	}
@@ -610,7 +629,7 @@ func needList(needs []app.Need) string {
 	return strings.Join(parts, ", ")
 }
 
-func description(f app.Function) string {
+func description(f deploy.Function) string {
 	if f.Route != "" {
 		return "Elevate API: " + f.Route
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/infra"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -18,9 +18,9 @@ func TestEveryFunction(t *testing.T) {
 	f := stack(t)
 	// One more function: the provider behind the management-account lookup.
 	must(t, "function count", func() {
-		f.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(app.Functions)+1)))
+		f.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(deploy.Functions)+1)))
 	})
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
 			p := props(f.resource(t, f.functionID(t, fn.Name)))
 			if !jsonEqual(p["Architectures"], []any{"arm64"}) {
@@ -56,57 +56,52 @@ func TestEveryFunction(t *testing.T) {
 	}
 }
 
-// checkEnvironment holds a function's environment to its needs.
-func checkEnvironment(t *testing.T, fn app.Function, p map[string]any) {
+// unconfigured are the optional variables the test configuration gives no
+// value; the stack sets every other variable a function's needs bring.
+var unconfigured = map[string]bool{deploy.EnvLogLevel: true}
+
+// checkEnvironment holds a function's environment to the contract: exactly
+// the variables its needs bring (deploy.Variables), optional ones when
+// configured.
+func checkEnvironment(t *testing.T, fn deploy.Function, p map[string]any) {
 	t.Helper()
 	env := map[string]any{}
 	if e, ok := p["Environment"].(map[string]any); ok {
 		env = e["Variables"].(map[string]any)
 	}
-	need := func(n app.Need) bool { return slices.Contains(fn.Needs, n) }
-	want := map[string]bool{
-		app.EnvTable:             need(app.NeedTableRead) || need(app.NeedTableWrite),
-		app.EnvCursorSecretARN:   need(app.NeedCursorKey),
-		app.EnvStateMachineARN:   need(app.NeedStartExecution) || need(app.NeedSendTask),
-		app.EnvScheduleGroup:     need(app.NeedSchedule),
-		app.EnvExpiryFunctionARN: need(app.NeedSchedule),
-		app.EnvSchedulerRoleARN:  need(app.NeedSchedule),
-		app.EnvScheduleDLQARN:    need(app.NeedSchedule),
-		app.EnvEventBus:          need(app.NeedPublish),
-		app.EnvProtectedAccounts: need(app.NeedOrganizationsRead) || need(app.NeedIdentityCenter) || need(app.NeedStartExecution),
-		app.EnvIdentityCenterTPS: need(app.NeedIdentityCenter),
-		app.EnvRDSLookupRole:     need(app.NeedIdentityCenter),
-	}
-	for key, present := range want {
-		if _, ok := env[key]; ok != present {
-			t.Errorf("environment %s present = %v, want %v (needs %v)", key, ok, present, fn.Needs)
+	var want []string
+	for _, v := range fn.Variables() {
+		if !v.Optional || !unconfigured[v.Name] {
+			want = append(want, v.Name)
 		}
 	}
+	var got []string
 	for key := range env {
-		if _, known := want[key]; !known {
-			t.Errorf("environment has %s, which no need asks for", key)
-		}
+		got = append(got, key)
 	}
-	if need(app.NeedIdentityCenter) {
-		if env[app.EnvIdentityCenterTPS] != infra.IdentityCenterTPS() {
-			t.Errorf("%s = %v, want %s", app.EnvIdentityCenterTPS, env[app.EnvIdentityCenterTPS], infra.IdentityCenterTPS())
-		}
-		if env[app.EnvRDSLookupRole] != testRDSRole {
-			t.Errorf("%s = %v, want %s", app.EnvRDSLookupRole, env[app.EnvRDSLookupRole], testRDSRole)
-		}
-		if _, ok := p["ReservedConcurrentExecutions"]; !ok {
-			t.Errorf("an Identity Center function has no reserved concurrency")
-		}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("environment has %v, want %v (needs %v)", got, want, fn.Needs)
 	}
-	if need(app.NeedIdentityCenter) || need(app.NeedStartExecution) || need(app.NeedOrganizationsRead) {
-		parts := strings.Split(render(env[app.EnvProtectedAccounts]), ",")
+	if v, ok := env[deploy.EnvIdentityCenterTPS]; ok && v != infra.IdentityCenterTPS() {
+		t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, v, infra.IdentityCenterTPS())
+	}
+	if v, ok := env[deploy.EnvRDSLookupRole]; ok && v != testRDSRole {
+		t.Errorf("%s = %v, want %s", deploy.EnvRDSLookupRole, v, testRDSRole)
+	}
+	if _, ok := p["ReservedConcurrentExecutions"]; !ok && fn.Has(deploy.NeedIdentityCenter) {
+		t.Errorf("an Identity Center function has no reserved concurrency")
+	}
+	if v, ok := env[deploy.EnvProtectedAccounts]; ok {
+		parts := strings.Split(render(v), ",")
 		for _, a := range append(strings.Split(testProtected, ","), "<AWS::AccountId>") {
 			if !slices.Contains(parts, a) {
-				t.Errorf("%s lacks %s: %v", app.EnvProtectedAccounts, a, parts)
+				t.Errorf("%s lacks %s: %v", deploy.EnvProtectedAccounts, a, parts)
 			}
 		}
 		if !slices.ContainsFunc(parts, func(p string) bool { return strings.HasSuffix(p, ".Organization.MasterAccountId>") }) {
-			t.Errorf("%s lacks the management account: %v", app.EnvProtectedAccounts, parts)
+			t.Errorf("%s lacks the management account: %v", deploy.EnvProtectedAccounts, parts)
 		}
 	}
 }
@@ -128,7 +123,7 @@ func TestRoutes(t *testing.T) {
 		byKey[p["RouteKey"].(string)] = p
 	}
 	n := 0
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		if fn.Route == "" {
 			continue
 		}
@@ -233,14 +228,14 @@ func TestStateMachine(t *testing.T) {
 	want := "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:" + p["StateMachineName"].(string)
 	expiry := props(f.resource(t, f.functionID(t, infra.FnExpiry)))
 	wantExpiry := "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:" + expiry["FunctionName"].(string)
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		env, _ := props(f.resource(t, f.functionID(t, fn.Name)))["Environment"].(map[string]any)
 		vars, _ := env["Variables"].(map[string]any)
-		if v, ok := vars[app.EnvStateMachineARN]; ok && render(v) != want {
-			t.Errorf("%s: %s = %s, want %s", fn.Name, app.EnvStateMachineARN, render(v), want)
+		if v, ok := vars[deploy.EnvStateMachineARN]; ok && render(v) != want {
+			t.Errorf("%s: %s = %s, want %s", fn.Name, deploy.EnvStateMachineARN, render(v), want)
 		}
-		if v, ok := vars[app.EnvExpiryFunctionARN]; ok && render(v) != wantExpiry {
-			t.Errorf("%s: %s = %s, want %s", fn.Name, app.EnvExpiryFunctionARN, render(v), wantExpiry)
+		if v, ok := vars[deploy.EnvExpiryFunctionARN]; ok && render(v) != wantExpiry {
+			t.Errorf("%s: %s = %s, want %s", fn.Name, deploy.EnvExpiryFunctionARN, render(v), wantExpiry)
 		}
 	}
 	if p["StateMachineType"] != "STANDARD" {
@@ -369,9 +364,9 @@ func TestCursorSecret(t *testing.T) {
 		})
 	})
 	// Only the list functions (cursor-key) may read it.
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		reads := slices.Contains(allowed(f.functionPolicy(t, fn.Name)), "secretsmanager:GetSecretValue")
-		if reads != slices.Contains(fn.Needs, app.NeedCursorKey) {
+		if reads != slices.Contains(fn.Needs, deploy.NeedCursorKey) {
 			t.Errorf("%s may read the cursor secret: %v, needs %v", fn.Name, reads, fn.Needs)
 		}
 	}
@@ -401,7 +396,7 @@ func TestAlarms(t *testing.T) {
 	check(infra.AlarmDeadLetters, "ApproximateNumberOfMessagesVisible")
 	check(infra.AlarmRevocationFailures, infra.RevocationFailureMetric)
 	check(infra.AlarmWorkflowFailed, "ExecutionsFailed")
-	for _, fn := range app.Functions {
+	for _, fn := range deploy.Functions {
 		check(infra.AlarmFunctionErrors+"-"+fn.Name, "Errors")
 	}
 

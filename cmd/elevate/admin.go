@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 // storeFlags adds the flags that choose a store.
-func storeFlags(fs *flag.FlagSet, c *app.StoreConfig) {
+func storeFlags(fs *flag.FlagSet, c *local.StoreConfig) {
 	fs.StringVar(&c.Kind, "store", "memory", "store: memory (embedded, gone on exit) or dynamodb")
 	fs.StringVar(&c.Table, "table", "", "DynamoDB table name (with --store dynamodb)")
 	fs.StringVar(&c.Endpoint, "dynamodb-endpoint", "", "DynamoDB API endpoint other than AWS's, such as http://127.0.0.1:5000 for moto")
@@ -23,15 +25,15 @@ func storeFlags(fs *flag.FlagSet, c *app.StoreConfig) {
 
 // operatorService is a Service for operator commands that write the store
 // directly: creating tenants and keys needs no workflow or Identity Center.
-func operatorService(ctx context.Context, sc app.StoreConfig) (*access.Operator, error) {
+func operatorService(ctx context.Context, sc local.StoreConfig) (*access.Operator, error) {
 	if sc.Kind != "dynamodb" {
 		return nil, fmt.Errorf("operator commands need a lasting store: give --store dynamodb --table NAME")
 	}
-	store, err := app.OpenStore(ctx, sc)
+	store, err := local.OpenStore(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
-	return access.NewOperator(access.Config{Store: store, MintKey: app.MintKey}), nil
+	return access.NewOperator(access.Config{Store: store, MintKey: auth.MintKey}), nil
 }
 
 const tenantUsage = `Usage:
@@ -102,7 +104,7 @@ func (b boundaryFlags) set(name string) bool {
 // patch is what the command line asks to change.
 func (b boundaryFlags) patch() access.BoundaryPatch {
 	var p access.BoundaryPatch
-	list := func(s string) *[]string { l := app.SplitList(s); return &l }
+	list := func(s string) *[]string { l := deploy.SplitList(s); return &l }
 	if b.set("identity-center-instance-arn") {
 		p.InstanceARN = b.instance
 	}
@@ -132,7 +134,7 @@ func (b boundaryFlags) patch() access.BoundaryPatch {
 func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var sc app.StoreConfig
+	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	bf := addBoundaryFlags(fs)
 	id := fs.String("id", "", "tenant id (a UUID; default: a new one)")
@@ -164,7 +166,7 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	k, secret, err := svc.BootstrapAPIKey(ctx, t.ID, access.APIKey{Name: "first admin key", Role: access.RoleAdmin,
-		PrincipalID: *admin, Groups: app.SplitList(*adminGroups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
+		PrincipalID: *admin, Groups: deploy.SplitList(*adminGroups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate tenant create: tenant %s created, but its admin key was not: %v\n", t.ID, err)
 		return 1
@@ -175,7 +177,7 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func tenantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tenant update", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var sc app.StoreConfig
+	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	bf := addBoundaryFlags(fs)
 	tenant := fs.String("tenant", "", "tenant id (required)")
@@ -202,7 +204,7 @@ func tenantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func tenantShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tenant show", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var sc app.StoreConfig
+	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	if err := fs.Parse(args); err != nil {
@@ -263,7 +265,7 @@ func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var sc app.StoreConfig
+	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	principal := fs.String("principal", "", "user id, or service principal name with --service (required)")
@@ -289,7 +291,7 @@ func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		kind = access.PrincipalService
 	}
 	k, secret, err := svc.BootstrapAPIKey(ctx, access.CanonicalTenantID(*tenant), access.APIKey{Name: *name, Role: access.Role(*role),
-		PrincipalID: *principal, PrincipalKind: kind, Groups: app.SplitList(*groups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
+		PrincipalID: *principal, PrincipalKind: kind, Groups: deploy.SplitList(*groups), ExpiresAt: expiry(*expires), CreatedBy: "elevate-cli"})
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate apikey create: %v\n", err)
 		return 1

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/policy"
 )
 
@@ -115,7 +115,7 @@ func TestServe(t *testing.T) {
 type served struct {
 	out, errb syncBuffer
 	base      string
-	demo      app.Demo
+	demo      local.Demo
 	cancel    context.CancelFunc
 	done      chan int
 }

@@ -18,8 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -30,10 +31,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	demo := fs.Bool("demo", true, "seed two demo tenants with API keys and print them")
 	demoOut := fs.String("demo-out", "", "also write the demo tenants and keys as JSON to this file")
 	keyFile := fs.String("cursor-key-file", ".elevate/cursor-keys", "file holding the cursor-sealing keys (id:base64,...); created if missing; ELEVATE_CURSOR_KEYS overrides it")
-	protected := fs.String("protected-accounts", app.DemoProtectedAccount, "comma-separated account ids no grant may target")
+	protected := fs.String("protected-accounts", local.DemoProtectedAccount, "comma-separated account ids no grant may target")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	rateLimit := fs.Float64("rate-limit", 50, "calls a second each caller may make (bursts of twice as many); 0 turns limiting off")
-	var sc app.StoreConfig
+	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	sweepEvery := fs.Duration("sweep-every", time.Minute, "run the sweeper (lost expiries, stuck grants, stale requests) this often; 0 turns it off")
 	if err := fs.Parse(args); err != nil {
@@ -51,13 +52,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "elevate serve: cursor keys: %v\n", err)
 		return 1
 	}
-	store, err := app.OpenStore(ctx, sc)
+	store, err := local.OpenStore(ctx, sc)
 	if err != nil {
 		fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 		return 1
 	}
-	local := app.NewLocal(app.LocalConfig{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: app.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
-	defer local.Close()
+	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
+	defer elevate.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*addr, strconv.Itoa(*port)))
 	if err != nil {
@@ -66,7 +67,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	base := "http://" + ln.Addr().String()
 	if *demo {
-		d, err := app.SeedDemo(ctx, local.Operator, local.IdentityCenter)
+		d, err := local.SeedDemo(ctx, elevate.Operator, elevate.IdentityCenter)
 		if err != nil {
 			fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 			return 1
@@ -81,7 +82,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Elevate is listening on %s (Ctrl-C to stop)\n", base)
 
-	srv := &http.Server{Handler: local.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: elevate.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -140,14 +141,14 @@ func writeJSONFile(path string, v any) error {
 
 // printDemo prints the demo tenants, their keys and curl examples that work
 // as pasted.
-func printDemo(w io.Writer, base string, d app.Demo) {
+func printDemo(w io.Writer, base string, d local.Demo) {
 	fmt.Fprintln(w, "Demo tenants (keys are new on every start; --demo-out writes them as JSON):")
 	for _, t := range d.Tenants {
 		fmt.Fprintf(w, "\n  %s  tenant id %s\n", t.Name, t.ID)
-		fmt.Fprintf(w, "    admin       %-6s %s\n", app.DemoAdmin.ID, t.Keys.Admin)
-		fmt.Fprintf(w, "    approver    %-6s %s\n", app.DemoApprover.ID, t.Keys.Approver)
-		fmt.Fprintf(w, "    requester   %-6s %s   (on call: may break glass)\n", app.DemoRequester.ID, t.Keys.Requester)
-		fmt.Fprintf(w, "    requester2  %-6s %s\n", app.DemoRequester2.ID, t.Keys.Requester2)
+		fmt.Fprintf(w, "    admin       %-6s %s\n", local.DemoAdmin.ID, t.Keys.Admin)
+		fmt.Fprintf(w, "    approver    %-6s %s\n", local.DemoApprover.ID, t.Keys.Approver)
+		fmt.Fprintf(w, "    requester   %-6s %s   (on call: may break glass)\n", local.DemoRequester.ID, t.Keys.Requester)
+		fmt.Fprintf(w, "    requester2  %-6s %s\n", local.DemoRequester2.ID, t.Keys.Requester2)
 	}
 	t := d.Tenants[0]
 	fmt.Fprintf(w, `
@@ -173,5 +174,5 @@ Try it (paste into another shell):
   curl -s $ELEVATE/v1/grants -H "X-Tenant-ID: $T" -H "X-API-Key: $ALICE"
   curl -s $ELEVATE/v1/audit-events -H "X-Tenant-ID: $T" -H "X-API-Key: $ADA"
 
-`, base, t.ID, t.Keys.Requester, t.Keys.Requester2, t.Keys.Approver, t.Keys.Admin, app.DemoProtectedAccount)
+`, base, t.ID, t.Keys.Requester, t.Keys.Requester2, t.Keys.Approver, t.Keys.Admin, local.DemoProtectedAccount)
 }

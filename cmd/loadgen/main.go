@@ -24,8 +24,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func main() {
 // target is the server under load and the demo tenant's keys.
 type target struct {
 	base   string
-	tenant app.DemoTenant
+	tenant local.DemoTenant
 	client *http.Client
 }
 
@@ -169,7 +169,7 @@ func connect(url, demoFile string) (*target, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("-url needs -demo (the server's --demo-out file): %w", err)
 		}
-		var d app.Demo
+		var d local.Demo
 		if err := json.Unmarshal(b, &d); err != nil || len(d.Tenants) == 0 {
 			return nil, nil, fmt.Errorf("%s is not a demo file", demoFile)
 		}
@@ -179,13 +179,13 @@ func connect(url, demoFile string) (*target, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	local := app.NewLocal(app.LocalConfig{Cursors: sealer, Logger: slog.New(slog.DiscardHandler), ProtectedAccounts: []string{app.DemoProtectedAccount}})
-	d, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
+	elevate := local.New(local.Config{Cursors: sealer, Logger: slog.New(slog.DiscardHandler), ProtectedAccounts: []string{local.DemoProtectedAccount}})
+	d, err := local.SeedDemo(context.Background(), elevate.Operator, elevate.IdentityCenter)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := httptest.NewServer(local.Handler)
-	return &target{base: srv.URL, tenant: d.Tenants[0], client: client}, func() { srv.Close(); local.Close() }, nil
+	srv := httptest.NewServer(elevate.Handler)
+	return &target{base: srv.URL, tenant: d.Tenants[0], client: client}, func() { srv.Close(); elevate.Close() }, nil
 }
 
 func pct(sorted []time.Duration, p int) string {

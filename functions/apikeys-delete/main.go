@@ -1,6 +1,6 @@
 // Command apikeys-delete is the Lambda function of DELETE /v1/api-keys/{id}.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("apikeys-delete") }
+func main() { function.Run("apikeys-delete") }

@@ -1,6 +1,6 @@
 // Command apikeys-get is the Lambda function of GET /v1/api-keys/{id}.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("apikeys-get") }
+func main() { function.Run("apikeys-get") }

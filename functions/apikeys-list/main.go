@@ -1,6 +1,6 @@
 // Command apikeys-list is the Lambda function of GET /v1/api-keys.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("apikeys-list") }
+func main() { function.Run("apikeys-list") }

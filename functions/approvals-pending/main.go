@@ -1,6 +1,6 @@
 // Command approvals-pending is the Lambda function of GET /v1/approvals/pending.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("approvals-pending") }
+func main() { function.Run("approvals-pending") }

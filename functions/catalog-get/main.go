@@ -1,6 +1,6 @@
 // Command catalog-get is the Lambda function of GET /v1/catalog.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("catalog-get") }
+func main() { function.Run("catalog-get") }

@@ -1,6 +1,6 @@
 // Command catalog-put is the Lambda function of PUT /v1/catalog.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("catalog-put") }
+func main() { function.Run("catalog-put") }

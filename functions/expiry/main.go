@@ -1,6 +1,6 @@
 // Command expiry is the target of grant expiry schedules.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("expiry") }
+func main() { function.Run("expiry") }

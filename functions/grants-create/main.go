@@ -1,6 +1,6 @@
 // Command grants-create is the Lambda function of POST /v1/grants.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("grants-create") }
+func main() { function.Run("grants-create") }

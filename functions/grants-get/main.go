@@ -1,6 +1,6 @@
 // Command grants-get is the Lambda function of GET /v1/grants/{id}.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("grants-get") }
+func main() { function.Run("grants-get") }

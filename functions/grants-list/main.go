@@ -1,6 +1,6 @@
 // Command grants-list is the Lambda function of GET /v1/grants.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("grants-list") }
+func main() { function.Run("grants-list") }

@@ -1,6 +1,6 @@
 // Command grants-revoke is the Lambda function of POST /v1/grants/{id}/revoke.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("grants-revoke") }
+func main() { function.Run("grants-revoke") }

@@ -1,6 +1,6 @@
 // Command openapi is the Lambda function of GET /openapi.json.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("openapi") }
+func main() { function.Run("openapi") }

@@ -1,6 +1,6 @@
 // Command policies-get is the Lambda function of GET /v1/policies.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("policies-get") }
+func main() { function.Run("policies-get") }

@@ -1,6 +1,6 @@
 // Command policies-put is the Lambda function of PUT /v1/policies.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("policies-put") }
+func main() { function.Run("policies-put") }

@@ -1,6 +1,6 @@
 // Command policies-version is the Lambda function of GET /v1/policies/versions/{n}.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("policies-version") }
+func main() { function.Run("policies-version") }

@@ -1,6 +1,6 @@
 // Command requests-approve is the Lambda function of POST /v1/requests/{id}/approve.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("requests-approve") }
+func main() { function.Run("requests-approve") }

@@ -1,6 +1,6 @@
 // Command requests-cancel is the Lambda function of POST /v1/requests/{id}/cancel.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("requests-cancel") }
+func main() { function.Run("requests-cancel") }

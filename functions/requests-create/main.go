@@ -1,6 +1,6 @@
 // Command requests-create is the Lambda function of POST /v1/requests.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("requests-create") }
+func main() { function.Run("requests-create") }

@@ -1,6 +1,6 @@
 // Command requests-deny is the Lambda function of POST /v1/requests/{id}/deny.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("requests-deny") }
+func main() { function.Run("requests-deny") }

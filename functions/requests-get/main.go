@@ -1,6 +1,6 @@
 // Command requests-get is the Lambda function of GET /v1/requests/{id}.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("requests-get") }
+func main() { function.Run("requests-get") }

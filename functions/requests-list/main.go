@@ -1,6 +1,6 @@
 // Command requests-list is the Lambda function of GET /v1/requests.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("requests-list") }
+func main() { function.Run("requests-list") }

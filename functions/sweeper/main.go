@@ -1,6 +1,6 @@
 // Command sweeper is the sweeper, run on a fixed rate.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("sweeper") }
+func main() { function.Run("sweeper") }

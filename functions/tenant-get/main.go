@@ -1,6 +1,6 @@
 // Command tenant-get is the Lambda function of GET /v1/tenant.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("tenant-get") }
+func main() { function.Run("tenant-get") }

@@ -1,6 +1,6 @@
 // Command tenant-patch is the Lambda function of PATCH /v1/tenant.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("tenant-patch") }
+func main() { function.Run("tenant-patch") }

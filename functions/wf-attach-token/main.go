@@ -1,6 +1,6 @@
 // Command wf-attach-token is the workflow step wf-attach-token.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("wf-attach-token") }
+func main() { function.Run("wf-attach-token") }

@@ -1,6 +1,6 @@
 // Command wf-deprovision is the workflow step wf-deprovision.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("wf-deprovision") }
+func main() { function.Run("wf-deprovision") }

@@ -1,6 +1,6 @@
 // Command wf-expire-request is the workflow step wf-expire-request.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("wf-expire-request") }
+func main() { function.Run("wf-expire-request") }

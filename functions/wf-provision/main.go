@@ -1,6 +1,6 @@
 // Command wf-provision is the workflow step wf-provision.
 package main
 
-import "github.com/elevate-jit/elevate/internal/app"
+import "github.com/elevate-jit/elevate/internal/function"
 
-func main() { app.Lambda("wf-provision") }
+func main() { function.Run("wf-provision") }

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/clock"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
+	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
 
@@ -37,7 +38,7 @@ const (
 	outside   = "555555555555" // not in the organization
 )
 
-// The catalog's permission sets (app.DemoCatalog).
+// The catalog's permission sets (local.DemoCatalog).
 var (
 	psReadOnly = "arn:aws:sso:::permissionSet/" + instance + "/ps-0a1b2c3d4e5f6071"
 	psAdmin    = "arn:aws:sso:::permissionSet/" + instance + "/ps-1b2c3d4e5f607182"
@@ -140,7 +141,7 @@ type fixture struct {
 	steps *access.Steps
 	op    *access.Operator
 	store testStore
-	ic    *identitycenter.Recording
+	ic    *recording.IdentityCenter
 	clock *clock.Fake
 	flow  *flow
 
@@ -168,7 +169,7 @@ func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
 // newFixtureOn is newFixture on the store use makes (nil: the embedded one).
 func newFixtureOn(t *testing.T, use func(*fixture), opts ...func(*access.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: identitycenter.NewRecording(nil)}
+	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: recording.New(nil)}
 	f.ic.SetOrganization(instanceARN, demoOrganization)
 	f.store = memstore.New(memstore.WithClock(f.clock.Now))
 	if use != nil {
@@ -178,7 +179,7 @@ func newFixtureOn(t *testing.T, use func(*fixture), opts ...func(*access.Config)
 	var seqMu sync.Mutex
 	cfg := access.Config{
 		Store: f.store, Workflow: f.flow, Scheduler: f.flow, IdentityCenter: f.ic, DB: f.ic,
-		MintKey: app.MintKey, ProtectedAccounts: []string{protected}, Now: f.clock.Now,
+		MintKey: auth.MintKey, ProtectedAccounts: []string{protected}, Now: f.clock.Now,
 		// Ids are time-ordered like the real ones, but deterministic.
 		NewID: func() string {
 			seqMu.Lock()
@@ -211,7 +212,7 @@ func demoSettings() access.Settings {
 func demoBoundary() access.Boundary {
 	b := access.DefaultBoundary()
 	b.InstanceARN, b.IdentityStoreID, b.AllowedRoots = instanceARN, "d-90670a1b2c", []string{root}
-	b.Assignable = app.DemoCatalog(instance).PermissionSets()
+	b.Assignable = local.DemoCatalog(instance).PermissionSets()
 	return b
 }
 
@@ -228,7 +229,7 @@ var demoOrganization = map[string][]string{
 func (f *fixture) tenant(id string, edit func(*access.NewTenantInput)) access.Tenant {
 	f.t.Helper()
 	s, b := demoSettings(), demoBoundary()
-	in := access.NewTenantInput{ID: id, Name: "Tenant " + id[:4], Boundary: &b, Settings: &s, Catalog: app.DemoCatalog(instance)}
+	in := access.NewTenantInput{ID: id, Name: "Tenant " + id[:4], Boundary: &b, Settings: &s, Catalog: local.DemoCatalog(instance)}
 	if edit != nil {
 		edit(&in)
 	}
@@ -427,5 +428,5 @@ func (f *fixture) findAudit(tenant, objectID, action string) (access.AuditEvent,
 
 // assignment is the Identity Center key of a grantee's permission set in an account.
 func assignment(grantee, account, ps string) access.AssignmentKey {
-	return access.AssignmentKey{InstanceARN: instanceARN, PrincipalID: identitycenter.UserID(grantee), AccountID: account, PermissionSetARN: ps}
+	return access.AssignmentKey{InstanceARN: instanceARN, PrincipalID: recording.UserID(grantee), AccountID: account, PermissionSetARN: ps}
 }

@@ -17,6 +17,10 @@ const (
 	// ManagedTagKey marks permission sets Elevate created and may change.
 	ManagedTagKey   = "elevate:managed"
 	ManagedTagValue = "true"
+	// AssignableTagKey marks the operator's permission sets Elevate may
+	// assign (and unassign) for tenants whose boundary lists them.
+	AssignableTagKey   = "elevate:assignable"
+	AssignableTagValue = "true"
 )
 
 // ManagedName is the deterministic name of the managed permission set for a

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 )
 
 // step runs one ProvisionGrant call and fails the test on an error.
@@ -244,14 +244,14 @@ func TestProvisionManaged(t *testing.T) {
 func TestProvisionFailures(t *testing.T) {
 	tests := []struct {
 		name   string
-		setup  func(*identitycenter.Recording)
+		setup  func(*recording.IdentityCenter)
 		notice string
 	}{
-		{"grantee disabled after the request", func(ic *identitycenter.Recording) { ic.SetUsers("bob") }, `Grantee "alice" has no active Identity Center user`},
-		{"creation fails", func(ic *identitycenter.Recording) {
+		{"grantee disabled after the request", func(ic *recording.IdentityCenter) { ic.SetUsers("bob") }, `Grantee "alice" has no active Identity Center user`},
+		{"creation fails", func(ic *recording.IdentityCenter) {
 			ic.FailCreations(func(access.Assignment) bool { return true })
 		}, "Identity Center could not create the account assignment in " + acct1},
-		{"creation fails after polls", func(ic *identitycenter.Recording) {
+		{"creation fails after polls", func(ic *recording.IdentityCenter) {
 			ic.SetPendingPolls(2)
 			ic.FailCreations(func(access.Assignment) bool { return true })
 		}, "Identity Center could not create the account assignment in " + acct1},

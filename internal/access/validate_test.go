@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 const (
@@ -198,7 +198,7 @@ func TestCatalogValidate(t *testing.T) {
 		field string // "" when valid
 		msg   string
 	}{
-		{"demo catalog", app.DemoCatalog(instance), "", ""},
+		{"demo catalog", local.DemoCatalog(instance), "", ""},
 		{"empty", access.Catalog{}, "", ""},
 		{"all managed actions", access.Catalog{
 			access.ResourceS3Bucket:    {{Name: "read"}, {Name: "write"}},
@@ -244,7 +244,7 @@ func TestCatalogValidate(t *testing.T) {
 }
 
 func TestCatalogLookup(t *testing.T) {
-	c := app.DemoCatalog(instance)
+	c := local.DemoCatalog(instance)
 	if a, ok := c.Lookup(access.ResourceAccount, "Admin"); !ok || a.PermissionSetARN != psAdmin {
 		t.Errorf("Lookup(Admin) = %+v, %v", a, ok)
 	}

@@ -29,9 +29,11 @@ var statusOf = map[access.Code]int{
 	access.CodeInternal:             http.StatusInternalServerError,
 }
 
-// writeError writes err in the documented error shape. Errors without an API
-// code are internal: the client sees only "internal", the log the cause.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// WriteError writes err in the documented error shape; it is the one error
+// writer of every handler, the API's and those mounted beside it. Errors
+// without an API code are internal: the client sees only "internal", the log
+// the cause.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *access.Error
 	status := http.StatusInternalServerError
 	body := errorJSON{Code: string(access.CodeInternal), Message: "internal error"}
@@ -59,8 +61,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b = []byte(`{"code":"internal","message":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

@@ -23,6 +23,5 @@ var openAPIJSON []byte
 func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(openAPIJSON)
 }

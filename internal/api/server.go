@@ -1,19 +1,16 @@
 // Package api is Elevate's HTTP API: routes, authentication of each call,
 // decoding and validation of the wire format, idempotency, pagination
 // cursors, and the one mapping from domain error codes to HTTP statuses. The
-// same handler serves the local server and every API Lambda.
+// same handler serves the local server and every API Lambda; Middleware
+// gives a handler mounted beside it the same request ids, headers, recovery
+// and access log.
 package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"path"
-	"regexp"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -60,6 +57,7 @@ type API struct {
 	cursorTTL time.Duration
 	limiter   Limiter
 	mux       *http.ServeMux
+	handler   http.Handler // the mux behind routing and Middleware
 
 	inflightMu sync.Mutex
 	inflight   map[access.IdempotencyScope]bool
@@ -82,6 +80,7 @@ func New(c Config) *API {
 		a.cursorTTL = 24 * time.Hour
 	}
 	a.routes()
+	a.handler = Middleware(a.log, a.Routes())
 	return a
 }
 
@@ -128,7 +127,7 @@ func (a *API) routes() {
 	a.handle("POST /v1/policies/evaluate", a.evaluatePolicies)
 
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		WriteError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
 }
 
@@ -141,64 +140,49 @@ func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.auth.Authenticate(r.Context(), r.Header.Get("X-Tenant-ID"), r.Header.Get("X-API-Key"), r.Header.Get("Authorization"))
 		if err != nil {
-			writeError(w, r, a.log, err)
+			WriteError(w, r, a.log, err)
 			return
 		}
 		if a.limiter != nil && !a.limiter.Allow(p) {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests; slow down"))
+			WriteError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests; slow down"))
 			return
 		}
 		setLogAttrs(r.Context(), slog.String("tenant_id", p.TenantID), slog.String("principal_id", p.ID))
 		if err := h(w, r, p); err != nil {
-			writeError(w, r, a.log, err)
+			WriteError(w, r, a.log, err)
 		}
 	})
 }
 
-// requestIDPattern accepts the request ids clients and API Gateway send
-// (HTTP API ids are base64 and end in "=").
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,128}$`)
+// ServeHTTP serves a call through Middleware.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
-// ServeHTTP runs a call through the middleware: request id, recovery,
-// method checks and an access log line.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := a.now()
-	reqID := r.Header.Get("X-Request-ID")
-	if !requestIDPattern.MatchString(reqID) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		reqID = hex.EncodeToString(b[:])
-	}
-	w.Header().Set("X-Request-ID", reqID)
-	attrs := &logAttrs{attrs: []slog.Attr{slog.String("request_id", reqID)}}
-	r = r.WithContext(context.WithValue(r.Context(), logAttrsKey{}, attrs))
-	rec := &statusRecorder{ResponseWriter: w}
-	defer func() {
-		if v := recover(); v != nil {
-			a.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request", append(attrs.list(), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))...)
-			if rec.status == 0 {
-				writeError(rec, r, a.log, errors.New("panic"))
-			}
-		}
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs.list(),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", a.now().Sub(start)))...)
-	}()
+// Routes is the API without Middleware, to mount beside other handlers
+// (such as a web console) that share one Middleware:
+//
+//	mux.Handle("/v1/", a.Routes())
+//	mux.Handle("/openapi.json", a.Routes())
+//	http.ListenAndServe(addr, api.Middleware(log, mux))
+func (a *API) Routes() http.Handler { return http.HandlerFunc(a.route) }
+
+// route serves a call: a path that is not clean is not found, a known path
+// with another method is not allowed, and everything else goes to the mux.
+func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	if clean := path.Clean(r.URL.Path); clean != r.URL.Path && r.URL.Path != "/" {
 		// ServeMux would redirect to the clean path with an HTML body.
-		writeError(rec, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		WriteError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
 	if _, pattern := a.mux.Handler(r); pattern == "/" || pattern == "" {
 		// A known path with another method: say which methods it takes.
 		if allow := a.allowed(r); allow != "" {
-			rec.Header().Set("Allow", allow)
-			writeError(rec, r, a.log, &access.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow})
+			w.Header().Set("Allow", allow)
+			WriteError(w, r, a.log, &access.Error{Code: access.CodeMethodNotAllowed, Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow})
 			return
 		}
 	}
-	a.mux.ServeHTTP(rec, r)
+	a.mux.ServeHTTP(w, r)
 }
 
 // allowed lists the methods a path takes, or "" for an unknown path.
@@ -215,54 +199,4 @@ func (a *API) allowed(r *http.Request) string {
 		}
 	}
 	return out
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// logAttrs collects attributes for the access log line as a call learns them.
-type logAttrs struct {
-	mu    sync.Mutex
-	attrs []slog.Attr
-}
-
-type logAttrsKey struct{}
-
-func (l *logAttrs) list() []slog.Attr {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]slog.Attr(nil), l.attrs...)
-}
-
-func setLogAttrs(ctx context.Context, attrs ...slog.Attr) {
-	if l, ok := ctx.Value(logAttrsKey{}).(*logAttrs); ok {
-		l.mu.Lock()
-		l.attrs = append(l.attrs, attrs...)
-		l.mu.Unlock()
-	}
-}
-
-// LogAttrs returns the attributes (request id, tenant, principal) known for
-// a call, for logs written while serving it.
-func LogAttrs(ctx context.Context) []slog.Attr {
-	if l, ok := ctx.Value(logAttrsKey{}).(*logAttrs); ok {
-		return l.list()
-	}
-	return nil
 }

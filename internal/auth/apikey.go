@@ -34,6 +34,16 @@ func NewAPIKey() (id, secret, full string, err error) {
 	return id, secret, apiKeyPrefix + id + "_" + secret, nil
 }
 
+// MintKey makes a new API key for access.Config.MintKey: its id, the full key
+// to show its owner once, and the hash to store.
+func MintKey() (id, full string, hash []byte, err error) {
+	id, secret, full, err := NewAPIKey()
+	if err != nil {
+		return "", "", nil, err
+	}
+	return id, full, HashSecret(secret), nil
+}
+
 // ParseAPIKey splits a full key into its id and secret. It is strict: the
 // prefix, the lengths and the alphabet must be exact, and each part must be
 // the canonical encoding of its random bytes.

@@ -12,26 +12,26 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 // benchEnv is a local Elevate whose handler the benchmarks call directly:
 // routing, authentication, decoding, the use case, the embedded store and
 // encoding, without a network in between.
-func benchEnv(b *testing.B) (*app.Local, app.DemoTenant) {
+func benchEnv(b *testing.B) (*local.Server, local.DemoTenant) {
 	sealer, err := cursor.New(cursor.Key{ID: "bench", Secret: bytes.Repeat([]byte{1}, 32)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	local := app.NewLocal(app.LocalConfig{Cursors: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ProtectedAccounts: []string{app.DemoProtectedAccount}})
-	b.Cleanup(local.Close)
-	demo, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
+	elevate := local.New(local.Config{Cursors: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ProtectedAccounts: []string{local.DemoProtectedAccount}})
+	b.Cleanup(elevate.Close)
+	demo, err := local.SeedDemo(context.Background(), elevate.Operator, elevate.IdentityCenter)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return local, demo.Tenants[0]
+	return elevate, demo.Tenants[0]
 }
 
 func serve(b *testing.B, h http.Handler, method, path, key, tenant string, body []byte, want int) {
@@ -51,36 +51,36 @@ func serve(b *testing.B, h http.Handler, method, path, key, tenant string, body 
 // BenchmarkCreateRequest creates a request that waits for approval: decide
 // with Cedar, commit request and audit event, start the approval wait.
 func BenchmarkCreateRequest(b *testing.B) {
-	local, t := benchEnv(b)
+	elevate, t := benchEnv(b)
 	body := []byte(`{"resource":{"type":"aws_account","id":"210987654321"},"action":"Admin","duration_seconds":1800,"justification":"Rotate the KMS key"}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		serve(b, local.Handler, http.MethodPost, "/v1/requests", t.Keys.Requester2, t.ID, body, http.StatusCreated)
+		serve(b, elevate.Handler, http.MethodPost, "/v1/requests", t.Keys.Requester2, t.ID, body, http.StatusCreated)
 	}
 }
 
 // BenchmarkListGrants lists one page of 50 grants out of 1000.
 func BenchmarkListGrants(b *testing.B) {
-	local, t := benchEnv(b)
+	elevate, t := benchEnv(b)
 	ctx := context.Background()
-	admin := app.DemoAdmin
+	admin := local.DemoAdmin
 	for i := range 1000 {
-		if _, err := local.Service.CreateGrant(ctx, principal(t.ID, admin), grantInput(i), nil); err != nil {
+		if _, err := elevate.Service.CreateGrant(ctx, principal(t.ID, admin), grantInput(i), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	local.Workflow.Wait()
+	elevate.Workflow.Wait()
 	b.ReportAllocs()
 	for b.Loop() {
-		serve(b, local.Handler, http.MethodGet, "/v1/grants?limit=50", t.Keys.Admin, t.ID, nil, http.StatusOK)
+		serve(b, elevate.Handler, http.MethodGet, "/v1/grants?limit=50", t.Keys.Admin, t.ID, nil, http.StatusOK)
 	}
 }
 
 // BenchmarkCreateRequestLoopback is BenchmarkCreateRequest through a real
 // HTTP server on loopback, to show the network's share.
 func BenchmarkCreateRequestLoopback(b *testing.B) {
-	local, t := benchEnv(b)
-	srv := httptest.NewServer(local.Handler)
+	elevate, t := benchEnv(b)
+	srv := httptest.NewServer(elevate.Handler)
 	b.Cleanup(srv.Close)
 	body := []byte(`{"resource":{"type":"aws_account","id":"210987654321"},"action":"Admin","duration_seconds":1800,"justification":"Rotate the KMS key"}`)
 	client := srv.Client()
@@ -102,7 +102,7 @@ func BenchmarkCreateRequestLoopback(b *testing.B) {
 	}
 }
 
-func principal(tenantID string, u app.DemoUser) access.Principal {
+func principal(tenantID string, u local.DemoUser) access.Principal {
 	return access.Principal{TenantID: tenantID, ID: u.ID, Kind: access.PrincipalUser, Role: u.Role, Groups: u.Groups}
 }
 

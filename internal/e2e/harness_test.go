@@ -14,9 +14,9 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api/openapitest"
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
 
@@ -32,10 +32,10 @@ var start = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
-	local  *app.Local
+	local  *local.Server
 	clock  *clock.Fake
 	client *http.Client
-	demo   app.Demo
+	demo   local.Demo
 	acme   tenant
 	globex tenant
 }
@@ -71,7 +71,7 @@ func newEnv(t *testing.T, fc *clock.Fake, store access.Store) *env {
 }
 
 // newEnvWith is newEnv with a chance to change the configuration.
-func newEnvWith(t *testing.T, fc *clock.Fake, store access.Store, configure func(*app.LocalConfig)) *env {
+func newEnvWith(t *testing.T, fc *clock.Fake, store access.Store, configure func(*local.Config)) *env {
 	t.Helper()
 	sealer, err := cursor.New(cursor.Key{ID: "test-1", Secret: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
@@ -81,23 +81,23 @@ func newEnvWith(t *testing.T, fc *clock.Fake, store access.Store, configure func
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	cfg := app.LocalConfig{
+	cfg := local.Config{
 		Store: store, Cursors: sealer, Clock: fc, Logger: log,
-		ProtectedAccounts: []string{app.DemoProtectedAccount}, Poll: time.Millisecond,
+		ProtectedAccounts: []string{local.DemoProtectedAccount}, Poll: time.Millisecond,
 	}
 	if configure != nil {
 		configure(&cfg)
 	}
-	local := app.NewLocal(cfg)
-	demo, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
+	elevate := local.New(cfg)
+	demo, err := local.SeedDemo(context.Background(), elevate.Operator, elevate.IdentityCenter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(local.Handler)
-	e := &env{t: t, srv: srv, local: local, clock: fc, demo: demo, client: openapitest.Client(t, nil)}
+	srv := httptest.NewServer(elevate.Handler)
+	e := &env{t: t, srv: srv, local: elevate, clock: fc, demo: demo, client: openapitest.Client(t, nil)}
 	t.Cleanup(func() {
 		srv.Close()
-		local.Close()
+		elevate.Close()
 	})
 	e.acme = e.tenantOf(demo.Tenants[0])
 	e.globex = e.tenantOf(demo.Tenants[1])
@@ -114,7 +114,7 @@ func (e *env) sub(t *testing.T) *env {
 	return &c
 }
 
-func (e *env) tenantOf(d app.DemoTenant) tenant {
+func (e *env) tenantOf(d local.DemoTenant) tenant {
 	c := func(key, name string) caller { return caller{e: e, tenant: d.ID, key: key, name: name} }
 	return tenant{
 		id: d.ID, ada: c(d.Keys.Admin, "ada"), carol: c(d.Keys.Approver, "carol"),

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 func TestAutoApprovedLifecycle(t *testing.T) {
@@ -282,7 +282,7 @@ func TestConcurrentApprovalsMakeOneGrant(t *testing.T) {
 func TestProtectedAndOutsideTargetsAreRefused(t *testing.T) {
 	runAll(t, func(t *testing.T, e *env) {
 		a := e.acme
-		er := a.alice.post("/v1/requests", accountRequest(app.DemoProtectedAccount, "ReadOnly", 600)).wantError(http.StatusForbidden, "forbidden")
+		er := a.alice.post("/v1/requests", accountRequest(local.DemoProtectedAccount, "ReadOnly", 600)).wantError(http.StatusForbidden, "forbidden")
 		if !strings.Contains(er.Message, "protected") {
 			t.Errorf("message %q should say the account is protected", er.Message)
 		}
@@ -290,7 +290,7 @@ func TestProtectedAndOutsideTargetsAreRefused(t *testing.T) {
 		a.alice.post("/v1/requests", accountRequest("345678901234", "ReadOnly", 600)).wantError(http.StatusForbidden, "forbidden")
 		// Admins cannot grant it either.
 		a.ada.post("/v1/grants", body{
-			"grantee_id": "bob", "resource": body{"type": "aws_account", "id": app.DemoProtectedAccount}, "action": "ReadOnly",
+			"grantee_id": "bob", "resource": body{"type": "aws_account", "id": local.DemoProtectedAccount}, "action": "ReadOnly",
 			"expires_at": start.Add(time.Hour).Format(time.RFC3339), "reasoning": "audit",
 		}).wantError(http.StatusForbidden, "forbidden")
 		// Nothing was recorded or assigned.

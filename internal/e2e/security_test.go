@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/clock"
+	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
 
@@ -196,7 +196,7 @@ func TestRoles(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	fc := clock.NewFake(start)
-	e := newEnvWith(t, fc, memstore.New(memstore.WithClock(fc.Now)), func(c *app.LocalConfig) { c.RateLimit = 0.1 })
+	e := newEnvWith(t, fc, memstore.New(memstore.WithClock(fc.Now)), func(c *local.Config) { c.RateLimit = 0.1 })
 	a := e.acme
 	a.alice.get("/v1/requests").want(http.StatusOK) // a burst of one; the next token comes in 10 s
 	r := a.alice.get("/v1/requests")

@@ -1,3 +1,6 @@
+// Package identitycenter connects Elevate to IAM Identity Center, the
+// Identity Store and Organizations. Its in-memory stand-in for the local
+// server and tests is the recording subpackage.
 package identitycenter
 
 import (
@@ -88,7 +91,13 @@ type AWSConfig struct {
 	Log *slog.Logger
 	// RDSLookup finds DB instances' resource ids for RDS connect grants; nil
 	// makes such grants fail with a clear reason.
-	RDSLookup *RDSLookup
+	RDSLookup RDSLookup
+}
+
+// RDSLookup finds the resource id of a DB instance, given its ARN
+// (internal/rds on AWS).
+type RDSLookup interface {
+	DBIResourceID(ctx context.Context, dbInstanceARN string) (string, error)
 }
 
 // AWS is the production access.IdentityCenter: IAM Identity Center through
@@ -106,7 +115,7 @@ type AWS struct {
 	ttl      time.Duration
 	maxDepth int
 	log      *slog.Logger
-	rds      *RDSLookup
+	rds      RDSLookup
 
 	users   *ttlCache[userEntry]
 	parents *ttlCache[[]string]

@@ -31,7 +31,9 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
@@ -81,50 +83,39 @@ func functionARN(name string) string {
 	return "arn:aws:lambda:" + region + ":" + deployAccount + ":function:" + stackName + "-" + name
 }
 
-// environment is what the stack sets on a function, from its needs: the
-// mapping of infra/stack.go (Stack.environment), which this test cannot
-// import (infra is a module of its own). ELEVATE_RDS_LOOKUP_ROLE and
-// ELEVATE_LOG_LEVEL are set only when the stack's configuration asks, which
-// the default does not.
-func (d *deployment) environment(f app.Function) map[string]string {
-	has := func(n app.Need) bool {
-		for _, m := range f.Needs {
-			if m == n {
-				return true
-			}
-		}
-		return false
+// environment is what the stack sets on a function: the variables its needs
+// bring (deploy.Variables) with this deployment's values. The optional
+// ELEVATE_RDS_LOOKUP_ROLE and ELEVATE_LOG_LEVEL have none, as in the stack's
+// default configuration.
+func (d *deployment) environment(t *testing.T, f deploy.Function) map[string]string {
+	t.Helper()
+	values := map[string]string{
+		deploy.EnvTable:             d.table,
+		deploy.EnvCursorSecretARN:   d.cursorSecretARN,
+		deploy.EnvStateMachineARN:   d.stateMachineARN,
+		deploy.EnvScheduleGroup:     d.scheduleGroup,
+		deploy.EnvExpiryFunctionARN: d.expiryFunctionARN,
+		deploy.EnvSchedulerRoleARN:  d.schedulerRoleARN,
+		deploy.EnvScheduleDLQARN:    d.deadLetterARN,
+		deploy.EnvEventBus:          d.eventBus,
+		deploy.EnvProtectedAccounts: strings.Join(d.protected, ","),
+		deploy.EnvIdentityCenterTPS: identityCenterTPS,
 	}
 	env := map[string]string{}
-	if has(app.NeedTableRead) || has(app.NeedTableWrite) {
-		env[app.EnvTable] = d.table
-	}
-	if has(app.NeedCursorKey) {
-		env[app.EnvCursorSecretARN] = d.cursorSecretARN
-	}
-	if has(app.NeedStartExecution) || has(app.NeedSendTask) {
-		env[app.EnvStateMachineARN] = d.stateMachineARN
-	}
-	if has(app.NeedSchedule) {
-		env[app.EnvScheduleGroup] = d.scheduleGroup
-		env[app.EnvExpiryFunctionARN] = d.expiryFunctionARN
-		env[app.EnvSchedulerRoleARN] = d.schedulerRoleARN
-		env[app.EnvScheduleDLQARN] = d.deadLetterARN
-	}
-	if has(app.NeedPublish) {
-		env[app.EnvEventBus] = d.eventBus
-	}
-	if has(app.NeedOrganizationsRead) || has(app.NeedIdentityCenter) || has(app.NeedStartExecution) {
-		env[app.EnvProtectedAccounts] = strings.Join(d.protected, ",")
-	}
-	if has(app.NeedIdentityCenter) {
-		env[app.EnvIdentityCenterTPS] = identityCenterTPS
+	for _, v := range f.Variables() {
+		value, ok := values[v.Name]
+		switch {
+		case ok:
+			env[v.Name] = value
+		case !v.Optional:
+			t.Fatalf("the deployment has no value for %s, which %s needs", v.Name, f.Name)
+		}
 	}
 	return env
 }
 
-// deploy creates the deployment on the moto server srv.
-func deploy(t *testing.T, srv *motoserver.Server) *deployment {
+// newDeployment creates the deployment on the moto server srv.
+func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 	t.Helper()
 	ctx := t.Context()
 	cfg := srv.AWSConfig()
@@ -364,13 +355,13 @@ func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time)
 		Slots: d.store.NewSlots("identity-center-creations", 10, 15*time.Minute),
 	})
 	c := access.Config{
-		Store: d.store, MintKey: app.MintKey, IdentityCenter: ic, DB: ic,
+		Store: d.store, MintKey: auth.MintKey, IdentityCenter: ic, DB: ic,
 		Workflow: workflow.NewStepFunctions(sfn.NewFromConfig(cfg), d.stateMachineARN),
 		Scheduler: workflow.NewScheduler(workflow.SchedulerConfig{
 			Client: scheduler.NewFromConfig(cfg), Group: d.scheduleGroup, TargetARN: d.expiryFunctionARN,
 			RoleARN: d.schedulerRoleARN, DeadLetterARN: d.deadLetterARN, Now: now,
 		}),
-		Publisher:         workflow.NewEventPublisher(eventbridge.NewFromConfig(cfg), d.eventBus),
+		Publisher:         eventbus.NewPublisher(eventbridge.NewFromConfig(cfg), d.eventBus),
 		ProtectedAccounts: d.protected, Now: now,
 		Report: func(_ context.Context, msg string, err error) {
 			t.Errorf("deploy: %s: %v", msg, err)

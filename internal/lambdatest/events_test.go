@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -135,12 +135,12 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if _, ok := app.FunctionByName(strings.TrimSuffix(filepath.Base(f), ".json")); !ok {
-			t.Errorf("%s is the event of no function in app.Functions", f)
+		if _, ok := deploy.FunctionByName(strings.TrimSuffix(filepath.Base(f), ".json")); !ok {
+			t.Errorf("%s is the event of no function in deploy.Functions", f)
 		}
 	}
 
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		t.Run(f.Name, func(t *testing.T) {
 			raw := readEvent(t, f.Name)
 			for _, m := range placeholder.FindAllStringSubmatch(string(raw), -1) {
@@ -185,7 +185,7 @@ func TestEvents(t *testing.T) {
 // checkAPIEvent lists what is wrong with an API function's event: API
 // Gateway (HTTP API, payload format 2.0) sends the route key, the raw path
 // and query, lower-cased headers and the request context consistently.
-func checkAPIEvent(f app.Function, req events.APIGatewayV2HTTPRequest) []string {
+func checkAPIEvent(f deploy.Function, req events.APIGatewayV2HTTPRequest) []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	method, pattern, _ := strings.Cut(f.Route, " ")

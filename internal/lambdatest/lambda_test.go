@@ -26,7 +26,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api/openapitest"
-	"github.com/elevate-jit/elevate/internal/app"
+	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
@@ -39,7 +39,7 @@ const maxBinarySize = 40 << 20
 
 // Timeouts are the stack's: 10 s for API functions, 60 s for workflow steps,
 // 5 minutes for the sweeper. An invocation's deadline is its timeout.
-func timeout(f app.Function) time.Duration {
+func timeout(f deploy.Function) time.Duration {
 	switch {
 	case f.Route != "":
 		return 10 * time.Second
@@ -64,11 +64,11 @@ func TestFunctions(t *testing.T) {
 	if u, err := url.Parse(srv.URL); err != nil || !loopback(u.Host) {
 		t.Fatalf("moto is not on loopback: %s", srv.URL)
 	}
-	d := deploy(t, srv)
+	d := newDeployment(t, srv)
 	dir := build.wait(t)
 
 	var table []outcome
-	for _, f := range app.Functions {
+	for _, f := range deploy.Functions {
 		// In the inventory's order, which puts the sweeper last; each event
 		// acts on objects of its own, so one failing does not fail others.
 		t.Run(f.Name, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestFunctions(t *testing.T) {
 	t.Run("missing configuration", func(t *testing.T) { testStartupFailures(t, dir, d) })
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "built %d functions in %v\n", len(app.Functions), build.took.Round(time.Millisecond))
+	fmt.Fprintf(&b, "built %d functions in %v\n", len(deploy.Functions), build.took.Round(time.Millisecond))
 	fmt.Fprintf(&b, "%-18s %-8s %10s %8s %15s  %s\n", "function", "kind", "size", "init", "first response", "answer")
 	for _, o := range table {
 		kind := "workflow"
@@ -99,14 +99,14 @@ func TestFunctions(t *testing.T) {
 	}
 	if len(foreign) > 0 {
 		fmt.Fprintf(&b, "X-Request-ID is not API Gateway's requestContext.requestId for %d API functions (%s …): "+
-			"internal/app/lambda.go passes it as x-request-id, and the API refuses ids with \"=\"\n", len(foreign), foreign[0])
+			"internal/function/function.go passes it as x-request-id, and the API refuses ids with \"=\"\n", len(foreign), foreign[0])
 	}
 	t.Log("\n" + b.String())
 }
 
 // outcome is one function's run.
 type outcome struct {
-	fn    app.Function
+	fn    deploy.Function
 	size  int64
 	init  time.Duration // process start to the first GET /next
 	first time.Duration // process start to the first result posted
@@ -141,7 +141,7 @@ func invoke(t *testing.T, dir string, d *deployment, o *outcome) {
 	}
 	o.size, o.event = st.Size(), expand(t, f.Name, readEvent(t, f.Name), d.vars)
 	env := lambdaEnv(f, d, dir)
-	for k, v := range d.environment(f) {
+	for k, v := range d.environment(t, f) {
 		env = append(env, k+"="+v)
 	}
 	p, err := start(bin, env, o.event, timeout(f))
@@ -220,7 +220,7 @@ func (p *process) stop() {
 // host's AWS configuration or instance metadata is read, and a proxy that
 // refuses connections stands in for the internet (Go never proxies
 // loopback addresses, so moto and the Runtime API are reached directly).
-func lambdaEnv(f app.Function, d *deployment, dir string) []string {
+func lambdaEnv(f deploy.Function, d *deployment, dir string) []string {
 	memory := "256"
 	if f.Name == "sweeper" {
 		memory = "512"
@@ -306,7 +306,7 @@ var lists = map[string]bool{"requests-list": true, "approvals-pending": true, "g
 // response with the status the event should get, and, as a client would see
 // it through API Gateway, a response the OpenAPI document allows for that
 // call. It returns the status for the table.
-func checkAPI(t *testing.T, f app.Function, o *outcome) string {
+func checkAPI(t *testing.T, f deploy.Function, o *outcome) string {
 	t.Helper()
 	var req events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(o.event, &req); err != nil {
@@ -456,7 +456,7 @@ func lookup(v any, path string) any {
 
 // checkWorkflow checks a workflow function's answer: the JSON of its
 // handler's output type, nothing more, and the change it made.
-func checkWorkflow(t *testing.T, f app.Function, d *deployment, body []byte) {
+func checkWorkflow(t *testing.T, f deploy.Function, d *deployment, body []byte) {
 	t.Helper()
 	ctx := t.Context()
 	tenant := d.vars["TENANT_ID"]
@@ -551,21 +551,21 @@ func testStartupFailures(t *testing.T, dir string, d *deployment) {
 		without string
 		with    string // NAME=value to set instead
 	}{
-		{fn: "requests-get", without: app.EnvTable},
-		{fn: "requests-list", without: app.EnvCursorSecretARN},
-		{fn: "requests-approve", without: app.EnvStateMachineARN},
-		{fn: "grants-revoke", without: app.EnvScheduleGroup},
-		{fn: "wf-provision", with: app.EnvIdentityCenterTPS + "=fast"},
+		{fn: "requests-get", without: deploy.EnvTable},
+		{fn: "requests-list", without: deploy.EnvCursorSecretARN},
+		{fn: "requests-approve", without: deploy.EnvStateMachineARN},
+		{fn: "grants-revoke", without: deploy.EnvScheduleGroup},
+		{fn: "wf-provision", with: deploy.EnvIdentityCenterTPS + "=fast"},
 	}
 	for _, tc := range tests {
 		variable, _, _ := strings.Cut(tc.without+tc.with, "=")
 		t.Run(tc.fn+" "+variable, func(t *testing.T) {
-			f, ok := app.FunctionByName(tc.fn)
+			f, ok := deploy.FunctionByName(tc.fn)
 			if !ok {
 				t.Fatalf("no function %s", tc.fn)
 			}
 			env := lambdaEnv(f, d, dir)
-			for k, v := range d.environment(f) {
+			for k, v := range d.environment(t, f) {
 				if k != tc.without && k != variable {
 					env = append(env, k+"="+v)
 				}

@@ -73,8 +73,8 @@ func TestDocumentCoversRoutes(t *testing.T) {
 }
 
 var (
-	codeConstPattern = regexp.MustCompile(`(?m)^\s*(Code\w+)\s+Code\s*=\s*"([a-z_]+)"`)
-	statusOfPattern  = regexp.MustCompile(`(?m)^\s*(access\.Code\w+|"[a-z_]+"):\s*http\.(Status\w+),`)
+	codeConstPattern = regexp.MustCompile(`(?m)^\s*(?:const\s+)?(Code\w+)\s+(?:access\.)?Code\s*=\s*"([a-z_]+)"`)
+	statusOfPattern  = regexp.MustCompile(`(?m)^\s*((?:access\.)?Code\w+|"[a-z_]+"):\s*http\.(Status\w+),`)
 	httpStatuses     = map[string]int{
 		"StatusBadRequest": 400, "StatusUnauthorized": 401, "StatusForbidden": 403, "StatusNotFound": 404,
 		"StatusMethodNotAllowed": 405, "StatusConflict": 409, "StatusRequestEntityTooLarge": 413,
@@ -83,17 +83,21 @@ var (
 	}
 )
 
-// serverStatuses reads the code-to-status map of ../errors.go.
+// serverStatuses reads the code-to-status map of ../errors.go, whose codes
+// are access's and the API's own (CodeMethodNotAllowed).
 func serverStatuses(t *testing.T) map[string]int {
 	t.Helper()
 	consts := map[string]string{}
 	for _, m := range codeConstPattern.FindAllStringSubmatch(readSource(t, "../../access/errors.go"), -1) {
 		consts["access."+m[1]] = m[2]
 	}
+	for _, m := range codeConstPattern.FindAllStringSubmatch(readSource(t, "../errors.go"), -1) {
+		consts[m[1]] = m[2]
+	}
 	out := map[string]int{}
 	for _, m := range statusOfPattern.FindAllStringSubmatch(readSource(t, "../errors.go"), -1) {
 		code := strings.Trim(m[1], `"`)
-		if strings.HasPrefix(m[1], "access.") {
+		if !strings.HasPrefix(m[1], `"`) {
 			code = consts[m[1]]
 		}
 		status, ok := httpStatuses[m[2]]

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/api/openapitest"
-	"github.com/elevate-jit/elevate/internal/app"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/local"
 )
 
 // TestLocalServerFollowsTheDocument drives a local Elevate through every
@@ -26,16 +26,16 @@ func TestLocalServerFollowsTheDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := app.NewLocal(app.LocalConfig{
+	elevate := local.New(local.Config{
 		Cursors: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ProtectedAccounts: []string{app.DemoProtectedAccount}, Poll: time.Millisecond,
+		ProtectedAccounts: []string{local.DemoProtectedAccount}, Poll: time.Millisecond,
 	})
-	defer local.Close()
-	demo, err := app.SeedDemo(context.Background(), local.Operator, local.IdentityCenter)
+	defer elevate.Close()
+	demo, err := local.SeedDemo(context.Background(), elevate.Operator, elevate.IdentityCenter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(local.Handler)
+	srv := httptest.NewServer(elevate.Handler)
 	defer srv.Close()
 	acme, globex := demo.Tenants[0], demo.Tenants[1]
 	c := &caller{t: t, http: openapitest.Client(t, nil), base: srv.URL, tenant: acme.ID}
@@ -86,7 +86,7 @@ func TestLocalServerFollowsTheDocument(t *testing.T) {
 		"resource": map[string]any{"type": "aws_organizational_unit", "id": "ou-ac01-workload"},
 		"action":   "ReadOnly", "duration_seconds": 900, "justification": "survey"}})
 	c.call(call{key: alice, method: "POST", path: "/v1/requests", want: 403, body: map[string]any{
-		"resource": map[string]any{"type": "aws_account", "id": app.DemoProtectedAccount}, "action": "ReadOnly",
+		"resource": map[string]any{"type": "aws_account", "id": local.DemoProtectedAccount}, "action": "ReadOnly",
 		"duration_seconds": 900, "justification": "protected"}})
 
 	// Lists and pagination.
@@ -154,7 +154,7 @@ func TestLocalServerFollowsTheDocument(t *testing.T) {
 	c.call(call{key: admin, method: "POST", path: "/v1/policies/evaluate", want: 200, body: map[string]any{
 		"principal": map[string]any{"id": "alice", "groups": []string{"engineering"}}, "resource": account, "action": "Admin", "duration_seconds": 600}})
 	c.call(call{key: admin, method: "POST", path: "/v1/policies/evaluate", want: 200, body: map[string]any{
-		"principal": map[string]any{"id": "alice"}, "resource": map[string]any{"type": "aws_account", "id": app.DemoProtectedAccount},
+		"principal": map[string]any{"id": "alice"}, "resource": map[string]any{"type": "aws_account", "id": local.DemoProtectedAccount},
 		"action": "ReadOnly", "duration_seconds": 600, "policies": `@id("all") permit (principal, action, resource);`}})
 
 	// API keys.

@@ -1,4 +1,6 @@
-package workflow
+// Package eventbus publishes Elevate's audit events on an EventBridge bus,
+// so customers can route notifications with rules (docs/events.md).
+package eventbus
 
 import (
 	"context"
@@ -15,41 +17,40 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// EventBridgeAPI is the part of the EventBridge client that EventPublisher
-// uses.
+// EventBridgeAPI is the part of the EventBridge client that Publisher uses.
 type EventBridgeAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-// EventSource is the Source of every event Elevate publishes.
-const EventSource = "elevate"
+// Source is the Source of every event Elevate publishes.
+const Source = "elevate"
 
-// EventVersion is the version of the event detail schema (docs/events.md).
-// It changes only when a field is removed or changes meaning.
-const EventVersion = "1"
+// Version is the version of the event detail schema (docs/events.md). It
+// changes only when a field is removed or changes meaning.
+const Version = "1"
 
 // maxPutEvents is EventBridge's limit on entries per PutEvents call.
 const maxPutEvents = 10
 
-// EventPublisher is access.Publisher on EventBridge: every audit event
+// Publisher is access.Publisher on EventBridge: every audit event
 // becomes one event on the bus, so customers can route notifications with
 // rules. The schema is documented in docs/events.md.
-type EventPublisher struct {
+type Publisher struct {
 	client EventBridgeAPI
 	bus    string
 }
 
-var _ access.Publisher = (*EventPublisher)(nil)
+var _ access.Publisher = (*Publisher)(nil)
 
-// NewEventPublisher returns a publisher to the named event bus; an empty
-// name means the account's default bus.
-func NewEventPublisher(client EventBridgeAPI, busName string) *EventPublisher {
-	return &EventPublisher{client: client, bus: busName}
+// NewPublisher returns a publisher to the named event bus; an empty name
+// means the account's default bus.
+func NewPublisher(client EventBridgeAPI, busName string) *Publisher {
+	return &Publisher{client: client, bus: busName}
 }
 
 // Publish puts one event per audit event, at most ten per call. Entries that
 // EventBridge fails are retried once; the error says how many failed for good.
-func (p *EventPublisher) Publish(ctx context.Context, events []access.AuditEvent) error {
+func (p *Publisher) Publish(ctx context.Context, events []access.AuditEvent) error {
 	var errs []error
 	failed := 0
 	entries := make([]types.PutEventsRequestEntry, 0, len(events))
@@ -77,7 +78,7 @@ func (p *EventPublisher) Publish(ctx context.Context, events []access.AuditEvent
 
 // put sends one batch, then once more the entries EventBridge failed. It
 // returns how many entries were not published.
-func (p *EventPublisher) put(ctx context.Context, batch []types.PutEventsRequestEntry) (int, error) {
+func (p *Publisher) put(ctx context.Context, batch []types.PutEventsRequestEntry) (int, error) {
 	for attempt := 1; ; attempt++ {
 		out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: batch})
 		if err != nil {
@@ -109,13 +110,13 @@ func (p *EventPublisher) put(ctx context.Context, batch []types.PutEventsRequest
 }
 
 // entry converts an audit event to an EventBridge entry.
-func (p *EventPublisher) entry(e access.AuditEvent) (types.PutEventsRequestEntry, error) {
+func (p *Publisher) entry(e access.AuditEvent) (types.PutEventsRequestEntry, error) {
 	detail, err := json.Marshal(newEventDetail(e))
 	if err != nil {
 		return types.PutEventsRequestEntry{}, fmt.Errorf("encode event %s (%s): %w", e.ID, e.Action, err)
 	}
 	entry := types.PutEventsRequestEntry{
-		Source:     aws.String(EventSource),
+		Source:     aws.String(Source),
 		DetailType: aws.String(DetailType(e.Action)),
 		Detail:     aws.String(string(detail)),
 	}
@@ -130,7 +131,7 @@ func (p *EventPublisher) entry(e access.AuditEvent) (types.PutEventsRequestEntry
 
 // DetailType is the EventBridge detail type of an audit action, such as
 // "elevate.grant.revoked" for "grant.revoked".
-func DetailType(action string) string { return EventSource + "." + action }
+func DetailType(action string) string { return Source + "." + action }
 
 // eventDetail is the detail of an Elevate event, version 1. Fields are only
 // ever added to it; see docs/events.md.
@@ -158,7 +159,7 @@ type eventObject struct {
 
 func newEventDetail(e access.AuditEvent) eventDetail {
 	return eventDetail{
-		Version: EventVersion, ID: e.ID, TenantID: e.TenantID, Action: e.Action,
+		Version: Version, ID: e.ID, TenantID: e.TenantID, Action: e.Action,
 		OccurredAt: e.At.UTC().Format(time.RFC3339Nano),
 		Actor:      eventActor{ID: e.ActorID, Kind: string(e.ActorKind)},
 		Object:     eventObject{Type: e.ObjectType, ID: e.ObjectID},

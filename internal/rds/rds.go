@@ -1,4 +1,7 @@
-package identitycenter
+// Package rds looks up RDS DB instances in member accounts, for the managed
+// connect permission sets of RDS grants: IAM database authentication names
+// an instance by its resource id, which only RDS knows.
+package rds
 
 import (
 	"context"
@@ -9,40 +12,40 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// RDSAPI is the part of the RDS client the lookup uses.
-type RDSAPI interface {
-	DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, opts ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
+// API is the part of the RDS client the lookup uses.
+type API interface {
+	DescribeDBInstances(ctx context.Context, in *awsrds.DescribeDBInstancesInput, opts ...func(*awsrds.Options)) (*awsrds.DescribeDBInstancesOutput, error)
 }
 
-// RDSLookup finds DB instances in member accounts by assuming a role there
+// Lookup finds DB instances in member accounts by assuming a role there
 // (the deployment's RDS lookup role, allowed only rds:DescribeDBInstances).
 // Resource ids never change, so answers are kept for the process's life.
-type RDSLookup struct {
+type Lookup struct {
 	base aws.Config
 	role string
 	sts  stscreds.AssumeRoleAPIClient
 	// clientFor makes the RDS client of an account and region; tests replace it.
-	clientFor func(cfg aws.Config) RDSAPI
+	clientFor func(cfg aws.Config) API
 
 	mu  sync.Mutex
 	ids map[string]string
 }
 
-// NewRDSLookup returns a lookup that assumes role (a role name, with an
+// NewLookup returns a lookup that assumes role (a role name, with an
 // optional path) in each DB instance's account, with credentials from base.
-func NewRDSLookup(base aws.Config, sts stscreds.AssumeRoleAPIClient, role string) *RDSLookup {
-	return &RDSLookup{base: base, role: strings.Trim(role, "/"), sts: sts, ids: map[string]string{},
-		clientFor: func(cfg aws.Config) RDSAPI { return rds.NewFromConfig(cfg) }}
+func NewLookup(base aws.Config, sts stscreds.AssumeRoleAPIClient, role string) *Lookup {
+	return &Lookup{base: base, role: strings.Trim(role, "/"), sts: sts, ids: map[string]string{},
+		clientFor: func(cfg aws.Config) API { return awsrds.NewFromConfig(cfg) }}
 }
 
 // DBIResourceID returns the DbiResourceId of the DB instance arn.
-func (l *RDSLookup) DBIResourceID(ctx context.Context, arn string) (string, error) {
+func (l *Lookup) DBIResourceID(ctx context.Context, arn string) (string, error) {
 	l.mu.Lock()
 	id, ok := l.ids[arn]
 	l.mu.Unlock()
@@ -60,7 +63,7 @@ func (l *RDSLookup) DBIResourceID(ctx context.Context, arn string) (string, erro
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(l.sts, roleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = "elevate-rds-lookup"
 	}))
-	out, err := l.clientFor(cfg).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(name)})
+	out, err := l.clientFor(cfg).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(name)})
 	var missing *rdstypes.DBInstanceNotFoundFault
 	switch {
 	case errors.As(err, &missing):

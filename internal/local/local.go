@@ -1,15 +1,17 @@
-// Package app wires Elevate's adapters to its domain and HTTP API. It is the
-// one place that knows every concrete type, so the mains stay a few lines:
-// the local server, the tests and the Lambda functions all build from here.
-package app
+// Package local is Elevate in one process: the embedded store (or DynamoDB),
+// the in-process workflow and expiry timers, and the recording Identity
+// Center behind the HTTP API. The local server (elevate serve), the
+// end-to-end tests and the load script build from it; it also seeds the demo
+// tenants and opens the store the operator CLI writes to.
+package local
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
 	"time"
-	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
-	// zoneinfo, so every binary embeds it.
+	// Tenants name IANA time zones; embedded, so the server runs where the
+	// host has no zoneinfo (a scratch container).
 	_ "time/tzdata"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -17,13 +19,13 @@ import (
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/cursor"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
-// LocalConfig configures an in-process Elevate.
-type LocalConfig struct {
+// Config configures an in-process Elevate.
+type Config struct {
 	// Store defaults to a new embedded (in-memory) store.
 	Store access.Store
 	// Cursors seals pagination cursors; required.
@@ -48,24 +50,25 @@ type LocalConfig struct {
 	SweepEvery time.Duration
 }
 
-// Local is a whole Elevate in one process: embedded store, in-process
-// workflow and expiry timers, and a recording Identity Center.
-type Local struct {
+// Server is a whole Elevate in one process: embedded store, in-process
+// workflow and expiry timers, and a recording Identity Center; Handler
+// serves its API.
+type Server struct {
 	Store          access.Store
 	Service        *access.Service
 	Steps          *access.Steps
 	Operator       *access.Operator
 	Handler        *api.API
 	Workflow       *workflow.Local
-	IdentityCenter *identitycenter.Recording
+	IdentityCenter *recording.IdentityCenter
 	Clock          clock.Clock
 
 	stopSweeps context.CancelFunc
 	sweeps     chan struct{}
 }
 
-// NewLocal builds a local Elevate. Close it to stop its timers.
-func NewLocal(c LocalConfig) *Local {
+// New builds a local Elevate. Close it to stop its timers.
+func New(c Config) *Server {
 	if c.Store == nil {
 		c.Store = memstore.New()
 	}
@@ -80,10 +83,10 @@ func NewLocal(c LocalConfig) *Local {
 		opts = append(opts, workflow.WithPoll(c.Poll))
 	}
 	wf := workflow.NewLocal(opts...)
-	ic := identitycenter.NewRecording(c.Logger)
+	ic := recording.New(c.Logger)
 	cfg := access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
-		MintKey: MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
+		MintKey: auth.MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
 		Report: func(ctx context.Context, msg string, err error) {
 			c.Logger.WarnContext(ctx, msg, "error", err)
 		},
@@ -96,7 +99,7 @@ func NewLocal(c LocalConfig) *Local {
 		limiter = api.NewPrincipalLimiter(c.RateLimit, int(2*c.RateLimit))
 	}
 	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
-	l := &Local{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+	l := &Server{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
 	if c.SweepEvery > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		l.stopSweeps, l.sweeps = cancel, make(chan struct{})
@@ -106,7 +109,7 @@ func NewLocal(c LocalConfig) *Local {
 }
 
 // sweepLoop runs the sweeper until ctx ends.
-func (l *Local) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+func (l *Server) sweepLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
 	defer close(l.sweeps)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -126,19 +129,10 @@ func (l *Local) sweepLoop(ctx context.Context, every time.Duration, log *slog.Lo
 }
 
 // Close stops the sweeper and the in-process workflow.
-func (l *Local) Close() {
+func (l *Server) Close() {
 	if l.stopSweeps != nil {
 		l.stopSweeps()
 		<-l.sweeps
 	}
 	l.Workflow.Close()
-}
-
-// MintKey makes a new API key with the auth package's format and hash.
-func MintKey() (id, full string, hash []byte, err error) {
-	id, secret, full, err := auth.NewAPIKey()
-	if err != nil {
-		return "", "", nil, err
-	}
-	return id, full, auth.HashSecret(secret), nil
 }

@@ -1,20 +1,24 @@
-package identitycenter_test
+package rds_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/elevate-jit/elevate/internal/access"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/motoserver"
+	"github.com/elevate-jit/elevate/internal/rds"
 )
 
-// TestRDSLookup assumes the lookup role into the instance's account and
+func TestMain(m *testing.M) { motoserver.Main(m) }
+
+// TestLookup assumes the lookup role into the instance's account and
 // reads its DbiResourceId from moto's RDS, once.
-func TestRDSLookup(t *testing.T) {
+func TestLookup(t *testing.T) {
 	t.Parallel()
 	srv := motoserver.Shared(t)
 	cfg := srv.AWSConfig()
@@ -22,10 +26,10 @@ func TestRDSLookup(t *testing.T) {
 	name := "orders-" + randomHex(3)
 	// The instance lives in the member account: create it with that account's
 	// (assumed) credentials, as its owner would.
-	lookup := identitycenter.NewRDSLookup(cfg, sts.NewFromConfig(cfg), "ElevateRDSLookup")
+	lookup := rds.NewLookup(cfg, sts.NewFromConfig(cfg), "ElevateRDSLookup")
 	owner := cfg.Copy()
 	owner.Region = "eu-west-1"
-	created, err := rds.NewFromConfig(owner).CreateDBInstance(t.Context(), &rds.CreateDBInstanceInput{
+	created, err := awsrds.NewFromConfig(owner).CreateDBInstance(t.Context(), &awsrds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(name), DBInstanceClass: aws.String("db.t3.micro"), Engine: aws.String("postgres"),
 		MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("not-a-real-password"), AllocatedStorage: aws.Int32(20),
 	})
@@ -45,9 +49,10 @@ func TestRDSLookup(t *testing.T) {
 	if access.CodeOf(err) != access.CodeValidationFailed {
 		t.Fatalf("missing instance: %v", err)
 	}
-	// Without a lookup role, RDS connect fails with the reason.
-	_, err = identitycenter.NewAWS(identitycenter.AWSConfig{}).DBIResourceID(t.Context(), access.Tenant{}, arn)
-	if access.CodeOf(err) != access.CodeValidationFailed {
-		t.Fatalf("no lookup role: %v", err)
-	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,7 +1,8 @@
-// Package identitycenter connects Elevate to IAM Identity Center, the
-// Identity Store and Organizations. Recording is an in-memory stand-in for
-// the local server and tests: it keeps the assignments it would have made.
-package identitycenter
+// Package recording is an in-memory stand-in for Identity Center, for the
+// local server and tests: it keeps the assignments it would have made. It is
+// its own package so that the Lambda functions, which use the AWS adapter in
+// internal/identitycenter, do not link it.
+package recording
 
 import (
 	"context"
@@ -17,10 +18,10 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// Recording is an in-memory Identity Center. Every user exists unless
+// IdentityCenter is an in-memory Identity Center. Every user exists unless
 // Users is set; operations succeed at once unless a test says otherwise.
 // It is safe for concurrent use.
-type Recording struct {
+type IdentityCenter struct {
 	log *slog.Logger
 
 	mu             sync.Mutex
@@ -45,13 +46,13 @@ type Recording struct {
 	onCreate func(access.Assignment)
 }
 
-// NewRecording returns an empty recording Identity Center that logs what it
+// New returns an empty recording Identity Center that logs what it
 // would do to log (nil for no log).
-func NewRecording(log *slog.Logger) *Recording {
+func New(log *slog.Logger) *IdentityCenter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recording{
+	return &IdentityCenter{
 		log: log, assignments: map[access.AssignmentKey]bool{}, permissionSets: map[string]access.ManagedPermissionSet{},
 		ops: map[string]access.Operation{}, pendingPolls: map[string]int{}, calls: map[string]int{},
 		held: map[string]access.Assignment{}, orgs: map[string]map[string][]string{},
@@ -61,7 +62,7 @@ func NewRecording(log *slog.Logger) *Recording {
 // SetOrganization sets the organization behind an instance: each account id
 // maps to its organization root and OUs, outermost first. Accounts it does
 // not list are outside the organization.
-func (r *Recording) SetOrganization(instanceARN string, accounts map[string][]string) {
+func (r *IdentityCenter) SetOrganization(instanceARN string, accounts map[string][]string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tree := make(map[string][]string, len(accounts))
@@ -71,7 +72,7 @@ func (r *Recording) SetOrganization(instanceARN string, accounts map[string][]st
 	r.orgs[instanceARN] = tree
 }
 
-func (r *Recording) organization(t access.Tenant) map[string][]string {
+func (r *IdentityCenter) organization(t access.Tenant) map[string][]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.orgs[t.Boundary.InstanceARN]
@@ -80,7 +81,7 @@ func (r *Recording) organization(t access.Tenant) map[string][]string {
 // HoldCreations makes new creations stay IN_PROGRESS, with their assignments
 // not yet in place, until ReleaseHeld: Identity Center's asynchrony, under
 // the test's control.
-func (r *Recording) HoldCreations() {
+func (r *IdentityCenter) HoldCreations() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.hold = true
@@ -88,7 +89,7 @@ func (r *Recording) HoldCreations() {
 
 // ReleaseHeld completes every held creation (the assignments appear) and
 // stops holding new ones.
-func (r *Recording) ReleaseHeld() {
+func (r *IdentityCenter) ReleaseHeld() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.hold = false
@@ -101,7 +102,7 @@ func (r *Recording) ReleaseHeld() {
 // OnCreateAssignment calls f during every CreateAssignment, after the
 // creation was accepted: a test uses it to interleave another call exactly
 // there. It runs without the Recording's lock held.
-func (r *Recording) OnCreateAssignment(f func(access.Assignment)) {
+func (r *IdentityCenter) OnCreateAssignment(f func(access.Assignment)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.onCreate = f
@@ -109,7 +110,7 @@ func (r *Recording) OnCreateAssignment(f func(access.Assignment)) {
 
 // SetUsers limits the users that exist to these user names; nil means
 // everyone exists.
-func (r *Recording) SetUsers(names ...string) {
+func (r *IdentityCenter) SetUsers(names ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.users = map[string]bool{}
@@ -119,35 +120,35 @@ func (r *Recording) SetUsers(names ...string) {
 }
 
 // SetPendingPolls makes operations report IN_PROGRESS n times before settling.
-func (r *Recording) SetPendingPolls(n int) {
+func (r *IdentityCenter) SetPendingPolls(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.polls = n
 }
 
 // FailCreations makes creations of matching assignments fail.
-func (r *Recording) FailCreations(f func(access.Assignment) bool) {
+func (r *IdentityCenter) FailCreations(f func(access.Assignment) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failCreate = f
 }
 
 // FailDeletions makes deletions of matching assignments fail.
-func (r *Recording) FailDeletions(f func(access.Assignment) bool) {
+func (r *IdentityCenter) FailDeletions(f func(access.Assignment) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failDelete = f
 }
 
 // Preassign records an assignment that existed before Elevate.
-func (r *Recording) Preassign(a access.Assignment) {
+func (r *IdentityCenter) Preassign(a access.Assignment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.assignments[a.Key()] = true
 }
 
 // Assignments returns the assignments that exist now.
-func (r *Recording) Assignments() []access.AssignmentKey {
+func (r *IdentityCenter) Assignments() []access.AssignmentKey {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]access.AssignmentKey, 0, len(r.assignments))
@@ -161,7 +162,7 @@ func (r *Recording) Assignments() []access.AssignmentKey {
 }
 
 // AssignmentsOf lists a user's assignments in an instance.
-func (r *Recording) AssignmentsOf(_ context.Context, instanceARN, userID string) ([]access.AssignmentKey, error) {
+func (r *IdentityCenter) AssignmentsOf(_ context.Context, instanceARN, userID string) ([]access.AssignmentKey, error) {
 	var out []access.AssignmentKey
 	for _, k := range r.Assignments() {
 		if k.InstanceARN == instanceARN && k.PrincipalID == userID {
@@ -172,7 +173,7 @@ func (r *Recording) AssignmentsOf(_ context.Context, instanceARN, userID string)
 }
 
 // Calls returns how often a method was called.
-func (r *Recording) Calls(method string) int {
+func (r *IdentityCenter) Calls(method string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.calls[method]
@@ -189,7 +190,7 @@ func UserID(granteeID string) string {
 // the tenant's identity mapping: user names and e-mail addresses match
 // whatever their case (as in the Identity Store), a user_id mapping takes an
 // id UserID made, and external ids match exactly.
-func (r *Recording) ResolveUser(_ context.Context, t access.Tenant, granteeID string) (string, error) {
+func (r *IdentityCenter) ResolveUser(_ context.Context, t access.Tenant, granteeID string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["ResolveUser"]++
@@ -220,7 +221,7 @@ func (r *Recording) ResolveUser(_ context.Context, t access.Tenant, granteeID st
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // Ancestors reads the OU path from the instance's organization.
-func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Resource) ([]string, error) {
+func (r *IdentityCenter) Ancestors(_ context.Context, t access.Tenant, res access.Resource) ([]string, error) {
 	org := r.organization(t)
 	if res.Type != access.ResourceOrganizationalUnit {
 		return slices.Clone(org[res.TargetAccount()]), nil
@@ -234,7 +235,7 @@ func (r *Recording) Ancestors(_ context.Context, t access.Tenant, res access.Res
 }
 
 // AccountsUnder lists the accounts whose OU path contains ouID.
-func (r *Recording) AccountsUnder(_ context.Context, t access.Tenant, ouID string, max int) ([]string, bool, error) {
+func (r *IdentityCenter) AccountsUnder(_ context.Context, t access.Tenant, ouID string, max int) ([]string, bool, error) {
 	var out []string
 	for acct, path := range r.organization(t) {
 		if slices.Contains(path, ouID) {
@@ -250,7 +251,7 @@ func (r *Recording) AccountsUnder(_ context.Context, t access.Tenant, ouID strin
 
 // EnsurePermissionSet records the managed permission set and returns a
 // deterministic ARN for it.
-func (r *Recording) EnsurePermissionSet(_ context.Context, t access.Tenant, spec access.ManagedPermissionSet) (string, error) {
+func (r *IdentityCenter) EnsurePermissionSet(_ context.Context, t access.Tenant, spec access.ManagedPermissionSet) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["EnsurePermissionSet"]++
@@ -265,7 +266,7 @@ func (r *Recording) EnsurePermissionSet(_ context.Context, t access.Tenant, spec
 }
 
 // PermissionSet returns a managed permission set recorded under arn.
-func (r *Recording) PermissionSet(arn string) (access.ManagedPermissionSet, bool) {
+func (r *IdentityCenter) PermissionSet(arn string) (access.ManagedPermissionSet, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ps, ok := r.permissionSets[arn]
@@ -273,7 +274,7 @@ func (r *Recording) PermissionSet(arn string) (access.ManagedPermissionSet, bool
 }
 
 // AssignmentExists reports whether the assignment is recorded.
-func (r *Recording) AssignmentExists(_ context.Context, a access.Assignment) (bool, error) {
+func (r *IdentityCenter) AssignmentExists(_ context.Context, a access.Assignment) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["AssignmentExists"]++
@@ -281,7 +282,7 @@ func (r *Recording) AssignmentExists(_ context.Context, a access.Assignment) (bo
 }
 
 // CreateAssignment records the assignment (or holds its creation).
-func (r *Recording) CreateAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+func (r *IdentityCenter) CreateAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
 	op, hook := r.create(a)
 	if hook != nil {
 		hook(a)
@@ -289,7 +290,7 @@ func (r *Recording) CreateAssignment(_ context.Context, a access.Assignment) (ac
 	return op, nil
 }
 
-func (r *Recording) create(a access.Assignment) (access.Operation, func(access.Assignment)) {
+func (r *IdentityCenter) create(a access.Assignment) (access.Operation, func(access.Assignment)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["CreateAssignment"]++
@@ -308,7 +309,7 @@ func (r *Recording) create(a access.Assignment) (access.Operation, func(access.A
 }
 
 // DeleteAssignment removes the assignment.
-func (r *Recording) DeleteAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
+func (r *IdentityCenter) DeleteAssignment(_ context.Context, a access.Assignment) (access.Operation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["DeleteAssignment"]++
@@ -322,16 +323,16 @@ func (r *Recording) DeleteAssignment(_ context.Context, a access.Assignment) (ac
 }
 
 // CreationStatus reports an operation's state.
-func (r *Recording) CreationStatus(_ context.Context, _ string, id string) (access.Operation, error) {
+func (r *IdentityCenter) CreationStatus(_ context.Context, _ string, id string) (access.Operation, error) {
 	return r.status(id)
 }
 
 // DeletionStatus reports an operation's state.
-func (r *Recording) DeletionStatus(_ context.Context, _ string, id string) (access.Operation, error) {
+func (r *IdentityCenter) DeletionStatus(_ context.Context, _ string, id string) (access.Operation, error) {
 	return r.status(id)
 }
 
-func (r *Recording) status(id string) (access.Operation, error) {
+func (r *IdentityCenter) status(id string) (access.Operation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["Status"]++
@@ -349,7 +350,7 @@ func (r *Recording) status(id string) (access.Operation, error) {
 	return op, nil
 }
 
-func (r *Recording) newOp(status access.OperationStatus, reason string) access.Operation {
+func (r *IdentityCenter) newOp(status access.OperationStatus, reason string) access.Operation {
 	r.seq++
 	op := access.Operation{ID: fmt.Sprintf("op-%08d", r.seq), Status: status, Reason: reason}
 	r.ops[op.ID] = op
@@ -361,7 +362,7 @@ func (r *Recording) newOp(status access.OperationStatus, reason string) access.O
 }
 
 // DBIResourceID returns a stable fake DbiResourceId for a DB instance ARN.
-func (r *Recording) DBIResourceID(_ context.Context, _ access.Tenant, arn string) (string, error) {
+func (r *IdentityCenter) DBIResourceID(_ context.Context, _ access.Tenant, arn string) (string, error) {
 	h := sha256.Sum256([]byte(arn))
 	return "db-" + strings.ToUpper(hex.EncodeToString(h[:13])), nil
 }

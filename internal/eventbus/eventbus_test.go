@@ -1,4 +1,4 @@
-package workflow_test
+package eventbus_test
 
 import (
 	"bytes"
@@ -24,9 +24,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/motoserver"
-	"github.com/elevate-jit/elevate/internal/workflow"
 )
+
+func TestMain(m *testing.M) { motoserver.Main(m) }
 
 // eventsAt is the fixed time of the first event in the publisher tests.
 var eventsAt = time.Date(2030, 6, 1, 12, 0, 0, 123456000, time.UTC)
@@ -62,7 +64,7 @@ func auditEvents(n int) []access.AuditEvent {
 
 // countingEventBridge wraps a client and records the size of each PutEvents call.
 type countingEventBridge struct {
-	next workflow.EventBridgeAPI
+	next eventbus.EventBridgeAPI
 	mu   sync.Mutex
 	puts []int
 }
@@ -82,7 +84,7 @@ type received struct {
 	Detail     map[string]any `json:"detail"`
 }
 
-func TestEventPublisherMoto(t *testing.T) {
+func TestPublisherMoto(t *testing.T) {
 	srv := motoserver.Shared(t)
 	cfg := srv.AWSConfig()
 	ctx := t.Context()
@@ -111,7 +113,7 @@ func TestEventPublisherMoto(t *testing.T) {
 	}
 
 	counter := &countingEventBridge{next: eb}
-	p := workflow.NewEventPublisher(counter, bus)
+	p := eventbus.NewPublisher(counter, bus)
 	events := auditEvents(23)
 	// A key that looks like a secret never leaves Elevate, at any depth.
 	events[0].Details = map[string]any{"status": "pending", "session_token": "x", "nested": map[string]any{"ClientSecret": "y", "kept": 1}}
@@ -225,7 +227,7 @@ func detailID(t *testing.T, e types.PutEventsRequestEntry) string {
 	return d.ID
 }
 
-func TestEventPublisherPartialFailure(t *testing.T) {
+func TestPublisherPartialFailure(t *testing.T) {
 	events := auditEvents(3)
 	callErr := errors.New("connection reset")
 	tests := []struct {
@@ -253,7 +255,7 @@ func TestEventPublisherPartialFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeEventBridge{answer: tt.answer}
-			err := workflow.NewEventPublisher(f, "bus").Publish(t.Context(), events)
+			err := eventbus.NewPublisher(f, "bus").Publish(t.Context(), events)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("Publish: %v", err)
@@ -281,13 +283,13 @@ func TestEventPublisherPartialFailure(t *testing.T) {
 	}
 	t.Run("the call's error is wrapped", func(t *testing.T) {
 		f := &fakeEventBridge{answer: func(int, *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) { return nil, callErr }}
-		if err := workflow.NewEventPublisher(f, "bus").Publish(t.Context(), events); !errors.Is(err, callErr) {
+		if err := eventbus.NewPublisher(f, "bus").Publish(t.Context(), events); !errors.Is(err, callErr) {
 			t.Errorf("Publish: %v, want one wrapping %v", err, callErr)
 		}
 	})
 }
 
-func TestEventPublisherEntries(t *testing.T) {
+func TestPublisherEntries(t *testing.T) {
 	f := &fakeEventBridge{answer: func(_ int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
 		return failing(in), nil
 	}}
@@ -298,7 +300,7 @@ func TestEventPublisherEntries(t *testing.T) {
 		"private_key": "k", "aws_credentials": "c",
 		"list": []any{map[string]any{"refresh_token": "r", "ok": true}},
 	}
-	if err := workflow.NewEventPublisher(f, "elevate-bus").Publish(t.Context(), []access.AuditEvent{e}); err != nil {
+	if err := eventbus.NewPublisher(f, "elevate-bus").Publish(t.Context(), []access.AuditEvent{e}); err != nil {
 		t.Fatal(err)
 	}
 	got := f.sent[0][0]
@@ -319,7 +321,7 @@ func TestEventPublisherEntries(t *testing.T) {
 
 	// No details is an empty object, never null.
 	e.Details = nil
-	if err := workflow.NewEventPublisher(f, "").Publish(t.Context(), []access.AuditEvent{e}); err != nil {
+	if err := eventbus.NewPublisher(f, "").Publish(t.Context(), []access.AuditEvent{e}); err != nil {
 		t.Fatal(err)
 	}
 	last := f.sent[len(f.sent)-1][0]

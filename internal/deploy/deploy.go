@@ -1,0 +1,198 @@
+// Package deploy is the deployment contract between the Lambda functions and
+// the CDK stack: the inventory of functions, what each needs, and the
+// environment variables the stack sets for those needs and the functions
+// read. Both sides derive from it, so they cannot drift apart; it imports
+// only the standard library, so the CDK app links none of the Lambda runtime.
+package deploy
+
+import (
+	"slices"
+	"strings"
+)
+
+// Environment variables the stack sets; Variables says which function gets
+// which.
+const (
+	EnvTable             = "ELEVATE_TABLE"
+	EnvCursorSecretARN   = "ELEVATE_CURSOR_SECRET_ARN"
+	EnvStateMachineARN   = "ELEVATE_STATE_MACHINE_ARN"
+	EnvScheduleGroup     = "ELEVATE_SCHEDULE_GROUP"
+	EnvExpiryFunctionARN = "ELEVATE_EXPIRY_FUNCTION_ARN"
+	EnvSchedulerRoleARN  = "ELEVATE_SCHEDULER_ROLE_ARN"
+	EnvScheduleDLQARN    = "ELEVATE_SCHEDULE_DLQ_ARN"
+	EnvEventBus          = "ELEVATE_EVENT_BUS"
+	EnvProtectedAccounts = "ELEVATE_PROTECTED_ACCOUNTS"
+	EnvIdentityCenterTPS = "ELEVATE_IDENTITY_CENTER_TPS"
+	EnvRDSLookupRole     = "ELEVATE_RDS_LOOKUP_ROLE"
+	EnvLogLevel          = "ELEVATE_LOG_LEVEL"
+)
+
+// Need is one thing a function must be allowed to do; the stack turns each
+// into environment variables and the narrowest IAM statements it can.
+type Need string
+
+// The needs of Elevate's functions.
+const (
+	// NeedTableRead: GetItem and Query on the table and its indexes.
+	NeedTableRead Need = "table-read"
+	// NeedTableWrite: PutItem, UpdateItem, DeleteItem, TransactWriteItems.
+	NeedTableWrite Need = "table-write"
+	// NeedCursorKey: read the cursor-sealing secret.
+	NeedCursorKey Need = "cursor-key"
+	// NeedStartExecution: start executions of Elevate's state machine.
+	NeedStartExecution Need = "start-execution"
+	// NeedSendTask: SendTaskSuccess/SendTaskFailure to resume approval waits.
+	NeedSendTask Need = "send-task"
+	// NeedSchedule: create, update and delete schedules in Elevate's group,
+	// and pass the scheduler role.
+	NeedSchedule Need = "schedule"
+	// NeedPublish: PutEvents on Elevate's event bus.
+	NeedPublish Need = "publish"
+	// NeedOrganizationsRead: read the organization tree (OU ancestors).
+	NeedOrganizationsRead Need = "organizations-read"
+	// NeedResolveUsers: read the users of the identity store, to resolve the
+	// people of a request or grant to the users they name.
+	NeedResolveUsers Need = "resolve-users"
+	// NeedIdentityCenter: manage Elevate-managed permission sets (only those
+	// tagged elevate:managed=true) and account assignments (only of sets
+	// tagged elevate:managed=true or elevate:assignable=true).
+	NeedIdentityCenter Need = "identity-center"
+)
+
+// Variable is one environment variable of the contract and the needs that
+// bring it.
+type Variable struct {
+	Name string
+	// Needs bring the variable: a function with any of them receives it. No
+	// needs means every function receives it.
+	Needs []Need
+	// Optional variables may be absent: the stack sets them only when it has
+	// a value, and a function starts without them (with a default).
+	Optional bool
+}
+
+// Variables is the one table from needs to environment: the stack sets, and
+// a function reads, exactly the variables its needs bring.
+var Variables = []Variable{
+	{Name: EnvTable, Needs: []Need{NeedTableRead, NeedTableWrite}},
+	{Name: EnvCursorSecretARN, Needs: []Need{NeedCursorKey}},
+	{Name: EnvStateMachineARN, Needs: []Need{NeedStartExecution, NeedSendTask}},
+	{Name: EnvScheduleGroup, Needs: []Need{NeedSchedule}},
+	{Name: EnvExpiryFunctionARN, Needs: []Need{NeedSchedule}},
+	{Name: EnvSchedulerRoleARN, Needs: []Need{NeedSchedule}},
+	{Name: EnvScheduleDLQARN, Needs: []Need{NeedSchedule}},
+	{Name: EnvEventBus, Needs: []Need{NeedPublish}},
+	// A target is checked against the protected accounts where its place in
+	// the organization is read.
+	{Name: EnvProtectedAccounts, Needs: []Need{NeedOrganizationsRead, NeedIdentityCenter}, Optional: true},
+	{Name: EnvIdentityCenterTPS, Needs: []Need{NeedIdentityCenter}, Optional: true},
+	{Name: EnvRDSLookupRole, Needs: []Need{NeedIdentityCenter}, Optional: true},
+	{Name: EnvLogLevel, Optional: true},
+}
+
+// Function is one Lambda function: a directory under functions/ with its
+// main package.
+type Function struct {
+	// Name is the directory under functions/ and the function's logical name.
+	Name string
+	// Route is the API route it serves ("POST /v1/requests"), or "" for a
+	// workflow function.
+	Route string
+	Needs []Need
+}
+
+// Has reports whether the function has the need n.
+func (f Function) Has(n Need) bool { return slices.Contains(f.Needs, n) }
+
+// Variables are the variables of the table the function receives, in the
+// table's order.
+func (f Function) Variables() []Variable {
+	var out []Variable
+	for _, v := range Variables {
+		if len(v.Needs) == 0 || slices.ContainsFunc(v.Needs, f.Has) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Environment is the names of the variables the function receives, required
+// and optional.
+func (f Function) Environment() []string {
+	var out []string
+	for _, v := range f.Variables() {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+var (
+	read    = []Need{NeedTableRead}
+	list    = []Need{NeedTableRead, NeedCursorKey}
+	change  = []Need{NeedTableRead, NeedTableWrite, NeedPublish}
+	decide  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSendTask}
+	approve = append([]Need{NeedResolveUsers}, decide...)
+	startWF = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedOrganizationsRead}
+	create  = append([]Need{NeedResolveUsers}, startWF...)
+	stepWF  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedIdentityCenter, NeedResolveUsers, NeedOrganizationsRead, NeedSchedule, NeedStartExecution}
+)
+
+// Functions is every Lambda function of Elevate.
+var Functions = []Function{
+	{"requests-create", "POST /v1/requests", create},
+	{"requests-list", "GET /v1/requests", list},
+	{"requests-get", "GET /v1/requests/{id}", read},
+	{"requests-approve", "POST /v1/requests/{id}/approve", approve},
+	{"requests-deny", "POST /v1/requests/{id}/deny", approve},
+	{"requests-cancel", "POST /v1/requests/{id}/cancel", decide},
+	{"approvals-pending", "GET /v1/approvals/pending", append([]Need{NeedResolveUsers}, list...)},
+	{"grants-list", "GET /v1/grants", list},
+	{"grants-create", "POST /v1/grants", create},
+	{"grants-get", "GET /v1/grants/{id}", read},
+	{"grants-revoke", "POST /v1/grants/{id}/revoke", append([]Need{NeedSchedule}, startWF...)},
+	{"policies-get", "GET /v1/policies", read},
+	{"policies-put", "PUT /v1/policies", change},
+	{"policies-version", "GET /v1/policies/versions/{n}", read},
+	{"policies-evaluate", "POST /v1/policies/evaluate", []Need{NeedTableRead, NeedOrganizationsRead}},
+	{"catalog-get", "GET /v1/catalog", read},
+	{"catalog-put", "PUT /v1/catalog", change},
+	{"tenant-get", "GET /v1/tenant", read},
+	{"tenant-patch", "PATCH /v1/tenant", append([]Need{NeedOrganizationsRead}, change...)},
+	{"apikeys-create", "POST /v1/api-keys", change},
+	{"apikeys-list", "GET /v1/api-keys", list},
+	{"apikeys-get", "GET /v1/api-keys/{id}", read},
+	{"apikeys-delete", "DELETE /v1/api-keys/{id}", change},
+	{"audit-list", "GET /v1/audit-events", list},
+	{"openapi", "GET /openapi.json", nil},
+
+	// Workflow steps: the state machine's tasks, the expiry schedules'
+	// target, and the sweeper.
+	{"wf-attach-token", "", []Need{NeedTableRead, NeedTableWrite, NeedSendTask}},
+	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish}},
+	{"wf-provision", "", stepWF},
+	{"wf-deprovision", "", stepWF},
+	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
+	{"sweeper", "", append([]Need{NeedSendTask}, stepWF...)},
+}
+
+// FunctionByName finds a function of the inventory.
+func FunctionByName(name string) (Function, bool) {
+	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return Functions[i], true
+}
+
+// SplitList reads a list variable (ELEVATE_PROTECTED_ACCOUNTS is
+// comma-separated): it splits s at commas, trims the items and drops empty
+// ones. The operator CLI's list flags take the same form.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

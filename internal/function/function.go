@@ -1,0 +1,122 @@
+// Package function runs Elevate's Lambda functions: it reads the
+// configuration the stack set (the deployment contract, internal/deploy),
+// builds only the adapters the function's needs allow (needs.go) and serves
+// invocations. A function's main is one line: function.Run("<name>").
+package function
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
+	// zoneinfo, so every binary embeds it.
+	_ "time/tzdata"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/api"
+	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/workflow"
+)
+
+// Run runs the Lambda function of that name (a directory under
+// functions/). A missing or malformed setting stops it at start with a
+// message naming the variable.
+func Run(name string) {
+	logs := lambdacontext.NewLogHandler()
+	h, err := Handler(context.Background(), name, os.Getenv, logs)
+	if err != nil {
+		slog.New(logs).Error("cannot start", "function", name, "error", err)
+		fmt.Fprintf(os.Stderr, "elevate %s: %v\n", name, err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// Handler builds the handler of a function: an API Gateway (HTTP API,
+// payload 2.0) handler for API functions, a typed workflow handler for the
+// others. It reads the function's environment (deploy.Variables) through
+// getenv, which is os.Getenv outside tests, and logs to logs.
+func Handler(ctx context.Context, name string, getenv func(string) string, logs slog.Handler) (any, error) {
+	fn, ok := deploy.FunctionByName(name)
+	if !ok {
+		return nil, fmt.Errorf("no function %q in the inventory", name)
+	}
+	e := newEnv(fn, getenv)
+	var level slog.Level
+	if v := e.get(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
+		logs = leveled{logs, level}
+	}
+	log := slog.New(logs)
+	w, err := wire(ctx, fn, e, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	if fn.Route != "" {
+		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log), nil
+	}
+	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: w.operator, Log: log}
+	switch fn.Name {
+	case "wf-attach-token":
+		return h.AttachToken, nil
+	case "wf-expire-request":
+		return h.ExpireRequest, nil
+	case "wf-provision":
+		return h.Provision, nil
+	case "wf-deprovision":
+		return h.Deprovision, nil
+	case "expiry":
+		return h.Expire, nil
+	case "sweeper":
+		return h.Sweep, nil
+	}
+	return nil, fmt.Errorf("function %q has no handler", fn.Name)
+}
+
+// leveled drops records below a minimum level.
+type leveled struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (l leveled) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= l.min && l.Handler.Enabled(ctx, level)
+}
+
+func (l leveled) WithAttrs(as []slog.Attr) slog.Handler {
+	return leveled{l.Handler.WithAttrs(as), l.min}
+}
+func (l leveled) WithGroup(name string) slog.Handler {
+	return leveled{l.Handler.WithGroup(name), l.min}
+}
+
+// apiHandler serves one API route through the shared HTTP handler. A call
+// for another route (a misconfigured integration) is refused with 404, in
+// the API's error shape and through its middleware.
+func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	adapter := httpadapter.NewV2(h)
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		if ev.Headers == nil {
+			ev.Headers = map[string]string{}
+		}
+		if _, ok := ev.Headers["x-request-id"]; !ok && ev.RequestContext.RequestID != "" {
+			ev.Headers["x-request-id"] = ev.RequestContext.RequestID
+		}
+		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {
+			notServed := api.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				api.WriteError(w, r, log, access.Errorf(access.CodeNotFound, "this function does not serve %s", ev.RouteKey))
+			}))
+			return httpadapter.NewV2(notServed).ProxyWithContext(ctx, ev)
+		}
+		return adapter.ProxyWithContext(ctx, ev)
+	}
+}

@@ -1,0 +1,214 @@
+package function_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/function"
+)
+
+func TestParseCursorSecret(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	b := cursor.Binding{TenantID: "t", PrincipalID: "p", Query: "q"}
+	now := time.Now()
+	for _, c := range []struct {
+		name, text string
+		ok         bool
+	}{
+		{"stack JSON", `{"id":"k1","secret":"` + hexKey + `"}`, true},
+		{"stack JSON with previous", `{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`, true},
+		{"local form", "k1:" + "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=", true},
+		{"short hex", `{"id":"k1","secret":"abcd"}`, false},
+		{"not hex", `{"id":"k1","secret":"` + strings.Repeat("zz", 32) + `"}`, false},
+		{"no id", `{"secret":"` + hexKey + `"}`, false},
+		{"garbage JSON", `{"id":`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := function.ParseCursorSecret(c.text)
+			if (err == nil) != c.ok {
+				t.Fatalf("err = %v, want ok %v", err, c.ok)
+			}
+			if err == nil {
+				if _, err := s.Open(b, s.Seal(b, []byte("pos"), now.Add(time.Hour)), now); err != nil {
+					t.Fatalf("round trip: %v", err)
+				}
+			}
+		})
+	}
+	// A cursor sealed with the previous key still opens after a rotation.
+	old, _ := function.ParseCursorSecret(`{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}`)
+	rotated, _ := function.ParseCursorSecret(`{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`)
+	if _, err := rotated.Open(b, old.Seal(b, []byte("pos"), now.Add(time.Hour)), now); err != nil {
+		t.Fatalf("a cursor of the previous key: %v", err)
+	}
+}
+
+// TestEveryFunctionHasAMain checks that functions/ and the inventory agree,
+// and that every main is the one line that runs its function.
+func TestEveryFunctionHasAMain(t *testing.T) {
+	dirs, err := os.ReadDir("../../functions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range dirs {
+		names = append(names, d.Name())
+		src, err := os.ReadFile(filepath.Join("../../functions", d.Name(), "main.go"))
+		if err != nil {
+			t.Errorf("functions/%s: %v", d.Name(), err)
+			continue
+		}
+		if !strings.Contains(string(src), "\nfunc main() { function.Run(\""+d.Name()+"\") }\n") {
+			t.Errorf("functions/%s/main.go is not `func main() { function.Run(%q) }`", d.Name(), d.Name())
+		}
+	}
+	for _, f := range deploy.Functions {
+		if !slices.Contains(names, f.Name) {
+			t.Errorf("function %s of the inventory has no functions/%s", f.Name, f.Name)
+		}
+	}
+	if len(names) != len(deploy.Functions) {
+		t.Errorf("%d directories, %d functions in the inventory", len(names), len(deploy.Functions))
+	}
+}
+
+// TestFunctionsLinkNoLocalMode checks that no function links the embedded
+// store, local mode or the recording Identity Center.
+func TestFunctionsLinkNoLocalMode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, local := range []string{"/internal/store/memstore", "/internal/local", "/internal/identitycenter/recording"} {
+			if strings.HasSuffix(pkg, local) {
+				t.Errorf("the functions link %s", pkg)
+			}
+		}
+	}
+}
+
+// TestMissingConfigurationIsNamed checks that a function refuses to start
+// without its settings and names every missing one.
+func TestMissingConfigurationIsNamed(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	_, err := function.Handler(context.Background(), "grants-revoke", func(string) string { return "" }, slog.DiscardHandler)
+	if err == nil {
+		t.Fatal("started without configuration")
+	}
+	for _, name := range []string{deploy.EnvTable, deploy.EnvStateMachineARN, deploy.EnvScheduleGroup, deploy.EnvEventBus} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+	if _, err := function.Handler(context.Background(), "no-such-function", func(string) string { return "" }, slog.DiscardHandler); err == nil {
+		t.Fatal("an unknown function started")
+	}
+}
+
+// TestEnvironmentIsTheContract checks, for every function, that the wiring
+// reads exactly the variables the contract gives it (deploy.Variables, which
+// the stack sets), and that it refuses to start without exactly the required
+// ones.
+func TestEnvironmentIsTheContract(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	names := regexp.MustCompile(`ELEVATE_[A-Z_]+`)
+	for _, fn := range deploy.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			read := map[string]bool{}
+			getenv := func(name string) string {
+				read[name] = true
+				return ""
+			}
+			_, err := function.Handler(context.Background(), fn.Name, getenv, slog.DiscardHandler)
+			var got, want, missing, required []string
+			for name := range read {
+				got = append(got, name)
+			}
+			if err != nil {
+				missing = names.FindAllString(err.Error(), -1)
+			}
+			want = fn.Environment()
+			for _, v := range fn.Variables() {
+				if !v.Optional {
+					required = append(required, v.Name)
+				}
+			}
+			for _, l := range [][]string{got, want, missing, required} {
+				slices.Sort(l)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("reads %v; the stack sets %v", got, want)
+			}
+			if !slices.Equal(missing, required) {
+				t.Errorf("without any variable, the start fails with %v; want it to name %v", err, required)
+			}
+		})
+	}
+}
+
+// TestWrongRouteIsNotFound checks that an API function refuses a call for a
+// route it does not serve (a misconfigured integration) with the API's 404,
+// through the API's middleware.
+func TestWrongRouteIsNotFound(t *testing.T) {
+	h, err := function.Handler(context.Background(), "openapi", func(string) string { return "" }, slog.DiscardHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve, ok := h.(func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error))
+	if !ok {
+		t.Fatalf("the openapi handler is a %T", h)
+	}
+	for _, tc := range []struct {
+		routeKey string
+		status   int
+	}{
+		{"GET /openapi.json", http.StatusOK},
+		{"$default", http.StatusOK},
+		{`GET /v1/grants/{id}`, http.StatusNotFound},
+	} {
+		t.Run(tc.routeKey, func(t *testing.T) {
+			res, err := serve(t.Context(), events.APIGatewayV2HTTPRequest{
+				Version: "2.0", RouteKey: tc.routeKey, RawPath: "/openapi.json",
+				RequestContext: events.APIGatewayV2HTTPRequestContext{
+					RequestID: "JkT6hgXPoAMEVsg=", RouteKey: tc.routeKey,
+					HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/openapi.json"},
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tc.status, res.Body)
+			}
+			if got := res.Headers["X-Request-Id"]; got != "JkT6hgXPoAMEVsg=" {
+				t.Errorf("X-Request-ID = %q, want API Gateway's request id", got)
+			}
+			if tc.status != http.StatusNotFound {
+				return
+			}
+			var body struct{ Code, Message string }
+			if err := json.Unmarshal([]byte(res.Body), &body); err != nil || body.Code != "not_found" || !strings.Contains(body.Message, tc.routeKey) {
+				t.Errorf("body %s (%v); want not_found naming %s", res.Body, err, tc.routeKey)
+			}
+		})
+	}
+}

@@ -1,0 +1,215 @@
+package function
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/api"
+	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/eventbus"
+	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/rds"
+	"github.com/elevate-jit/elevate/internal/store/dynamo"
+	"github.com/elevate-jit/elevate/internal/workflow"
+)
+
+// provide is the table from a need to its constructor. Each fills in the
+// parts of the wiring its need allows; a part no need of the function fills
+// stays a refusal, so a function that was routed a call it may not make
+// fails loudly instead of touching what its IAM role forbids. A need listed
+// twice (table-read and table-write, start-execution and send-task) builds
+// its adapter once.
+var provide = map[deploy.Need]func(*wiring) error{
+	deploy.NeedTableRead:         (*wiring).table,
+	deploy.NeedTableWrite:        (*wiring).table,
+	deploy.NeedCursorKey:         (*wiring).cursorKey,
+	deploy.NeedStartExecution:    (*wiring).stepFunctions,
+	deploy.NeedSendTask:          (*wiring).stepFunctions,
+	deploy.NeedSchedule:          (*wiring).schedule,
+	deploy.NeedPublish:           (*wiring).publish,
+	deploy.NeedOrganizationsRead: (*wiring).organizations,
+	deploy.NeedResolveUsers:      (*wiring).resolveUsers,
+	deploy.NeedIdentityCenter:    (*wiring).identityCenter,
+}
+
+// wiring is a function's dependency set, as its needs' constructors fill it.
+type wiring struct {
+	ctx context.Context
+	env *env
+	aws aws.Config
+	log *slog.Logger
+
+	// ports are the Service's adapters.
+	ports access.Config
+	// service, steps and operator are built from ports once the
+	// constructors ran; nil without a table (openapi).
+	service  *access.Service
+	steps    *access.Steps
+	operator *access.Operator
+	auth     api.Authenticator
+	cursors  api.Sealer
+	resumer  workflow.Resumer
+
+	store *dynamo.Store
+	sfn   *workflow.StepFunctions
+	ic    *identitycenter.AWSConfig
+}
+
+// wire runs the constructors of a function's needs.
+func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*wiring, error) {
+	w := &wiring{ctx: ctx, env: e, log: log,
+		auth: refused{"authenticate"}, cursors: refused{"paginate"}, resumer: refused{"resume approval waits"},
+		ports: access.Config{
+			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
+			IdentityCenter: refused{"read the organization or Identity Center"},
+			Report: func(ctx context.Context, msg string, err error) {
+				log.WarnContext(ctx, msg, "error", err)
+			},
+		},
+	}
+	if len(fn.Needs) > 0 {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		w.aws = cfg
+	}
+	for _, n := range fn.Needs {
+		fill, ok := provide[n]
+		if !ok {
+			return nil, fmt.Errorf("function %s: no constructor for the need %q", fn.Name, n)
+		}
+		if err := fill(w); err != nil {
+			return nil, err
+		}
+	}
+	if w.ic != nil {
+		ic := identitycenter.NewAWS(*w.ic)
+		w.ports.IdentityCenter, w.ports.DB = ic, ic
+	}
+	if w.store != nil {
+		w.service, w.steps, w.operator = access.NewService(w.ports), access.NewSteps(w.ports), access.NewOperator(w.ports)
+	}
+	return w, nil
+}
+
+// table: the DynamoDB store, which also holds the API keys and tenants that
+// authenticate callers.
+func (w *wiring) table() error {
+	w.openTable()
+	return nil
+}
+
+// openTable opens the store once, for the needs that use it.
+func (w *wiring) openTable() *dynamo.Store {
+	if w.store == nil {
+		w.store = dynamo.New(dynamodb.NewFromConfig(w.aws), dynamo.Options{Table: w.env.get(deploy.EnvTable)})
+		w.ports.Store = w.store
+		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store})
+	}
+	return w.store
+}
+
+// cursorKey: the keys that seal pagination cursors.
+func (w *wiring) cursorKey() error {
+	arn := w.env.get(deploy.EnvCursorSecretARN)
+	if arn == "" {
+		return nil // reported missing
+	}
+	s, err := cursorSecret(w.ctx, secretsmanager.NewFromConfig(w.aws), arn)
+	if err != nil {
+		return err
+	}
+	w.cursors = s
+	return nil
+}
+
+// stepFunctions: starting workflows and resuming approval waits.
+func (w *wiring) stepFunctions() error {
+	if w.sfn == nil {
+		w.sfn = workflow.NewStepFunctions(sfn.NewFromConfig(w.aws), w.env.get(deploy.EnvStateMachineARN))
+		w.ports.Workflow, w.resumer = w.sfn, w.sfn
+	}
+	return nil
+}
+
+// schedule: the grants' expiry schedules.
+func (w *wiring) schedule() error {
+	w.ports.Scheduler = workflow.NewScheduler(workflow.SchedulerConfig{
+		Client: scheduler.NewFromConfig(w.aws), Group: w.env.get(deploy.EnvScheduleGroup), TargetARN: w.env.get(deploy.EnvExpiryFunctionARN),
+		RoleARN: w.env.get(deploy.EnvSchedulerRoleARN), DeadLetterARN: w.env.get(deploy.EnvScheduleDLQARN),
+	})
+	return nil
+}
+
+// publish: audit events on the event bus.
+func (w *wiring) publish() error {
+	w.ports.Publisher = eventbus.NewPublisher(eventbridge.NewFromConfig(w.aws), w.env.get(deploy.EnvEventBus))
+	return nil
+}
+
+// organizations: the organization tree, through the Identity Center adapter.
+// Functions that only read the tree (cached per process) stay well below
+// the deployment's Identity Center budget.
+func (w *wiring) organizations() error {
+	if ic := w.identityCenterConfig(); ic.TPS == 0 {
+		ic.TPS = 2
+	}
+	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
+	return nil
+}
+
+// resolveUsers: the identity store's users, through the Identity Center
+// adapter (its cache keeps API calls well below the deployment's budget).
+func (w *wiring) resolveUsers() error {
+	if ic := w.identityCenterConfig(); ic.TPS == 0 {
+		ic.TPS = 2
+	}
+	return nil
+}
+
+// identityCenter: users, managed permission sets and account assignments.
+// Functions that change Identity Center share the deployment's budget (20
+// TPS divided among them by the stack).
+func (w *wiring) identityCenter() error {
+	ic := w.identityCenterConfig()
+	tps, err := w.env.float(deploy.EnvIdentityCenterTPS, 20)
+	if err != nil {
+		return err
+	}
+	ic.TPS = tps
+	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
+	if role := w.env.get(deploy.EnvRDSLookupRole); role != "" {
+		ic.RDSLookup = rds.NewLookup(w.aws, sts.NewFromConfig(w.aws), role)
+	}
+	return nil
+}
+
+// identityCenterConfig is the configuration of the one Identity Center
+// adapter that organizations-read, resolve-users and identity-center share.
+func (w *wiring) identityCenterConfig() *identitycenter.AWSConfig {
+	if w.ic == nil {
+		w.ic = &identitycenter.AWSConfig{
+			SSOAdmin: ssoadmin.NewFromConfig(w.aws), IdentityStore: identitystore.NewFromConfig(w.aws),
+			Organizations: organizations.NewFromConfig(w.aws), Log: w.log,
+			Slots: w.openTable().NewSlots("identity-center-creations", 10, 15*time.Minute),
+		}
+	}
+	return w.ic
+}
