@@ -82,11 +82,47 @@ func TestTenantAndKeyCommands(t *testing.T) {
 		t.Fatalf("tenant create without a lasting store gave exit %d: %s", code, stderr)
 	}
 
+	// The operator changes the boundary; only the flags given change.
+	psARN := "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-0a1b2c3d4e5f6071"
+	updated, stderr, code := runJSON(append([]string{"tenant", "update", "--tenant", tenant, "--allowed-roots", "r-ab12,ou-ab12-cdef3456",
+		"--assignable", psARN}, store...)...)
+	if code != 0 {
+		t.Fatalf("tenant update exited %d: %s", code, stderr)
+	}
+	b, _ := updated["boundary"].(map[string]any)
+	if fmt.Sprint(b["allowed_roots"]) != "[r-ab12 ou-ab12-cdef3456]" || fmt.Sprint(b["assignable"]) != "["+psARN+"]" ||
+		b["identity_store_id"] != "d-1234567890" {
+		t.Fatalf("tenant update printed %v", updated)
+	}
+	if _, stderr, code := runJSON(append([]string{"tenant", "update", "--tenant", tenant, "--assignable", "ReadOnly"}, store...)...); code == 0 || !strings.Contains(stderr, "assignable_permission_sets") {
+		t.Fatalf("a bad assignable set gave exit %d: %s", code, stderr)
+	}
+	shown, stderr, code := runJSON(append([]string{"tenant", "show", "--tenant", tenant}, store...)...)
+	if code != 0 || fmt.Sprint(shown["boundary"]) != fmt.Sprint(updated["boundary"]) {
+		t.Fatalf("tenant show exited %d (%s): %v", code, stderr, shown)
+	}
+
 	s := startServe(t, t.TempDir(), append(store, "--sweep-every", "0")...)
 	defer s.stop(t)
 	tn := call(t, "GET", s.base+"/v1/tenant", tenant, adminKey, "", 200)
 	if tn["name"] != "Initech" {
 		t.Fatalf("tenant = %v", tn)
+	}
+	// The trail shows the change, with the old and new values.
+	trail := call(t, "GET", s.base+"/v1/audit-events", tenant, adminKey, "", 200)
+	events, _ := trail["data"].([]any)
+	found := false
+	for _, e := range events {
+		ev, _ := e.(map[string]any)
+		if ev["action"] == "tenant.boundary_updated" {
+			d, _ := ev["details"].(map[string]any)
+			old, _ := d["old"].(map[string]any)
+			nw, _ := d["new"].(map[string]any)
+			found = fmt.Sprint(old["allowed_roots_ceiling"]) == "[r-ab12]" && fmt.Sprint(nw["allowed_roots_ceiling"]) == "[r-ab12 ou-ab12-cdef3456]"
+		}
+	}
+	if !found {
+		t.Fatalf("no tenant.boundary_updated event with old and new roots in %v", events)
 	}
 	call(t, "GET", s.base+"/v1/requests", tenant, key["key"].(string), "", 200)
 	call(t, "GET", s.base+"/v1/tenant", tenant, key["key"].(string), "", 403)
