@@ -82,11 +82,8 @@ func (s *Stack) alarms() {
 	namespace := "Elevate/" + s.name
 	for _, name := range []string{FnDeprovision, FnSweeper} {
 		awslogs.NewMetricFilter(s.Stack, jsii.String(pascal(name)+"RevocationFailures"), &awslogs.MetricFilterProps{
-			LogGroup: s.LogGroups[name],
-			FilterPattern: awslogs.FilterPattern_All(
-				awslogs.FilterPattern_StringValue(jsii.String("$.level"), jsii.String("="), jsii.String("WARN")),
-				awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(RevocationFailureMessage+"*")),
-			),
+			LogGroup:        s.LogGroups[name],
+			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.problem"), jsii.String("="), jsii.String(RevocationFailureProblem)),
 			MetricNamespace: jsii.String(namespace),
 			MetricName:      jsii.String(RevocationFailureMetric),
 			MetricValue:     jsii.String("1"),

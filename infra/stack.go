@@ -35,6 +35,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
@@ -62,10 +63,11 @@ var reservedConcurrency = map[string]int{FnProvision: 5, FnDeprovision: 4, FnSwe
 // CursorKeyID is the key id in the generated cursor secret.
 const CursorKeyID = "k1"
 
-// RevocationFailureMessage starts the message the domain logs (level WARN)
-// when deleting an assignment failed and will be retried; a metric filter on
-// the deprovisioning functions' logs counts it.
-const RevocationFailureMessage = "deletion of an assignment of grant"
+// RevocationFailureProblem is the problem kind the functions log (as
+// "problem") when deleting an assignment failed and will be retried; a
+// metric filter on the deprovisioning functions' logs counts it. It matches
+// the kind, never a message's wording.
+const RevocationFailureProblem = string(access.ProblemDeletionFailed)
 
 // DefaultStackName is the stack's name unless the context sets stackName.
 const DefaultStackName = "Elevate"

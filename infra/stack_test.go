@@ -400,13 +400,13 @@ func TestAlarms(t *testing.T) {
 		check(infra.AlarmFunctionErrors+"-"+fn.Name, "Errors")
 	}
 
-	// The revocation-failure metric counts the domain's WARN line in the
-	// logs of the functions that delete assignments.
+	// The revocation-failure metric counts the domain's deletion_failed
+	// problem in the logs of the functions that delete assignments.
 	filters := f.resources("AWS::Logs::MetricFilter")
 	var groups []any
 	for _, mf := range filters {
 		p := props(mf)
-		if !strings.Contains(p["FilterPattern"].(string), infra.RevocationFailureMessage) || !strings.Contains(p["FilterPattern"].(string), `"WARN"`) {
+		if p["FilterPattern"] != `{ $.problem = "deletion_failed" }` {
 			t.Errorf("filter pattern %v", p["FilterPattern"])
 		}
 		groups = append(groups, p["LogGroupName"])

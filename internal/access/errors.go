@@ -144,3 +144,38 @@ func CodeOf(err error) Code {
 	}
 	return CodeInternal
 }
+
+// ProblemKind names a problem the domain reports but does not return: work
+// that follows a committed change and failed, or something the sweeper
+// found. Logs carry it as "problem" and alarms match it, never a message.
+type ProblemKind string
+
+// The problems the domain reports.
+const (
+	// ProblemWorkflow: a workflow did not start or end after a commit (the
+	// sweeper finishes it).
+	ProblemWorkflow ProblemKind = "workflow_not_started"
+	// ProblemPublish: events of a commit were not published.
+	ProblemPublish ProblemKind = "publish_failed"
+	// ProblemSchedule: an expiry schedule was not cancelled (a stale one is a
+	// no-op).
+	ProblemSchedule ProblemKind = "schedule_not_cancelled"
+	// ProblemCreationFailed: Identity Center failed to create an assignment.
+	ProblemCreationFailed ProblemKind = "creation_failed"
+	// ProblemDeletionFailed: deleting an assignment failed; the grant stays
+	// revoking and is retried, and access may outlive it meanwhile.
+	ProblemDeletionFailed ProblemKind = "deletion_failed"
+	// ProblemAssignmentMissing: an assignment live grants hold vanished.
+	ProblemAssignmentMissing ProblemKind = "assignment_missing"
+	// ProblemAssignmentUntracked: an assignment of a watched permission set
+	// has no ledger entry.
+	ProblemAssignmentUntracked ProblemKind = "assignment_untracked"
+)
+
+// Problem is one reported problem: its kind, a sentence for people, and
+// the cause.
+type Problem struct {
+	Kind    ProblemKind
+	Message string
+	Err     error
+}

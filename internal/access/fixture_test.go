@@ -187,10 +187,10 @@ func newFixtureOn(t *testing.T, use func(*fixture), opts ...func(*access.Config)
 			seq++
 			return fmt.Sprintf("00000000-0000-7000-8000-%012d", seq)
 		},
-		Report: func(_ context.Context, msg string, err error) {
+		Report: func(_ context.Context, p access.Problem) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.reports = append(f.reports, fmt.Sprintf("%s: %v", msg, err))
+			f.reports = append(f.reports, fmt.Sprintf("%s [%s]: %v", p.Message, p.Kind, p.Err))
 		},
 	}
 	for _, o := range opts {

@@ -86,7 +86,7 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		return Grant{}, committed(err)
 	}
 	if err := s.workflow.StartProvisioning(ctx, g); err != nil {
-		s.report(ctx, "start provisioning of grant "+g.ID, err)
+		s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant "+g.ID, err})
 	}
 	return g, nil
 }
@@ -165,11 +165,11 @@ func (s *core) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Princi
 	}
 	if why == EndRevocation {
 		if err := s.scheduler.CancelExpiry(ctx, g); err != nil {
-			s.report(ctx, "cancel expiry of grant "+g.ID, err) // a stale schedule is a no-op anyway
+			s.report(ctx, Problem{ProblemSchedule, "cancel expiry of grant "+g.ID, err}) // a stale schedule is a no-op anyway
 		}
 	}
 	if err := s.workflow.StartDeprovisioning(ctx, g); err != nil {
-		s.report(ctx, fmt.Sprintf("start deprovisioning of grant %s", g.ID), err)
+		s.report(ctx, Problem{ProblemWorkflow, fmt.Sprintf("start deprovisioning of grant %s", g.ID), err})
 	}
 	return g, nil
 }

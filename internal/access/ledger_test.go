@@ -3,6 +3,7 @@ package access_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,10 @@ func TestLedgerDeletionFailure(t *testing.T) {
 	}
 	if failed == 0 {
 		t.Error("no grant.deletion_failed audit event")
+	}
+	// The alarm counts the problem by its kind, whatever the message says.
+	if !slices.ContainsFunc(f.reports, func(r string) bool { return strings.Contains(r, "["+string(access.ProblemDeletionFailed)+"]") }) {
+		t.Errorf("no %s problem reported: %q", access.ProblemDeletionFailed, f.reports)
 	}
 	if got := f.ic.Assignments(); len(got) != 1 {
 		t.Errorf("Identity Center = %+v, want the assignment still there", got)

@@ -320,7 +320,7 @@ func (s *core) settleCreation(ctx context.Context, e LedgerEntry) error {
 		return nil
 	}
 	if op.Status == OperationFailed {
-		s.report(ctx, fmt.Sprintf("Identity Center failed to create the assignment of %s in %s: %s", e.Key.PrincipalID, e.Key.AccountID, op.Reason), errors.New("creation failed"))
+		s.report(ctx, Problem{ProblemCreationFailed, fmt.Sprintf("Identity Center failed to create the assignment of %s in %s: %s", e.Key.PrincipalID, e.Key.AccountID, op.Reason), errors.New("creation failed")})
 	}
 	return s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
 		if !found || cur.State != LedgerCreating || cur.OperationID != e.OperationID {
@@ -497,7 +497,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 		op, err := s.ic.DeleteAssignment(ctx, a)
 		if err != nil {
 			if !errors.Is(err, ErrRetryLater) {
-				s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", err)
+				s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant "+g.ID+" failed; retrying", err})
 			}
 			return g, err
 		}
@@ -535,7 +535,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 		if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: []AuditEvent{ev}}); err != nil {
 			return g, err
 		}
-		s.report(ctx, "deletion of an assignment of grant "+g.ID+" failed; retrying", errors.New(op.Reason))
+		s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant "+g.ID+" failed; retrying", errors.New(op.Reason)})
 	}
 	return g, nil
 }

@@ -35,7 +35,7 @@ type Config struct {
 	// Report receives failures of work that follows a successful commit (a
 	// workflow that did not start, an event not published). The sweeper
 	// finishes such work; Report makes it visible. Optional.
-	Report func(ctx context.Context, msg string, err error)
+	Report func(ctx context.Context, p Problem)
 	Now    func() time.Time
 	NewID  func() string
 	// PolicyCacheSize bounds the parsed policy sets kept in memory (default 1024).
@@ -82,7 +82,7 @@ type core struct {
 	mintKey   KeyMinter
 	protected map[string]bool
 	maxOU     int
-	report    func(ctx context.Context, msg string, err error)
+	report    func(ctx context.Context, p Problem)
 	now       func() time.Time
 	newID     func() string
 	policies  *policyCache
@@ -104,7 +104,7 @@ func newCore(c Config) *core {
 		s.maxOU = 100
 	}
 	if s.report == nil {
-		s.report = func(context.Context, string, error) {}
+		s.report = func(context.Context, Problem) {}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -136,7 +136,7 @@ func (s *core) commit(ctx context.Context, c Change) error {
 	}
 	if s.publisher != nil && len(c.Audit) > 0 {
 		if err := s.publisher.Publish(ctx, c.Audit); err != nil {
-			s.report(ctx, "publish events", err)
+			s.report(ctx, Problem{ProblemPublish, "publish events", err})
 		}
 	}
 	return nil

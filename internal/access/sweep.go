@@ -129,7 +129,7 @@ func (s *core) findUntracked(ctx context.Context, watched map[string]bool, rep *
 			switch {
 			case errors.Is(err, ErrNotFound):
 				rep.AssignmentsUntracked++
-				s.report(ctx, fmt.Sprintf("assignment of %s to user %s in account %s has no ledger entry", k.PermissionSetARN, k.PrincipalID, k.AccountID), errors.New("untracked assignment"))
+				s.report(ctx, Problem{ProblemAssignmentUntracked, fmt.Sprintf("assignment of %s to user %s in account %s has no ledger entry", k.PermissionSetARN, k.PrincipalID, k.AccountID), errors.New("untracked assignment")})
 			case err != nil:
 				return err
 			}
@@ -190,7 +190,7 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 			rep.RequestsExpired++
 		}
 		if err := s.workflow.EndApproval(ctx, got); err != nil {
-			s.report(ctx, "end approval wait of request "+r.ID, err)
+			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request "+r.ID, err})
 		}
 		return nil
 	}); err != nil {
@@ -283,7 +283,7 @@ func (s *core) checkPresent(ctx context.Context, e LedgerEntry, live []Holder, r
 		return err
 	}
 	rep.AssignmentsMissing++
-	s.report(ctx, fmt.Sprintf("assignment of %s in account %s held by %d grant(s) is missing from Identity Center; making it again", e.Key.PrincipalID, e.Key.AccountID, len(live)), errors.New("missing assignment"))
+	s.report(ctx, Problem{ProblemAssignmentMissing, fmt.Sprintf("assignment of %s in account %s held by %d grant(s) is missing from Identity Center; making it again", e.Key.PrincipalID, e.Key.AccountID, len(live)), errors.New("missing assignment")})
 	now := s.clock()
 	var audit []AuditEvent
 	for _, h := range live {

@@ -78,8 +78,8 @@ func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*w
 		ports: access.Config{
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
-			Report: func(ctx context.Context, msg string, err error) {
-				log.WarnContext(ctx, msg, "error", err)
+			Report: func(ctx context.Context, p access.Problem) {
+				log.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
 			},
 		},
 	}

@@ -363,8 +363,8 @@ func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time)
 		}),
 		Publisher:         eventbus.NewPublisher(eventbridge.NewFromConfig(cfg), d.eventBus),
 		ProtectedAccounts: d.protected, Now: now,
-		Report: func(_ context.Context, msg string, err error) {
-			t.Errorf("deploy: %s: %v", msg, err)
+		Report: func(_ context.Context, p access.Problem) {
+			t.Errorf("deploy: %s (%s): %v", p.Message, p.Kind, p.Err)
 		},
 	}
 	return domain{access.NewService(c), access.NewSteps(c), access.NewOperator(c)}

@@ -87,8 +87,8 @@ func New(c Config) *Server {
 	cfg := access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
 		MintKey: auth.MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
-		Report: func(ctx context.Context, msg string, err error) {
-			c.Logger.WarnContext(ctx, msg, "error", err)
+		Report: func(ctx context.Context, p access.Problem) {
+			c.Logger.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
 		},
 	}
 	svc, steps, op := access.NewService(cfg), access.NewSteps(cfg), access.NewOperator(cfg)
