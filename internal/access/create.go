@@ -50,11 +50,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if err := validateCreate(t, p, in); err != nil {
 		return Request{}, err
 	}
-	requester, err := s.resolveCaller(ctx, t, p)
-	if err != nil {
-		return Request{}, err
-	}
-	grantee, err := s.resolveGrantee(ctx, t, in.GranteeID)
+	requester, grantee, err := s.resolveParties(ctx, t, p, in.GranteeID)
 	if err != nil {
 		return Request{}, err
 	}

@@ -51,11 +51,7 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		return Grant{}, err
 	}
 	in.Resource = in.Resource.Normalize()
-	caller, err := s.resolveCaller(ctx, t, p)
-	if err != nil {
-		return Grant{}, err
-	}
-	grantee, err := s.resolveGrantee(ctx, t, in.GranteeID)
+	caller, grantee, err := s.resolveParties(ctx, t, p, in.GranteeID)
 	if err != nil {
 		return Grant{}, err
 	}

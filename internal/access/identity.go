@@ -44,3 +44,12 @@ func (s *core) resolveGrantee(ctx context.Context, t Tenant, granteeID string) (
 	}
 	return Person{Kind: PrincipalUser, ID: granteeID, UserID: id}, nil
 }
+
+// resolveParties resolves the caller and the grantee of a request or grant.
+func (s *core) resolveParties(ctx context.Context, t Tenant, p Principal, granteeID string) (caller, grantee Person, err error) {
+	if caller, err = s.resolveCaller(ctx, t, p); err != nil {
+		return caller, grantee, err
+	}
+	grantee, err = s.resolveGrantee(ctx, t, granteeID)
+	return caller, grantee, err
+}
