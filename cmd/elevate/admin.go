@@ -48,7 +48,7 @@ const tenantUsage = `Usage:
 Boundary flags (the operator's; a tenant admin can never widen them):
   --identity-center-instance-arn ARN   --identity-store-id ID   --identity-mapping user_name|email|external_id|user_id
   --allowed-roots r-…,ou-…,123456789012 (the ceiling)   --assignable ARN,ARN (permission sets the catalog may use)
-  --max-duration-ceiling 168h   --audit-retention-floor-days N
+  --max-duration-ceiling 168h   --audit-retention-floor-days N   --api-key-max-lifetime-days N
 `
 
 // tenantCmd creates, changes and shows tenants: the bootstrap of a
@@ -79,6 +79,7 @@ type boundaryFlags struct {
 	roots, assignable                *string
 	maxDuration                      *time.Duration
 	retentionFloor                   *int64
+	keyLifetime                      *int64
 }
 
 func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
@@ -92,6 +93,7 @@ func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
 		assignable:     fs.String("assignable", "", "comma-separated ARNs of existing permission sets the tenant's catalog may use"),
 		maxDuration:    fs.Duration("max-duration-ceiling", def.MaxDuration, "the longest maximum duration the tenant's admins may set"),
 		retentionFloor: fs.Int64("audit-retention-floor-days", int64(def.MinAuditRetention/(24*time.Hour)), "the shortest audit retention the tenant's admins may set"),
+		keyLifetime:    fs.Int64("api-key-max-lifetime-days", int64(def.MaxKeyLifetime/(24*time.Hour)), "the longest an API key made for a person may live"),
 	}
 }
 
@@ -127,6 +129,10 @@ func (b boundaryFlags) patch() access.BoundaryPatch {
 	if b.set("audit-retention-floor-days") {
 		d := time.Duration(*b.retentionFloor) * 24 * time.Hour
 		p.MinAuditRetention = &d
+	}
+	if b.set("api-key-max-lifetime-days") {
+		d := time.Duration(*b.keyLifetime) * 24 * time.Hour
+		p.MaxKeyLifetime = &d
 	}
 	return p
 }
@@ -236,6 +242,7 @@ func tenantView(t access.Tenant) map[string]any {
 			"identity_center_instance_arn": b.InstanceARN, "identity_store_id": b.IdentityStoreID,
 			"identity_mapping": b.IdentityMapping, "allowed_roots": nonNil(b.AllowedRoots), "assignable": nonNil(b.Assignable),
 			"max_duration_ceiling": b.MaxDuration.String(), "audit_retention_floor_days": int64(b.MinAuditRetention / (24 * time.Hour)),
+			"api_key_max_lifetime_days": int64(b.MaxKeyLifetime / (24 * time.Hour)),
 		},
 		"settings": map[string]any{
 			"allowed_roots": nonNil(t.AllowedRoots()), "time_zone": t.Settings.TimeZone,

@@ -121,14 +121,28 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		return r, DeniedError(r)
 	case RequestPending:
 		if err := s.workflow.StartApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request "+r.ID, err})
+			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request " + r.ID, err})
 		}
 	case RequestApproved:
 		if err := s.workflow.StartProvisioning(ctx, *g); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant "+g.ID, err})
+			s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant " + g.ID, err})
 		}
 	}
 	return r, nil
+}
+
+// CheckRequest validates a would-be request without making it: the HTTP
+// layer calls it when the body already lacks something, so that one answer
+// names every problem.
+func (s *Service) CheckRequest(ctx context.Context, p Principal, in CreateRequestInput) error {
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	if in.GranteeID == "" && !p.IsService() {
+		in.GranteeID = p.ID
+	}
+	return validateCreate(t, p, in)
 }
 
 // DeniedError is the policy_denied error for a request the policies denied;

@@ -108,6 +108,23 @@ func (v Violations) Add(field, format string, args ...any) {
 	}
 }
 
+// Absorb adds the per-field problems of a validation_failed error; it
+// reports false (adding nothing) for any other error.
+func (v Violations) Absorb(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeValidationFailed || len(e.Details) == 0 {
+		return false
+	}
+	for f, msg := range e.Details {
+		if s, ok := msg.(string); ok {
+			v.Add(f, "%s", s)
+		} else {
+			v.Add(f, "%v", msg)
+		}
+	}
+	return true
+}
+
 // Err returns nil when there are no violations, else a validation_failed error.
 func (v Violations) Err() error {
 	if len(v) == 0 {

@@ -497,7 +497,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 		op, err := s.ic.DeleteAssignment(ctx, a)
 		if err != nil {
 			if !errors.Is(err, ErrRetryLater) {
-				s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant "+g.ID+" failed; retrying", err})
+				s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant " + g.ID + " failed; retrying", err})
 			}
 			return g, err
 		}
@@ -535,7 +535,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 		if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: []AuditEvent{ev}}); err != nil {
 			return g, err
 		}
-		s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant "+g.ID+" failed; retrying", errors.New(op.Reason)})
+		s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant " + g.ID + " failed; retrying", errors.New(op.Reason)})
 	}
 	return g, nil
 }
@@ -580,7 +580,11 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 	}
 	g.Revision++
 	c.Grants = []Grant{g}
-	c.Audit = append([]AuditEvent{s.audit(t, sys, now, action, "grant", g.ID, severityOf(action), map[string]any{"reason": g.Failure})}, c.Audit...)
+	details := map[string]any{"reason": g.Failure}
+	if g.Status == GrantRevoked {
+		details = map[string]any{"revoked_by": g.RevokedBy, "reasoning": g.Reasoning}
+	}
+	c.Audit = append([]AuditEvent{s.audit(t, sys, now, action, "grant", g.ID, severityOf(action), details)}, c.Audit...)
 	return s.commit(ctx, c)
 }
 

@@ -167,6 +167,14 @@ func (s *core) tenant(ctx context.Context, id string) (Tenant, error) {
 	return t, nil
 }
 
+// RequireRole fails with forbidden unless p holds at least role min; what
+// names the action ("changing policies") in the message. The API checks a
+// route's role with it before it reads the body, so that authorization comes
+// before validation; the use cases check again.
+func RequireRole(p Principal, min Role, what string) error {
+	return requireRole(p, min, what)
+}
+
 // requireRole fails with forbidden unless p holds at least role min.
 func requireRole(p Principal, min Role, what string) error {
 	if !p.Role.AtLeast(min) {

@@ -101,6 +101,7 @@ type BoundaryPatch struct {
 	AllowedRoots, Assignable     *[]string
 	MaxDuration                  *time.Duration
 	MinAuditRetention            *time.Duration
+	MaxKeyLifetime               *time.Duration
 }
 
 // Apply returns b with the patch's fields set.
@@ -116,6 +117,7 @@ func (p BoundaryPatch) Apply(b Boundary) Boundary {
 	}
 	setIf(&b.MaxDuration, p.MaxDuration)
 	setIf(&b.MinAuditRetention, p.MinAuditRetention)
+	setIf(&b.MaxKeyLifetime, p.MaxKeyLifetime)
 	return b
 }
 
@@ -157,7 +159,7 @@ func (s *Operator) UpdateBoundary(ctx context.Context, tenantID string, patch Bo
 func sameBoundary(a, b Boundary) bool {
 	return a.InstanceARN == b.InstanceARN && a.IdentityStoreID == b.IdentityStoreID && a.IdentityMapping == b.IdentityMapping &&
 		slices.Equal(a.AllowedRoots, b.AllowedRoots) && slices.Equal(a.Assignable, b.Assignable) &&
-		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention
+		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention && a.MaxKeyLifetime == b.MaxKeyLifetime
 }
 
 // boundaryDetails is a boundary as the audit trail records it.
@@ -167,6 +169,7 @@ func boundaryDetails(b Boundary) map[string]any {
 		"allowed_roots_ceiling": slices.Clone(b.AllowedRoots), "assignable_permission_sets": slices.Clone(b.Assignable),
 		"max_duration_ceiling_seconds": int64(b.MaxDuration / time.Second),
 		"audit_retention_floor_days":   int64(b.MinAuditRetention / (24 * time.Hour)),
+		"api_key_max_lifetime_days":    int64(b.MaxKeyLifetime / (24 * time.Hour)),
 	}
 }
 
@@ -250,7 +253,10 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		now := s.clock()
 		t.Revision++
 		t.UpdatedAt = now
-		c := Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, AuditTenantUpdated, "tenant", t.ID, SeverityHigh, map[string]any{"fields": patch.fields()})}}
+		fields := patch.fields()
+		c := Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, AuditTenantUpdated, "tenant", t.ID, SeverityHigh, map[string]any{
+			"fields": fields, "old": settingsDetails(before, fields), "new": settingsDetails(t, fields),
+		})}}
 		if err := s.commit(ctx, c); err != nil {
 			if errors.Is(err, ErrUnique) {
 				return before, Invalid("jwt.audience", "this issuer and audience are already used by another tenant")
@@ -276,6 +282,7 @@ func boundaryUnchanged(b Boundary, p BoundaryPatch) error {
 		{"identity_center.assignable_permission_sets", !slices.Equal(after.Assignable, b.Assignable)},
 		{"max_duration_ceiling_seconds", after.MaxDuration != b.MaxDuration},
 		{"audit_retention_floor_days", after.MinAuditRetention != b.MinAuditRetention},
+		{"api_key_max_lifetime_days", after.MaxKeyLifetime != b.MaxKeyLifetime},
 	} {
 		if c.changed {
 			return &Error{Code: CodeForbidden, Message: fmt.Sprintf(operatorOwns, c.field), Details: map[string]any{c.field: "set by the operator"}}
@@ -389,6 +396,38 @@ func (p TenantPatch) fields() []string {
 	add(p.MaxDuration != nil, "max_duration_seconds")
 	add(p.AuditRetention != nil, "audit_retention_days")
 	return f
+}
+
+// settingsDetails is what the audit trail records of some of a tenant's
+// settings, under their wire names.
+func settingsDetails(t Tenant, fields []string) map[string]any {
+	st := t.Settings
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		switch f {
+		case "name":
+			out[f] = t.Name
+		case "jwt":
+			out[f] = map[string]any{"issuer": st.JWT.Issuer, "audience": st.JWT.Audience, "jwks_url": st.JWT.JWKSURL, "groups_claim": st.JWT.GroupsClaim}
+		case "group_roles":
+			roles := make(map[string]any, len(st.GroupRoles))
+			for g, r := range st.GroupRoles {
+				roles[g] = string(r)
+			}
+			out[f] = roles
+		case "identity_center.allowed_roots":
+			out[f] = slices.Clone(t.AllowedRoots())
+		case "time_zone":
+			out[f] = st.TimeZone
+		case "default_approval_window_seconds":
+			out[f] = int64(st.ApprovalWindow / time.Second)
+		case "max_duration_seconds":
+			out[f] = int64(st.MaxDuration / time.Second)
+		case "audit_retention_days":
+			out[f] = int64(st.AuditRetention / (24 * time.Hour))
+		}
+	}
+	return out
 }
 
 // GetCatalog returns the tenant's action catalog (every role).

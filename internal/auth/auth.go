@@ -129,6 +129,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenantHeader, apiKeyHe
 	return a.authenticateJWT(ctx, tenantID, token)
 }
 
+// ForgetKey drops a cached API key, so a key revoked through this process
+// stops working here at once (other processes stop within the cache's TTL).
+func (a *Authenticator) ForgetKey(id string) { a.keys.forget(id) }
+
 // bearerToken extracts the token of "Bearer <token>"; the scheme is
 // case-insensitive (RFC 7235).
 func bearerToken(h string) (string, bool) {
@@ -166,7 +170,7 @@ func (a *Authenticator) authenticateKey(ctx context.Context, tenantID, full stri
 		// A stored key that is not well-formed fails closed.
 		return access.Principal{}, invalidKey(fmt.Errorf("API key %s: stored key is malformed", id))
 	case access.CanonicalTenantID(key.TenantID) != tenantID:
-		e := access.Errorf(access.CodeTenantMismatch, "this API key belongs to another tenant")
+		e := a.mismatch(ctx, tenantID, "this API key belongs to another tenant")
 		e.Cause = fmt.Errorf("API key %s of tenant %s used for tenant %s", id, key.TenantID, tenantID)
 		return access.Principal{}, e
 	}
@@ -178,6 +182,17 @@ func (a *Authenticator) authenticateKey(ctx context.Context, tenantID, full stri
 		Groups:   key.Groups,
 		KeyID:    key.ID,
 	}, nil
+}
+
+// mismatch is the error of a valid credential of another tenant. When the
+// X-Tenant-ID names no tenant at all (a typo, most likely), it says so; the
+// credential is genuine, so its holder learns only what the header they
+// sent already told them.
+func (a *Authenticator) mismatch(ctx context.Context, tenantID, message string) *access.Error {
+	if _, err := a.tenants.GetTenant(ctx, tenantID); errors.Is(err, access.ErrNotFound) {
+		message = "no tenant " + tenantID + " exists (check X-Tenant-ID); " + message
+	}
+	return access.Errorf(access.CodeTenantMismatch, "%s", message)
 }
 
 func invalidKey(cause error) error {

@@ -90,6 +90,15 @@ func (c *keyCache) put(e *keyEntry) {
 	c.entries[e.id] = c.order.PushBack(e)
 }
 
+// forget drops what the cache knows of a key id.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[id]; ok {
+		c.remove(el)
+	}
+}
+
 func (c *keyCache) remove(el *list.Element) {
 	delete(c.entries, el.Value.(*keyEntry).id)
 	c.order.Remove(el)

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,7 @@ type boundaryData struct {
 	Assignable        []string `dynamodbav:"assignable,omitempty"`
 	MaxDuration       int64    `dynamodbav:"max_duration_ns,omitempty"`
 	MinAuditRetention int64    `dynamodbav:"min_audit_retention_ns,omitempty"`
+	MaxKeyLifetime    int64    `dynamodbav:"max_key_lifetime_ns,omitempty"`
 }
 
 type catalogActionData struct {
@@ -391,7 +393,7 @@ func tenantToData(t access.Tenant) tenantData {
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
 			AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
-			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention),
+			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention), MaxKeyLifetime: int64(b.MaxKeyLifetime),
 		},
 	}
 	if len(s.GroupRoles) > 0 {
@@ -430,6 +432,7 @@ func boundaryFromData(b *boundaryData, s settingsData) access.Boundary {
 		InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: access.IdentityMapping(b.IdentityMapping),
 		AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
 		MaxDuration: time.Duration(b.MaxDuration), MinAuditRetention: time.Duration(b.MinAuditRetention),
+		MaxKeyLifetime: cmp.Or(time.Duration(b.MaxKeyLifetime), access.DefaultMaxKeyLifetime),
 	}
 }
 

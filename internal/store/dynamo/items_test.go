@@ -19,7 +19,7 @@ func testTenant() access.Tenant {
 		Boundary: access.Boundary{
 			InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", IdentityMapping: access.MapEmail,
 			AllowedRoots: []string{"r-a1b2"}, Assignable: []string{"arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"},
-			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour,
+			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour,
 		},
 		Settings: access.Settings{
 			JWT:        access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},

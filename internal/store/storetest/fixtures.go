@@ -52,6 +52,7 @@ func newTenant() access.Tenant {
 			Assignable:        []string{readOnlySet, adminSet},
 			MaxDuration:       48 * time.Hour,
 			MinAuditRetention: 90 * 24 * time.Hour,
+			MaxKeyLifetime:    180 * 24 * time.Hour,
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{
