@@ -28,6 +28,7 @@ const (
 	CtxRDSLookupRole     = "rdsLookupRole"
 	CtxIdentityCenterKey = "identityCenterKmsKeyArn"
 	CtxLogLevel          = "logLevel"
+	CtxJWKSAllowedHosts  = "jwksAllowedHosts"
 	// CtxRequireConfig makes the placeholders for the Identity Center
 	// instance and identity store an error; `make deploy` sets it.
 	CtxRequireConfig = "requireConfig"
@@ -77,6 +78,9 @@ type Config struct {
 	IdentityCenterKMSKeyARN string
 	// LogLevel sets ELEVATE_LOG_LEVEL on every function when not empty.
 	LogLevel string
+	// JWKSAllowedHosts, when set, are the only identity provider hosts
+	// tenants' JWKS URLs may name (ELEVATE_JWKS_ALLOWED_HOSTS).
+	JWKSAllowedHosts []string
 	// Placeholder is true when the Identity Center settings are the
 	// development placeholders.
 	Placeholder bool
@@ -152,6 +156,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.RDSLookupRole = r.str(CtxRDSLookupRole)
 	c.IdentityCenterKMSKeyARN = r.str(CtxIdentityCenterKey)
 	c.LogLevel = r.str(CtxLogLevel)
+	c.JWKSAllowedHosts = r.list(CtxJWKSAllowedHosts)
 	require := false
 	r.boolean(CtxRequireConfig, &require)
 

@@ -444,6 +444,9 @@ func (s *Stack) variables() (map[string]*string, error) {
 	if s.Config.LogLevel != "" {
 		values[deploy.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
 	}
+	if len(s.Config.JWKSAllowedHosts) > 0 {
+		values[deploy.EnvJWKSAllowedHosts] = jsii.String(strings.Join(s.Config.JWKSAllowedHosts, ","))
+	}
 	known := map[string]bool{}
 	for _, v := range deploy.Variables {
 		known[v.Name] = true

@@ -58,7 +58,7 @@ func TestEveryFunction(t *testing.T) {
 
 // unconfigured are the optional variables the test configuration gives no
 // value; the stack sets every other variable a function's needs bring.
-var unconfigured = map[string]bool{deploy.EnvLogLevel: true}
+var unconfigured = map[string]bool{deploy.EnvLogLevel: true, deploy.EnvJWKSAllowedHosts: true}
 
 // checkEnvironment holds a function's environment to the contract: exactly
 // the variables its needs bring (deploy.Variables), optional ones when

@@ -37,6 +37,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	sweepEvery := fs.Duration("sweep-every", time.Minute, "run the sweeper (lost expiries, stuck grants, stale requests) this often; 0 turns it off")
+	privateJWKS := fs.Bool("allow-private-jwks", false, "let tenants' JWKS URLs name loopback or private hosts (a local identity provider); never in production")
+	jwksHosts := fs.String("jwks-allowed-hosts", "", "comma-separated identity provider hosts tenants' JWKS URLs may name (default: any public host)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,7 +59,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 		return 1
 	}
-	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
+	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit,
+		AllowPrivateJWKS: *privateJWKS, JWKSHosts: deploy.SplitList(*jwksHosts)})
 	defer elevate.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*addr, strconv.Itoa(*port)))

@@ -40,6 +40,12 @@ type Config struct {
 	NewID  func() string
 	// PolicyCacheSize bounds the parsed policy sets kept in memory (default 1024).
 	PolicyCacheSize int
+	// JWKSHosts, when set, is the operator's allow-list of identity provider
+	// hosts a tenant's JWKS URL may name.
+	JWKSHosts []string
+	// AllowPrivateJWKS lets a JWKS URL name loopback and private hosts (local
+	// development against a local IdP); otherwise only public hosts.
+	AllowPrivateJWKS bool
 }
 
 // The domain serves three audiences, and each has its own type so the types
@@ -86,13 +92,15 @@ type core struct {
 	now       func() time.Time
 	newID     func() string
 	policies  *policyCache
+	jwksHosts []string
+	anyJWKS   bool
 }
 
 func newCore(c Config) *core {
 	s := &core{
 		store: c.Store, workflow: c.Workflow, scheduler: c.Scheduler, ic: c.IdentityCenter, db: c.DB,
 		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report,
-		now: c.Now, newID: c.NewID, protected: map[string]bool{},
+		now: c.Now, newID: c.NewID, protected: map[string]bool{}, jwksHosts: c.JWKSHosts, anyJWKS: c.AllowPrivateJWKS,
 	}
 	for _, a := range c.ProtectedAccounts {
 		s.protected[a] = true

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/elevate-jit/elevate/internal/netguard"
 	"github.com/elevate-jit/elevate/internal/policy"
 )
 
@@ -238,6 +240,9 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		v := Violations{}
 		ValidateTenantName(t.Name, v)
 		t.Settings.Validate(v)
+		if t.Settings.JWT.JWKSURL != before.Settings.JWT.JWKSURL {
+			s.checkJWKSHost(t.Settings.JWT.JWKSURL, v)
+		}
 		if err := v.Err(); err != nil {
 			return before, err
 		}
@@ -265,6 +270,25 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		}
 		return t, nil
 	})
+}
+
+// checkJWKSHost refuses a JWKS URL Elevate must not fetch from: a host that
+// is certainly not on the public internet (the fetch checks resolved
+// addresses again), or one outside the operator's allow-list.
+func (s *core) checkJWKSHost(raw string, v Violations) {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return // Validate reports it
+	}
+	if !s.anyJWKS {
+		if err := netguard.CheckHost(u.Host); err != nil {
+			v.Add("jwt.jwks_url", "must be on a public internet host (not loopback, private, link-local or metadata addresses)")
+			return
+		}
+	}
+	if len(s.jwksHosts) > 0 && !slices.ContainsFunc(s.jwksHosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) }) {
+		v.Add("jwt.jwks_url", "must be on one of the identity provider hosts the operator allows (%s)", strings.Join(s.jwksHosts, ", "))
+	}
 }
 
 // boundaryUnchanged refuses a tenant admin's patch that would change the

@@ -52,6 +52,13 @@ type Config struct {
 	// JWKSMaxAge is how long a fetched key set is used before it is fetched
 	// again on demand; 0 means DefaultJWKSMaxAge.
 	JWKSMaxAge time.Duration
+	// JWKSHosts, when set, is the operator's allow-list of identity provider
+	// hosts JWKS documents may come from.
+	JWKSHosts []string
+	// AllowPrivateJWKS lets JWKS fetches reach loopback and private
+	// addresses: for local development against a local IdP, and tests. In a
+	// deployment fetches reach public internet addresses only.
+	AllowPrivateJWKS bool
 }
 
 // Authenticator resolves the caller of an API request. It is safe for
@@ -97,7 +104,7 @@ func New(cfg Config) *Authenticator {
 		tenants:  cfg.Tenants,
 		now:      now,
 		keys:     newKeyCache(cfg.Keys, now, ttl, neg, size),
-		jwks:     newJWKSCache(jwksClient(cfg.HTTPClient), now, maxAge),
+		jwks:     newJWKSCache(jwksClient(cfg.HTTPClient, cfg.AllowPrivateJWKS), now, maxAge, cfg.JWKSHosts),
 	}
 }
 

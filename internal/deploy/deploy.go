@@ -25,6 +25,7 @@ const (
 	EnvIdentityCenterTPS = "ELEVATE_IDENTITY_CENTER_TPS"
 	EnvRDSLookupRole     = "ELEVATE_RDS_LOOKUP_ROLE"
 	EnvLogLevel          = "ELEVATE_LOG_LEVEL"
+	EnvJWKSAllowedHosts  = "ELEVATE_JWKS_ALLOWED_HOSTS"
 )
 
 // Need is one thing a function must be allowed to do; the stack turns each
@@ -88,6 +89,8 @@ var Variables = []Variable{
 	{Name: EnvIdentityCenterTPS, Needs: []Need{NeedIdentityCenter}, Optional: true},
 	{Name: EnvRDSLookupRole, Needs: []Need{NeedIdentityCenter}, Optional: true},
 	{Name: EnvLogLevel, Optional: true},
+	// The operator's allow-list of identity provider hosts, comma-separated.
+	{Name: EnvJWKSAllowedHosts, Optional: true},
 }
 
 // Function is one Lambda function: a directory under functions/ with its

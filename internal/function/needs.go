@@ -66,18 +66,21 @@ type wiring struct {
 	cursors  api.Sealer
 	resumer  workflow.Resumer
 
-	store *dynamo.Store
-	sfn   *workflow.StepFunctions
-	ic    *identitycenter.AWSConfig
+	store     *dynamo.Store
+	sfn       *workflow.StepFunctions
+	jwksHosts []string
+	ic        *identitycenter.AWSConfig
 }
 
 // wire runs the constructors of a function's needs.
 func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*wiring, error) {
 	w := &wiring{ctx: ctx, env: e, log: log,
 		auth: refused{"authenticate"}, cursors: refused{"paginate"}, resumer: refused{"resume approval waits"},
+		jwksHosts: deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts)),
 		ports: access.Config{
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
+			JWKSHosts:      deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts)),
 			Report: func(ctx context.Context, p access.Problem) {
 				log.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
 			},
@@ -121,7 +124,7 @@ func (w *wiring) openTable() *dynamo.Store {
 	if w.store == nil {
 		w.store = dynamo.New(dynamodb.NewFromConfig(w.aws), dynamo.Options{Table: w.env.get(deploy.EnvTable)})
 		w.ports.Store = w.store
-		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store})
+		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store, JWKSHosts: w.jwksHosts})
 	}
 	return w.store
 }

@@ -40,6 +40,10 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// JWKSClient fetches JWKS documents (tests inject one that trusts their server).
 	JWKSClient *http.Client
+	// AllowPrivateJWKS lets tenants name loopback or private JWKS hosts (a
+	// local IdP); JWKSHosts is an allow-list of IdP hosts.
+	AllowPrivateJWKS bool
+	JWKSHosts        []string
 	// Poll is the pause between provisioning steps (default 20 ms).
 	Poll time.Duration
 	// RateLimit, when positive, allows each caller this many calls a second
@@ -87,13 +91,15 @@ func New(c Config) *Server {
 	cfg := access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
 		MintKey: auth.MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
+		JWKSHosts: c.JWKSHosts, AllowPrivateJWKS: c.AllowPrivateJWKS,
 		Report: func(ctx context.Context, p access.Problem) {
 			c.Logger.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
 		},
 	}
 	svc, steps, op := access.NewService(cfg), access.NewSteps(cfg), access.NewOperator(cfg)
 	wf.Bind(steps)
-	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient})
+	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient,
+		JWKSHosts: c.JWKSHosts, AllowPrivateJWKS: c.AllowPrivateJWKS})
 	var limiter api.Limiter
 	if c.RateLimit > 0 {
 		limiter = api.NewPrincipalLimiter(c.RateLimit, int(2*c.RateLimit))
