@@ -33,7 +33,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("cursor-key-file", ".elevate/cursor-keys", "file holding the cursor-sealing keys (id:base64,...); created if missing; ELEVATE_CURSOR_KEYS overrides it")
 	protected := fs.String("protected-accounts", local.DemoProtectedAccount, "comma-separated account ids no grant may target")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	rateLimit := fs.Float64("rate-limit", 50, "calls a second each caller may make (bursts of twice as many); 0 turns limiting off")
+	rateLimit := fs.Float64("rate-limit", 50, "calls a second each caller may make; 0 turns limiting off")
+	tenantRateLimit := fs.Float64("tenant-rate-limit", 0, "calls a second all callers of one tenant may make together (default five times --rate-limit)")
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	sweepEvery := fs.Duration("sweep-every", time.Minute, "run the sweeper (lost expiries, stuck grants, stale requests) this often; 0 turns it off")
@@ -59,7 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 		return 1
 	}
-	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit,
+	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit, TenantRateLimit: *tenantRateLimit,
 		AllowPrivateJWKS: *privateJWKS, JWKSHosts: deploy.SplitList(*jwksHosts)})
 	defer elevate.Close()
 

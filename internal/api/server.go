@@ -16,6 +16,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/ratelimit"
 )
 
 // Authenticator resolves the caller of a call from its headers.
@@ -42,9 +43,10 @@ type Config struct {
 	Limiter Limiter
 }
 
-// Limiter rate-limits callers.
+// Limiter rate-limits callers: it reports whether p may make one more call
+// now, and if not, how long to wait (ratelimit.Limiter).
 type Limiter interface {
-	Allow(p access.Principal) bool
+	Allow(ctx context.Context, p access.Principal) (ok bool, retryAfter time.Duration)
 }
 
 // API is the HTTP handler of Elevate.
@@ -145,10 +147,12 @@ func (a *API) handle(pattern string, min access.Role, what string, h handlerFunc
 			WriteError(w, r, a.log, err)
 			return
 		}
-		if a.limiter != nil && !a.limiter.Allow(p) {
-			w.Header().Set("Retry-After", "1")
-			WriteError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests; slow down"))
-			return
+		if a.limiter != nil {
+			if ok, wait := a.limiter.Allow(r.Context(), p); !ok {
+				w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
+				WriteError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests for your key or your tenant; retry after %s seconds", ratelimit.RetryAfter(wait)))
+				return
+			}
 		}
 		setLogAttrs(r.Context(), slog.String("tenant_id", p.TenantID), slog.String("principal_id", p.ID))
 		if err := access.RequireRole(p, min, what); err != nil {
