@@ -134,13 +134,12 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "syntax error",
 			text: "@id(\"a\")\npermit (principal, action, resource)\nwhen { context.action == };\n",
-			// cedar-go reports the token after the one it could not use.
-			want: []problem{{"", 3, 27, `syntax error near ";": invalid primary`}},
+			want: []problem{{"a", 3, 26, "expected a value after `==`, but found `}` at line 3, column 26"}},
 		},
 		{
 			name: "unterminated string",
 			text: "@id(\"a\")\npermit (principal, action, resource)\n  when { context.action == \"x };\n",
-			want: []problem{{"", 3, 28, "syntax error: literal not terminated"}},
+			want: []problem{{"a", 3, 28, "the string that starts at line 3, column 28 is not closed"}},
 		},
 		{
 			name: "every problem is reported",
