@@ -123,6 +123,9 @@ func Parse(filename string, text []byte) (*Set, error) {
 			Message: fmt.Sprintf("the policy text is %d bytes; the limit is %d bytes (256 KiB)", len(text), maxTextBytes),
 		}}}
 	}
+	if p := tooDeep(text); p != nil {
+		return nil, &ParseError{Problems: []Problem{*p}}
+	}
 	list, err := cedar.NewPolicyListFromBytes(filename, text)
 	if err != nil {
 		return nil, &ParseError{Problems: []Problem{syntaxProblem(text, err)}}

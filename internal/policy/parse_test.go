@@ -202,6 +202,9 @@ func TestParseAccepts(t *testing.T) {
 		{"@approvals at the limit", `@id("a") @approvals("10") permit (principal, action, resource);`, []string{"a"}},
 		{"@notice at the limit", `@id("a") @notice("` + strings.Repeat("x", 500) + `") forbid (principal, action, resource);`, []string{"a"}},
 		{"2000 policies", manyPolicies(2000), nil},
+		{"brackets 64 deep", `@id("a") permit (principal, action, resource) when { ` + strings.Repeat("[", 63) + "1" + strings.Repeat("]", 63) + `.isEmpty() || true };`, nil},
+		{"four unary operators", `@id("a") permit (principal, action == Elevate::Action::"request", resource) when { !!!!context.delegated && 1 - -1 == - - 2 };`, nil},
+
 		{"text order is kept", `@id("z") permit (principal, action, resource); @id("a") forbid (principal, action, resource) when { false };`, []string{"z", "a"}},
 	}
 	for _, tc := range tests {

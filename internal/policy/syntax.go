@@ -49,6 +49,51 @@ var (
 	scannerError = regexp.MustCompile(`^<input>:(\d+):(\d+): `)
 )
 
+// Limits on nesting, checked before cedar-go parses: its parser and
+// validator recurse once per level, and the validator takes time quadratic in
+// the depth of nested sets and records (10,000 levels took seconds).
+const (
+	maxNesting = 64
+	maxUnary   = 4 // as in the Rust Cedar parser
+)
+
+// tooDeep reports brackets nested deeper than maxNesting or more than
+// maxUnary `!` or `-` in a row; nil when the text is within both limits or
+// cannot be scanned (cedar-go then reports why).
+func tooDeep(text []byte) *Problem {
+	toks, lexical := scan(text)
+	if lexical != nil {
+		return nil
+	}
+	s := syntax{toks: toks}
+	depth, unary := 0, 0
+	for j, t := range toks {
+		if t.kind == tokString {
+			unary = 0
+			continue
+		}
+		switch t.text {
+		case "(", "[", "{":
+			if depth++; depth > maxNesting {
+				return &Problem{PolicyID: s.policyID(j), Line: t.line, Column: t.col,
+					Message: fmt.Sprintf("brackets nest more than %d deep at line %d, column %d; write the condition with less nesting", maxNesting, t.line, t.col)}
+			}
+		case ")", "]", "}":
+			depth = max(depth-1, 0)
+		}
+		switch {
+		case t.text == "!" || t.text == "-" && (j == 0 || !endsValue(toks[j-1])):
+			if unary++; unary > maxUnary {
+				return &Problem{PolicyID: s.policyID(j), Line: t.line, Column: t.col,
+					Message: fmt.Sprintf("more than %d `!` or `-` in a row at line %d, column %d; Cedar allows at most %d", maxUnary, t.line, t.col, maxUnary)}
+			}
+		default:
+			unary = 0
+		}
+	}
+	return nil
+}
+
 type tokenKind int
 
 const (

@@ -155,6 +155,18 @@ func TestSyntaxErrors(t *testing.T) {
 			message: "the text contains a NUL character at line 2, column 38",
 		},
 		{
+			name: "nesting too deep",
+			text: `@id("a") permit (principal, action, resource) when { ` + strings.Repeat("[", 65) + strings.Repeat("]", 65) + ` == [] };`,
+			id:   "a", line: 1, column: 117,
+			message: "brackets nest more than 64 deep at line 1, column 117; write the condition with less nesting",
+		},
+		{
+			name: "too many unary operators",
+			text: `@id("a") permit (principal, action, resource) when { !!-!!context.delegated };`,
+			id:   "a", line: 1, column: 58,
+			message: "more than 4 `!` or `-` in a row at line 1, column 58; Cedar allows at most 4",
+		},
+		{
 			name: "columns count characters, not bytes",
 			text: "@id(\"é\") permit (principal, action, resource) when { ünknown };",
 			id:   "é", line: 1, column: 54,
