@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +52,9 @@ func TestPolicyCommands(t *testing.T) {
 		{"test typo in cases", []string{"policy", "test", def, typoCases}, 1, "decison"},
 		{"schema", []string{"policy", "schema"}, 0, "namespace Elevate"},
 		{"usage", []string{"policy"}, 2, "Usage"},
+		{"validate without a file", []string{"policy", "validate"}, 2, "give one policy file"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown subcommand", []string{"tenant", "delete"}, 2, `unknown command "tenant delete"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -63,6 +66,61 @@ func TestPolicyCommands(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s", c.out, all)
 			}
 		})
+	}
+}
+
+// TestHelp asks every command for help: it exits 0 and starts with the
+// command's one-line summary, which the top-level help lists too.
+func TestHelp(t *testing.T) {
+	var top bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, &top, io.Discard); code != 0 {
+		t.Fatalf("elevate help exited %d", code)
+	}
+	for _, c := range commands {
+		if !strings.Contains(top.String(), c.summary) {
+			t.Errorf("elevate help does not list %q:\n%s", c.name, top.String())
+		}
+		for _, flag := range []string{"-h", "--help"} {
+			t.Run(c.name+" "+flag, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				code := run(context.Background(), append(strings.Fields(c.name), flag), &out, &errb)
+				first, _, _ := strings.Cut(out.String(), "\n")
+				if code != 0 || first != "elevate "+c.name+": "+c.summary {
+					t.Fatalf("exit %d, first line %q; want 0 and the summary\nstderr: %s", code, first, errb.String())
+				}
+			})
+		}
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"tenant", "-h"}, {"policy", "--help"}, {"apikey", "-h"}, {"help", "tenant"}, {"help", "tenant", "show"}, {"policy", "validate", "x.cedar", "-h"}} {
+		var out bytes.Buffer
+		if code := run(context.Background(), args, &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "elevate") {
+			t.Errorf("elevate %s: exit %d, output %q", strings.Join(args, " "), code, out.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, io.Discard); code != 0 || !regexp.MustCompile(`^elevate \S+ \(go1\.\S+ \w+/\w+\)\n$`).MatchString(out.String()) {
+		t.Fatalf("elevate version: exit %d, %q", code, out.String())
+	}
+	mod := func(v string, settings ...debug.BuildSetting) *debug.BuildInfo {
+		return &debug.BuildInfo{Main: debug.Module{Version: v}, Settings: settings}
+	}
+	for _, c := range []struct {
+		linked string
+		info   *debug.BuildInfo
+		want   string
+	}{
+		{"v1.2.3", mod("v0.0.0-x"), "v1.2.3"},
+		{"", mod("v0.4.0"), "v0.4.0"},
+		{"", mod("(devel)", debug.BuildSetting{Key: "vcs.revision", Value: "e377f32b1c2d3e4f"}, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "devel-e377f32b1c2d+dirty"},
+		{"", mod("(devel)"), "devel"},
+		{"", nil, "devel"},
+	} {
+		if got := buildVersion(c.linked, c.info); got != c.want {
+			t.Errorf("buildVersion(%q, %+v) = %q, want %q", c.linked, c.info, got, c.want)
+		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,8 +23,7 @@ import (
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 8080, "port to listen on (0 picks a free one)")
 	demo := fs.Bool("demo", true, "seed two demo tenants with API keys and print them")
@@ -37,8 +35,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	sweepEvery := fs.Duration("sweep-every", time.Minute, "run the sweeper (lost expiries, stuck grants, stale requests) this often; 0 turns it off")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
