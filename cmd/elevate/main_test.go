@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,17 @@ func TestServe(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /v1/requests: %d", res.StatusCode)
 	}
+	// Demo keys expire, as every key should.
+	keys := call(t, "GET", base+"/v1/api-keys", demo.Tenants[0].ID, demo.Tenants[0].Keys.Admin, "", 200)
+	data, _ := keys["data"].([]any)
+	for _, k := range data {
+		if k, _ := k.(map[string]any); k["expires_at"] == nil {
+			t.Errorf("demo key %v never expires", k["id"])
+		}
+	}
+	if len(data) != 4 {
+		t.Errorf("listed %d demo keys, want 4", len(data))
+	}
 	s.stop(t)
 	_ = errb
 	// The cursor key outlives the process: the file exists with private permissions.
@@ -179,13 +191,18 @@ type served struct {
 }
 
 // startServe runs `elevate serve` on a free port with extra flags, and
-// reads the address and the demo keys it reports.
+// reads the address and, when it seeds the demo (always on the memory
+// store, only with --demo on DynamoDB), the demo keys it reports.
 func startServe(t *testing.T, dir string, flags ...string) *served {
 	t.Helper()
 	demoOut := filepath.Join(dir, "demo.json")
+	seeds := !slices.Contains(flags, "dynamodb") || slices.Contains(flags, "--demo")
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{cancel: cancel, done: make(chan int)}
-	args := append([]string{"serve", "--port", "0", "--demo-out", demoOut, "--cursor-key-file", filepath.Join(dir, "keys")}, flags...)
+	args := append([]string{"serve", "--port", "0", "--cursor-key-file", filepath.Join(dir, "keys")}, flags...)
+	if seeds {
+		args = append(args, "--demo-out", demoOut)
+	}
 	go func() { s.done <- run(ctx, args, &s.out, &s.errb) }()
 	listening := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 	for deadline := time.Now().Add(30 * time.Second); s.base == ""; {
@@ -196,6 +213,9 @@ func startServe(t *testing.T, dir string, flags ...string) *served {
 			t.Fatalf("serve did not start; stderr: %s", s.errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if !seeds {
+		return s
 	}
 	b, err := os.ReadFile(demoOut)
 	if err != nil {
