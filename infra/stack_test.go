@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -417,6 +418,61 @@ func TestAlarms(t *testing.T) {
 	}
 	if !sameElements(groups, want) {
 		t.Errorf("metric filters on %v, want %v", groups, want)
+	}
+}
+
+// TestAlarmTopicPolicy checks that the alarms can publish to the topic the
+// stack creates: EnforceSSL's topic policy replaces SNS's default one, so it
+// must allow CloudWatch, for this account's alarms of this stack only.
+func TestAlarmTopicPolicy(t *testing.T) {
+	f := stack(t)
+	topic := f.idOf(f.stack.AlarmTopic)
+	policies := f.resources("AWS::SNS::TopicPolicy")
+	if len(policies) != 1 {
+		t.Fatalf("%d topic policies, want 1", len(policies))
+	}
+	var allow []statement
+	for _, p := range policies {
+		if !jsonEqual(props(p)["Topics"], []any{ref(topic)}) {
+			t.Errorf("the topic policy is on %v, want the alarm topic", props(p)["Topics"])
+		}
+		for _, s := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := normalize(s.(map[string]any))
+			if st.Effect == "Allow" {
+				if !jsonEqual(s.(map[string]any)["Principal"], map[string]any{"Service": "cloudwatch.amazonaws.com"}) {
+					t.Errorf("the topic allows %v", s.(map[string]any)["Principal"])
+				}
+				allow = append(allow, st)
+			}
+		}
+	}
+	if len(allow) != 1 {
+		t.Fatalf("%d Allow statements in the topic policy, want 1 for CloudWatch", len(allow))
+	}
+	st := allow[0]
+	if !slices.Equal(st.Actions, []string{"sns:Publish"}) || !jsonEqual(st.Resources, []any{ref(topic)}) {
+		t.Errorf("CloudWatch may %v on %v, want sns:Publish on the topic", st.Actions, st.Resources)
+	}
+	equals, _ := st.Condition["StringEquals"].(map[string]any)
+	if render(equals["aws:SourceAccount"]) != "<AWS::AccountId>" {
+		t.Errorf("aws:SourceAccount condition = %v, want the stack's account", equals["aws:SourceAccount"])
+	}
+	like, _ := st.Condition["ArnLike"].(map[string]any)
+	pattern := render(like["aws:SourceArn"])
+	if !strings.HasSuffix(pattern, ":alarm:Elevate-*") {
+		t.Fatalf("aws:SourceArn pattern = %q, want the stack's alarms", pattern)
+	}
+	// Every alarm of the stack matches the pattern.
+	n := 0
+	for _, a := range f.resources("AWS::CloudWatch::Alarm") {
+		n++
+		arn := "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:" + props(a)["AlarmName"].(string)
+		if ok, err := path.Match(pattern, arn); !ok || err != nil {
+			t.Errorf("alarm %s is not covered by %s", arn, pattern)
+		}
+	}
+	if n == 0 {
+		t.Error("no alarms")
 	}
 }
 
