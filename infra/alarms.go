@@ -105,7 +105,7 @@ func (s *Stack) alarms() {
 	for _, name := range []string{FnDeprovision, FnSweeper} {
 		awslogs.NewMetricFilter(s.Stack, jsii.String(pascal(name)+"RevocationFailures"), &awslogs.MetricFilterProps{
 			LogGroup:        s.LogGroups[name],
-			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.problem"), jsii.String("="), jsii.String(RevocationFailureProblem)),
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(deploy.ProblemFilter(RevocationFailureProblem))),
 			MetricNamespace: jsii.String(namespace),
 			MetricName:      jsii.String(RevocationFailureMetric),
 			MetricValue:     jsii.String("1"),

@@ -63,10 +63,10 @@ var reservedConcurrency = map[string]int{FnProvision: 5, FnDeprovision: 4, FnSwe
 // CursorKeyID is the key id in the generated cursor secret.
 const CursorKeyID = "k1"
 
-// RevocationFailureProblem is the problem kind the functions log (as
-// "problem") when deleting an assignment failed and will be retried; a
-// metric filter on the deprovisioning functions' logs counts it. It matches
-// the kind, never a message's wording.
+// RevocationFailureProblem is the problem kind the functions log (under
+// deploy.ProblemKey) when deleting an assignment failed and will be retried;
+// a metric filter (deploy.ProblemFilter) on the deprovisioning functions'
+// JSON logs counts it. It matches the kind, never a message's wording.
 const RevocationFailureProblem = string(access.ProblemDeletionFailed)
 
 // DefaultStackName is the stack's name unless the context sets stackName.
@@ -390,8 +390,17 @@ func (s *Stack) function(f deploy.Function, code string) {
 		Timeout:      timeout,
 		Tracing:      awslambda.Tracing_ACTIVE,
 		LogGroup:     logs,
-		Role:         role,
-		Environment:  s.environment(f),
+		// JSON: the functions log JSON lines (lambdacontext's handler
+		// follows AWS_LAMBDA_LOG_FORMAT), which the metric filters and the
+		// embedded metrics read. Lambda drops application lines below the
+		// application level, and counts the metric lines, which carry no
+		// level, as INFO: so it stays at INFO (DEBUG when asked) and logLevel
+		// raises the functions' own minimum (ELEVATE_LOG_LEVEL).
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: s.applicationLogLevel(),
+		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
+		Role:                  role,
+		Environment:           s.environment(f),
 	}
 	if f.Has(deploy.NeedIdentityCenter) {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(concurrency(f.Name)))
@@ -407,6 +416,15 @@ func (s *Stack) function(f deploy.Function, code string) {
 	s.Functions[f.Name] = fn
 	s.LogGroups[f.Name] = logs
 	s.Roles[f.Name] = role
+}
+
+// applicationLogLevel is the level below which Lambda drops the functions'
+// log lines: INFO, or DEBUG when the context asks for debug.
+func (s *Stack) applicationLogLevel() awslambda.ApplicationLogLevel {
+	if strings.EqualFold(s.Config.LogLevel, "debug") {
+		return awslambda.ApplicationLogLevel_DEBUG
+	}
+	return awslambda.ApplicationLogLevel_INFO
 }
 
 // environment is a function's configuration: the variables its needs bring

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/infra"
+	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
@@ -36,8 +37,12 @@ func TestEveryFunction(t *testing.T) {
 				t.Errorf("TracingConfig = %v, want Active", p["TracingConfig"])
 			}
 			logs := f.idOf(f.stack.LogGroups[fn.Name])
-			if !jsonEqual(p["LoggingConfig"], map[string]any{"LogGroup": ref(logs)}) {
-				t.Errorf("LoggingConfig = %v, want its own log group %s", p["LoggingConfig"], logs)
+			// JSON lines, which the metric filters and the embedded metrics
+			// read; Lambda's application level at INFO, so that it keeps the
+			// metric lines (which it counts as INFO).
+			wantLogging := map[string]any{"ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": ref(logs), "SystemLogLevel": "INFO"}
+			if !jsonEqual(p["LoggingConfig"], wantLogging) {
+				t.Errorf("LoggingConfig = %v, want %v", p["LoggingConfig"], wantLogging)
 			}
 			if r := props(f.resource(t, logs)); r["RetentionInDays"] != float64(infra.DefaultLogRetentionDays) {
 				t.Errorf("log retention = %v, want %d", r["RetentionInDays"], infra.DefaultLogRetentionDays)
@@ -402,13 +407,15 @@ func TestAlarms(t *testing.T) {
 	}
 
 	// The revocation-failure metric counts the domain's deletion_failed
-	// problem in the logs of the functions that delete assignments.
+	// problem in the logs of the functions that delete assignments: the
+	// contract's pattern, which internal/function's tests match against a
+	// line the functions' real log handler writes.
 	filters := f.resources("AWS::Logs::MetricFilter")
 	var groups []any
 	for _, mf := range filters {
 		p := props(mf)
-		if p["FilterPattern"] != `{ $.problem = "deletion_failed" }` {
-			t.Errorf("filter pattern %v", p["FilterPattern"])
+		if want := deploy.ProblemFilter(string(access.ProblemDeletionFailed)); p["FilterPattern"] != want {
+			t.Errorf("filter pattern %v, want %s", p["FilterPattern"], want)
 		}
 		groups = append(groups, p["LogGroupName"])
 	}

@@ -196,3 +196,14 @@ func SplitList(s string) []string {
 	}
 	return out
 }
+
+// ProblemKey is the attribute under which a function's log line carries the
+// kind of a problem the domain reported (access.ProblemKind). The stack's
+// metric filters match it, never a message's wording.
+const ProblemKey = "problem"
+
+// ProblemFilter is the CloudWatch Logs filter pattern that matches the
+// functions' JSON log lines reporting a problem of the given kind.
+func ProblemFilter(kind string) string {
+	return `{ $.` + ProblemKey + ` = "` + kind + `" }`
+}

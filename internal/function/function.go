@@ -29,7 +29,7 @@ import (
 // functions/). A missing or malformed setting stops it at start with a
 // message naming the variable.
 func Run(name string) {
-	logs := lambdacontext.NewLogHandler()
+	logs := logHandler()
 	h, err := Handler(context.Background(), name, os.Getenv, logs)
 	if err != nil {
 		slog.New(logs).Error("cannot start", "function", name, "error", err)
@@ -38,6 +38,14 @@ func Run(name string) {
 	}
 	lambda.Start(h)
 }
+
+// logHandler is the handler every function logs through: lambdacontext's,
+// which writes one JSON object per line when Lambda's log format is JSON
+// (AWS_LAMBDA_LOG_FORMAT, as the stack sets it), with the keys "timestamp",
+// "level" (DEBUG, INFO, WARN, ERROR), "message" and the invocation's
+// "requestId", at the level Lambda gives (AWS_LAMBDA_LOG_LEVEL). Both are
+// read once, when the process starts.
+func logHandler() slog.Handler { return lambdacontext.NewLogHandler() }
 
 // Handler builds the handler of a function: an API Gateway (HTTP API,
 // payload 2.0) handler for API functions, a typed workflow handler for the

@@ -78,9 +78,7 @@ func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*w
 		ports: access.Config{
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
-			Report: func(ctx context.Context, p access.Problem) {
-				log.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
-			},
+			Report:         report(log),
 		},
 	}
 	if len(fn.Needs) > 0 {
@@ -107,6 +105,15 @@ func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*w
 		w.service, w.steps, w.operator = access.NewService(w.ports), access.NewSteps(w.ports), access.NewOperator(w.ports)
 	}
 	return w, nil
+}
+
+// report logs a problem the domain reports, as a warning with its kind under
+// deploy.ProblemKey: the stack's metric filters (deploy.ProblemFilter) match
+// the kind, never the message.
+func report(log *slog.Logger) func(context.Context, access.Problem) {
+	return func(ctx context.Context, p access.Problem) {
+		log.WarnContext(ctx, p.Message, deploy.ProblemKey, string(p.Kind), "error", p.Err)
+	}
 }
 
 // table: the DynamoDB store, which also holds the API keys and tenants that
