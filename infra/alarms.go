@@ -76,6 +76,10 @@ func (s *Stack) alarmARNPattern() *string {
 	})
 }
 
+// metricsNamespace holds the stack's own metrics: the revocation-failure
+// filter's and the functions' embedded metrics (ELEVATE_METRICS_NAMESPACE).
+func (s *Stack) metricsNamespace() string { return "Elevate/" + s.name }
+
 // alarms: the dead-letter queue's depth, revocation failures, every
 // function's errors, failed workflow executions and the API's 5xx.
 func (s *Stack) alarms() {
@@ -91,6 +95,7 @@ func (s *Stack) alarms() {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		a.AddAlarmAction(action)
+		s.Alarms = append(s.Alarms, a)
 	}
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 
@@ -101,7 +106,7 @@ func (s *Stack) alarms() {
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 		}), 1)
 
-	namespace := "Elevate/" + s.name
+	namespace := s.metricsNamespace()
 	for _, name := range []string{FnDeprovision, FnSweeper} {
 		awslogs.NewMetricFilter(s.Stack, jsii.String(pascal(name)+"RevocationFailures"), &awslogs.MetricFilterProps{
 			LogGroup:        s.LogGroups[name],

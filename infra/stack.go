@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -102,6 +103,8 @@ type Stack struct {
 	ScheduleGroup   awsscheduler.ScheduleGroup
 	SchedulerRole   awsiam.Role
 	AlarmTopic      awssns.ITopic
+	Alarms          []awscloudwatch.Alarm
+	Dashboard       awscloudwatch.Dashboard
 
 	name              string
 	stateMachineARN   string
@@ -165,6 +168,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 	s.api()
 	s.sweeperSchedule()
 	s.alarms()
+	s.dashboard()
 	s.outputs()
 	s.suppressions()
 	return s, nil
@@ -455,6 +459,7 @@ func (s *Stack) variables() (map[string]*string, error) {
 		deploy.EnvEventBus:          s.EventBus.EventBusName(),
 		deploy.EnvProtectedAccounts: awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts),
 		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS()),
+		deploy.EnvMetricsNamespace:  jsii.String(s.metricsNamespace()),
 	}
 	if s.Config.RDSLookupRole != "" {
 		values[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
@@ -619,6 +624,7 @@ func (s *Stack) outputs() {
 	out("StateMachineArn", "The workflow state machine", s.StateMachine.StateMachineArn())
 	out("CursorSecretArn", "The cursor-sealing secret", s.CursorSecret.SecretArn())
 	out("AlarmTopicArn", "The SNS topic the alarms notify", s.AlarmTopic.TopicArn())
+	out("DashboardName", "The CloudWatch dashboard of the on-call figures and the alarms", s.Dashboard.DashboardName())
 	out("DeadLetterQueueUrl", "Expiry invocations that failed for good", s.DeadLetterQueue.QueueUrl())
 	out("IdentityCenterInstanceArn", "The Identity Center instance every tenant must use", jsii.String(s.Config.IdentityCenterInstanceARN))
 	out("IdentityStoreId", "The identity store of that instance", jsii.String(s.Config.IdentityStoreID))

@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"encoding/json"
 	"path"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/elevate-jit/elevate/infra"
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/metrics"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -485,7 +487,64 @@ func TestAlarmTopicPolicy(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	f := stack(t)
-	for _, name := range []string{"ApiUrl", "TableName", "EventBusName", "IdentityCenterInstanceArn", "IdentityStoreId", "DefaultApprovalWindowSeconds", "AlarmTopicArn"} {
+	for _, name := range []string{"ApiUrl", "TableName", "EventBusName", "IdentityCenterInstanceArn", "IdentityStoreId", "DefaultApprovalWindowSeconds", "AlarmTopicArn", "DashboardName"} {
 		must(t, "output "+name, func() { f.template.HasOutput(jsii.String(name), map[string]any{}) })
+	}
+}
+
+// TestDashboard checks the on-call dashboard: every alarm's state, a graph
+// of every metric the functions publish (internal/metrics) in the stack's
+// namespace, which the functions are told (ELEVATE_METRICS_NAMESPACE), and
+// the revocation failures.
+func TestDashboard(t *testing.T) {
+	f := stack(t)
+	dashboards := f.resources("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("%d dashboards, want 1", len(dashboards))
+	}
+	var body struct {
+		Widgets []struct {
+			Type       string
+			Properties struct {
+				Metrics [][]any
+				Alarms  []string
+			}
+		}
+	}
+	for _, d := range dashboards {
+		if props(d)["DashboardName"] != "Elevate" {
+			t.Errorf("DashboardName = %v", props(d)["DashboardName"])
+		}
+		if err := json.Unmarshal([]byte(render(props(d)["DashboardBody"])), &body); err != nil {
+			t.Fatalf("dashboard body: %v", err)
+		}
+	}
+	const namespace = "Elevate/Elevate"
+	graphed := map[string]bool{}
+	alarms := 0
+	for _, w := range body.Widgets {
+		alarms += len(w.Properties.Alarms)
+		for _, m := range w.Properties.Metrics {
+			if len(m) >= 2 && m[0] == namespace {
+				graphed[m[1].(string)] = true
+			}
+		}
+	}
+	for _, m := range metrics.Units {
+		if !graphed[string(m.Name)] {
+			t.Errorf("no graph of %s in %s", m.Name, namespace)
+		}
+	}
+	if !graphed[infra.RevocationFailureMetric] {
+		t.Errorf("no graph of %s", infra.RevocationFailureMetric)
+	}
+	if want := len(f.resources("AWS::CloudWatch::Alarm")); alarms != want {
+		t.Errorf("the alarm widget shows %d alarms, want all %d", alarms, want)
+	}
+	for _, fn := range deploy.Functions {
+		env := props(f.resource(t, f.functionID(t, fn.Name)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env[deploy.EnvMetricsNamespace] != namespace {
+			t.Errorf("%s: %s = %v, want %s", fn.Name, deploy.EnvMetricsNamespace, env[deploy.EnvMetricsNamespace], namespace)
+		}
 	}
 }

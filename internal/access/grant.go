@@ -120,6 +120,9 @@ type Grant struct {
 	RevokedBy       string
 	Reasoning       string
 	EndReason       EndReason
+	// EndingAt is when the grant became revoking: with the time it ended,
+	// how long taking its access away took.
+	EndingAt time.Time
 	// Failure is set when provisioning failed for good; the grant becomes
 	// failed once what was created is removed.
 	Failure     string

@@ -25,7 +25,14 @@ const (
 	EnvIdentityCenterTPS = "ELEVATE_IDENTITY_CENTER_TPS"
 	EnvRDSLookupRole     = "ELEVATE_RDS_LOOKUP_ROLE"
 	EnvLogLevel          = "ELEVATE_LOG_LEVEL"
+	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
+	// embedded metrics (internal/metrics); DefaultMetricsNamespace without it.
+	EnvMetricsNamespace = "ELEVATE_METRICS_NAMESPACE"
 )
+
+// DefaultMetricsNamespace is the metrics' namespace when
+// ELEVATE_METRICS_NAMESPACE is not set; the stack sets "Elevate/<stack name>".
+const DefaultMetricsNamespace = "Elevate"
 
 // Need is one thing a function must be allowed to do; the stack turns each
 // into environment variables and the narrowest IAM statements it can.
@@ -88,6 +95,7 @@ var Variables = []Variable{
 	{Name: EnvIdentityCenterTPS, Needs: []Need{NeedIdentityCenter}, Optional: true},
 	{Name: EnvRDSLookupRole, Needs: []Need{NeedIdentityCenter}, Optional: true},
 	{Name: EnvLogLevel, Optional: true},
+	{Name: EnvMetricsNamespace, Optional: true},
 }
 
 // Function is one Lambda function: a directory under functions/ with its

@@ -72,7 +72,7 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 	if fn.Route != "" {
 		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log), nil
 	}
-	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: w.operator, Log: log}
+	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
 	switch fn.Name {
 	case "wf-attach-token":
 		return h.AttachToken, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +25,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/metrics"
 	"github.com/elevate-jit/elevate/internal/rds"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
@@ -50,10 +52,11 @@ var provide = map[deploy.Need]func(*wiring) error{
 
 // wiring is a function's dependency set, as its needs' constructors fill it.
 type wiring struct {
-	ctx context.Context
-	env *env
-	aws aws.Config
-	log *slog.Logger
+	ctx   context.Context
+	env   *env
+	aws   aws.Config
+	log   *slog.Logger
+	meter meter
 
 	// ports are the Service's adapters.
 	ports access.Config
@@ -73,12 +76,18 @@ type wiring struct {
 
 // wire runs the constructors of a function's needs.
 func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*wiring, error) {
-	w := &wiring{ctx: ctx, env: e, log: log,
+	namespace := e.get(deploy.EnvMetricsNamespace)
+	if namespace == "" {
+		namespace = deploy.DefaultMetricsNamespace
+	}
+	m := meter{metrics.New(os.Stdout, namespace, time.Now), log}
+	w := &wiring{ctx: ctx, env: e, log: log, meter: m,
 		auth: refused{"authenticate"}, cursors: refused{"paginate"}, resumer: refused{"resume approval waits"},
 		ports: access.Config{
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
 			Report:         report(log),
+			Observe:        m.observe,
 		},
 	}
 	if len(fn.Needs) > 0 {
@@ -214,7 +223,7 @@ func (w *wiring) identityCenterConfig() *identitycenter.AWSConfig {
 	if w.ic == nil {
 		w.ic = &identitycenter.AWSConfig{
 			SSOAdmin: ssoadmin.NewFromConfig(w.aws), IdentityStore: identitystore.NewFromConfig(w.aws),
-			Organizations: organizations.NewFromConfig(w.aws), Log: w.log,
+			Organizations: organizations.NewFromConfig(w.aws), Log: w.log, Throttled: w.meter.throttled,
 			Slots: w.openTable().NewSlots("identity-center-creations", 10, 15*time.Minute),
 		}
 	}

@@ -92,6 +92,9 @@ type AWSConfig struct {
 	// RDSLookup finds DB instances' resource ids for RDS connect grants; nil
 	// makes such grants fail with a clear reason.
 	RDSLookup RDSLookup
+	// Throttled is told of every call that AWS throttled (and that is
+	// retried), so that throttling shows as a metric; nil ignores them.
+	Throttled func(ctx context.Context)
 }
 
 // RDSLookup finds the resource id of a DB instance, given its ARN
@@ -116,6 +119,7 @@ type AWS struct {
 	maxDepth int
 	log      *slog.Logger
 	rds      RDSLookup
+	throttle func(ctx context.Context)
 
 	users   *ttlCache[userEntry]
 	parents *ttlCache[[]string]
@@ -142,7 +146,7 @@ func NewAWS(c AWSConfig) *AWS {
 	a := &AWS{
 		sso: c.SSOAdmin, ids: c.IdentityStore, org: c.Organizations, slots: c.Slots,
 		backoff: c.Backoff.withDefaults(), now: c.Now, ttl: c.CacheTTL, maxDepth: c.MaxOUDepth, log: c.Log, rds: c.RDSLookup,
-		pending: map[string]string{}, ensuring: make(chan struct{}, 1),
+		pending: map[string]string{}, ensuring: make(chan struct{}, 1), throttle: c.Throttled,
 	}
 	if a.slots == nil {
 		a.slots = NewLocalSlots(DefaultSlots)
@@ -165,6 +169,9 @@ func NewAWS(c AWSConfig) *AWS {
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.throttle == nil {
+		a.throttle = func(context.Context) {}
 	}
 	a.users = newTTLCache[userEntry](a.now, 10000)
 	a.parents = newTTLCache[[]string](a.now, 10000)

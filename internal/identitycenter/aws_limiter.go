@@ -129,6 +129,9 @@ func invoke[T any](ctx context.Context, a *AWS, on retryOn, call func(context.Co
 		if err == nil || !retryable(err, on) {
 			return v, err
 		}
+		if throttling(err) {
+			a.throttle(ctx)
+		}
 		if attempt+1 >= a.backoff.Attempts {
 			return zero, fmt.Errorf("gave up after %d attempts: %w: %w", attempt+1, access.ErrRetryLater, err)
 		}
@@ -143,13 +146,21 @@ func invoke[T any](ctx context.Context, a *AWS, on retryOn, call func(context.Co
 }
 
 func retryable(err error, on retryOn) bool {
+	if throttling(err) {
+		return true
+	}
 	switch errorCode(err) {
-	case "ThrottlingException", "TooManyRequestsException", "ConcurrentModificationException":
+	case "ConcurrentModificationException":
 		return true
 	case "ConflictException":
 		return on == retryThrottledOrConflict
 	}
 	return false
+}
+
+// throttling reports whether AWS refused a call for its rate.
+func throttling(err error) bool {
+	return hasCode(err, "ThrottlingException", "TooManyRequestsException")
 }
 
 // errorCode returns the AWS error code of err, or "".
