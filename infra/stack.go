@@ -103,8 +103,11 @@ type Stack struct {
 	ScheduleGroup   awsscheduler.ScheduleGroup
 	SchedulerRole   awsiam.Role
 	AlarmTopic      awssns.ITopic
-	Alarms          []awscloudwatch.Alarm
-	Dashboard       awscloudwatch.Dashboard
+	// IdentityCenterCheck fails the deployment when this account and Region
+	// cannot administer the configured Identity Center instance.
+	IdentityCenterCheck customresources.AwsCustomResource
+	Alarms              []awscloudwatch.Alarm
+	Dashboard           awscloudwatch.Dashboard
 
 	name              string
 	stateMachineARN   string
@@ -152,6 +155,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 		return nil, err
 	}
 	s.storage()
+	s.identityCenterCheck()
 	s.organization()
 	s.scheduling()
 	s.alarmTopic()
@@ -260,6 +264,37 @@ func (s *Stack) storage() {
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+}
+
+// identityCenterCheck fails the deployment, before any function exists,
+// when this account cannot administer the configured instance from this
+// Region: Identity Center answers DescribeInstance only in the instance's
+// home Region, and only to the organization's management account or the
+// delegated administrator (docs/deploy.md#prerequisites says what each
+// failure means).
+func (s *Stack) identityCenterCheck() {
+	call := &customresources.AwsSdkCall{
+		Service:            jsii.String("SSOAdmin"),
+		Action:             jsii.String("describeInstance"),
+		Parameters:         map[string]any{"InstanceArn": s.Config.IdentityCenterInstanceARN},
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("identity-center-check")),
+		OutputPaths:        jsii.Strings("IdentityStoreId", "Status"),
+	}
+	s.IdentityCenterCheck = customresources.NewAwsCustomResource(s.Stack, jsii.String("IdentityCenterCheck"), &customresources.AwsCustomResourceProps{
+		OnCreate: call,
+		OnUpdate: call,
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("sso:DescribeInstance"),
+				Resources: jsii.Strings(s.Config.IdentityCenterInstanceARN),
+			}),
+		}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+		LogGroup: awslogs.NewLogGroup(s.Stack, jsii.String("IdentityCenterCheckLogs"), &awslogs.LogGroupProps{
+			Retention:     s.Config.Retention(),
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
 	})
 }
 
@@ -417,6 +452,7 @@ func (s *Stack) function(f deploy.Function, code string) {
 		props.DeadLetterQueue = s.DeadLetterQueue
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String(id), props)
+	fn.Node().AddDependency(s.IdentityCenterCheck)
 	s.Functions[f.Name] = fn
 	s.LogGroups[f.Name] = logs
 	s.Roles[f.Name] = role

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/infra"
@@ -545,6 +547,56 @@ func TestDashboard(t *testing.T) {
 		env := props(f.resource(t, f.functionID(t, fn.Name)))["Environment"].(map[string]any)["Variables"].(map[string]any)
 		if env[deploy.EnvMetricsNamespace] != namespace {
 			t.Errorf("%s: %s = %v, want %s", fn.Name, deploy.EnvMetricsNamespace, env[deploy.EnvMetricsNamespace], namespace)
+		}
+	}
+}
+
+// TestIdentityCenterCheck checks the deploy-time check: a DescribeInstance
+// of the configured instance, which Identity Center answers only in the
+// instance's home Region and only to an account that administers it, made
+// before any function is created, by a role that may do nothing else there.
+func TestIdentityCenterCheck(t *testing.T) {
+	f := stack(t)
+	cr := f.stack.IdentityCenterCheck.Node().DefaultChild().(constructs.IConstruct).Node().DefaultChild().(awscdk.CfnElement)
+	id := *f.stack.Stack.GetLogicalId(cr)
+	p := props(f.resource(t, id))
+	for _, event := range []string{"Create", "Update"} {
+		var call struct {
+			Service, Action string
+			Parameters      map[string]any
+		}
+		if err := json.Unmarshal([]byte(render(p[event])), &call); err != nil {
+			t.Fatalf("%s: %v", event, err)
+		}
+		if call.Service != "SSOAdmin" || call.Action != "describeInstance" {
+			t.Errorf("%s calls %s %s, want SSO Admin DescribeInstance", event, call.Service, call.Action)
+		}
+		if call.Parameters["InstanceArn"] != testInstanceARN {
+			t.Errorf("%s checks %v, want %s", event, call.Parameters["InstanceArn"], testInstanceARN)
+		}
+	}
+	if p["Delete"] != nil {
+		t.Errorf("the check runs on delete: %v", p["Delete"])
+	}
+	var allowed []string
+	for _, pol := range f.resources("AWS::IAM::Policy") {
+		for _, s := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := normalize(s.(map[string]any))
+			if slices.Contains(st.Actions, "sso:DescribeInstance") {
+				allowed = append(allowed, st.Actions...)
+				if !jsonEqual(st.Resources, []any{testInstanceARN}) {
+					t.Errorf("sso:DescribeInstance on %v, want the instance only", st.Resources)
+				}
+			}
+		}
+	}
+	if !slices.Equal(allowed, []string{"sso:DescribeInstance"}) {
+		t.Errorf("the check's statement allows %v, want sso:DescribeInstance alone", allowed)
+	}
+	for _, fn := range deploy.Functions {
+		deps, _ := f.resource(t, f.functionID(t, fn.Name))["DependsOn"].([]any)
+		if !slices.Contains(deps, any(id)) {
+			t.Errorf("%s does not wait for the check (DependsOn %v)", fn.Name, deps)
 		}
 	}
 }
