@@ -51,15 +51,37 @@ const (
 	FnSweeper       = "sweeper"
 )
 
-// identityCenterTPS is Identity Center's deployment-wide call rate (DESIGN
-// §6), shared by the functions that call it: each container gets
-// identityCenterTPS divided by the sum of their reserved concurrency.
+// identityCenterTPS is the call rate Identity Center allows a deployment
+// (its Admin APIs' quota of 20 transactions per second), shared by the
+// functions that call it: each container gets identityCenterTPS divided by
+// the number of their containers that may run at once.
 const identityCenterTPS = 20
 
-// reservedConcurrency caps the functions that call Identity Center, so that
-// their share of identityCenterTPS holds. A function with the
-// identity-center need that is not listed gets 1.
-var reservedConcurrency = map[string]int{FnProvision: 5, FnDeprovision: 4, FnSweeper: 1}
+// nominalConcurrency is that number when no concurrency is reserved: the
+// share then holds only while no more containers run at once, and beyond
+// that Identity Center throttles (the adapter retries, and the
+// IdentityCenterThrottles metric counts it).
+const nominalConcurrency = 10
+
+// Reservations splits reservedConcurrency (the context's, in total) among
+// the functions that change Identity Center: the sweeper 1, the rest 5 to 4
+// between provisioning and deprovisioning (each at least 1); another
+// function with the identity-center need would get 1 more. Zero reserves
+// nothing.
+func Reservations(total int) map[string]int {
+	if total <= 0 {
+		return nil
+	}
+	rest := max(total-1, 2)
+	provision := max((rest*5+4)/9, 1)
+	out := map[string]int{FnSweeper: 1, FnProvision: provision, FnDeprovision: max(rest-provision, 1)}
+	for _, f := range deploy.Functions {
+		if _, ok := out[f.Name]; !ok && f.Has(deploy.NeedIdentityCenter) {
+			out[f.Name] = 1
+		}
+	}
+	return out
+}
 
 // CursorKeyID is the key id in the generated cursor secret.
 const CursorKeyID = "k1"
@@ -441,8 +463,8 @@ func (s *Stack) function(f deploy.Function, code string) {
 		Role:                  role,
 		Environment:           s.environment(f),
 	}
-	if f.Has(deploy.NeedIdentityCenter) {
-		props.ReservedConcurrentExecutions = jsii.Number(float64(concurrency(f.Name)))
+	if n := Reservations(s.Config.ReservedConcurrency)[f.Name]; n > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(n))
 	}
 	if f.Name == FnExpiry {
 		// The schedules invoke it asynchronously: an event it fails on even
@@ -494,7 +516,7 @@ func (s *Stack) variables() (map[string]*string, error) {
 		deploy.EnvScheduleDLQARN:    s.DeadLetterQueue.QueueArn(),
 		deploy.EnvEventBus:          s.EventBus.EventBusName(),
 		deploy.EnvProtectedAccounts: awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts),
-		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS()),
+		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS(s.Config.ReservedConcurrency)),
 		deploy.EnvMetricsNamespace:  jsii.String(s.metricsNamespace()),
 	}
 	if s.Config.RDSLookupRole != "" {
@@ -518,24 +540,18 @@ func (s *Stack) variables() (map[string]*string, error) {
 	return values, nil
 }
 
-// concurrency is the reserved concurrency of an Identity Center function.
-func concurrency(name string) int {
-	if n, ok := reservedConcurrency[name]; ok {
-		return n
+// IdentityCenterTPS is ELEVATE_IDENTITY_CENTER_TPS for a reservedConcurrency
+// total: each container's share of the deployment-wide Identity Center
+// rate, a decimal number.
+func IdentityCenterTPS(reserved int) string {
+	containers := 0
+	for _, n := range Reservations(reserved) {
+		containers += n
 	}
-	return 1
-}
-
-// IdentityCenterTPS is ELEVATE_IDENTITY_CENTER_TPS: each container's share
-// of the deployment-wide Identity Center rate, a decimal number.
-func IdentityCenterTPS() string {
-	total := 0
-	for _, f := range deploy.Functions {
-		if f.Has(deploy.NeedIdentityCenter) {
-			total += concurrency(f.Name)
-		}
+	if containers == 0 {
+		containers = nominalConcurrency
 	}
-	return strconv.FormatFloat(float64(identityCenterTPS)/float64(max(total, 1)), 'f', -1, 64)
+	return strconv.FormatFloat(float64(identityCenterTPS)/float64(containers), 'f', -1, 64)
 }
 
 // stateMachine builds the Standard state machine from the workflow

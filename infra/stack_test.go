@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,14 +95,18 @@ func checkEnvironment(t *testing.T, fn deploy.Function, p map[string]any) {
 	if !slices.Equal(got, want) {
 		t.Errorf("environment has %v, want %v (needs %v)", got, want, fn.Needs)
 	}
-	if v, ok := env[deploy.EnvIdentityCenterTPS]; ok && v != infra.IdentityCenterTPS() {
-		t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, v, infra.IdentityCenterTPS())
+	if want := infra.IdentityCenterTPS(testReserved); env[deploy.EnvIdentityCenterTPS] != nil && env[deploy.EnvIdentityCenterTPS] != want {
+		t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, env[deploy.EnvIdentityCenterTPS], want)
 	}
 	if v, ok := env[deploy.EnvRDSLookupRole]; ok && v != testRDSRole {
 		t.Errorf("%s = %v, want %s", deploy.EnvRDSLookupRole, v, testRDSRole)
 	}
-	if _, ok := p["ReservedConcurrentExecutions"]; !ok && fn.Has(deploy.NeedIdentityCenter) {
-		t.Errorf("an Identity Center function has no reserved concurrency")
+	n, reserved := infra.Reservations(testReserved)[fn.Name]
+	if got, ok := p["ReservedConcurrentExecutions"]; ok != reserved || ok && got != float64(n) {
+		t.Errorf("ReservedConcurrentExecutions = %v, want %d of %d", got, n, testReserved)
+	}
+	if reserved != fn.Has(deploy.NeedIdentityCenter) {
+		t.Errorf("reserved concurrency %v, Identity Center need %v: only the functions that change Identity Center reserve", reserved, fn.Has(deploy.NeedIdentityCenter))
 	}
 	if v, ok := env[deploy.EnvProtectedAccounts]; ok {
 		parts := strings.Split(render(v), ",")
@@ -116,10 +121,35 @@ func checkEnvironment(t *testing.T, fn deploy.Function, p map[string]any) {
 	}
 }
 
-func TestIdentityCenterTPS(t *testing.T) {
-	// 20 TPS shared by wf-provision (5), wf-deprovision (4) and the sweeper (1).
-	if got := infra.IdentityCenterTPS(); got != "2" {
-		t.Errorf("IdentityCenterTPS() = %s, want 2", got)
+func TestReservations(t *testing.T) {
+	for _, tc := range []struct {
+		total                       int
+		provision, deprovision, tps string
+	}{
+		// None reserved: 20 TPS divided among a nominal 10 containers.
+		{0, "", "", "2"},
+		{3, "1", "1", "6.666666666666667"},
+		{10, "5", "4", "2"},
+		{12, "6", "5", "1.6666666666666667"},
+		{100, "55", "44", "0.2"},
+	} {
+		r := infra.Reservations(tc.total)
+		sum := 0
+		for _, n := range r {
+			sum += n
+		}
+		show := func(name string) string {
+			if n, ok := r[name]; ok {
+				return strconv.Itoa(n)
+			}
+			return ""
+		}
+		if show(infra.FnProvision) != tc.provision || show(infra.FnDeprovision) != tc.deprovision || tc.total > 0 && (r[infra.FnSweeper] != 1 || sum != tc.total) {
+			t.Errorf("Reservations(%d) = %v, want provision %s, deprovision %s, sweeper 1, %d in all", tc.total, r, tc.provision, tc.deprovision, tc.total)
+		}
+		if got := infra.IdentityCenterTPS(tc.total); got != tc.tps {
+			t.Errorf("IdentityCenterTPS(%d) = %s, want %s", tc.total, got, tc.tps)
+		}
 	}
 }
 
