@@ -31,6 +31,9 @@ const (
 	// CtxReservedConcurrency reserves Lambda concurrency for the functions
 	// that change Identity Center (Reservations); 0 reserves none.
 	CtxReservedConcurrency = "reservedConcurrency"
+	// CtxTableDeletionProtection turns on the table's deletion protection
+	// (off by default, so that a failed first deployment rolls back).
+	CtxTableDeletionProtection = "tableDeletionProtection"
 	// CtxRequireConfig makes the placeholders for the Identity Center
 	// instance and identity store an error; `make deploy` sets it.
 	CtxRequireConfig = "requireConfig"
@@ -85,6 +88,10 @@ type Config struct {
 	// keeps 100 of the account's quota unreserved, so reserving needs a
 	// quota of at least 100 plus this and any other reservations.
 	ReservedConcurrency int
+	// TableDeletionProtection turns on the table's deletion protection. A
+	// first deployment must not: CloudFormation could not delete the table
+	// when the creation rolls back.
+	TableDeletionProtection bool
 	// Placeholder is true when the Identity Center settings are the
 	// development placeholders.
 	Placeholder bool
@@ -166,6 +173,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.IdentityCenterKMSKeyARN = r.str(CtxIdentityCenterKey)
 	c.LogLevel = r.str(CtxLogLevel)
 	r.integer(CtxReservedConcurrency, &c.ReservedConcurrency)
+	r.boolean(CtxTableDeletionProtection, &c.TableDeletionProtection)
 	require := false
 	r.boolean(CtxRequireConfig, &require)
 

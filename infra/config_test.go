@@ -25,6 +25,10 @@ func TestConfigDefaults(t *testing.T) {
 	if c.ReservedConcurrency != 0 {
 		t.Errorf("ReservedConcurrency = %d by default, want 0 (none)", c.ReservedConcurrency)
 	}
+	// A first deployment that fails must be able to delete its table.
+	if c.TableDeletionProtection {
+		t.Error("TableDeletionProtection is on by default")
+	}
 	if c.InstanceID() != "ssoins-0000000000000000" {
 		t.Errorf("InstanceID() = %s", c.InstanceID())
 	}
@@ -39,6 +43,7 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			infra.CtxSweeperRate: "10", infra.CtxThrottleRate: "12.5", infra.CtxThrottleBurst: "25",
 			infra.CtxLogRetentionDays: "90", infra.CtxAlarmTopicARN: "arn:aws:sns:eu-west-1:123456789012:ops",
 			infra.CtxRequireConfig: "true", infra.CtxLogLevel: "debug", infra.CtxReservedConcurrency: "12",
+			infra.CtxTableDeletionProtection: "true",
 		},
 		// cdk.json gives JSON values.
 		"cdk.json": {
@@ -47,6 +52,7 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			infra.CtxSweeperRate: 10.0, infra.CtxThrottleRate: 12.5, infra.CtxThrottleBurst: 25.0,
 			infra.CtxLogRetentionDays: 90.0, infra.CtxAlarmTopicARN: "arn:aws:sns:eu-west-1:123456789012:ops",
 			infra.CtxRequireConfig: true, infra.CtxLogLevel: "debug", infra.CtxReservedConcurrency: 12.0,
+			infra.CtxTableDeletionProtection: true,
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -62,7 +68,7 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			}
 			if c.ApprovalWindowSeconds != 3600 || c.SweeperRateMinutes != 10 || c.APIThrottleRate != 12.5 ||
 				c.APIThrottleBurst != 25 || c.LogRetentionDays != 90 || c.AlarmTopicARN == "" || c.LogLevel != "debug" ||
-				c.ReservedConcurrency != 12 {
+				c.ReservedConcurrency != 12 || !c.TableDeletionProtection {
 				t.Errorf("values: %+v", c)
 			}
 		})

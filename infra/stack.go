@@ -415,7 +415,7 @@ func (s *Stack) function(f deploy.Function, code string) {
 	id := pascal(f.Name)
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     s.Config.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		Description: jsii.String("Elevate function " + f.Name + ": " + needList(f.Needs)),
@@ -564,7 +564,7 @@ func (s *Stack) stateMachine() {
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String("WorkflowLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + s.stateMachineName() + "-" + *stackID),
 		Retention:     s.Config.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	steps := map[string]string{
 		"AttachTokenFunctionArn":   FnAttachToken,
@@ -616,7 +616,7 @@ func (s *Stack) api() {
 	})
 	access := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     s.Config.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	s.API.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),

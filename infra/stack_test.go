@@ -222,12 +222,15 @@ func TestTable(t *testing.T) {
 	f := stack(t)
 	// Keys and indexes are the store's (TestTableMatchesStore).
 	must(t, "table", func() {
+		// Retained when the stack is deleted or the table replaced, deleted
+		// when a first deployment rolls back (RETAIN_ON_UPDATE_OR_DELETE);
+		// so deletion protection is off until the context turns it on.
 		f.template.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
-			"DeletionPolicy":      "Retain",
+			"DeletionPolicy":      "RetainExceptOnCreate",
 			"UpdateReplacePolicy": "Retain",
 			"Properties": map[string]any{
 				"BillingMode":                      "PAY_PER_REQUEST",
-				"DeletionProtectionEnabled":        true,
+				"DeletionProtectionEnabled":        false,
 				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 				"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
 				"SSESpecification":                 map[string]any{"SSEEnabled": true},
@@ -248,6 +251,39 @@ func TestTable(t *testing.T) {
 		if !slices.Contains(names, want) {
 			t.Errorf("no index %s among %v", want, names)
 		}
+	}
+}
+
+// TestLogGroupsRetainedExceptOnCreate checks that the functions', the
+// API's and the workflow's logs outlive the stack and an update that
+// replaces them, but not a first deployment that fails and rolls back.
+func TestLogGroupsRetainedExceptOnCreate(t *testing.T) {
+	f := stack(t)
+	ids := map[string]bool{}
+	for _, fn := range deploy.Functions {
+		ids[f.idOf(f.stack.LogGroups[fn.Name])] = true
+	}
+	retained := 0
+	for id, lg := range f.resources("AWS::Logs::LogGroup") {
+		policy, replace := lg["DeletionPolicy"], lg["UpdateReplacePolicy"]
+		if policy == "Retain" || replace == "Retain" && policy != "RetainExceptOnCreate" {
+			t.Errorf("log group %s: DeletionPolicy %v: a failed first deployment would leave it behind", id, policy)
+		}
+		if policy != "RetainExceptOnCreate" {
+			continue
+		}
+		retained++
+		if replace != "Retain" {
+			t.Errorf("log group %s: UpdateReplacePolicy %v, want Retain", id, replace)
+		}
+		delete(ids, id)
+	}
+	for id := range ids {
+		t.Errorf("function log group %s is not retained", id)
+	}
+	// The functions', the API's access logs and the workflow's.
+	if want := len(deploy.Functions) + 2; retained != want {
+		t.Errorf("%d log groups retained, want %d", retained, want)
 	}
 }
 
