@@ -466,6 +466,14 @@ func (s *Stack) function(f deploy.Function, code string) {
 	if n := Reservations(s.Config.ReservedConcurrency)[f.Name]; n > 0 {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(n))
 	}
+	if f.Name == FnSweeper {
+		// The schedule invokes it asynchronously. A failed sweep is not
+		// retried by Lambda (the sweep's own fixes are idempotent, and the
+		// next run starts over), and a run that waited in Lambda's queue for
+		// longer than the rate is dropped for the next one.
+		props.RetryAttempts = jsii.Number(0)
+		props.MaxEventAge = awscdk.Duration_Minutes(jsii.Number(float64(max(s.Config.SweeperRateMinutes, 1))))
+	}
 	if f.Name == FnExpiry {
 		// The schedules invoke it asynchronously: an event it fails on even
 		// after Lambda's retries lands in the dead-letter queue (and its

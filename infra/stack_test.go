@@ -417,6 +417,21 @@ func TestSchedulerAndSweeper(t *testing.T) {
 		f.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{"SqsManagedSseEnabled": true})
 		f.template.HasResourceProperties(jsii.String("AWS::Scheduler::ScheduleGroup"), map[string]any{"Name": "Elevate-expiry"})
 	})
+	// Lambda does not retry a failed sweep, and drops one that waited longer
+	// than the rate.
+	invoke := f.resources("AWS::Lambda::EventInvokeConfig")
+	var sweeperConfig map[string]any
+	for _, c := range invoke {
+		if jsonEqual(props(c)["FunctionName"], ref(f.functionID(t, infra.FnSweeper))) {
+			sweeperConfig = props(c)
+		}
+	}
+	if sweeperConfig == nil {
+		t.Fatalf("no EventInvokeConfig for the sweeper among %v", invoke)
+	}
+	if sweeperConfig["MaximumRetryAttempts"] != 0.0 || sweeperConfig["MaximumEventAgeInSeconds"] != 300.0 || sweeperConfig["Qualifier"] != "$LATEST" {
+		t.Errorf("sweeper EventInvokeConfig = %v, want no retries, events at most 300 s old, on $LATEST", sweeperConfig)
+	}
 	// The expiry function's failed asynchronous events go to the DLQ too.
 	if p := props(f.resource(t, f.functionID(t, infra.FnExpiry))); !jsonEqual(p["DeadLetterConfig"], map[string]any{"TargetArn": getAtt(dlq, "Arn")}) {
 		t.Errorf("expiry DeadLetterConfig = %v", p["DeadLetterConfig"])
