@@ -110,6 +110,10 @@ const (
 	// retryThrottledOrConflict also retries ConflictException, which SSO Admin
 	// returns when a previous write has not propagated yet.
 	retryThrottledOrConflict
+	// retryFreshSet also retries AccessDeniedException, for calls on a
+	// permission set created moments ago: the role may change only sets
+	// tagged elevate:managed=true, and IAM may not see the new set's tag yet.
+	retryFreshSet
 )
 
 // invoke makes one AWS call under the rate limiter, retrying throttling (and
@@ -153,7 +157,9 @@ func retryable(err error, on retryOn) bool {
 	case "ConcurrentModificationException":
 		return true
 	case "ConflictException":
-		return on == retryThrottledOrConflict
+		return on == retryThrottledOrConflict || on == retryFreshSet
+	case "AccessDeniedException":
+		return on == retryFreshSet
 	}
 	return false
 }
