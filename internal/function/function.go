@@ -70,7 +70,7 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		return nil, err
 	}
 	if fn.Route != "" {
-		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log), nil
+		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log, w.refresh), nil
 	}
 	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
 	switch fn.Name {
@@ -109,10 +109,14 @@ func (l leveled) WithGroup(name string) slog.Handler {
 
 // apiHandler serves one API route through the shared HTTP handler. A call
 // for another route (a misconfigured integration) is refused with 404, in
-// the API's error shape and through its middleware.
-func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// the API's error shape and through its middleware. refresh, if not nil,
+// runs first.
+func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger, refresh func(context.Context)) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	adapter := httpadapter.NewV2(h)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		if refresh != nil {
+			refresh(ctx)
+		}
 		if ev.Headers == nil {
 			ev.Headers = map[string]string{}
 		}

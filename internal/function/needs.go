@@ -22,6 +22,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
@@ -68,6 +69,9 @@ type wiring struct {
 	auth     api.Authenticator
 	cursors  api.Sealer
 	resumer  workflow.Resumer
+	// refresh runs before each API invocation (the cursor keys' re-read);
+	// nil for none.
+	refresh func(context.Context)
 
 	store *dynamo.Store
 	sfn   *workflow.StepFunctions
@@ -148,11 +152,14 @@ func (w *wiring) cursorKey() error {
 	if arn == "" {
 		return nil // reported missing
 	}
-	s, err := cursorSecret(w.ctx, secretsmanager.NewFromConfig(w.aws), arn)
+	sm := secretsmanager.NewFromConfig(w.aws)
+	keys, err := newCursorKeys(w.ctx, func(ctx context.Context) (*cursor.Sealer, error) {
+		return readCursorSecret(ctx, sm, arn)
+	}, time.Now, w.log)
 	if err != nil {
 		return err
 	}
-	w.cursors = s
+	w.cursors, w.refresh = keys, keys.refresh
 	return nil
 }
 
