@@ -9,7 +9,7 @@ import (
 // GrantStatus is where a grant is in its lifecycle.
 type GrantStatus string
 
-// The grant statuses of DESIGN §4.
+// The grant statuses (docs/design.md, "Lifecycle").
 const (
 	GrantProvisioning GrantStatus = "provisioning"
 	GrantActive       GrantStatus = "active"

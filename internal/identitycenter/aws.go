@@ -51,7 +51,8 @@ type OrganizationsAPI interface {
 	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, opts ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
 }
 
-// Defaults of AWSConfig (DESIGN §6 for the Identity Center limits).
+// Defaults of AWSConfig. Identity Center allows a deployment 20 calls per
+// second and 10 account assignment creations in progress.
 const (
 	DefaultTPS        = 20
 	DefaultSlots      = 10
@@ -69,12 +70,12 @@ type AWSConfig struct {
 	SSOAdmin      SSOAdminAPI
 	IdentityStore IdentityStoreAPI
 	Organizations OrganizationsAPI
-	// Slots caps outstanding assignment creations deployment-wide (DESIGN §6:
-	// 10). Nil means an in-process cap, NewLocalSlots(DefaultSlots).
+	// Slots caps outstanding assignment creations deployment-wide (Identity
+	// Center allows 10). Nil means an in-process cap, NewLocalSlots(DefaultSlots).
 	Slots Slots
 	// TPS is this process's share of the deployment-wide Identity Center call
-	// rate (DESIGN §6: 20 TPS shared); the deployment divides 20 by the
-	// workflow function's reserved concurrency. Zero means DefaultTPS.
+	// rate (Identity Center allows 20 TPS in all); the stack divides 20 by
+	// how many of the Identity Center functions' containers may run at once. Zero means DefaultTPS.
 	TPS float64
 	// Backoff shapes the retries of throttled and conflicting calls; the zero
 	// value means 5 attempts, 100 ms base, 5 s cap.

@@ -15,7 +15,7 @@ import (
 )
 
 // Slots is a deployment-wide counting semaphore for outstanding assignment
-// creations (DESIGN §6: Identity Center allows 10). A key is held from the
+// creations (Identity Center allows 10). A key is held from the
 // creation call until its status is terminal.
 //
 // Implementations must make Acquire of a key already held succeed (a retried
