@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Code is the machine-readable error code of the API contract (DESIGN §4). The
+// Code is the machine-readable error code of the API contract (internal/api/openapi.yaml). The
 // domain chooses it; the HTTP layer maps it to a status once.
 type Code string
 

@@ -163,7 +163,7 @@ func (s *core) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Princi
 		return g, err
 	}
 	g.Revision++
-	g.EndReason = why
+	g.EndReason, g.EndingAt = why, now
 	action := AuditGrantExpiring
 	if why == EndRevocation {
 		action = AuditGrantRevoking

@@ -8,7 +8,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/policy"
 )
 
-// MaxPolicyBytes bounds a policy set's text (DESIGN §4: 256 KiB bodies).
+// MaxPolicyBytes bounds a policy set's text (the API contract: 256 KiB bodies).
 const MaxPolicyBytes = 256 << 10
 
 // GetPolicies returns the tenant's current policy set (approvers and admins).

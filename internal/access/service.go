@@ -38,6 +38,10 @@ type Config struct {
 	Report func(ctx context.Context, p Problem)
 	Now    func() time.Time
 	NewID  func() string
+	// Observe is told of every grant whose move to active, expired, revoked
+	// or failed was committed, with the grant as stored; the functions turn
+	// it into on-call metrics. Optional.
+	Observe func(ctx context.Context, g Grant)
 	// PolicyCacheSize bounds the parsed policy sets kept in memory (default 1024).
 	PolicyCacheSize int
 	// JWKSHosts, when set, is the operator's allow-list of identity provider
@@ -89,6 +93,7 @@ type core struct {
 	protected map[string]bool
 	maxOU     int
 	report    func(ctx context.Context, p Problem)
+	observe   func(ctx context.Context, g Grant)
 	now       func() time.Time
 	newID     func() string
 	policies  *policyCache
@@ -99,7 +104,7 @@ type core struct {
 func newCore(c Config) *core {
 	s := &core{
 		store: c.Store, workflow: c.Workflow, scheduler: c.Scheduler, ic: c.IdentityCenter, db: c.DB,
-		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report,
+		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report, observe: c.Observe,
 		now: c.Now, newID: c.NewID, protected: map[string]bool{}, jwksHosts: c.JWKSHosts, anyJWKS: c.AllowPrivateJWKS,
 	}
 	for _, a := range c.ProtectedAccounts {
@@ -113,6 +118,9 @@ func newCore(c Config) *core {
 	}
 	if s.report == nil {
 		s.report = func(context.Context, Problem) {}
+	}
+	if s.observe == nil {
+		s.observe = func(context.Context, Grant) {}
 	}
 	if s.now == nil {
 		s.now = time.Now

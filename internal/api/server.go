@@ -86,7 +86,7 @@ func New(c Config) *API {
 	return a
 }
 
-// Body size limits (DESIGN §4).
+// Body size limits (the API contract: 256 KiB for policies, less elsewhere).
 const (
 	maxBody       = 64 << 10
 	maxPolicyBody = 256 << 10

@@ -6,7 +6,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// The wire types of the API. They are the JSON contract of DESIGN §4 and the
+// The wire types of the API. They are the JSON contract of the
 // OpenAPI document; the domain types carry no JSON tags.
 
 type resourceJSON struct {

@@ -1,7 +1,7 @@
 // Package auth decides who is calling, for which tenant and with which role:
 // it checks the X-Tenant-ID header and exactly one credential, an Elevate API
 // key or a tenant's IdP-issued JWT, and returns an access.Principal or an
-// *access.Error whose code the API maps to 400, 401 or 403 (DESIGN §2).
+// *access.Error whose code the API maps to 400, 401 or 403 (docs/design.md, "Who may do what").
 package auth
 
 import (

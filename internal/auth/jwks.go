@@ -21,7 +21,8 @@ import (
 	"github.com/elevate-jit/elevate/internal/netguard"
 )
 
-// JWKS fetch limits of DESIGN §2.
+// JWKS fetch limits: a tenant's identity provider is fetched with a short
+// timeout and a size cap, and not more often than these allow.
 const (
 	JWKSFetchTimeout = 5 * time.Second
 	MaxJWKSSize      = 64 << 10

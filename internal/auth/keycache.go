@@ -10,7 +10,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// Key cache limits. Revocation must take effect within 60 s (DESIGN §2), so
+// Key cache limits. Revocation must take effect within 60 s (README, Authentication), so
 // no key is cached longer than MaxKeyCacheTTL.
 const (
 	MaxKeyCacheTTL          = 60 * time.Second

@@ -173,6 +173,7 @@ type grantData struct {
 	RevokedBy       string           `dynamodbav:"revoked_by,omitempty"`
 	Reasoning       string           `dynamodbav:"reasoning,omitempty"`
 	EndReason       string           `dynamodbav:"end_reason,omitempty"`
+	EndingAt        string           `dynamodbav:"ending_at,omitempty"`
 	Failure         string           `dynamodbav:"failure,omitempty"`
 	Assignments     []assignmentData `dynamodbav:"assignments,omitempty"`
 	Notices         []string         `dynamodbav:"notices,omitempty"`
@@ -563,7 +564,7 @@ func grantToData(g access.Grant) (grantData, error) {
 		Resource: resourceToData(g.Resource), Action: g.Action, Status: string(g.Status),
 		DurationSeconds: g.DurationSeconds, ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
-		EndReason: string(g.EndReason), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
+		EndReason: string(g.EndReason), EndingAt: formatTime(g.EndingAt), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
 		BreakGlass: g.BreakGlass, Generation: g.Generation, Rev: g.Revision,
 		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
 	}
@@ -584,7 +585,7 @@ func grantFromData(d grantData) (access.Grant, error) {
 		Resource: resourceFromData(d.Resource), Action: d.Action, Status: access.GrantStatus(d.Status),
 		DurationSeconds: d.DurationSeconds, ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
-		EndReason: access.EndReason(d.EndReason), Failure: d.Failure, Notices: d.Notices,
+		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
 		BreakGlass: d.BreakGlass, Generation: d.Generation, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}

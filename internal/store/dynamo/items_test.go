@@ -54,7 +54,7 @@ func testGrant() access.Grant {
 		Resource: access.Resource{Type: access.ResourceAccount, ID: "111122223333", AccountID: "a", Region: "r", DBUser: "u"},
 		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
 		ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
-		Reasoning: "done", EndReason: access.EndRevocation, Failure: "boom",
+		Reasoning: "done", EndReason: access.EndRevocation, EndingAt: at.Add(50 * time.Second), Failure: "boom",
 		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true}},
 		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Revision: 3,
 		CreatedAt: at, UpdatedAt: at.Add(time.Second),

@@ -74,7 +74,7 @@ func New(client API, opts Options) *Store {
 const (
 	// maxTransactItems is the most items one TransactWriteItems writes.
 	maxTransactItems = 100
-	// maxQueries bounds the Query calls of one list call (DESIGN §7).
+	// maxQueries bounds the Query calls of one list call (docs/storage.md).
 	maxQueries = 5
 	// maxQueryLimit bounds the items one filtered Query evaluates.
 	maxQueryLimit = 1000

@@ -160,6 +160,7 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		RevokedBy:       alice,
 		Reasoning:       "incident closed",
 		EndReason:       access.EndRevocation,
+		EndingAt:        at.Add(29 * time.Minute),
 		Failure:         "ConflictException: assignment creation already in progress",
 		Assignments: []access.Assignment{
 			{
