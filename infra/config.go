@@ -29,6 +29,10 @@ const (
 	CtxIdentityCenterKey = "identityCenterKmsKeyArn"
 	CtxLogLevel          = "logLevel"
 	CtxJWKSAllowedHosts  = "jwksAllowedHosts"
+	// CtxRatePerTenant and CtxRatePerPrincipal are the API's limits in calls
+	// a second, for all callers of a tenant together and for one caller.
+	CtxRatePerTenant    = "ratePerTenant"
+	CtxRatePerPrincipal = "ratePerPrincipal"
 	// CtxReservedConcurrency reserves Lambda concurrency for the functions
 	// that change Identity Center (Reservations); 0 reserves none.
 	CtxReservedConcurrency = "reservedConcurrency"
@@ -87,6 +91,11 @@ type Config struct {
 	// JWKSAllowedHosts, when set, are the only identity provider hosts
 	// tenants' JWKS URLs may name (ELEVATE_JWKS_ALLOWED_HOSTS).
 	JWKSAllowedHosts []string
+	// RatePerTenant and RatePerPrincipal are the API's limits, in calls a
+	// second, counted across containers; over them a call is answered 429
+	// rate_limited. A tenant's limit must leave room under the stage-wide
+	// throttle for the others.
+	RatePerTenant, RatePerPrincipal int
 	// ReservedConcurrency is the concurrency reserved in total for the
 	// functions that change Identity Center, 0 (none) or 3 to 1000. Lambda
 	// keeps 100 of the account's quota unreserved, so reserving needs a
@@ -105,10 +114,15 @@ type Config struct {
 const (
 	DefaultApprovalWindowSeconds = 86400
 	DefaultSweeperRateMinutes    = 5
-	DefaultThrottleRate          = 50
-	DefaultThrottleBurst         = 100
-	DefaultLogRetentionDays      = 30
-	DefaultBinDir                = "bin"
+	// The stage-wide throttle is the last resort, shared by every tenant
+	// and by unauthenticated callers: the per-tenant limits are what keeps
+	// tenants from starving each other, so it sits well above them.
+	DefaultThrottleRate     = 500
+	DefaultThrottleBurst    = 1000
+	DefaultRatePerTenant    = 50
+	DefaultRatePerPrincipal = 10
+	DefaultLogRetentionDays = 30
+	DefaultBinDir           = "bin"
 	// DefaultReservedConcurrency reserves nothing: a new account's quota
 	// (often 10) leaves nothing to reserve, and reserving would fail the
 	// deployment.
@@ -156,6 +170,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		SweeperRateMinutes:    DefaultSweeperRateMinutes,
 		APIThrottleRate:       DefaultThrottleRate,
 		APIThrottleBurst:      DefaultThrottleBurst,
+		RatePerTenant:         DefaultRatePerTenant,
+		RatePerPrincipal:      DefaultRatePerPrincipal,
 		LogRetentionDays:      DefaultLogRetentionDays,
 		BinDir:                DefaultBinDir,
 		ReservedConcurrency:   DefaultReservedConcurrency,
@@ -177,6 +193,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.IdentityCenterKMSKeyARN = r.str(CtxIdentityCenterKey)
 	c.LogLevel = r.str(CtxLogLevel)
 	c.JWKSAllowedHosts = r.list(CtxJWKSAllowedHosts)
+	r.integer(CtxRatePerTenant, &c.RatePerTenant)
+	r.integer(CtxRatePerPrincipal, &c.RatePerPrincipal)
 	r.integer(CtxReservedConcurrency, &c.ReservedConcurrency)
 	r.boolean(CtxTableDeletionProtection, &c.TableDeletionProtection)
 	require := false
@@ -237,6 +255,13 @@ func (c Config) validate(require bool) []error {
 	}
 	if c.APIThrottleBurst < 1 || c.APIThrottleBurst > 5000 {
 		bad(CtxThrottleBurst, "%d is outside 1 to 5000 requests", c.APIThrottleBurst)
+	}
+	if c.RatePerTenant < 1 || float64(c.RatePerTenant) > c.APIThrottleRate/2 {
+		bad(CtxRatePerTenant, "%d is outside 1 to half the stage throttle (%s = %v), which must leave room for other tenants",
+			c.RatePerTenant, CtxThrottleRate, c.APIThrottleRate)
+	}
+	if c.RatePerPrincipal < 1 || c.RatePerPrincipal > c.RatePerTenant {
+		bad(CtxRatePerPrincipal, "%d is outside 1 to %s (%d)", c.RatePerPrincipal, CtxRatePerTenant, c.RatePerTenant)
 	}
 	if _, ok := retention[c.LogRetentionDays]; !ok {
 		days := make([]int, 0, len(retention))

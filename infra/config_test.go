@@ -43,7 +43,7 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			infra.CtxSweeperRate: "10", infra.CtxThrottleRate: "12.5", infra.CtxThrottleBurst: "25",
 			infra.CtxLogRetentionDays: "90", infra.CtxAlarmTopicARN: "arn:aws:sns:eu-west-1:123456789012:ops",
 			infra.CtxRequireConfig: "true", infra.CtxLogLevel: "debug", infra.CtxReservedConcurrency: "12",
-			infra.CtxTableDeletionProtection: "true",
+			infra.CtxTableDeletionProtection: "true", infra.CtxRatePerTenant: "6", infra.CtxRatePerPrincipal: "2",
 		},
 		// cdk.json gives JSON values.
 		"cdk.json": {
@@ -52,7 +52,7 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			infra.CtxSweeperRate: 10.0, infra.CtxThrottleRate: 12.5, infra.CtxThrottleBurst: 25.0,
 			infra.CtxLogRetentionDays: 90.0, infra.CtxAlarmTopicARN: "arn:aws:sns:eu-west-1:123456789012:ops",
 			infra.CtxRequireConfig: true, infra.CtxLogLevel: "debug", infra.CtxReservedConcurrency: 12.0,
-			infra.CtxTableDeletionProtection: true,
+			infra.CtxTableDeletionProtection: true, infra.CtxRatePerTenant: 6.0, infra.CtxRatePerPrincipal: 2.0,
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -68,7 +68,7 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			}
 			if c.ApprovalWindowSeconds != 3600 || c.SweeperRateMinutes != 10 || c.APIThrottleRate != 12.5 ||
 				c.APIThrottleBurst != 25 || c.LogRetentionDays != 90 || c.AlarmTopicARN == "" || c.LogLevel != "debug" ||
-				c.ReservedConcurrency != 12 || !c.TableDeletionProtection {
+				c.ReservedConcurrency != 12 || !c.TableDeletionProtection || c.RatePerTenant != 6 || c.RatePerPrincipal != 2 {
 				t.Errorf("values: %+v", c)
 			}
 		})
@@ -104,6 +104,10 @@ func TestConfigErrors(t *testing.T) {
 		{"reserved concurrency negative", infra.CtxReservedConcurrency, -1.0, "neither 0"},
 		{"reserved concurrency not a number", infra.CtxReservedConcurrency, "ten", "want a whole number"},
 		{"require", infra.CtxRequireConfig, "yes please", "want true or false"},
+		// One tenant may not take more than half the stage's throttle.
+		{"tenant rate above half the stage", infra.CtxRatePerTenant, "251", "outside 1 to half the stage throttle"},
+		{"tenant rate zero", infra.CtxRatePerTenant, "0", "outside 1 to half"},
+		{"caller rate above the tenant's", infra.CtxRatePerPrincipal, "51", "outside 1 to ratePerTenant (50)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := valid()

@@ -13,6 +13,7 @@ import (
 const (
 	SidTableRead             = "TableRead"
 	SidTableWrite            = "TableWrite"
+	SidRateLimit             = "RateLimitCounters"
 	SidCursorKey             = "CursorKey"
 	SidStartExecution        = "StartExecution"
 	SidSendTask              = "SendTask"
@@ -58,6 +59,13 @@ func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 		// or ConditionCheckItem it is. Indexes cannot be written.
 		allow(SidTableWrite, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 			[]*string{s.Table.TableArn()})
+	}
+	if f.Has(deploy.NeedRateLimit) {
+		// The rate-limit counters only: UpdateItem on items whose partition
+		// key begins with the prefix. A function that also writes the table
+		// has TableWrite besides.
+		allow(SidRateLimit, []string{"dynamodb:UpdateItem"}, []*string{s.Table.TableArn()}).
+			AddCondition(str("ForAllValues:StringLike"), map[string]any{"dynamodb:LeadingKeys": []string{deploy.RateLimitPrefix + "*"}})
 	}
 	if f.Has(deploy.NeedCursorKey) {
 		allow(SidCursorKey, []string{"secretsmanager:GetSecretValue"}, []*string{s.CursorSecret.SecretArn()})

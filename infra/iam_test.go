@@ -31,7 +31,8 @@ func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
 	for _, fn := range deploy.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
 			sts := f.functionPolicy(t, fn.Name)
-			actions := allowed(sts)
+			checkRateLimitStatement(t, fn, sts)
+			actions := allowed(withoutRateLimit(sts))
 			for need, prefixes := range needActions {
 				has := slices.Contains(fn.Needs, need)
 				for _, p := range prefixes {
@@ -67,9 +68,38 @@ func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
 	}
 }
 
+// withoutRateLimit drops the rate-limit need's statement, whose one action
+// (UpdateItem) table-write also brings; checkRateLimitStatement checks it.
+func withoutRateLimit(sts []statement) []statement {
+	return slices.DeleteFunc(slices.Clone(sts), func(s statement) bool { return s.Sid == infra.SidRateLimit })
+}
+
+// checkRateLimitStatement checks that a function has the rate-limit
+// statement exactly when it has the need, and that it writes the counters
+// and nothing else.
+func checkRateLimitStatement(t *testing.T, fn deploy.Function, sts []statement) {
+	t.Helper()
+	i := slices.IndexFunc(sts, func(s statement) bool { return s.Sid == infra.SidRateLimit })
+	if (i >= 0) != fn.Has(deploy.NeedRateLimit) {
+		t.Fatalf("rate-limit statement: %v, need rate-limit: %v", i >= 0, fn.Has(deploy.NeedRateLimit))
+	}
+	if i < 0 {
+		return
+	}
+	s := sts[i]
+	want := map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{deploy.RateLimitPrefix + "*"}}}
+	if s.Effect != "Allow" || !slices.Equal(s.Actions, []string{"dynamodb:UpdateItem"}) || len(s.Resources) != 1 ||
+		fmt.Sprint(s.Condition) != fmt.Sprint(want) {
+		t.Errorf("rate-limit statement %+v, want UpdateItem on the table where %v", s, want)
+	}
+}
+
 func TestReadOnlyFunction(t *testing.T) {
 	f := stack(t)
-	got := allowed(f.functionPolicy(t, "requests-get"))
+	sts := f.functionPolicy(t, "requests-get")
+	fn, _ := deploy.FunctionByName("requests-get")
+	checkRateLimitStatement(t, fn, sts)
+	got := allowed(withoutRateLimit(sts))
 	want := []string{"dynamodb:GetItem", "dynamodb:Query", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 	if !slices.Equal(got, want) {
 		t.Errorf("requests-get may %v, want %v", got, want)

@@ -526,6 +526,8 @@ func (s *Stack) variables() (map[string]*string, error) {
 		deploy.EnvProtectedAccounts: awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts),
 		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS(s.Config.ReservedConcurrency)),
 		deploy.EnvMetricsNamespace:  jsii.String(s.metricsNamespace()),
+		deploy.EnvRatePerTenant:     jsii.String(strconv.Itoa(s.Config.RatePerTenant)),
+		deploy.EnvRatePerPrincipal:  jsii.String(strconv.Itoa(s.Config.RatePerPrincipal)),
 	}
 	if s.Config.RDSLookupRole != "" {
 		values[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)

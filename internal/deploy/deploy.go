@@ -26,6 +26,10 @@ const (
 	EnvRDSLookupRole     = "ELEVATE_RDS_LOOKUP_ROLE"
 	EnvLogLevel          = "ELEVATE_LOG_LEVEL"
 	EnvJWKSAllowedHosts  = "ELEVATE_JWKS_ALLOWED_HOSTS"
+	// EnvRatePerTenant and EnvRatePerPrincipal are the API's limits, in calls
+	// a second, for all callers of one tenant together and for one caller.
+	EnvRatePerTenant    = "ELEVATE_RATE_PER_TENANT"
+	EnvRatePerPrincipal = "ELEVATE_RATE_PER_PRINCIPAL"
 	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
 	// embedded metrics (internal/metrics); DefaultMetricsNamespace without it.
 	EnvMetricsNamespace = "ELEVATE_METRICS_NAMESPACE"
@@ -65,7 +69,15 @@ const (
 	// tagged elevate:managed=true) and account assignments (only of sets
 	// tagged elevate:managed=true or elevate:assignable=true).
 	NeedIdentityCenter Need = "identity-center"
+	// NeedRateLimit: count calls per tenant and per caller in the table's
+	// rate-limit items (UpdateItem on keys that begin with RateLimitPrefix,
+	// and nothing else), so that the limits hold across containers.
+	NeedRateLimit Need = "rate-limit"
 )
+
+// RateLimitPrefix begins the partition key of every rate-limit counter in
+// the table; the rate-limit need may write those items and no others.
+const RateLimitPrefix = "RL#"
 
 // Variable is one environment variable of the contract and the needs that
 // bring it.
@@ -99,6 +111,8 @@ var Variables = []Variable{
 	// The operator's allow-list of identity provider hosts, comma-separated.
 	{Name: EnvJWKSAllowedHosts, Optional: true},
 	{Name: EnvMetricsNamespace, Optional: true},
+	{Name: EnvRatePerTenant, Needs: []Need{NeedRateLimit}},
+	{Name: EnvRatePerPrincipal, Needs: []Need{NeedRateLimit}},
 }
 
 // Function is one Lambda function: a directory under functions/ with its
@@ -137,15 +151,17 @@ func (f Function) Environment() []string {
 	return out
 }
 
+// Every API function but openapi is rate-limited (NeedRateLimit).
 var (
-	read    = []Need{NeedTableRead}
-	list    = []Need{NeedTableRead, NeedCursorKey}
-	change  = []Need{NeedTableRead, NeedTableWrite, NeedPublish}
-	decide  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSendTask}
-	approve = append([]Need{NeedResolveUsers}, decide...)
-	startWF = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedOrganizationsRead}
-	create  = append([]Need{NeedResolveUsers}, startWF...)
-	stepWF  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedIdentityCenter, NeedResolveUsers, NeedOrganizationsRead, NeedSchedule, NeedStartExecution}
+	read     = []Need{NeedTableRead, NeedRateLimit}
+	list     = []Need{NeedTableRead, NeedCursorKey, NeedRateLimit}
+	change   = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedRateLimit}
+	decide   = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSendTask, NeedRateLimit}
+	approve  = append([]Need{NeedResolveUsers}, decide...)
+	startWF  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedOrganizationsRead, NeedRateLimit}
+	create   = append([]Need{NeedResolveUsers}, startWF...)
+	evaluate = []Need{NeedTableRead, NeedOrganizationsRead, NeedRateLimit}
+	stepWF   = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedIdentityCenter, NeedResolveUsers, NeedOrganizationsRead, NeedSchedule, NeedStartExecution}
 )
 
 // Functions is every Lambda function of Elevate.
@@ -164,7 +180,7 @@ var Functions = []Function{
 	{"policies-get", "GET /v1/policies", read},
 	{"policies-put", "PUT /v1/policies", change},
 	{"policies-version", "GET /v1/policies/versions/{n}", read},
-	{"policies-evaluate", "POST /v1/policies/evaluate", []Need{NeedTableRead, NeedOrganizationsRead}},
+	{"policies-evaluate", "POST /v1/policies/evaluate", evaluate},
 	{"catalog-get", "GET /v1/catalog", read},
 	{"catalog-put", "PUT /v1/catalog", change},
 	{"tenant-get", "GET /v1/tenant", read},

@@ -54,6 +54,20 @@ func (e *env) float(name string, def float64) (float64, error) {
 	return f, nil
 }
 
+// integer reads a positive whole-number variable; a missing one is
+// reported by err and reads as 0.
+func (e *env) integer(name string) (int, error) {
+	v := e.get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive whole number", name, v)
+	}
+	return n, nil
+}
+
 // err reports the variables that were missing, or read without the
 // contract giving them to the function (a wiring mistake).
 func (e *env) err() error {

@@ -70,7 +70,8 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		return nil, err
 	}
 	if fn.Route != "" {
-		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log, w.refresh), nil
+		h := api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log, Limiter: w.limiter})
+		return apiHandler(fn, h, log, w.refresh), nil
 	}
 	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
 	switch fn.Name {

@@ -27,6 +27,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/metrics"
+	"github.com/elevate-jit/elevate/internal/ratelimit"
 	"github.com/elevate-jit/elevate/internal/rds"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
@@ -49,6 +50,7 @@ var provide = map[deploy.Need]func(*wiring) error{
 	deploy.NeedOrganizationsRead: (*wiring).organizations,
 	deploy.NeedResolveUsers:      (*wiring).resolveUsers,
 	deploy.NeedIdentityCenter:    (*wiring).identityCenter,
+	deploy.NeedRateLimit:         (*wiring).rateLimit,
 }
 
 // wiring is a function's dependency set, as its needs' constructors fill it.
@@ -68,7 +70,9 @@ type wiring struct {
 	operator *access.Operator
 	auth     api.Authenticator
 	cursors  api.Sealer
-	resumer  workflow.Resumer
+	// limiter is nil for a function without the rate-limit need.
+	limiter api.Limiter
+	resumer workflow.Resumer
 	// refresh runs before each API invocation (the cursor keys' re-read);
 	// nil for none.
 	refresh func(context.Context)
@@ -147,6 +151,26 @@ func (w *wiring) openTable() *dynamo.Store {
 		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store, JWKSHosts: w.jwksHosts})
 	}
 	return w.store
+}
+
+// rateLimit: the API's limits per tenant and per caller, counted in the
+// table so that they hold across containers, with each container's own
+// bucket as the backstop when the table cannot be reached.
+func (w *wiring) rateLimit() error {
+	perTenant, err := w.env.integer(deploy.EnvRatePerTenant)
+	if err != nil {
+		return err
+	}
+	perPrincipal, err := w.env.integer(deploy.EnvRatePerPrincipal)
+	if err != nil {
+		return err
+	}
+	log := w.log
+	w.limiter = ratelimit.New(ratelimit.Config{PerTenant: perTenant, PerPrincipal: perPrincipal, Shared: w.openTable(),
+		Report: func(ctx context.Context, err error) {
+			log.WarnContext(ctx, "rate limit: the shared counter failed; limiting in this container only", "error", err)
+		}})
+	return nil
 }
 
 // cursorKey: the keys that seal pagination cursors.

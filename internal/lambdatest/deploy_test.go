@@ -75,6 +75,7 @@ type deployment struct {
 	eventBus          string
 	protected         []string
 	store             *dynamo.Store
+	ddb               *dynamodb.Client
 	vars              map[string]string
 }
 
@@ -100,6 +101,8 @@ func (d *deployment) environment(t *testing.T, f deploy.Function) map[string]str
 		deploy.EnvEventBus:          d.eventBus,
 		deploy.EnvProtectedAccounts: strings.Join(d.protected, ","),
 		deploy.EnvIdentityCenterTPS: identityCenterTPS,
+		deploy.EnvRatePerTenant:     "50",
+		deploy.EnvRatePerPrincipal:  "10",
 	}
 	env := map[string]string{}
 	for _, v := range f.Variables() {
@@ -138,6 +141,7 @@ func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 	ddb := dynamodb.NewFromConfig(cfg)
 	fatal("create table", dynamo.CreateTable(ctx, ddb, d.table))
 	d.store = dynamo.New(ddb, dynamo.Options{Table: d.table})
+	d.ddb = ddb
 
 	// The cursor-sealing keys, "id:base64" of 32 random bytes.
 	secret := make([]byte, 32)

@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -79,6 +82,7 @@ func TestFunctions(t *testing.T) {
 		})
 	}
 	t.Run("missing configuration", func(t *testing.T) { testStartupFailures(t, dir, d) })
+	t.Run("rate limits counted in the table", func(t *testing.T) { checkRateCounters(t, d) })
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "built %d functions in %v\n", len(deploy.Functions), build.took.Round(time.Millisecond))
@@ -102,6 +106,26 @@ func TestFunctions(t *testing.T) {
 			"internal/function/function.go passes it as x-request-id, and the API refuses ids with \"=\"\n", len(foreign), foreign[0])
 	}
 	t.Log("\n" + b.String())
+}
+
+// checkRateCounters checks that the API functions counted their calls in
+// the table (the rate-limit need's items), per tenant and per caller, so
+// the limits hold across containers.
+func checkRateCounters(t *testing.T, d *deployment) {
+	out, err := d.ddb.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(d.table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, it := range out.Items {
+		pk, _ := it["PK"].(*ddbtypes.AttributeValueMemberS)
+		if pk != nil && strings.HasPrefix(pk.Value, deploy.RateLimitPrefix) {
+			kinds[strings.SplitN(strings.TrimPrefix(pk.Value, deploy.RateLimitPrefix), "#", 2)[0]] = true
+		}
+	}
+	if !kinds["T"] || !kinds["P"] {
+		t.Errorf("rate-limit items in the table: per tenant %v, per caller %v; want both", kinds["T"], kinds["P"])
+	}
 }
 
 // outcome is one function's run.

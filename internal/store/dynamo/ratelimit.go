@@ -10,24 +10,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-)
 
-// RateLimitPrefix begins the partition key of every rate-limit counter, so
-// that IAM can let the API functions write these items and no others
-// (dynamodb:LeadingKeys).
-const RateLimitPrefix = "RL#"
+	"github.com/elevate-jit/elevate/internal/deploy"
+)
 
 // rateWindowTTL is how long a window's counter is kept after the window.
 const rateWindowTTL = 2 * time.Minute
 
 // Take adds n calls to key's count in a one-second window when that keeps
 // it within limit, in one conditional UpdateItem; it reports whether it did.
-// It is ratelimit.Counter for a deployment's processes.
+// It is ratelimit.Counter for a deployment's processes. The item's
+// partition key begins with deploy.RateLimitPrefix: the only items the API
+// functions' rate-limit need may write.
 func (s *Store) Take(ctx context.Context, key string, window time.Time, n, limit int) (bool, error) {
 	if n > limit {
 		return false, nil
 	}
-	pk := RateLimitPrefix + key
+	pk := deploy.RateLimitPrefix + key
 	sk := "W#" + strconv.FormatInt(window.Unix(), 10)
 	const count = "c"
 	cond := expression.Or(expression.AttributeNotExists(expression.Name(count)),
