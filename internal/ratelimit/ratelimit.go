@@ -4,15 +4,24 @@
 // in-process token bucket per key as the backstop when the shared counter
 // cannot be reached.
 //
-// The shared counters are fixed one-second windows. A process does not ask
-// the table for every call: it leases a slice of a window's allowance (one
-// conditional write for Lease calls) and spends it locally, so a key costs
-// at most one table write per Lease calls per process and second, plus the
-// few refused writes (halving the slice) that find the window spent; after
-// that the process refuses the key locally until the next second. The price
-// of leasing is that a window can admit up to Lease-1 unspent calls fewer
-// than its limit in a process that stops calling, and a fixed window admits
-// a burst of up to twice the limit across a window boundary.
+// A limit is calls a second. Each process enforces it with its own token
+// bucket (bursts of at most a second's worth); the shared counters enforce
+// it across processes over fixed windows (ten seconds by default: the
+// window's allowance is the limit times its length). A process does not ask
+// the table for every call: it leases a slice of a window's allowance (a
+// tenth, in one conditional write) and spends it locally, so a key costs at
+// most about ten table writes per window and process, plus the few refused
+// writes (halving the slice) that find the window spent; after that the
+// process refuses the key locally until the next window. A caller making
+// one call a second pays one write per key in ten calls; one making a call
+// a minute pays a write per key on every call, which is the floor of any
+// shared counter.
+//
+// The price of windows and leases: across processes a window's allowance
+// may be spent in its first second (each process's bucket still caps its
+// own burst), a window can admit fewer calls than its allowance when a
+// process stops calling with part of a lease unspent, and a fixed window
+// admits up to twice its allowance across a window boundary.
 package ratelimit
 
 import (
@@ -27,7 +36,8 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// Counter is a shared counter of calls per key and one-second window.
+// Counter is a shared counter of calls per key and window (named by its
+// first second).
 // Take adds n to the window's count if that keeps it within limit, and
 // reports whether it did.
 type Counter interface {
@@ -38,8 +48,11 @@ type Counter interface {
 type Config struct {
 	// PerTenant and PerPrincipal are calls a second (default 100 and 20).
 	PerTenant, PerPrincipal int
+	// Window is the length of the shared counters' windows (default 10 s,
+	// whole seconds).
+	Window time.Duration
 	// Lease is how many calls a process takes from a window at once
-	// (default a tenth of the limit, at least 1).
+	// (default a tenth of the window's allowance, at least 1).
 	Lease int
 	// Shared is the deployment-wide counter; nil limits each process on its
 	// own (the local server).
@@ -53,6 +66,7 @@ type Config struct {
 // Limiter decides whether a caller may make one more call.
 type Limiter struct {
 	perTenant, perPrincipal int
+	window                  int64 // seconds
 	lease                   int
 	shared                  Counter
 	now                     func() time.Time
@@ -77,8 +91,11 @@ const maxKeys = 100000
 
 // New builds a Limiter.
 func New(c Config) *Limiter {
-	l := &Limiter{perTenant: c.PerTenant, perPrincipal: c.PerPrincipal, lease: c.Lease, shared: c.Shared, now: c.Now, report: c.Report,
-		local: map[string]*rate.Limiter{}, leases: map[string]*leased{}}
+	l := &Limiter{perTenant: c.PerTenant, perPrincipal: c.PerPrincipal, window: int64(c.Window / time.Second), lease: c.Lease,
+		shared: c.Shared, now: c.Now, report: c.Report, local: map[string]*rate.Limiter{}, leases: map[string]*leased{}}
+	if l.window <= 0 {
+		l.window = 10
+	}
 	if l.perTenant <= 0 {
 		l.perTenant = 100
 	}
@@ -105,28 +122,40 @@ func (l *Limiter) Allow(ctx context.Context, p access.Principal) (ok bool, retry
 		{"P#" + p.TenantID + "#" + string(p.Kind) + "#" + p.ID, l.perPrincipal},
 		{"T#" + p.TenantID, l.perTenant},
 	} {
-		if !l.allow(ctx, k.key, k.limit) {
-			return false, l.untilNextWindow()
+		if ok, wait := l.allow(ctx, k.key, k.limit); !ok {
+			return false, wait
 		}
 	}
 	return true, 0
 }
 
-// untilNextWindow is the time to the next second, at least a millisecond.
+// untilNextWindow is the time to the next window, at least a millisecond.
 func (l *Limiter) untilNextWindow() time.Duration {
 	now := l.now()
-	return max(now.Truncate(time.Second).Add(time.Second).Sub(now), time.Millisecond)
+	next := time.Unix((now.Unix()/l.window+1)*l.window, 0)
+	return max(next.Sub(now), time.Millisecond)
 }
 
-func (l *Limiter) allow(ctx context.Context, key string, limit int) bool {
-	if !l.bucket(key, limit).AllowN(l.now(), 1) {
-		return false
-	}
-	if l.shared == nil {
-		return true
-	}
+// allow takes one call of key's allowance: from the process's bucket, then
+// from the shared window. When either refuses it says how long to wait.
+func (l *Limiter) allow(ctx context.Context, key string, limit int) (bool, time.Duration) {
 	now := l.now()
-	window := now.Unix()
+	b := l.bucket(key, limit)
+	if !b.AllowN(now, 1) {
+		missing := 1 - b.TokensAt(now)
+		return false, max(time.Duration(missing/float64(limit)*float64(time.Second)), time.Millisecond)
+	}
+	if l.shared == nil || l.take(ctx, key, limit) {
+		return true, 0
+	}
+	return false, l.untilNextWindow()
+}
+
+// take takes one call from the shared window, from the process's lease or
+// by leasing more.
+func (l *Limiter) take(ctx context.Context, key string, limit int) bool {
+	window := l.now().Unix() / l.window * l.window // the window's first second
+	allowance := limit * int(l.window)
 	l.mu.Lock()
 	h := l.leases[key]
 	if h != nil && h.window == window {
@@ -142,9 +171,9 @@ func (l *Limiter) allow(ctx context.Context, key string, limit int) bool {
 	}
 	l.mu.Unlock()
 
-	n := l.leaseSize(limit)
+	n := l.leaseSize(allowance)
 	for ; n >= 1; n /= 2 { // a smaller slice may still fit where a lease does not
-		got, err := l.shared.Take(ctx, key, time.Unix(window, 0), n, limit)
+		got, err := l.shared.Take(ctx, key, time.Unix(window, 0), n, allowance)
 		if err != nil {
 			l.report(ctx, err)
 			return true // the in-process bucket still limits
@@ -165,11 +194,11 @@ func (l *Limiter) allow(ctx context.Context, key string, limit int) bool {
 	return false
 }
 
-func (l *Limiter) leaseSize(limit int) int {
+func (l *Limiter) leaseSize(allowance int) int {
 	if l.lease > 0 {
-		return min(l.lease, limit)
+		return min(l.lease, allowance)
 	}
-	return max(1, int(math.Ceil(float64(limit)/10)))
+	return max(1, int(math.Ceil(float64(allowance)/10)))
 }
 
 // bucket is the in-process token bucket of a key: the limit a second, in
@@ -194,8 +223,8 @@ func RetryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
-// MemoryCounter is a Counter in memory, for one process and tests. It keeps
-// the counts of the latest two windows only.
+// MemoryCounter is a Counter in memory, for one process and tests. It
+// forgets windows that began more than a minute before the latest.
 type MemoryCounter struct {
 	mu     sync.Mutex
 	counts map[int64]map[string]int
@@ -210,7 +239,7 @@ func (m *MemoryCounter) Take(_ context.Context, key string, window time.Time, n,
 	defer m.mu.Unlock()
 	w := window.Unix()
 	for old := range m.counts {
-		if old < w-1 {
+		if old < w-60 {
 			delete(m.counts, old)
 		}
 	}

@@ -35,7 +35,7 @@ func TestLimitsHoldAcrossProcesses(t *testing.T) {
 	shared := ratelimit.NewMemoryCounter()
 	containers := make([]*ratelimit.Limiter, 3)
 	for i := range containers {
-		containers[i] = ratelimit.New(ratelimit.Config{PerTenant: 30, PerPrincipal: 1000, Lease: 3, Shared: shared, Now: clock})
+		containers[i] = ratelimit.New(ratelimit.Config{PerTenant: 30, PerPrincipal: 1000, Lease: 3, Window: time.Second, Shared: shared, Now: clock})
 	}
 	admitted := 0
 	for i := range 10 { // each container sees many callers of one tenant
@@ -56,7 +56,7 @@ func TestLimitsHoldAcrossProcesses(t *testing.T) {
 // principal's flood stops at its own limit first.
 func TestTenantsAndPrincipalsAreIsolated(t *testing.T) {
 	now := t0
-	l := ratelimit.New(ratelimit.Config{PerTenant: 50, PerPrincipal: 10, Shared: ratelimit.NewMemoryCounter(), Now: func() time.Time { return now }})
+	l := ratelimit.New(ratelimit.Config{PerTenant: 50, PerPrincipal: 10, Window: time.Second, Shared: ratelimit.NewMemoryCounter(), Now: func() time.Time { return now }})
 	if n := count(l, principal("flood", "bot"), 1000); n != 10 {
 		t.Fatalf("one principal got %d calls, want its 10", n)
 	}
@@ -108,8 +108,8 @@ func TestFloodCostIsBounded(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
 	shared := &counting{Counter: ratelimit.NewMemoryCounter()}
-	first := ratelimit.New(ratelimit.Config{PerTenant: 1000, PerPrincipal: 100, Shared: shared, Now: clock})
-	second := ratelimit.New(ratelimit.Config{PerTenant: 1000, PerPrincipal: 100, Shared: shared, Now: clock})
+	first := ratelimit.New(ratelimit.Config{PerTenant: 1000, PerPrincipal: 100, Window: time.Second, Shared: shared, Now: clock})
+	second := ratelimit.New(ratelimit.Config{PerTenant: 1000, PerPrincipal: 100, Window: time.Second, Shared: shared, Now: clock})
 	if n := count(first, principal("flood", "bot"), 10000); n != 100 {
 		t.Fatalf("%d calls admitted, want the principal's 100", n)
 	}
@@ -130,5 +130,37 @@ func TestFloodCostIsBounded(t *testing.T) {
 	now = now.Add(time.Second)
 	if n := count(second, principal("flood", "bot"), 1); n != 1 {
 		t.Fatal("the next second refused the principal")
+	}
+}
+
+// Over the default ten-second window, a caller at one call a second costs
+// the table one write per key in ten calls, and the shared allowance is the
+// limit times the window: a second process cannot add its own.
+func TestWindowAmortizesWrites(t *testing.T) {
+	now := t0
+	clock := func() time.Time { return now }
+	shared := &counting{Counter: ratelimit.NewMemoryCounter()}
+	l := ratelimit.New(ratelimit.Config{PerTenant: 50, PerPrincipal: 10, Shared: shared, Now: clock})
+	for range 10 {
+		if n := count(l, principal("t", "steady"), 1); n != 1 {
+			t.Fatal("a call a second was refused")
+		}
+		now = now.Add(time.Second)
+	}
+	if shared.calls > 2 {
+		t.Fatalf("%d shared-counter calls for ten calls in one window, want 2 (one lease per key)", shared.calls)
+	}
+	// Two processes flooding for the ten seconds of a window admit 100
+	// calls of one caller between them, not 200.
+	now = time.Unix((now.Unix()/10+1)*10, 0)
+	a := ratelimit.New(ratelimit.Config{PerTenant: 50, PerPrincipal: 10, Shared: shared, Now: clock})
+	b := ratelimit.New(ratelimit.Config{PerTenant: 50, PerPrincipal: 10, Shared: shared, Now: clock})
+	admitted := 0
+	for range 10 {
+		admitted += count(a, principal("t", "flood"), 50) + count(b, principal("t", "flood"), 50)
+		now = now.Add(time.Second)
+	}
+	if admitted != 100 {
+		t.Fatalf("%d calls admitted in one ten-second window across two processes, want 100", admitted)
 	}
 }

@@ -17,11 +17,12 @@ import (
 // rateWindowTTL is how long a window's counter is kept after the window.
 const rateWindowTTL = 2 * time.Minute
 
-// Take adds n calls to key's count in a one-second window when that keeps
-// it within limit, in one conditional UpdateItem; it reports whether it did.
-// It is ratelimit.Counter for a deployment's processes. The item's
-// partition key begins with deploy.RateLimitPrefix: the only items the API
-// functions' rate-limit need may write.
+// Take adds n calls to key's count in a window (named by its first second)
+// when that keeps it within limit, in one conditional UpdateItem; it reports
+// whether it did. It is ratelimit.Counter for a deployment's processes. The
+// item's partition key begins with deploy.RateLimitPrefix: the only items
+// the API functions' rate-limit need may write. Items expire (TTL) two
+// minutes after their window begins.
 func (s *Store) Take(ctx context.Context, key string, window time.Time, n, limit int) (bool, error) {
 	if n > limit {
 		return false, nil
