@@ -69,6 +69,12 @@ type Authenticator struct {
 	now      func() time.Time
 	keys     *keyCache
 	jwks     *jwksCache
+	// issuers remembers which tenant owns a token's issuer and audiences
+	// ("" for none), and unknownTenants the tenant ids that do not exist,
+	// so that garbage sent again costs no lookups.
+	issuers        *ttlCache[string]
+	unknownTenants *ttlCache[bool]
+	ttl, negTTL    time.Duration
 }
 
 // New builds an Authenticator from cfg.
@@ -105,7 +111,25 @@ func New(cfg Config) *Authenticator {
 		now:      now,
 		keys:     newKeyCache(cfg.Keys, now, ttl, neg, size),
 		jwks:     newJWKSCache(jwksClient(cfg.HTTPClient, cfg.AllowPrivateJWKS), now, maxAge, cfg.JWKSHosts),
+
+		issuers:        newTTLCache[string](now, size),
+		unknownTenants: newTTLCache[bool](now, size),
+		ttl:            ttl,
+		negTTL:         neg,
 	}
+}
+
+// getTenant reads a tenant, remembering for the negative TTL that an id
+// names none (a tenant created meanwhile is seen within that time).
+func (a *Authenticator) getTenant(ctx context.Context, id string) (access.Tenant, error) {
+	if _, unknown := a.unknownTenants.get(id); unknown {
+		return access.Tenant{}, fmt.Errorf("tenant %s: %w", id, access.ErrNotFound)
+	}
+	t, err := a.tenants.GetTenant(ctx, id)
+	if errors.Is(err, access.ErrNotFound) {
+		a.unknownTenants.put(id, true, a.negTTL)
+	}
+	return t, err
 }
 
 // Authenticate resolves the caller from the raw X-Tenant-ID, X-API-Key and
@@ -196,7 +220,7 @@ func (a *Authenticator) authenticateKey(ctx context.Context, tenantID, full stri
 // credential is genuine, so its holder learns only what the header they
 // sent already told them.
 func (a *Authenticator) mismatch(ctx context.Context, tenantID, message string) *access.Error {
-	if _, err := a.tenants.GetTenant(ctx, tenantID); errors.Is(err, access.ErrNotFound) {
+	if _, err := a.getTenant(ctx, tenantID); errors.Is(err, access.ErrNotFound) {
 		message = "no tenant " + tenantID + " exists (check X-Tenant-ID); " + message
 	}
 	return access.Errorf(access.CodeTenantMismatch, "%s", message)

@@ -82,9 +82,15 @@ func (f *fakeKeys) callsFor(id string) int {
 // fakeTenants is a TenantStore over a fixed set of tenants.
 type fakeTenants struct {
 	tenants map[string]access.Tenant
+	// gets and issuerLookups count the calls, by tenant id and by issuer.
+	gets, issuerLookups map[string]int
 }
 
 func (f *fakeTenants) GetTenant(_ context.Context, id string) (access.Tenant, error) {
+	if f.gets == nil {
+		f.gets = map[string]int{}
+	}
+	f.gets[id]++
 	t, ok := f.tenants[id]
 	if !ok {
 		return access.Tenant{}, fmt.Errorf("tenant %s: %w", id, access.ErrNotFound)
@@ -93,6 +99,10 @@ func (f *fakeTenants) GetTenant(_ context.Context, id string) (access.Tenant, er
 }
 
 func (f *fakeTenants) TenantIDForIssuer(_ context.Context, issuer, audience string) (string, error) {
+	if f.issuerLookups == nil {
+		f.issuerLookups = map[string]int{}
+	}
+	f.issuerLookups[issuer]++
 	for id, t := range f.tenants {
 		if t.Settings.JWT.Enabled() && t.Settings.JWT.Issuer == issuer && t.Settings.JWT.Audience == audience {
 			return id, nil

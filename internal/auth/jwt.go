@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -44,7 +45,7 @@ func (a *Authenticator) authenticateJWT(ctx context.Context, tenantID, raw strin
 		return access.Principal{}, invalidToken(err)
 	}
 
-	tenant, err := a.tenants.GetTenant(ctx, tenantID)
+	tenant, err := a.getTenant(ctx, tenantID)
 	switch {
 	case errors.Is(err, access.ErrNotFound):
 		return access.Principal{}, invalidToken(fmt.Errorf("tenant %s does not exist", tenantID))
@@ -96,11 +97,30 @@ func (a *Authenticator) authenticateJWT(ctx context.Context, tenantID, raw strin
 }
 
 // issuerOwner returns the tenant whose JWT settings name this issuer and one
-// of these audiences, or "" when none does.
+// of these audiences, or "" when none does. The answer is remembered: an
+// owner for the key cache's TTL, none for the negative TTL. A stale answer
+// only changes which error a foreign token gets, since the owner's current
+// settings verify it.
 func (a *Authenticator) issuerOwner(ctx context.Context, issuer string, audiences []string) (string, error) {
 	if issuer == "" || len(issuer) > maxClaimLen {
 		return "", nil
 	}
+	key := issuer + "\x00" + strings.Join(audiences[:min(len(audiences), maxRoutingAuds)], "\x00")
+	if owner, ok := a.issuers.get(key); ok {
+		return owner, nil
+	}
+	owner, err := a.lookUpIssuer(ctx, issuer, audiences)
+	switch {
+	case err != nil:
+	case owner == "":
+		a.issuers.put(key, "", a.negTTL)
+	default:
+		a.issuers.put(key, owner, a.ttl)
+	}
+	return owner, err
+}
+
+func (a *Authenticator) lookUpIssuer(ctx context.Context, issuer string, audiences []string) (string, error) {
 	for i, aud := range audiences {
 		if i == maxRoutingAuds {
 			break
@@ -123,7 +143,7 @@ func (a *Authenticator) issuerOwner(ctx context.Context, issuer string, audience
 // foreignToken verifies a token with the settings of the tenant that owns its
 // issuer: a valid one is tenant_mismatch, anything else unauthenticated.
 func (a *Authenticator) foreignToken(ctx context.Context, tenantID, ownerID, raw string) error {
-	owner, err := a.tenants.GetTenant(ctx, ownerID)
+	owner, err := a.getTenant(ctx, ownerID)
 	switch {
 	case errors.Is(err, access.ErrNotFound):
 		return invalidToken(fmt.Errorf("issuer's tenant %s does not exist", ownerID))

@@ -721,3 +721,34 @@ func TestJWKSFetchTimeout(t *testing.T) {
 		t.Fatalf("a hanging JWKS endpoint held the call for %s (%v)", d, e.Cause)
 	}
 }
+
+// Garbage is cheap: a token of an issuer no tenant has, or for a tenant
+// that does not exist, costs a lookup the first time and none while the
+// answer is remembered; after that it is looked up again.
+func TestUnknownIssuersAndTenantsAreRemembered(t *testing.T) {
+	env := newJWTEnv(t)
+	ctx := context.Background()
+	rs := func(c jwt.MapClaims) string { return sign(t, jwt.SigningMethodRS256, rsaKey, kidRSA, c) }
+	foreign := claimsA()
+	foreign["iss"] = "https://idp.example.net/unknown"
+	foreign["aud"] = []string{"aud-1", "aud-2"}
+	tok := "Bearer " + rs(foreign)
+	const unknownTenant = "0b1c2d3e-5d0b-4c1e-9a57-2f1d3c4b5a99"
+	for range 5 {
+		_, err := env.auth.Authenticate(ctx, tenantA, "", tok)
+		wantCode(t, err, access.CodeUnauthenticated, "")
+		_, err = env.auth.Authenticate(ctx, unknownTenant, "", "Bearer "+rs(claimsA()))
+		wantCode(t, err, access.CodeUnauthenticated, "")
+	}
+	if n := env.tenants.issuerLookups[foreign["iss"].(string)]; n != 2 {
+		t.Errorf("an unknown issuer with two audiences was looked up %d times in five calls, want 2 (once per audience)", n)
+	}
+	if n := env.tenants.gets[unknownTenant]; n != 1 {
+		t.Errorf("an unknown tenant was read %d times in five calls, want 1", n)
+	}
+	env.clock.Advance(DefaultNegativeCacheTTL)
+	_, _ = env.auth.Authenticate(ctx, unknownTenant, "", "Bearer "+rs(claimsA()))
+	if n := env.tenants.gets[unknownTenant]; n != 2 {
+		t.Errorf("after the negative TTL the tenant was read %d times in all, want 2", n)
+	}
+}
