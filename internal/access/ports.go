@@ -174,3 +174,19 @@ type ManagedPermissionSet struct {
 type Publisher interface {
 	Publish(ctx context.Context, events []AuditEvent) error
 }
+
+// onBehalfOf is the context key of the tenant an Identity Center call works
+// for.
+type onBehalfOf struct{}
+
+// OnBehalfOf marks ctx as working for tenantID, so an Identity Center
+// adapter can share the instance's limits fairly between the tenants on it.
+func OnBehalfOf(ctx context.Context, tenantID string) context.Context {
+	return context.WithValue(ctx, onBehalfOf{}, tenantID)
+}
+
+// BehalfOf returns the tenant ctx works for, or "" when none was named.
+func BehalfOf(ctx context.Context) string {
+	id, _ := ctx.Value(onBehalfOf{}).(string)
+	return id
+}

@@ -274,8 +274,9 @@ func (s *core) driveCreation(ctx context.Context, e LedgerEntry) error {
 	}
 	// Issued now, or again after the step that issued it died before it
 	// could record the operation (creating an assignment that exists, or is
-	// being created, is harmless).
-	op, err := s.ic.CreateAssignment(ctx, a)
+	// being created, is harmless). The issuer's tenant takes its fair share
+	// of the instance's creation slots.
+	op, err := s.ic.CreateAssignment(OnBehalfOf(ctx, e.Issuer.TenantID), a)
 	issued := e.CreationIssuedAt
 	if err != nil {
 		if uerr := s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {

@@ -74,17 +74,18 @@ func (a *AWS) AssignmentsOf(ctx context.Context, instanceARN, userID string) ([]
 }
 
 // CreateAssignment starts the creation of a user's assignment in an account.
-// It first takes one of the deployment's creation slots (an error wrapping
-// access.ErrRetryLater when none is free) and holds it until CreationStatus
-// sees the creation end.
+// It first takes one of the deployment's creation slots for the tenant ctx
+// works for (access.OnBehalfOf; an error wrapping access.ErrRetryLater when
+// none is free or the tenant holds its fair share) and holds it until
+// CreationStatus sees the creation end.
 func (a *AWS) CreateAssignment(ctx context.Context, as access.Assignment) (access.Operation, error) {
 	key := slotKey(as.Key())
-	ok, err := a.slots.Acquire(ctx, key)
+	ok, err := a.slots.Acquire(ctx, key, access.BehalfOf(ctx))
 	if err != nil {
 		return access.Operation{}, fmt.Errorf("assignment creation slot for %s: %w", as.AccountID, err)
 	}
 	if !ok {
-		return access.Operation{}, fmt.Errorf("assignment in %s: every assignment creation slot is taken: %w", as.AccountID, access.ErrRetryLater)
+		return access.Operation{}, fmt.Errorf("assignment in %s: every assignment creation slot is taken, or this tenant holds its fair share: %w", as.AccountID, access.ErrRetryLater)
 	}
 	out, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.CreateAccountAssignmentOutput, error) {
 		return a.sso.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{

@@ -3,6 +3,8 @@ package identitycenter_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,6 +35,7 @@ type fakeSSO struct {
 	listAssignments func(*ssoadmin.ListAccountAssignmentsInput) (*ssoadmin.ListAccountAssignmentsOutput, error)
 	create          func(*ssoadmin.CreateAccountAssignmentInput) (*ssoadmin.CreateAccountAssignmentOutput, error)
 	deletionStatus  func(*ssoadmin.DescribeAccountAssignmentDeletionStatusInput) (*ssoadmin.DescribeAccountAssignmentDeletionStatusOutput, error)
+	creationStatus  func(*ssoadmin.DescribeAccountAssignmentCreationStatusInput) (*ssoadmin.DescribeAccountAssignmentCreationStatusOutput, error)
 
 	mu    sync.Mutex
 	calls int
@@ -53,6 +56,11 @@ func (f *fakeSSO) n() int {
 func (f *fakeSSO) ListAccountAssignments(_ context.Context, in *ssoadmin.ListAccountAssignmentsInput, _ ...func(*ssoadmin.Options)) (*ssoadmin.ListAccountAssignmentsOutput, error) {
 	f.inc()
 	return f.listAssignments(in)
+}
+
+func (f *fakeSSO) DescribeAccountAssignmentCreationStatus(_ context.Context, in *ssoadmin.DescribeAccountAssignmentCreationStatusInput, _ ...func(*ssoadmin.Options)) (*ssoadmin.DescribeAccountAssignmentCreationStatusOutput, error) {
+	f.inc()
+	return f.creationStatus(in)
 }
 
 func (f *fakeSSO) CreateAccountAssignment(_ context.Context, in *ssoadmin.CreateAccountAssignmentInput, _ ...func(*ssoadmin.Options)) (*ssoadmin.CreateAccountAssignmentOutput, error) {
@@ -342,4 +350,95 @@ func TestAWSDBIResourceIDNeedsTheLookupRole(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != access.CodeValidationFailed {
 		t.Fatalf("DBIResourceID = %v; want a validation_failed *access.Error that fails the grant", err)
 	}
+}
+
+// One tenant's bulk OU grant cannot starve another tenant's single grant of
+// Identity Center's ten creation slots. Each round is one provisioning poll
+// of both grants (the state machine's wait): a grant first polls its
+// creations in flight (each ends one round after it began), then starts
+// creations for its accounts still to do, the bulk grant first. Without a
+// fair share, the bulk grant takes back every slot it frees and the single
+// grant waits until fewer than ten of the bulk grant's accounts remain.
+func TestAWSSlotsAreSharedFairlyBetweenTenants(t *testing.T) {
+	t.Parallel()
+	round := 0
+	began := map[string]int{} // request id → round
+	sso := &fakeSSO{
+		create: func(in *ssoadmin.CreateAccountAssignmentInput) (*ssoadmin.CreateAccountAssignmentOutput, error) {
+			id := "req-" + *in.TargetId
+			began[id] = round
+			return &ssoadmin.CreateAccountAssignmentOutput{AccountAssignmentCreationStatus: &ssotypes.AccountAssignmentOperationStatus{
+				RequestId: aws.String(id), Status: ssotypes.StatusValuesInProgress,
+			}}, nil
+		},
+		creationStatus: func(in *ssoadmin.DescribeAccountAssignmentCreationStatusInput) (*ssoadmin.DescribeAccountAssignmentCreationStatusOutput, error) {
+			status := ssotypes.StatusValuesInProgress
+			if round > began[*in.AccountAssignmentCreationRequestId] {
+				status = ssotypes.StatusValuesSucceeded
+			}
+			return &ssoadmin.DescribeAccountAssignmentCreationStatusOutput{AccountAssignmentCreationStatus: &ssotypes.AccountAssignmentOperationStatus{
+				RequestId: in.AccountAssignmentCreationRequestId, Status: status,
+			}}, nil
+		},
+	}
+	ic := fastAWS(func(c *identitycenter.AWSConfig) { c.SSOAdmin = sso; c.Slots = identitycenter.NewLocalSlots(10) })
+
+	type grant struct {
+		tenant   string
+		todo     []string          // accounts without a creation
+		inFlight map[string]string // account → request id
+		done     int
+	}
+	newGrant := func(tenant string, accounts int, first int) *grant {
+		g := &grant{tenant: tenant, inFlight: map[string]string{}}
+		for i := range accounts {
+			g.todo = append(g.todo, fmt.Sprintf("%012d", first+i))
+		}
+		return g
+	}
+	bulk := newGrant("tenant-a", 100, 100000000000) // an OU of a hundred accounts
+	single := newGrant("tenant-b", 1, 900000000000)
+	poll := func(g *grant) {
+		ctx := access.OnBehalfOf(t.Context(), g.tenant)
+		for _, acct := range slices.Sorted(maps.Keys(g.inFlight)) {
+			op, err := ic.CreationStatus(ctx, fakeInstance, g.inFlight[acct])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if op.Status == access.OperationSucceeded {
+				delete(g.inFlight, acct)
+				g.done++
+			}
+		}
+		var left []string
+		for _, acct := range g.todo {
+			op, err := ic.CreateAssignment(ctx, access.Assignment{InstanceARN: fakeInstance, PermissionSetARN: "ps", AccountID: acct, PrincipalID: "u-" + g.tenant})
+			switch {
+			case errors.Is(err, access.ErrRetryLater):
+				left = append(left, acct)
+			case err != nil:
+				t.Fatal(err)
+			default:
+				g.inFlight[acct] = op.ID
+			}
+		}
+		g.todo = left
+	}
+	singleDone := 0
+	for round = 1; round <= 40 && (bulk.done < 100 || single.done < 1); round++ {
+		poll(bulk)
+		poll(single)
+		if single.done == 1 && singleDone == 0 {
+			singleDone = round
+		}
+	}
+	if bulk.done != 100 || single.done != 1 {
+		t.Fatalf("after %d rounds the bulk grant has %d of 100 assignments, the single grant %d of 1", round, bulk.done, single.done)
+	}
+	// The single grant waits for one of the bulk grant's creations to end
+	// (round 2), takes the freed slot, and is done the round after.
+	if singleDone > 3 {
+		t.Errorf("the single grant of another tenant was done in round %d, want by round 3 (the bulk grant finished in round %d)", singleDone, round-1)
+	}
+	t.Logf("single grant done in round %d, bulk grant of 100 in round %d", singleDone, round-1)
 }

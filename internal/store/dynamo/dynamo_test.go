@@ -129,6 +129,51 @@ func TestCountCalls(t *testing.T) {
 	}
 }
 
+// TestSlotsAreSharedFairly: a tenant alone takes every slot, but once
+// another tenant waited, the slot the first frees goes to the second, and
+// the first stops at its share.
+func TestSlotsAreSharedFairly(t *testing.T) {
+	client, table := newTable(t, nil)
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := dynamo.New(client, dynamo.Options{Table: table, Now: func() time.Time { return now }})
+	sl := s.NewSlots("ic-creations", 10, 15*time.Minute)
+	ctx := t.Context()
+	acquire := func(key, owner string, want bool) {
+		t.Helper()
+		got, err := sl.Acquire(ctx, key, owner)
+		if err != nil || got != want {
+			t.Fatalf("Acquire(%s, %s) = %v, %v; want %v", key, owner, got, err, want)
+		}
+	}
+	for i := range 10 { // the bulk grant of tenant A takes every slot
+		acquire(fmt.Sprint("a", i), "A", true)
+	}
+	acquire("b0", "B", false) // B's single grant waits
+	if err := sl.Release(ctx, "a0"); err != nil {
+		t.Fatal(err)
+	}
+	acquire("a10", "A", false) // A may not take back the freed slot
+	acquire("b0", "B", true)   // B's next try gets it
+	for i := 1; i <= 4; i++ {  // A drains to its share of five
+		if err := sl.Release(ctx, fmt.Sprint("a", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acquire("a11", "A", false) // holds five (a5..a9): its share while B holds one
+	now = now.Add(time.Second)
+	if err := sl.Release(ctx, "a6"); err != nil {
+		t.Fatal(err)
+	}
+	acquire("a11", "A", true) // four held, under its share
+	if err := sl.Release(ctx, "b0"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute) // B's wait is old news: A alone again
+	for i := 12; i < 17; i++ {
+		acquire(fmt.Sprint("a", i), "A", true)
+	}
+}
+
 // TestSlots checks the deployment-wide semaphore: a cap of two, a held key
 // keeping its slot, release, expiry of holds, and racing acquirers.
 func TestSlots(t *testing.T) {
@@ -139,7 +184,7 @@ func TestSlots(t *testing.T) {
 	ctx := t.Context()
 	acquire := func(key string, want bool) {
 		t.Helper()
-		got, err := sl.Acquire(ctx, key)
+		got, err := sl.Acquire(ctx, key, "tenant-1")
 		if err != nil || got != want {
 			t.Fatalf("Acquire(%s) = %v, %v; want %v", key, got, err, want)
 		}
@@ -167,7 +212,7 @@ func TestSlots(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			ok, err := race.Acquire(ctx, fmt.Sprint("k", i))
+			ok, err := race.Acquire(ctx, fmt.Sprint("k", i), fmt.Sprint("tenant-", i%2))
 			if err != nil {
 				t.Error(err)
 			}

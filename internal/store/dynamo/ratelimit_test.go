@@ -53,7 +53,7 @@ func TestRateLimitCounter(t *testing.T) {
 	now := w.Add(5 * time.Second)
 	total := 0
 	for range 3 {
-		l := ratelimit.New(ratelimit.Config{PerTenant: 12, PerPrincipal: 100, Lease: 2, Shared: s, Now: func() time.Time { return now }})
+		l := ratelimit.New(ratelimit.Config{PerTenant: 12, PerPrincipal: 100, Lease: 2, Window: time.Second, Shared: s, Now: func() time.Time { return now }})
 		for range 10 {
 			if ok, _ := l.Allow(ctx, access.Principal{TenantID: "c", ID: "p", Kind: access.PrincipalUser}); ok {
 				total++

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,12 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/elevate-jit/elevate/internal/fairshare"
 )
 
 // Slots is a deployment-wide counting semaphore in one item of the table:
 // the cap on outstanding Identity Center assignment creations shared by
-// every process (Identity Center allows 10 in progress). Holds expire, so a process that dies between
-// Acquire and Release frees its slot after holdFor.
+// every process (Identity Center allows 10 in progress), and shared fairly
+// between the owners (tenants) that hold or wait for slots
+// (fairshare.Pool). Holds expire, so a process that dies between Acquire
+// and Release frees its slot after holdFor.
 type Slots struct {
 	s       *Store
 	pk      string
@@ -29,8 +32,16 @@ type Slots struct {
 type slotItem struct {
 	keys
 	Holds map[string]string `dynamodbav:"holds"`
-	Rev   int64             `dynamodbav:"rev"`
+	// Owners names the owner of each held key; Refused, when each owner
+	// was last refused.
+	Owners  map[string]string `dynamodbav:"owners,omitempty"`
+	Refused map[string]string `dynamodbav:"refused,omitempty"`
+	Rev     int64             `dynamodbav:"rev"`
 }
+
+// refusalRefresh is how old an owner's recorded refusal may grow before a
+// new refusal writes it again: a refusal costs a write at most this often.
+const refusalRefresh = 10 * time.Second
 
 const slotAttempts = 8
 
@@ -39,26 +50,42 @@ func (s *Store) NewSlots(name string, n int, holdFor time.Duration) *Slots {
 	return &Slots{s: s, pk: "SLOTS#" + name, n: max(n, 1), holdFor: holdFor}
 }
 
-// Acquire takes a slot for key; a key already held keeps its slot. It
-// reports false when every slot is taken.
-func (sl *Slots) Acquire(ctx context.Context, key string) (bool, error) {
+// Acquire takes a slot for key on owner's behalf; a key already held keeps
+// its slot. It reports false when every slot is taken or owner holds its
+// fair share, and then records that owner waited.
+func (sl *Slots) Acquire(ctx context.Context, key, owner string) (bool, error) {
 	for range slotAttempts {
 		it, found, err := sl.read(ctx)
 		if err != nil {
 			return false, err
 		}
 		now := sl.s.now().UTC()
-		holds := sl.live(it.Holds, now)
-		if _, ok := holds[key]; ok {
+		it = sl.live(it, now)
+		if _, ok := it.Holds[key]; ok {
 			return true, nil
 		}
-		if len(holds) >= sl.n {
-			return false, nil
+		pool := fairshare.Pool{Size: sl.n, Held: map[string]int{}, Refused: map[string]time.Time{}}
+		for k := range it.Holds {
+			pool.Held[it.Owners[k]]++
 		}
-		holds[key] = now.Format(timeLayout)
-		err = sl.write(ctx, holds, it.Rev, found)
+		for o, at := range it.Refused {
+			if t, err := time.Parse(timeLayout, at); err == nil {
+				pool.Refused[o] = t
+			}
+		}
+		admit := pool.Admit(owner, now)
+		switch {
+		case admit:
+			it.Holds[key], it.Owners[key] = now.Format(timeLayout), owner
+			delete(it.Refused, owner)
+		case now.Sub(pool.Refused[owner]) < refusalRefresh:
+			return false, nil // its wait is on record
+		default:
+			it.Refused[owner] = now.Format(timeLayout)
+		}
+		err = sl.write(ctx, it, found)
 		if !errors.Is(err, errSlotRace) {
-			return err == nil, err
+			return admit && err == nil, err
 		}
 	}
 	return false, nil // contended: try again later
@@ -74,9 +101,10 @@ func (sl *Slots) Release(ctx context.Context, key string) error {
 		if _, ok := it.Holds[key]; !ok {
 			return nil
 		}
-		holds := sl.live(it.Holds, sl.s.now().UTC())
-		delete(holds, key)
-		if err := sl.write(ctx, holds, it.Rev, true); !errors.Is(err, errSlotRace) {
+		it = sl.live(it, sl.s.now().UTC())
+		delete(it.Holds, key)
+		delete(it.Owners, key)
+		if err := sl.write(ctx, it, true); !errors.Is(err, errSlotRace) {
 			return err
 		}
 	}
@@ -91,22 +119,28 @@ func (sl *Slots) read(ctx context.Context) (slotItem, bool, error) {
 	return it, found, err
 }
 
-// live returns the holds that have not expired.
-func (sl *Slots) live(holds map[string]string, now time.Time) map[string]string {
-	out := maps.Clone(holds)
-	if out == nil {
-		out = map[string]string{}
+// live returns a copy of the item without expired holds and refusals.
+func (sl *Slots) live(it slotItem, now time.Time) slotItem {
+	out := it
+	out.Holds, out.Owners, out.Refused = map[string]string{}, map[string]string{}, map[string]string{}
+	for k, at := range it.Holds {
+		if t, err := time.Parse(timeLayout, at); err == nil && now.Sub(t) <= sl.holdFor {
+			out.Holds[k], out.Owners[k] = at, it.Owners[k]
+		}
 	}
-	for k, at := range out {
-		if t, err := time.Parse(timeLayout, at); err != nil || now.Sub(t) > sl.holdFor {
-			delete(out, k)
+	for o, at := range it.Refused {
+		if t, err := time.Parse(timeLayout, at); err == nil && now.Sub(t) < fairshare.Waiting {
+			out.Refused[o] = at
 		}
 	}
 	return out
 }
 
-func (sl *Slots) write(ctx context.Context, holds map[string]string, rev int64, exists bool) error {
-	item, err := attributevalue.MarshalMap(slotItem{keys: keys{PK: sl.pk, SK: sl.pk}, Holds: holds, Rev: rev + 1})
+// write replaces the item if it is still at it.Rev (or absent, when it was).
+func (sl *Slots) write(ctx context.Context, it slotItem, exists bool) error {
+	rev := it.Rev
+	item, err := attributevalue.MarshalMap(slotItem{keys: keys{PK: sl.pk, SK: sl.pk}, Holds: it.Holds, Owners: it.Owners,
+		Refused: it.Refused, Rev: rev + 1})
 	if err != nil {
 		return err
 	}
