@@ -43,8 +43,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (FUZZTIME=5m); make test runs t
 	  done; \
 	done
 
-load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16")
+load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16"), then tenant isolation under a flood (FLOOD_ARGS)
 	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
+	$(GO) run ./cmd/loadgen -flood 16 -concurrency 4 -quiet-rate 2 -duration 30s $(FLOOD_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \
