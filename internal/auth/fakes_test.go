@@ -83,10 +83,13 @@ func (f *fakeKeys) callsFor(id string) int {
 type fakeTenants struct {
 	tenants map[string]access.Tenant
 	// gets and issuerLookups count the calls, by tenant id and by issuer.
+	mu                  sync.Mutex
 	gets, issuerLookups map[string]int
 }
 
 func (f *fakeTenants) GetTenant(_ context.Context, id string) (access.Tenant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.gets == nil {
 		f.gets = map[string]int{}
 	}
@@ -99,6 +102,8 @@ func (f *fakeTenants) GetTenant(_ context.Context, id string) (access.Tenant, er
 }
 
 func (f *fakeTenants) TenantIDForIssuer(_ context.Context, issuer, audience string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.issuerLookups == nil {
 		f.issuerLookups = map[string]int{}
 	}
