@@ -8,14 +8,17 @@
 // bucket (bursts of at most a second's worth); the shared counters enforce
 // it across processes over fixed windows (ten seconds by default: the
 // window's allowance is the limit times its length). A process does not ask
-// the table for every call: it leases a slice of a window's allowance (a
-// tenth, in one conditional write) and spends it locally, so a key costs at
-// most about ten table writes per window and process, plus the few refused
-// writes (halving the slice) that find the window spent; after that the
-// process refuses the key locally until the next window. A caller making
-// one call a second pays one write per key in ten calls; one making a call
-// a minute pays a write per key on every call, which is the floor of any
-// shared counter.
+// the table for every call: it leases a slice of a window's allowance (in
+// one conditional write) and spends it locally. Slices start at one call
+// and double while the process keeps calling, up to a tenth of the
+// allowance, and a new window starts at half of what the process took of
+// the last one; so a busy key costs about ten writes per window and
+// process, plus the few refused writes (halving the slice) that find the
+// window spent, after which the process refuses the key locally until the
+// next window. A process that makes one call strands nothing. A caller
+// making one call a second pays about two writes per key in ten calls; one
+// making a call a minute pays a write per key on every call, which is the
+// floor of any shared counter.
 //
 // The price of windows and leases: across processes a window's allowance
 // may be spent in its first second (each process's bucket still caps its
@@ -51,8 +54,8 @@ type Config struct {
 	// Window is the length of the shared counters' windows (default 10 s,
 	// whole seconds).
 	Window time.Duration
-	// Lease is how many calls a process takes from a window at once
-	// (default a tenth of the window's allowance, at least 1).
+	// Lease, when positive, is how many calls a process takes from a window
+	// at once; by default slices grow from one (leaseSize).
 	Lease int
 	// Shared is the deployment-wide counter; nil limits each process on its
 	// own (the local server).
@@ -77,12 +80,18 @@ type Limiter struct {
 	leases map[string]*leased
 }
 
-// leased is what a process holds of one key's window; spent means the
-// shared counter refused this window, so the process stops asking it.
+// leased is what a process holds of one key's window: left of its leases,
+// taken of the window in all, and what it took of the window before (prev);
+// spent means the shared counter refused this window, so the process stops
+// asking it.
 type leased struct {
-	window int64
-	left   int
-	spent  bool
+	window      int64
+	left        int
+	taken, prev int
+	// fits, when positive, is the largest slice the window still had room
+	// for: a refused slice is not asked for again.
+	fits  int
+	spent bool
 }
 
 // maxKeys bounds the keys remembered; past it they start over, which only
@@ -158,20 +167,33 @@ func (l *Limiter) take(ctx context.Context, key string, limit int) bool {
 	allowance := limit * int(l.window)
 	l.mu.Lock()
 	h := l.leases[key]
-	if h != nil && h.window == window {
-		if h.left > 0 {
-			h.left--
-			l.mu.Unlock()
-			return true
+	switch {
+	case h == nil:
+		if len(l.leases) >= maxKeys {
+			l.leases = map[string]*leased{}
 		}
-		if h.spent {
-			l.mu.Unlock()
-			return false
+		h = &leased{window: window}
+		l.leases[key] = h
+	case h.window != window:
+		prev := 0
+		if h.window == window-l.window {
+			prev = h.taken
 		}
+		*h = leased{window: window, prev: prev}
 	}
+	if h.left > 0 {
+		h.left--
+		l.mu.Unlock()
+		return true
+	}
+	if h.spent {
+		l.mu.Unlock()
+		return false
+	}
+	n := l.leaseSize(allowance, h)
 	l.mu.Unlock()
 
-	n := l.leaseSize(allowance)
+	refused := false
 	for ; n >= 1; n /= 2 { // a smaller slice may still fit where a lease does not
 		got, err := l.shared.Take(ctx, key, time.Unix(window, 0), n, allowance)
 		if err != nil {
@@ -180,25 +202,40 @@ func (l *Limiter) take(ctx context.Context, key string, limit int) bool {
 		}
 		if got {
 			l.mu.Lock()
-			if len(l.leases) >= maxKeys {
-				l.leases = map[string]*leased{}
+			if h.window == window {
+				h.left += n - 1
+				h.taken += n
+				if refused {
+					h.fits = n
+				}
 			}
-			l.leases[key] = &leased{window: window, left: n - 1}
 			l.mu.Unlock()
 			return true
 		}
+		refused = true
 	}
 	l.mu.Lock()
-	l.leases[key] = &leased{window: window, spent: true}
+	if h.window == window {
+		h.spent = true
+	}
 	l.mu.Unlock()
 	return false
 }
 
-func (l *Limiter) leaseSize(allowance int) int {
+// leaseSize is how much of a window a process leases next: what it has
+// taken of the window so far (so its leases double) or half of what it took
+// of the window before, at least one and at most a tenth of the allowance.
+// A process that makes one call leases one, so many short-lived processes
+// (Lambda containers) do not strand a window's allowance in unspent leases.
+func (l *Limiter) leaseSize(allowance int, h *leased) int {
+	n := min(max(1, h.taken, h.prev/2), max(1, int(math.Ceil(float64(allowance)/10))))
 	if l.lease > 0 {
-		return min(l.lease, allowance)
+		n = min(l.lease, allowance)
 	}
-	return max(1, int(math.Ceil(float64(allowance)/10)))
+	if h.fits > 0 {
+		n = min(n, h.fits)
+	}
+	return n
 }
 
 // bucket is the in-process token bucket of a key: the limit a second, in
