@@ -121,11 +121,11 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		return r, DeniedError(r)
 	case RequestPending:
 		if err := s.workflow.StartApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request "+r.ID, err})
+			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request " + r.ID, err})
 		}
 	case RequestApproved:
 		if err := s.workflow.StartProvisioning(ctx, *g); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant "+g.ID, err})
+			s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant " + g.ID, err})
 		}
 	}
 	return r, nil

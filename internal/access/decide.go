@@ -104,7 +104,7 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	}
 	if r.Status != RequestPending {
 		if err := s.workflow.EndApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request "+r.ID, err})
+			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
 		}
 	}
 	return r, nil
@@ -141,7 +141,7 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 		return Request{}, err
 	}
 	if err := s.workflow.EndApproval(ctx, r); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request "+r.ID, err})
+		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
 	}
 	return r, nil
 }
@@ -185,7 +185,7 @@ func (s *core) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now ti
 		return err
 	}
 	if err := s.workflow.EndApproval(ctx, *r); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request "+r.ID, err})
+		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
 	}
 	return &Error{Code: CodeRequestNotPending, Message: "request expired: its approval window ended at " + r.ApprovalExpiresAt.Format(time.RFC3339)}
 }

@@ -82,7 +82,7 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		return Grant{}, committed(err)
 	}
 	if err := s.workflow.StartProvisioning(ctx, g); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant "+g.ID, err})
+		s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant " + g.ID, err})
 	}
 	return g, nil
 }
@@ -161,7 +161,7 @@ func (s *core) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Princi
 	}
 	if why == EndRevocation {
 		if err := s.scheduler.CancelExpiry(ctx, g); err != nil {
-			s.report(ctx, Problem{ProblemSchedule, "cancel expiry of grant "+g.ID, err}) // a stale schedule is a no-op anyway
+			s.report(ctx, Problem{ProblemSchedule, "cancel expiry of grant " + g.ID, err}) // a stale schedule is a no-op anyway
 		}
 	}
 	if err := s.workflow.StartDeprovisioning(ctx, g); err != nil {

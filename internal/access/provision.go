@@ -497,7 +497,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 		op, err := s.ic.DeleteAssignment(ctx, a)
 		if err != nil {
 			if !errors.Is(err, ErrRetryLater) {
-				s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant "+g.ID+" failed; retrying", err})
+				s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant " + g.ID + " failed; retrying", err})
 			}
 			return g, err
 		}
@@ -535,7 +535,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 		if err := s.commit(ctx, Change{Ledger: []LedgerEntry{e}, Audit: []AuditEvent{ev}}); err != nil {
 			return g, err
 		}
-		s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant "+g.ID+" failed; retrying", errors.New(op.Reason)})
+		s.report(ctx, Problem{ProblemDeletionFailed, "deletion of an assignment of grant " + g.ID + " failed; retrying", errors.New(op.Reason)})
 	}
 	return g, nil
 }

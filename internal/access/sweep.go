@@ -190,7 +190,7 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 			rep.RequestsExpired++
 		}
 		if err := s.workflow.EndApproval(ctx, got); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request "+r.ID, err})
+			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
 		}
 		return nil
 	}); err != nil {
