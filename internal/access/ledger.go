@@ -181,9 +181,12 @@ func (e *LedgerEntry) issueCreation(now time.Time) error {
 // issueFailed records that CreateAssignment answered with an error: the
 // creation may still have happened (an answer lost on the way), so it stays
 // in flight, but the next step may issue it again at once rather than wait
-// reissueAfter for the failed one.
+// reissueAfter for the failed one. The issue time is that of the failed
+// call less reissueAfter, never earlier: failures one after another must
+// not make a creation look settled (creationSettles) while an issue of it
+// may still be in flight.
 func (e *LedgerEntry) issueFailed(now time.Time) error {
-	e.CreationIssuedAt = e.CreationIssuedAt.Add(-reissueAfter)
+	e.CreationIssuedAt = now.Add(-reissueAfter)
 	return e.to(LedgerCreating, now)
 }
 

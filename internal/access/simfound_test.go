@@ -3,11 +3,13 @@ package access_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 )
 
@@ -76,6 +78,76 @@ func TestReissuedCreationThatFailsFindsTheFirstOne(t *testing.T) {
 	e := must(f.store.GetLedgerEntry(f.ctx, key))(t)
 	if e.State != access.LedgerActive || e.External || !e.Holds(access.Holder{TenantID: tenantA, GrantID: g.ID}) {
 		t.Fatalf("ledger entry = %+v", e)
+	}
+	f.expire(g)
+	if got := f.ic.Assignments(); len(got) != 0 {
+		t.Fatalf("after the grant expired Identity Center holds %+v", got)
+	}
+}
+
+// conflictingIC answers every CreateAssignment with the ConflictException
+// the adapter gives up on (ErrRetryLater) while conflict is set: Identity
+// Center is still working on an earlier creation of the assignment.
+type conflictingIC struct {
+	*recording.IdentityCenter
+	conflict bool
+}
+
+func (c *conflictingIC) CreateAssignment(ctx context.Context, a access.Assignment) (access.Operation, error) {
+	if c.conflict {
+		return access.Operation{}, fmt.Errorf("CreateAccountAssignment: ConflictException: %w", access.ErrRetryLater)
+	}
+	return c.IdentityCenter.CreateAssignment(ctx, a)
+}
+
+// Issues that keep failing must not make a creation look older than it
+// is: each failure moved the issue time back by reissueAfter, so after a
+// minute of conflicting re-issues the sweeper took a creation issued three
+// minutes before (still in progress, its operation id lost) for one that
+// had settled long ago, found no assignment, and dropped the entry; the
+// creation then completed, held by nobody. Found by `make sim SEED=39
+// LIFECYCLES=1250` (episode 2; also seed 15).
+func TestFailedReissuesKeepTheCreationInFlight(t *testing.T) {
+	ds := &droppingStore{}
+	var ic *conflictingIC
+	f := newFixtureOn(t, func(f *fixture) {
+		ds.Store = memstore.New(memstore.WithClock(f.clock.Now))
+		f.store = ds
+		ic = &conflictingIC{IdentityCenter: f.ic}
+	}, func(c *access.Config) { c.IdentityCenter, c.DB = ic, ic })
+	f.tenant(tenantA, nil)
+	key := assignment("alice", acct1, psReadOnly)
+	f.ic.HoldCreations()
+	r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
+	f.step(tenantA, r.GrantID) // plan and claim
+	f.ic.OnCreateAssignment(func(access.Assignment) {
+		f.ic.OnCreateAssignment(nil)
+		ds.armed = true
+	})
+	if _, err := f.steps.ProvisionGrant(f.ctx, tenantA, r.GrantID); err == nil {
+		t.Fatal("the step whose write was lost reported no error")
+	}
+
+	// Re-issued after reissueAfter, every five seconds for a minute: each
+	// conflicts with the creation Identity Center is still working on.
+	ic.conflict = true
+	f.clock.Advance(2*time.Minute + time.Second)
+	for range 12 {
+		f.step(tenantA, r.GrantID)
+		f.clock.Advance(5 * time.Second)
+	}
+	must(f.op.Sweep(f.ctx))(t)
+	if _, err := f.store.GetLedgerEntry(f.ctx, key); err != nil {
+		t.Fatalf("the sweeper settled a creation still in flight: %v", err)
+	}
+
+	// The creation completes; the next issue finds it.
+	f.ic.ReleaseHeld()
+	ic.conflict = false
+	f.provision(tenantA, r.GrantID)
+	g := f.grant(tenantA, r.GrantID)
+	if g.Status != access.GrantActive {
+		t.Fatalf("grant is %s (%s) while its assignment exists", g.Status, g.Failure)
 	}
 	f.expire(g)
 	if got := f.ic.Assignments(); len(got) != 0 {
