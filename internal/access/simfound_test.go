@@ -154,3 +154,73 @@ func TestFailedReissuesKeepTheCreationInFlight(t *testing.T) {
 		t.Fatalf("after the grant expired Identity Center holds %+v", got)
 	}
 }
+
+// A repair (an assignment that vanished under an active grant, made again
+// by the sweeper) whose issue was recorded but never made, the step dying
+// between the two, is issued again. The sweeper waited creationSettles,
+// found no assignment and dropped the entry, leaving the grant active
+// without its access and without an entry to repair it from. Found by
+// `make sim SEED=3 LIFECYCLES=1250` (episode 3; also seed 13).
+func TestSweepIssuesALostRepairAgain(t *testing.T) {
+	ds := &droppingStore{land: true}
+	f := newFixtureOn(t, func(f *fixture) {
+		ds.Store = memstore.New(memstore.WithClock(f.clock.Now))
+		f.store = ds
+	})
+	f.tenant(tenantA, nil)
+	g := f.activeGrant(alice, readOnly(acct1))
+	key := assignment("alice", acct1, psReadOnly)
+	_, _ = f.ic.DeleteAssignment(f.ctx, g.Assignments[0]) // removed outside Elevate
+
+	ds.armed = true // the repair's issue lands, then its step dies
+	if rep, err := f.op.Sweep(f.ctx); err != nil || rep.AssignmentsMissing != 1 {
+		t.Fatalf("first sweep: %+v, %v", rep, err)
+	}
+	if n := f.ic.Calls("CreateAssignment"); n != 1 {
+		t.Fatalf("CreateAssignment called %d times, want only the grant's own", n)
+	}
+	for range 4 { // twenty minutes of sweeps
+		f.clock.Advance(5 * time.Minute)
+		must(f.op.Sweep(f.ctx))(t)
+	}
+	if got := f.ic.Assignments(); !slices.Equal(got, []access.AssignmentKey{key}) {
+		t.Fatalf("the active grant's assignment was not made again: Identity Center holds %+v", got)
+	}
+	e := must(f.store.GetLedgerEntry(f.ctx, key))(t)
+	if e.State != access.LedgerActive || !e.Holds(access.Holder{TenantID: tenantA, GrantID: g.ID}) {
+		t.Fatalf("ledger entry = %+v", e)
+	}
+}
+
+// A repair that Identity Center fails is tried again at the next sweep.
+// The failure dropped the entry: the active grant kept no access and no
+// entry to repair it from, and a later grant of the same assignment made
+// it and, ending, took it away again.
+func TestSweepTriesAFailedRepairAgain(t *testing.T) {
+	f := withTenant(t)
+	g := f.activeGrant(alice, readOnly(acct1))
+	key := assignment("alice", acct1, psReadOnly)
+	_, _ = f.ic.DeleteAssignment(f.ctx, g.Assignments[0]) // removed outside Elevate
+
+	f.ic.FailCreations(func(access.Assignment) bool { return true })
+	if rep := must(f.op.Sweep(f.ctx))(t); rep.AssignmentsMissing != 1 {
+		t.Fatalf("first sweep: %+v", rep)
+	}
+	if got := f.ic.Assignments(); len(got) != 0 {
+		t.Fatalf("the failed repair made %+v", got)
+	}
+	f.ic.FailCreations(nil)
+	f.clock.Advance(5 * time.Minute)
+	must(f.op.Sweep(f.ctx))(t)
+	if got := f.ic.Assignments(); !slices.Equal(got, []access.AssignmentKey{key}) {
+		t.Fatalf("the active grant's assignment was not made again: Identity Center holds %+v", got)
+	}
+	e := must(f.store.GetLedgerEntry(f.ctx, key))(t)
+	if e.State != access.LedgerActive || e.External || !e.Holds(access.Holder{TenantID: tenantA, GrantID: g.ID}) {
+		t.Fatalf("ledger entry = %+v", e)
+	}
+	f.expire(f.grant(tenantA, g.ID))
+	if got := f.ic.Assignments(); len(got) != 0 {
+		t.Fatalf("after the grant ended: %+v", got)
+	}
+}
