@@ -7,7 +7,7 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-infra lint bench load build synth deploy destroy clean
+.PHONY: help dev test vet test-go test-infra lint bench load sim build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,11 @@ bench: ## benchmarks (not part of make test)
 
 load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16")
 	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
+
+SEED ?= 0
+LIFECYCLES ?= 10000
+sim: ## the lifecycle simulator (docs/simulation.md): SEED=… LIFECYCLES=…; EPISODE=… replays one episode with its trace
+	$(GO) run ./cmd/sim -seed $(SEED) -lifecycles $(LIFECYCLES) $(if $(EPISODE),-episode $(EPISODE))
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \
