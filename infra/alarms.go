@@ -47,12 +47,38 @@ func (s *Stack) alarmTopic() {
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
 	}), nil)
-	s.AlarmTopic = awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+	topic := awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("Elevate alarms"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// EnforceSSL writes a topic policy, which replaces SNS's default one:
+	// without this statement no alarm could publish.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarms"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike":      map[string]any{"aws:SourceArn": s.alarmARNPattern()},
+		},
+	}))
+	s.AlarmTopic = topic
 }
+
+// alarmARNPattern matches the ARNs of the stack's alarms, whose names all
+// start with the stack's name and a dash.
+func (s *Stack) alarmARNPattern() *string {
+	return s.Stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+		ResourceName: jsii.String(s.name + "-*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+// metricsNamespace holds the stack's own metrics: the revocation-failure
+// filter's and the functions' embedded metrics (ELEVATE_METRICS_NAMESPACE).
+func (s *Stack) metricsNamespace() string { return "Elevate/" + s.name }
 
 // alarms: the dead-letter queue's depth, revocation failures, every
 // function's errors, failed workflow executions and the API's 5xx.
@@ -69,6 +95,7 @@ func (s *Stack) alarms() {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		a.AddAlarmAction(action)
+		s.Alarms = append(s.Alarms, a)
 	}
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 
@@ -79,11 +106,11 @@ func (s *Stack) alarms() {
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 		}), 1)
 
-	namespace := "Elevate/" + s.name
+	namespace := s.metricsNamespace()
 	for _, name := range []string{FnDeprovision, FnSweeper} {
 		awslogs.NewMetricFilter(s.Stack, jsii.String(pascal(name)+"RevocationFailures"), &awslogs.MetricFilterProps{
 			LogGroup:        s.LogGroups[name],
-			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.problem"), jsii.String("="), jsii.String(RevocationFailureProblem)),
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(deploy.ProblemFilter(RevocationFailureProblem))),
 			MetricNamespace: jsii.String(namespace),
 			MetricName:      jsii.String(RevocationFailureMetric),
 			MetricValue:     jsii.String("1"),

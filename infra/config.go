@@ -28,6 +28,13 @@ const (
 	CtxRDSLookupRole     = "rdsLookupRole"
 	CtxIdentityCenterKey = "identityCenterKmsKeyArn"
 	CtxLogLevel          = "logLevel"
+	CtxJWKSAllowedHosts  = "jwksAllowedHosts"
+	// CtxReservedConcurrency reserves Lambda concurrency for the functions
+	// that change Identity Center (Reservations); 0 reserves none.
+	CtxReservedConcurrency = "reservedConcurrency"
+	// CtxTableDeletionProtection turns on the table's deletion protection
+	// (off by default, so that a failed first deployment rolls back).
+	CtxTableDeletionProtection = "tableDeletionProtection"
 	// CtxRequireConfig makes the placeholders for the Identity Center
 	// instance and identity store an error; `make deploy` sets it.
 	CtxRequireConfig = "requireConfig"
@@ -77,6 +84,18 @@ type Config struct {
 	IdentityCenterKMSKeyARN string
 	// LogLevel sets ELEVATE_LOG_LEVEL on every function when not empty.
 	LogLevel string
+	// JWKSAllowedHosts, when set, are the only identity provider hosts
+	// tenants' JWKS URLs may name (ELEVATE_JWKS_ALLOWED_HOSTS).
+	JWKSAllowedHosts []string
+	// ReservedConcurrency is the concurrency reserved in total for the
+	// functions that change Identity Center, 0 (none) or 3 to 1000. Lambda
+	// keeps 100 of the account's quota unreserved, so reserving needs a
+	// quota of at least 100 plus this and any other reservations.
+	ReservedConcurrency int
+	// TableDeletionProtection turns on the table's deletion protection. A
+	// first deployment must not: CloudFormation could not delete the table
+	// when the creation rolls back.
+	TableDeletionProtection bool
 	// Placeholder is true when the Identity Center settings are the
 	// development placeholders.
 	Placeholder bool
@@ -90,6 +109,10 @@ const (
 	DefaultThrottleBurst         = 100
 	DefaultLogRetentionDays      = 30
 	DefaultBinDir                = "bin"
+	// DefaultReservedConcurrency reserves nothing: a new account's quota
+	// (often 10) leaves nothing to reserve, and reserving would fail the
+	// deployment.
+	DefaultReservedConcurrency = 0
 )
 
 // retention maps the day counts CloudWatch Logs accepts to CDK's enum.
@@ -135,6 +158,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		APIThrottleBurst:      DefaultThrottleBurst,
 		LogRetentionDays:      DefaultLogRetentionDays,
 		BinDir:                DefaultBinDir,
+		ReservedConcurrency:   DefaultReservedConcurrency,
 	}
 	r := reader{get: get}
 	c.IdentityCenterInstanceARN = r.str(CtxInstanceARN)
@@ -152,6 +176,9 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.RDSLookupRole = r.str(CtxRDSLookupRole)
 	c.IdentityCenterKMSKeyARN = r.str(CtxIdentityCenterKey)
 	c.LogLevel = r.str(CtxLogLevel)
+	c.JWKSAllowedHosts = r.list(CtxJWKSAllowedHosts)
+	r.integer(CtxReservedConcurrency, &c.ReservedConcurrency)
+	r.boolean(CtxTableDeletionProtection, &c.TableDeletionProtection)
 	require := false
 	r.boolean(CtxRequireConfig, &require)
 
@@ -224,6 +251,9 @@ func (c Config) validate(require bool) []error {
 	}
 	if c.IdentityCenterKMSKeyARN != "" && !kmsKeyARNPattern.MatchString(c.IdentityCenterKMSKeyARN) {
 		bad(CtxIdentityCenterKey, "%q is not a KMS key ARN", c.IdentityCenterKMSKeyARN)
+	}
+	if c.ReservedConcurrency != 0 && (c.ReservedConcurrency < 3 || c.ReservedConcurrency > 1000) {
+		bad(CtxReservedConcurrency, "%d is neither 0 (reserve none) nor 3 to 1000", c.ReservedConcurrency)
 	}
 	if c.LogLevel != "" && !logLevelPattern.MatchString(c.LogLevel) {
 		bad(CtxLogLevel, "%q is not one of debug, info, warn, error", c.LogLevel)

@@ -21,6 +21,14 @@ func TestConfigDefaults(t *testing.T) {
 		c.APIThrottleRate != infra.DefaultThrottleRate || c.APIThrottleBurst != infra.DefaultThrottleBurst || c.AlarmTopicARN != "" {
 		t.Errorf("defaults: %+v", c)
 	}
+	// A new account's concurrency quota leaves nothing to reserve.
+	if c.ReservedConcurrency != 0 {
+		t.Errorf("ReservedConcurrency = %d by default, want 0 (none)", c.ReservedConcurrency)
+	}
+	// A first deployment that fails must be able to delete its table.
+	if c.TableDeletionProtection {
+		t.Error("TableDeletionProtection is on by default")
+	}
 	if c.InstanceID() != "ssoins-0000000000000000" {
 		t.Errorf("InstanceID() = %s", c.InstanceID())
 	}
@@ -34,7 +42,8 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			infra.CtxProtectedAccounts: " 111111111111, 222222222222,111111111111", infra.CtxApprovalWindow: "3600",
 			infra.CtxSweeperRate: "10", infra.CtxThrottleRate: "12.5", infra.CtxThrottleBurst: "25",
 			infra.CtxLogRetentionDays: "90", infra.CtxAlarmTopicARN: "arn:aws:sns:eu-west-1:123456789012:ops",
-			infra.CtxRequireConfig: "true", infra.CtxLogLevel: "debug",
+			infra.CtxRequireConfig: "true", infra.CtxLogLevel: "debug", infra.CtxReservedConcurrency: "12",
+			infra.CtxTableDeletionProtection: "true",
 		},
 		// cdk.json gives JSON values.
 		"cdk.json": {
@@ -42,7 +51,8 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 			infra.CtxProtectedAccounts: []any{"111111111111", "222222222222"}, infra.CtxApprovalWindow: 3600.0,
 			infra.CtxSweeperRate: 10.0, infra.CtxThrottleRate: 12.5, infra.CtxThrottleBurst: 25.0,
 			infra.CtxLogRetentionDays: 90.0, infra.CtxAlarmTopicARN: "arn:aws:sns:eu-west-1:123456789012:ops",
-			infra.CtxRequireConfig: true, infra.CtxLogLevel: "debug",
+			infra.CtxRequireConfig: true, infra.CtxLogLevel: "debug", infra.CtxReservedConcurrency: 12.0,
+			infra.CtxTableDeletionProtection: true,
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -57,7 +67,8 @@ func TestConfigReadsCLIAndJSONValues(t *testing.T) {
 				t.Errorf("ProtectedAccounts = %v", c.ProtectedAccounts)
 			}
 			if c.ApprovalWindowSeconds != 3600 || c.SweeperRateMinutes != 10 || c.APIThrottleRate != 12.5 ||
-				c.APIThrottleBurst != 25 || c.LogRetentionDays != 90 || c.AlarmTopicARN == "" || c.LogLevel != "debug" {
+				c.APIThrottleBurst != 25 || c.LogRetentionDays != 90 || c.AlarmTopicARN == "" || c.LogLevel != "debug" ||
+				c.ReservedConcurrency != 12 || !c.TableDeletionProtection {
 				t.Errorf("values: %+v", c)
 			}
 		})
@@ -89,6 +100,9 @@ func TestConfigErrors(t *testing.T) {
 		{"role", infra.CtxRDSLookupRole, "arn:aws:iam::1:role/x", "not an IAM role name"},
 		{"key", infra.CtxIdentityCenterKey, "alias/x", "not a KMS key ARN"},
 		{"log level", infra.CtxLogLevel, "loud", "not one of debug"},
+		{"reserved concurrency too small to split", infra.CtxReservedConcurrency, "2", "neither 0 (reserve none) nor 3 to 1000"},
+		{"reserved concurrency negative", infra.CtxReservedConcurrency, -1.0, "neither 0"},
+		{"reserved concurrency not a number", infra.CtxReservedConcurrency, "ten", "want a whole number"},
 		{"require", infra.CtxRequireConfig, "yes please", "want true or false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

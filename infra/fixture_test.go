@@ -26,6 +26,9 @@ const (
 	testStoreID     = "d-1234567890"
 	testProtected   = "111111111111,222222222222"
 	testRDSRole     = "elevate/rds-lookup"
+	// testReserved is the reserved concurrency: not the default (none), so
+	// that the tests see the reservations in the template.
+	testReserved = 12
 )
 
 // fixture is one synthesized stack, shared by the tests: building it takes
@@ -68,10 +71,11 @@ func stack(t *testing.T) *fixture {
 	t.Helper()
 	sharedOnce.Do(func() {
 		shared, sharedErr = build(map[string]any{
-			infra.CtxInstanceARN:       testInstanceARN,
-			infra.CtxIdentityStoreID:   testStoreID,
-			infra.CtxProtectedAccounts: testProtected,
-			infra.CtxRDSLookupRole:     testRDSRole,
+			infra.CtxInstanceARN:         testInstanceARN,
+			infra.CtxIdentityStoreID:     testStoreID,
+			infra.CtxProtectedAccounts:   testProtected,
+			infra.CtxRDSLookupRole:       testRDSRole,
+			infra.CtxReservedConcurrency: testReserved,
 		})
 	})
 	if sharedErr != nil {

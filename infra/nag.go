@@ -42,7 +42,7 @@ func (s *Stack) suppressions() {
 			"Cursors expire within minutes, so a leaked key is short-lived in effect."))
 
 	suppress(s.API, true, rule("AwsSolutions-APIG4",
-		"Authentication is in the functions (DESIGN §2): X-API-Key keys stored as hashes, or a Bearer JWT checked against the "+
+		"Authentication is in the functions (docs/design.md, \"Who may do what\"): X-API-Key keys stored as hashes, or a Bearer JWT checked against the "+
 			"tenant's own issuer, audience and JWKS, chosen by X-Tenant-ID. One API Gateway JWT authorizer holds one issuer, so it "+
 			"cannot serve many tenants, and GET /openapi.json is public by design."))
 

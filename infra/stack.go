@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -50,23 +51,45 @@ const (
 	FnSweeper       = "sweeper"
 )
 
-// identityCenterTPS is Identity Center's deployment-wide call rate (DESIGN
-// §6), shared by the functions that call it: each container gets
-// identityCenterTPS divided by the sum of their reserved concurrency.
+// identityCenterTPS is the call rate Identity Center allows a deployment
+// (its Admin APIs' quota of 20 transactions per second), shared by the
+// functions that call it: each container gets identityCenterTPS divided by
+// the number of their containers that may run at once.
 const identityCenterTPS = 20
 
-// reservedConcurrency caps the functions that call Identity Center, so that
-// their share of identityCenterTPS holds. A function with the
-// identity-center need that is not listed gets 1.
-var reservedConcurrency = map[string]int{FnProvision: 5, FnDeprovision: 4, FnSweeper: 1}
+// nominalConcurrency is that number when no concurrency is reserved: the
+// share then holds only while no more containers run at once, and beyond
+// that Identity Center throttles (the adapter retries, and the
+// IdentityCenterThrottles metric counts it).
+const nominalConcurrency = 10
+
+// Reservations splits reservedConcurrency (the context's, in total) among
+// the functions that change Identity Center: the sweeper 1, the rest 5 to 4
+// between provisioning and deprovisioning (each at least 1); another
+// function with the identity-center need would get 1 more. Zero reserves
+// nothing.
+func Reservations(total int) map[string]int {
+	if total <= 0 {
+		return nil
+	}
+	rest := max(total-1, 2)
+	provision := max((rest*5+4)/9, 1)
+	out := map[string]int{FnSweeper: 1, FnProvision: provision, FnDeprovision: max(rest-provision, 1)}
+	for _, f := range deploy.Functions {
+		if _, ok := out[f.Name]; !ok && f.Has(deploy.NeedIdentityCenter) {
+			out[f.Name] = 1
+		}
+	}
+	return out
+}
 
 // CursorKeyID is the key id in the generated cursor secret.
 const CursorKeyID = "k1"
 
-// RevocationFailureProblem is the problem kind the functions log (as
-// "problem") when deleting an assignment failed and will be retried; a
-// metric filter on the deprovisioning functions' logs counts it. It matches
-// the kind, never a message's wording.
+// RevocationFailureProblem is the problem kind the functions log (under
+// deploy.ProblemKey) when deleting an assignment failed and will be retried;
+// a metric filter (deploy.ProblemFilter) on the deprovisioning functions'
+// JSON logs counts it. It matches the kind, never a message's wording.
 const RevocationFailureProblem = string(access.ProblemDeletionFailed)
 
 // DefaultStackName is the stack's name unless the context sets stackName.
@@ -102,6 +125,11 @@ type Stack struct {
 	ScheduleGroup   awsscheduler.ScheduleGroup
 	SchedulerRole   awsiam.Role
 	AlarmTopic      awssns.ITopic
+	// IdentityCenterCheck fails the deployment when this account and Region
+	// cannot administer the configured Identity Center instance.
+	IdentityCenterCheck customresources.AwsCustomResource
+	Alarms              []awscloudwatch.Alarm
+	Dashboard           awscloudwatch.Dashboard
 
 	name              string
 	stateMachineARN   string
@@ -149,6 +177,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 		return nil, err
 	}
 	s.storage()
+	s.identityCenterCheck()
 	s.organization()
 	s.scheduling()
 	s.alarmTopic()
@@ -165,6 +194,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 	s.api()
 	s.sweeperSchedule()
 	s.alarms()
+	s.dashboard()
 	s.outputs()
 	s.suppressions()
 	return s, nil
@@ -256,6 +286,37 @@ func (s *Stack) storage() {
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+}
+
+// identityCenterCheck fails the deployment, before any function exists,
+// when this account cannot administer the configured instance from this
+// Region: Identity Center answers DescribeInstance only in the instance's
+// home Region, and only to the organization's management account or the
+// delegated administrator (docs/deploy.md#prerequisites says what each
+// failure means).
+func (s *Stack) identityCenterCheck() {
+	call := &customresources.AwsSdkCall{
+		Service:            jsii.String("SSOAdmin"),
+		Action:             jsii.String("describeInstance"),
+		Parameters:         map[string]any{"InstanceArn": s.Config.IdentityCenterInstanceARN},
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("identity-center-check")),
+		OutputPaths:        jsii.Strings("IdentityStoreId", "Status"),
+	}
+	s.IdentityCenterCheck = customresources.NewAwsCustomResource(s.Stack, jsii.String("IdentityCenterCheck"), &customresources.AwsCustomResourceProps{
+		OnCreate: call,
+		OnUpdate: call,
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("sso:DescribeInstance"),
+				Resources: jsii.Strings(s.Config.IdentityCenterInstanceARN),
+			}),
+		}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+		LogGroup: awslogs.NewLogGroup(s.Stack, jsii.String("IdentityCenterCheckLogs"), &awslogs.LogGroupProps{
+			Retention:     s.Config.Retention(),
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
 	})
 }
 
@@ -354,7 +415,7 @@ func (s *Stack) function(f deploy.Function, code string) {
 	id := pascal(f.Name)
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     s.Config.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		Description: jsii.String("Elevate function " + f.Name + ": " + needList(f.Needs)),
@@ -390,11 +451,28 @@ func (s *Stack) function(f deploy.Function, code string) {
 		Timeout:      timeout,
 		Tracing:      awslambda.Tracing_ACTIVE,
 		LogGroup:     logs,
-		Role:         role,
-		Environment:  s.environment(f),
+		// JSON: the functions log JSON lines (lambdacontext's handler
+		// follows AWS_LAMBDA_LOG_FORMAT), which the metric filters and the
+		// embedded metrics read. Lambda drops application lines below the
+		// application level, and counts the metric lines, which carry no
+		// level, as INFO: so it stays at INFO (DEBUG when asked) and logLevel
+		// raises the functions' own minimum (ELEVATE_LOG_LEVEL).
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: s.applicationLogLevel(),
+		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
+		Role:                  role,
+		Environment:           s.environment(f),
 	}
-	if f.Has(deploy.NeedIdentityCenter) {
-		props.ReservedConcurrentExecutions = jsii.Number(float64(concurrency(f.Name)))
+	if n := Reservations(s.Config.ReservedConcurrency)[f.Name]; n > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(n))
+	}
+	if f.Name == FnSweeper {
+		// The schedule invokes it asynchronously. A failed sweep is not
+		// retried by Lambda (the sweep's own fixes are idempotent, and the
+		// next run starts over), and a run that waited in Lambda's queue for
+		// longer than the rate is dropped for the next one.
+		props.RetryAttempts = jsii.Number(0)
+		props.MaxEventAge = awscdk.Duration_Minutes(jsii.Number(float64(max(s.Config.SweeperRateMinutes, 1))))
 	}
 	if f.Name == FnExpiry {
 		// The schedules invoke it asynchronously: an event it fails on even
@@ -404,9 +482,19 @@ func (s *Stack) function(f deploy.Function, code string) {
 		props.DeadLetterQueue = s.DeadLetterQueue
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String(id), props)
+	fn.Node().AddDependency(s.IdentityCenterCheck)
 	s.Functions[f.Name] = fn
 	s.LogGroups[f.Name] = logs
 	s.Roles[f.Name] = role
+}
+
+// applicationLogLevel is the level below which Lambda drops the functions'
+// log lines: INFO, or DEBUG when the context asks for debug.
+func (s *Stack) applicationLogLevel() awslambda.ApplicationLogLevel {
+	if strings.EqualFold(s.Config.LogLevel, "debug") {
+		return awslambda.ApplicationLogLevel_DEBUG
+	}
+	return awslambda.ApplicationLogLevel_INFO
 }
 
 // environment is a function's configuration: the variables its needs bring
@@ -436,13 +524,17 @@ func (s *Stack) variables() (map[string]*string, error) {
 		deploy.EnvScheduleDLQARN:    s.DeadLetterQueue.QueueArn(),
 		deploy.EnvEventBus:          s.EventBus.EventBusName(),
 		deploy.EnvProtectedAccounts: awscdk.Fn_Join(jsii.String(","), &s.protectedAccounts),
-		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS()),
+		deploy.EnvIdentityCenterTPS: jsii.String(IdentityCenterTPS(s.Config.ReservedConcurrency)),
+		deploy.EnvMetricsNamespace:  jsii.String(s.metricsNamespace()),
 	}
 	if s.Config.RDSLookupRole != "" {
 		values[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)
 	}
 	if s.Config.LogLevel != "" {
 		values[deploy.EnvLogLevel] = jsii.String(strings.ToUpper(s.Config.LogLevel))
+	}
+	if len(s.Config.JWKSAllowedHosts) > 0 {
+		values[deploy.EnvJWKSAllowedHosts] = jsii.String(strings.Join(s.Config.JWKSAllowedHosts, ","))
 	}
 	known := map[string]bool{}
 	for _, v := range deploy.Variables {
@@ -459,24 +551,18 @@ func (s *Stack) variables() (map[string]*string, error) {
 	return values, nil
 }
 
-// concurrency is the reserved concurrency of an Identity Center function.
-func concurrency(name string) int {
-	if n, ok := reservedConcurrency[name]; ok {
-		return n
+// IdentityCenterTPS is ELEVATE_IDENTITY_CENTER_TPS for a reservedConcurrency
+// total: each container's share of the deployment-wide Identity Center
+// rate, a decimal number.
+func IdentityCenterTPS(reserved int) string {
+	containers := 0
+	for _, n := range Reservations(reserved) {
+		containers += n
 	}
-	return 1
-}
-
-// IdentityCenterTPS is ELEVATE_IDENTITY_CENTER_TPS: each container's share
-// of the deployment-wide Identity Center rate, a decimal number.
-func IdentityCenterTPS() string {
-	total := 0
-	for _, f := range deploy.Functions {
-		if f.Has(deploy.NeedIdentityCenter) {
-			total += concurrency(f.Name)
-		}
+	if containers == 0 {
+		containers = nominalConcurrency
 	}
-	return strconv.FormatFloat(float64(identityCenterTPS)/float64(max(total, 1)), 'f', -1, 64)
+	return strconv.FormatFloat(float64(identityCenterTPS)/float64(containers), 'f', -1, 64)
 }
 
 // stateMachine builds the Standard state machine from the workflow
@@ -489,7 +575,7 @@ func (s *Stack) stateMachine() {
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String("WorkflowLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + s.stateMachineName() + "-" + *stackID),
 		Retention:     s.Config.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	steps := map[string]string{
 		"AttachTokenFunctionArn":   FnAttachToken,
@@ -541,7 +627,7 @@ func (s *Stack) api() {
 	})
 	access := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     s.Config.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	s.API.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
@@ -601,6 +687,7 @@ func (s *Stack) outputs() {
 	out("StateMachineArn", "The workflow state machine", s.StateMachine.StateMachineArn())
 	out("CursorSecretArn", "The cursor-sealing secret", s.CursorSecret.SecretArn())
 	out("AlarmTopicArn", "The SNS topic the alarms notify", s.AlarmTopic.TopicArn())
+	out("DashboardName", "The CloudWatch dashboard of the on-call figures and the alarms", s.Dashboard.DashboardName())
 	out("DeadLetterQueueUrl", "Expiry invocations that failed for good", s.DeadLetterQueue.QueueUrl())
 	out("IdentityCenterInstanceArn", "The Identity Center instance every tenant must use", jsii.String(s.Config.IdentityCenterInstanceARN))
 	out("IdentityStoreId", "The identity store of that instance", jsii.String(s.Config.IdentityStoreID))

@@ -1,16 +1,23 @@
 package infra_test
 
 import (
+	"encoding/json"
+	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/infra"
+	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/metrics"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -35,8 +42,12 @@ func TestEveryFunction(t *testing.T) {
 				t.Errorf("TracingConfig = %v, want Active", p["TracingConfig"])
 			}
 			logs := f.idOf(f.stack.LogGroups[fn.Name])
-			if !jsonEqual(p["LoggingConfig"], map[string]any{"LogGroup": ref(logs)}) {
-				t.Errorf("LoggingConfig = %v, want its own log group %s", p["LoggingConfig"], logs)
+			// JSON lines, which the metric filters and the embedded metrics
+			// read; Lambda's application level at INFO, so that it keeps the
+			// metric lines (which it counts as INFO).
+			wantLogging := map[string]any{"ApplicationLogLevel": "INFO", "LogFormat": "JSON", "LogGroup": ref(logs), "SystemLogLevel": "INFO"}
+			if !jsonEqual(p["LoggingConfig"], wantLogging) {
+				t.Errorf("LoggingConfig = %v, want %v", p["LoggingConfig"], wantLogging)
 			}
 			if r := props(f.resource(t, logs)); r["RetentionInDays"] != float64(infra.DefaultLogRetentionDays) {
 				t.Errorf("log retention = %v, want %d", r["RetentionInDays"], infra.DefaultLogRetentionDays)
@@ -58,7 +69,7 @@ func TestEveryFunction(t *testing.T) {
 
 // unconfigured are the optional variables the test configuration gives no
 // value; the stack sets every other variable a function's needs bring.
-var unconfigured = map[string]bool{deploy.EnvLogLevel: true}
+var unconfigured = map[string]bool{deploy.EnvLogLevel: true, deploy.EnvJWKSAllowedHosts: true}
 
 // checkEnvironment holds a function's environment to the contract: exactly
 // the variables its needs bring (deploy.Variables), optional ones when
@@ -84,14 +95,18 @@ func checkEnvironment(t *testing.T, fn deploy.Function, p map[string]any) {
 	if !slices.Equal(got, want) {
 		t.Errorf("environment has %v, want %v (needs %v)", got, want, fn.Needs)
 	}
-	if v, ok := env[deploy.EnvIdentityCenterTPS]; ok && v != infra.IdentityCenterTPS() {
-		t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, v, infra.IdentityCenterTPS())
+	if want := infra.IdentityCenterTPS(testReserved); env[deploy.EnvIdentityCenterTPS] != nil && env[deploy.EnvIdentityCenterTPS] != want {
+		t.Errorf("%s = %v, want %s", deploy.EnvIdentityCenterTPS, env[deploy.EnvIdentityCenterTPS], want)
 	}
 	if v, ok := env[deploy.EnvRDSLookupRole]; ok && v != testRDSRole {
 		t.Errorf("%s = %v, want %s", deploy.EnvRDSLookupRole, v, testRDSRole)
 	}
-	if _, ok := p["ReservedConcurrentExecutions"]; !ok && fn.Has(deploy.NeedIdentityCenter) {
-		t.Errorf("an Identity Center function has no reserved concurrency")
+	n, reserved := infra.Reservations(testReserved)[fn.Name]
+	if got, ok := p["ReservedConcurrentExecutions"]; ok != reserved || ok && got != float64(n) {
+		t.Errorf("ReservedConcurrentExecutions = %v, want %d of %d", got, n, testReserved)
+	}
+	if reserved != fn.Has(deploy.NeedIdentityCenter) {
+		t.Errorf("reserved concurrency %v, Identity Center need %v: only the functions that change Identity Center reserve", reserved, fn.Has(deploy.NeedIdentityCenter))
 	}
 	if v, ok := env[deploy.EnvProtectedAccounts]; ok {
 		parts := strings.Split(render(v), ",")
@@ -106,10 +121,35 @@ func checkEnvironment(t *testing.T, fn deploy.Function, p map[string]any) {
 	}
 }
 
-func TestIdentityCenterTPS(t *testing.T) {
-	// 20 TPS shared by wf-provision (5), wf-deprovision (4) and the sweeper (1).
-	if got := infra.IdentityCenterTPS(); got != "2" {
-		t.Errorf("IdentityCenterTPS() = %s, want 2", got)
+func TestReservations(t *testing.T) {
+	for _, tc := range []struct {
+		total                       int
+		provision, deprovision, tps string
+	}{
+		// None reserved: 20 TPS divided among a nominal 10 containers.
+		{0, "", "", "2"},
+		{3, "1", "1", "6.666666666666667"},
+		{10, "5", "4", "2"},
+		{12, "6", "5", "1.6666666666666667"},
+		{100, "55", "44", "0.2"},
+	} {
+		r := infra.Reservations(tc.total)
+		sum := 0
+		for _, n := range r {
+			sum += n
+		}
+		show := func(name string) string {
+			if n, ok := r[name]; ok {
+				return strconv.Itoa(n)
+			}
+			return ""
+		}
+		if show(infra.FnProvision) != tc.provision || show(infra.FnDeprovision) != tc.deprovision || tc.total > 0 && (r[infra.FnSweeper] != 1 || sum != tc.total) {
+			t.Errorf("Reservations(%d) = %v, want provision %s, deprovision %s, sweeper 1, %d in all", tc.total, r, tc.provision, tc.deprovision, tc.total)
+		}
+		if got := infra.IdentityCenterTPS(tc.total); got != tc.tps {
+			t.Errorf("IdentityCenterTPS(%d) = %s, want %s", tc.total, got, tc.tps)
+		}
 	}
 }
 
@@ -182,12 +222,15 @@ func TestTable(t *testing.T) {
 	f := stack(t)
 	// Keys and indexes are the store's (TestTableMatchesStore).
 	must(t, "table", func() {
+		// Retained when the stack is deleted or the table replaced, deleted
+		// when a first deployment rolls back (RETAIN_ON_UPDATE_OR_DELETE);
+		// so deletion protection is off until the context turns it on.
 		f.template.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
-			"DeletionPolicy":      "Retain",
+			"DeletionPolicy":      "RetainExceptOnCreate",
 			"UpdateReplacePolicy": "Retain",
 			"Properties": map[string]any{
 				"BillingMode":                      "PAY_PER_REQUEST",
-				"DeletionProtectionEnabled":        true,
+				"DeletionProtectionEnabled":        false,
 				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 				"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
 				"SSESpecification":                 map[string]any{"SSEEnabled": true},
@@ -208,6 +251,39 @@ func TestTable(t *testing.T) {
 		if !slices.Contains(names, want) {
 			t.Errorf("no index %s among %v", want, names)
 		}
+	}
+}
+
+// TestLogGroupsRetainedExceptOnCreate checks that the functions', the
+// API's and the workflow's logs outlive the stack and an update that
+// replaces them, but not a first deployment that fails and rolls back.
+func TestLogGroupsRetainedExceptOnCreate(t *testing.T) {
+	f := stack(t)
+	ids := map[string]bool{}
+	for _, fn := range deploy.Functions {
+		ids[f.idOf(f.stack.LogGroups[fn.Name])] = true
+	}
+	retained := 0
+	for id, lg := range f.resources("AWS::Logs::LogGroup") {
+		policy, replace := lg["DeletionPolicy"], lg["UpdateReplacePolicy"]
+		if policy == "Retain" || replace == "Retain" && policy != "RetainExceptOnCreate" {
+			t.Errorf("log group %s: DeletionPolicy %v: a failed first deployment would leave it behind", id, policy)
+		}
+		if policy != "RetainExceptOnCreate" {
+			continue
+		}
+		retained++
+		if replace != "Retain" {
+			t.Errorf("log group %s: UpdateReplacePolicy %v, want Retain", id, replace)
+		}
+		delete(ids, id)
+	}
+	for id := range ids {
+		t.Errorf("function log group %s is not retained", id)
+	}
+	// The functions', the API's access logs and the workflow's.
+	if want := len(deploy.Functions) + 2; retained != want {
+		t.Errorf("%d log groups retained, want %d", retained, want)
 	}
 }
 
@@ -341,6 +417,21 @@ func TestSchedulerAndSweeper(t *testing.T) {
 		f.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{"SqsManagedSseEnabled": true})
 		f.template.HasResourceProperties(jsii.String("AWS::Scheduler::ScheduleGroup"), map[string]any{"Name": "Elevate-expiry"})
 	})
+	// Lambda does not retry a failed sweep, and drops one that waited longer
+	// than the rate.
+	invoke := f.resources("AWS::Lambda::EventInvokeConfig")
+	var sweeperConfig map[string]any
+	for _, c := range invoke {
+		if jsonEqual(props(c)["FunctionName"], ref(f.functionID(t, infra.FnSweeper))) {
+			sweeperConfig = props(c)
+		}
+	}
+	if sweeperConfig == nil {
+		t.Fatalf("no EventInvokeConfig for the sweeper among %v", invoke)
+	}
+	if sweeperConfig["MaximumRetryAttempts"] != 0.0 || sweeperConfig["MaximumEventAgeInSeconds"] != 300.0 || sweeperConfig["Qualifier"] != "$LATEST" {
+		t.Errorf("sweeper EventInvokeConfig = %v, want no retries, events at most 300 s old, on $LATEST", sweeperConfig)
+	}
 	// The expiry function's failed asynchronous events go to the DLQ too.
 	if p := props(f.resource(t, f.functionID(t, infra.FnExpiry))); !jsonEqual(p["DeadLetterConfig"], map[string]any{"TargetArn": getAtt(dlq, "Arn")}) {
 		t.Errorf("expiry DeadLetterConfig = %v", p["DeadLetterConfig"])
@@ -401,13 +492,15 @@ func TestAlarms(t *testing.T) {
 	}
 
 	// The revocation-failure metric counts the domain's deletion_failed
-	// problem in the logs of the functions that delete assignments.
+	// problem in the logs of the functions that delete assignments: the
+	// contract's pattern, which internal/function's tests match against a
+	// line the functions' real log handler writes.
 	filters := f.resources("AWS::Logs::MetricFilter")
 	var groups []any
 	for _, mf := range filters {
 		p := props(mf)
-		if p["FilterPattern"] != `{ $.problem = "deletion_failed" }` {
-			t.Errorf("filter pattern %v", p["FilterPattern"])
+		if want := deploy.ProblemFilter(string(access.ProblemDeletionFailed)); p["FilterPattern"] != want {
+			t.Errorf("filter pattern %v, want %s", p["FilterPattern"], want)
 		}
 		groups = append(groups, p["LogGroupName"])
 	}
@@ -420,9 +513,171 @@ func TestAlarms(t *testing.T) {
 	}
 }
 
+// TestAlarmTopicPolicy checks that the alarms can publish to the topic the
+// stack creates: EnforceSSL's topic policy replaces SNS's default one, so it
+// must allow CloudWatch, for this account's alarms of this stack only.
+func TestAlarmTopicPolicy(t *testing.T) {
+	f := stack(t)
+	topic := f.idOf(f.stack.AlarmTopic)
+	policies := f.resources("AWS::SNS::TopicPolicy")
+	if len(policies) != 1 {
+		t.Fatalf("%d topic policies, want 1", len(policies))
+	}
+	var allow []statement
+	for _, p := range policies {
+		if !jsonEqual(props(p)["Topics"], []any{ref(topic)}) {
+			t.Errorf("the topic policy is on %v, want the alarm topic", props(p)["Topics"])
+		}
+		for _, s := range props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := normalize(s.(map[string]any))
+			if st.Effect == "Allow" {
+				if !jsonEqual(s.(map[string]any)["Principal"], map[string]any{"Service": "cloudwatch.amazonaws.com"}) {
+					t.Errorf("the topic allows %v", s.(map[string]any)["Principal"])
+				}
+				allow = append(allow, st)
+			}
+		}
+	}
+	if len(allow) != 1 {
+		t.Fatalf("%d Allow statements in the topic policy, want 1 for CloudWatch", len(allow))
+	}
+	st := allow[0]
+	if !slices.Equal(st.Actions, []string{"sns:Publish"}) || !jsonEqual(st.Resources, []any{ref(topic)}) {
+		t.Errorf("CloudWatch may %v on %v, want sns:Publish on the topic", st.Actions, st.Resources)
+	}
+	equals, _ := st.Condition["StringEquals"].(map[string]any)
+	if render(equals["aws:SourceAccount"]) != "<AWS::AccountId>" {
+		t.Errorf("aws:SourceAccount condition = %v, want the stack's account", equals["aws:SourceAccount"])
+	}
+	like, _ := st.Condition["ArnLike"].(map[string]any)
+	pattern := render(like["aws:SourceArn"])
+	if !strings.HasSuffix(pattern, ":alarm:Elevate-*") {
+		t.Fatalf("aws:SourceArn pattern = %q, want the stack's alarms", pattern)
+	}
+	// Every alarm of the stack matches the pattern.
+	n := 0
+	for _, a := range f.resources("AWS::CloudWatch::Alarm") {
+		n++
+		arn := "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:" + props(a)["AlarmName"].(string)
+		if ok, err := path.Match(pattern, arn); !ok || err != nil {
+			t.Errorf("alarm %s is not covered by %s", arn, pattern)
+		}
+	}
+	if n == 0 {
+		t.Error("no alarms")
+	}
+}
+
 func TestOutputs(t *testing.T) {
 	f := stack(t)
-	for _, name := range []string{"ApiUrl", "TableName", "EventBusName", "IdentityCenterInstanceArn", "IdentityStoreId", "DefaultApprovalWindowSeconds", "AlarmTopicArn"} {
+	for _, name := range []string{"ApiUrl", "TableName", "EventBusName", "IdentityCenterInstanceArn", "IdentityStoreId", "DefaultApprovalWindowSeconds", "AlarmTopicArn", "DashboardName"} {
 		must(t, "output "+name, func() { f.template.HasOutput(jsii.String(name), map[string]any{}) })
+	}
+}
+
+// TestDashboard checks the on-call dashboard: every alarm's state, a graph
+// of every metric the functions publish (internal/metrics) in the stack's
+// namespace, which the functions are told (ELEVATE_METRICS_NAMESPACE), and
+// the revocation failures.
+func TestDashboard(t *testing.T) {
+	f := stack(t)
+	dashboards := f.resources("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("%d dashboards, want 1", len(dashboards))
+	}
+	var body struct {
+		Widgets []struct {
+			Type       string
+			Properties struct {
+				Metrics [][]any
+				Alarms  []string
+			}
+		}
+	}
+	for _, d := range dashboards {
+		if props(d)["DashboardName"] != "Elevate" {
+			t.Errorf("DashboardName = %v", props(d)["DashboardName"])
+		}
+		if err := json.Unmarshal([]byte(render(props(d)["DashboardBody"])), &body); err != nil {
+			t.Fatalf("dashboard body: %v", err)
+		}
+	}
+	const namespace = "Elevate/Elevate"
+	graphed := map[string]bool{}
+	alarms := 0
+	for _, w := range body.Widgets {
+		alarms += len(w.Properties.Alarms)
+		for _, m := range w.Properties.Metrics {
+			if len(m) >= 2 && m[0] == namespace {
+				graphed[m[1].(string)] = true
+			}
+		}
+	}
+	for _, m := range metrics.Units {
+		if !graphed[string(m.Name)] {
+			t.Errorf("no graph of %s in %s", m.Name, namespace)
+		}
+	}
+	if !graphed[infra.RevocationFailureMetric] {
+		t.Errorf("no graph of %s", infra.RevocationFailureMetric)
+	}
+	if want := len(f.resources("AWS::CloudWatch::Alarm")); alarms != want {
+		t.Errorf("the alarm widget shows %d alarms, want all %d", alarms, want)
+	}
+	for _, fn := range deploy.Functions {
+		env := props(f.resource(t, f.functionID(t, fn.Name)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env[deploy.EnvMetricsNamespace] != namespace {
+			t.Errorf("%s: %s = %v, want %s", fn.Name, deploy.EnvMetricsNamespace, env[deploy.EnvMetricsNamespace], namespace)
+		}
+	}
+}
+
+// TestIdentityCenterCheck checks the deploy-time check: a DescribeInstance
+// of the configured instance, which Identity Center answers only in the
+// instance's home Region and only to an account that administers it, made
+// before any function is created, by a role that may do nothing else there.
+func TestIdentityCenterCheck(t *testing.T) {
+	f := stack(t)
+	cr := f.stack.IdentityCenterCheck.Node().DefaultChild().(constructs.IConstruct).Node().DefaultChild().(awscdk.CfnElement)
+	id := *f.stack.Stack.GetLogicalId(cr)
+	p := props(f.resource(t, id))
+	for _, event := range []string{"Create", "Update"} {
+		var call struct {
+			Service, Action string
+			Parameters      map[string]any
+		}
+		if err := json.Unmarshal([]byte(render(p[event])), &call); err != nil {
+			t.Fatalf("%s: %v", event, err)
+		}
+		if call.Service != "SSOAdmin" || call.Action != "describeInstance" {
+			t.Errorf("%s calls %s %s, want SSO Admin DescribeInstance", event, call.Service, call.Action)
+		}
+		if call.Parameters["InstanceArn"] != testInstanceARN {
+			t.Errorf("%s checks %v, want %s", event, call.Parameters["InstanceArn"], testInstanceARN)
+		}
+	}
+	if p["Delete"] != nil {
+		t.Errorf("the check runs on delete: %v", p["Delete"])
+	}
+	var allowed []string
+	for _, pol := range f.resources("AWS::IAM::Policy") {
+		for _, s := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := normalize(s.(map[string]any))
+			if slices.Contains(st.Actions, "sso:DescribeInstance") {
+				allowed = append(allowed, st.Actions...)
+				if !jsonEqual(st.Resources, []any{testInstanceARN}) {
+					t.Errorf("sso:DescribeInstance on %v, want the instance only", st.Resources)
+				}
+			}
+		}
+	}
+	if !slices.Equal(allowed, []string{"sso:DescribeInstance"}) {
+		t.Errorf("the check's statement allows %v, want sso:DescribeInstance alone", allowed)
+	}
+	for _, fn := range deploy.Functions {
+		deps, _ := f.resource(t, f.functionID(t, fn.Name))["DependsOn"].([]any)
+		if !slices.Contains(deps, any(id)) {
+			t.Errorf("%s does not wait for the check (DependsOn %v)", fn.Name, deps)
+		}
 	}
 }

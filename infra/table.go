@@ -104,13 +104,17 @@ func (s *Stack) table() error {
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		DeletionProtection: jsii.Bool(true),
+		// Off until the context turns it on: a table with deletion protection
+		// cannot be deleted when a failed first deployment rolls back.
+		DeletionProtection: jsii.Bool(s.Config.TableDeletionProtection),
 		// The AWS managed key: encrypted at rest with KMS, usable only
 		// through DynamoDB by principals the table's IAM already admits, so a
 		// customer managed key would add cost and a grant per function
 		// without narrowing who can read (docs/deploy.md).
-		Encryption:    awsdynamodb.TableEncryption_AWS_MANAGED,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		Encryption: awsdynamodb.TableEncryption_AWS_MANAGED,
+		// Kept when the stack is deleted or the table replaced, but removed
+		// when the stack's creation fails and rolls back.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	}
 	if ttl != "" {
 		props.TimeToLiveAttribute = jsii.String(ttl)

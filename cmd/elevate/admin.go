@@ -36,41 +36,6 @@ func operatorService(ctx context.Context, sc local.StoreConfig) (*access.Operato
 	return access.NewOperator(access.Config{Store: store, MintKey: auth.MintKey}), nil
 }
 
-const tenantUsage = `Usage:
-  elevate tenant create --store dynamodb --table NAME --name NAME --admin ID [boundary flags] [flags]
-      creates a tenant (default policies, empty catalog) with its boundary, and a key for its first
-      admin, and prints both as JSON; set the catalog and settings through the API with that key
-  elevate tenant update --store dynamodb --table NAME --tenant ID [boundary flags]
-      changes the tenant boundary (only the flags given); the change is audited with old and new values
-  elevate tenant show --store dynamodb --table NAME --tenant ID
-      prints the tenant's boundary and settings as JSON
-
-Boundary flags (the operator's; a tenant admin can never widen them):
-  --identity-center-instance-arn ARN   --identity-store-id ID   --identity-mapping user_name|email|external_id|user_id
-  --allowed-roots r-…,ou-…,123456789012 (the ceiling)   --assignable ARN,ARN (permission sets the catalog may use)
-  --max-duration-ceiling 168h   --audit-retention-floor-days N
-`
-
-// tenantCmd creates, changes and shows tenants: the bootstrap of a
-// deployment and the operator's hold on each tenant's boundary, which the
-// API cannot change.
-func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, tenantUsage)
-		return 2
-	}
-	switch args[0] {
-	case "create":
-		return tenantCreate(ctx, args[1:], stdout, stderr)
-	case "update":
-		return tenantUpdate(ctx, args[1:], stdout, stderr)
-	case "show":
-		return tenantShow(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprint(stderr, tenantUsage)
-	return 2
-}
-
 // boundaryFlags are the flags that set a tenant boundary; set reports
 // which of them a command line gave.
 type boundaryFlags struct {
@@ -79,6 +44,7 @@ type boundaryFlags struct {
 	roots, assignable                *string
 	maxDuration                      *time.Duration
 	retentionFloor                   *int64
+	keyLifetime                      *int64
 }
 
 func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
@@ -92,12 +58,16 @@ func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
 		assignable:     fs.String("assignable", "", "comma-separated ARNs of existing permission sets the tenant's catalog may use"),
 		maxDuration:    fs.Duration("max-duration-ceiling", def.MaxDuration, "the longest maximum duration the tenant's admins may set"),
 		retentionFloor: fs.Int64("audit-retention-floor-days", int64(def.MinAuditRetention/(24*time.Hour)), "the shortest audit retention the tenant's admins may set"),
+		keyLifetime:    fs.Int64("api-key-max-lifetime-days", int64(def.MaxKeyLifetime/(24*time.Hour)), "the longest an API key made for a person may live"),
 	}
 }
 
-func (b boundaryFlags) set(name string) bool {
+func (b boundaryFlags) set(name string) bool { return flagGiven(b.fs, name) }
+
+// flagGiven reports whether the command line set the flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
 	found := false
-	b.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
 }
 
@@ -128,12 +98,15 @@ func (b boundaryFlags) patch() access.BoundaryPatch {
 		d := time.Duration(*b.retentionFloor) * 24 * time.Hour
 		p.MinAuditRetention = &d
 	}
+	if b.set("api-key-max-lifetime-days") {
+		d := time.Duration(*b.keyLifetime) * 24 * time.Hour
+		p.MaxKeyLifetime = &d
+	}
 	return p
 }
 
 func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("tenant create", stderr)
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	bf := addBoundaryFlags(fs)
@@ -144,8 +117,8 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	admin := fs.String("admin", "", "user id of the tenant's first admin (required)")
 	adminGroups := fs.String("admin-groups", "", "comma-separated groups of the first admin")
 	expires := fs.Duration("key-expires-in", 30*24*time.Hour, "lifetime of the admin key (0 for none)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if *name == "" || *admin == "" {
 		fmt.Fprintln(stderr, "elevate tenant create: --name and --admin are required")
@@ -175,14 +148,13 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func tenantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tenant update", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("tenant update", stderr)
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	bf := addBoundaryFlags(fs)
 	tenant := fs.String("tenant", "", "tenant id (required)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if *tenant == "" {
 		fmt.Fprintln(stderr, "elevate tenant update: --tenant is required")
@@ -202,13 +174,12 @@ func tenantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func tenantShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tenant show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("tenant show", stderr)
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	tenant := fs.String("tenant", "", "tenant id (required)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if *tenant == "" {
 		fmt.Fprintln(stderr, "elevate tenant show: --tenant is required")
@@ -236,6 +207,7 @@ func tenantView(t access.Tenant) map[string]any {
 			"identity_center_instance_arn": b.InstanceARN, "identity_store_id": b.IdentityStoreID,
 			"identity_mapping": b.IdentityMapping, "allowed_roots": nonNil(b.AllowedRoots), "assignable": nonNil(b.Assignable),
 			"max_duration_ceiling": b.MaxDuration.String(), "audit_retention_floor_days": int64(b.MinAuditRetention / (24 * time.Hour)),
+			"api_key_max_lifetime_days": int64(b.MaxKeyLifetime / (24 * time.Hour)),
 		},
 		"settings": map[string]any{
 			"allowed_roots": nonNil(t.AllowedRoots()), "time_zone": t.Settings.TimeZone,
@@ -252,19 +224,9 @@ func nonNil(l []string) []string {
 	return l
 }
 
-const apikeyUsage = `Usage:
-  elevate apikey create --store dynamodb --table NAME --tenant ID --principal ID --role ROLE [flags]
-      creates an API key for a user (or, with --service, a service principal) and prints it once
-`
-
-// apikeyCmd creates API keys directly in the store, for operators.
-func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprint(stderr, apikeyUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// apikeyCreate creates an API key directly in the store, for operators.
+func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("apikey create", stderr)
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	tenant := fs.String("tenant", "", "tenant id (required)")
@@ -274,8 +236,8 @@ func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	service := fs.Bool("service", false, "the key acts for a service principal")
 	name := fs.String("name", "", "a name for the key")
 	expires := fs.Duration("expires-in", 30*24*time.Hour, "lifetime of the key (0 for none)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if *tenant == "" || *principal == "" || *role == "" {
 		fmt.Fprintln(stderr, "elevate apikey create: --tenant, --principal and --role are required")

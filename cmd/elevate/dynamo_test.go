@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 )
 
@@ -26,11 +27,11 @@ func awsOnMoto(t *testing.T) (endpoint, table string) {
 	return srv.URL, fmt.Sprintf("elevate-cli-%d", time.Now().UnixNano())
 }
 
-// TestServeOnDynamoDB runs the local server on a DynamoDB table, restarts
-// it, and finds what the first run stored.
+// TestServeOnDynamoDB runs the local server on a DynamoDB table with the
+// demo asked for, restarts it, and finds what the first run stored.
 func TestServeOnDynamoDB(t *testing.T) {
 	endpoint, table := awsOnMoto(t)
-	flags := []string{"--store", "dynamodb", "--dynamodb-endpoint", endpoint, "--table", table, "--create-table", "--sweep-every", "0"}
+	flags := []string{"--store", "dynamodb", "--dynamodb-endpoint", endpoint, "--table", table, "--create-table", "--sweep-every", "0", "--demo"}
 	dir := t.TempDir()
 	first := startServe(t, dir, flags...)
 	acme := first.demo.Tenants[0]
@@ -102,8 +103,18 @@ func TestTenantAndKeyCommands(t *testing.T) {
 		t.Fatalf("tenant show exited %d (%s): %v", code, stderr, shown)
 	}
 
+	// Serving a deployment's table seeds no demo tenants or keys unless asked to.
 	s := startServe(t, t.TempDir(), append(store, "--sweep-every", "0")...)
 	defer s.stop(t)
+	if out := s.out.String(); strings.Contains(out, "Demo tenants") || !strings.Contains(out, "No demo tenants seeded") {
+		t.Fatalf("serve on a table without --demo printed:\n%s", out)
+	}
+	if _, stderr, code := runJSON(append([]string{"tenant", "show", "--tenant", local.DemoTenantAcme}, store...)...); code == 0 || !strings.Contains(stderr, "not found") {
+		t.Fatalf("the demo tenant is in the table (exit %d): %s", code, stderr)
+	}
+	if _, stderr, code := runJSON(append([]string{"serve", "--demo-out", "demo.json"}, store...)...); code != 2 || !strings.Contains(stderr, "--demo") {
+		t.Fatalf("--demo-out without --demo gave exit %d: %s", code, stderr)
+	}
 	tn := call(t, "GET", s.base+"/v1/tenant", tenant, adminKey, "", 200)
 	if tn["name"] != "Initech" {
 		t.Fatalf("tenant = %v", tn)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +53,9 @@ func TestPolicyCommands(t *testing.T) {
 		{"test typo in cases", []string{"policy", "test", def, typoCases}, 1, "decison"},
 		{"schema", []string{"policy", "schema"}, 0, "namespace Elevate"},
 		{"usage", []string{"policy"}, 2, "Usage"},
+		{"validate without a file", []string{"policy", "validate"}, 2, "give one policy file"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown subcommand", []string{"tenant", "delete"}, 2, `unknown command "tenant delete"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -63,6 +67,61 @@ func TestPolicyCommands(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s", c.out, all)
 			}
 		})
+	}
+}
+
+// TestHelp asks every command for help: it exits 0 and starts with the
+// command's one-line summary, which the top-level help lists too.
+func TestHelp(t *testing.T) {
+	var top bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, &top, io.Discard); code != 0 {
+		t.Fatalf("elevate help exited %d", code)
+	}
+	for _, c := range commands {
+		if !strings.Contains(top.String(), c.summary) {
+			t.Errorf("elevate help does not list %q:\n%s", c.name, top.String())
+		}
+		for _, flag := range []string{"-h", "--help"} {
+			t.Run(c.name+" "+flag, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				code := run(context.Background(), append(strings.Fields(c.name), flag), &out, &errb)
+				first, _, _ := strings.Cut(out.String(), "\n")
+				if code != 0 || first != "elevate "+c.name+": "+c.summary {
+					t.Fatalf("exit %d, first line %q; want 0 and the summary\nstderr: %s", code, first, errb.String())
+				}
+			})
+		}
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"tenant", "-h"}, {"policy", "--help"}, {"apikey", "-h"}, {"help", "tenant"}, {"help", "tenant", "show"}, {"policy", "validate", "x.cedar", "-h"}} {
+		var out bytes.Buffer
+		if code := run(context.Background(), args, &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "elevate") {
+			t.Errorf("elevate %s: exit %d, output %q", strings.Join(args, " "), code, out.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, io.Discard); code != 0 || !regexp.MustCompile(`^elevate \S+ \(go1\.\S+ \w+/\w+\)\n$`).MatchString(out.String()) {
+		t.Fatalf("elevate version: exit %d, %q", code, out.String())
+	}
+	mod := func(v string, settings ...debug.BuildSetting) *debug.BuildInfo {
+		return &debug.BuildInfo{Main: debug.Module{Version: v}, Settings: settings}
+	}
+	for _, c := range []struct {
+		linked string
+		info   *debug.BuildInfo
+		want   string
+	}{
+		{"v1.2.3", mod("v0.0.0-x"), "v1.2.3"},
+		{"", mod("v0.4.0"), "v0.4.0"},
+		{"", mod("(devel)", debug.BuildSetting{Key: "vcs.revision", Value: "e377f32b1c2d3e4f"}, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "devel-e377f32b1c2d+dirty"},
+		{"", mod("(devel)"), "devel"},
+		{"", nil, "devel"},
+	} {
+		if got := buildVersion(c.linked, c.info); got != c.want {
+			t.Errorf("buildVersion(%q, %+v) = %q, want %q", c.linked, c.info, got, c.want)
+		}
 	}
 }
 
@@ -103,6 +162,17 @@ func TestServe(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /v1/requests: %d", res.StatusCode)
 	}
+	// Demo keys expire, as every key should.
+	keys := call(t, "GET", base+"/v1/api-keys", demo.Tenants[0].ID, demo.Tenants[0].Keys.Admin, "", 200)
+	data, _ := keys["data"].([]any)
+	for _, k := range data {
+		if k, _ := k.(map[string]any); k["expires_at"] == nil {
+			t.Errorf("demo key %v never expires", k["id"])
+		}
+	}
+	if len(data) != 4 {
+		t.Errorf("listed %d demo keys, want 4", len(data))
+	}
 	s.stop(t)
 	_ = errb
 	// The cursor key outlives the process: the file exists with private permissions.
@@ -121,13 +191,18 @@ type served struct {
 }
 
 // startServe runs `elevate serve` on a free port with extra flags, and
-// reads the address and the demo keys it reports.
+// reads the address and, when it seeds the demo (always on the memory
+// store, only with --demo on DynamoDB), the demo keys it reports.
 func startServe(t *testing.T, dir string, flags ...string) *served {
 	t.Helper()
 	demoOut := filepath.Join(dir, "demo.json")
+	seeds := !slices.Contains(flags, "dynamodb") || slices.Contains(flags, "--demo")
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{cancel: cancel, done: make(chan int)}
-	args := append([]string{"serve", "--port", "0", "--demo-out", demoOut, "--cursor-key-file", filepath.Join(dir, "keys")}, flags...)
+	args := append([]string{"serve", "--port", "0", "--cursor-key-file", filepath.Join(dir, "keys")}, flags...)
+	if seeds {
+		args = append(args, "--demo-out", demoOut)
+	}
 	go func() { s.done <- run(ctx, args, &s.out, &s.errb) }()
 	listening := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 	for deadline := time.Now().Add(30 * time.Second); s.base == ""; {
@@ -138,6 +213,9 @@ func startServe(t *testing.T, dir string, flags ...string) *served {
 			t.Fatalf("serve did not start; stderr: %s", s.errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if !seeds {
+		return s
 	}
 	b, err := os.ReadFile(demoOut)
 	if err != nil {

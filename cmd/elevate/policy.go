@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,44 +9,40 @@ import (
 	"github.com/elevate-jit/elevate/internal/policy"
 )
 
-const policyUsage = `Usage:
-  elevate policy validate FILE           parse FILE and type-check it against Elevate's schema
-  elevate policy test FILE CASES.json    run a table of requests against FILE; exit 1 on any mismatch
-  elevate policy schema                  print Elevate's Cedar schema
-  elevate policy default                 print the default policy set of new tenants
-`
+// policyValidate parses and type-checks a policy file, so tenants can check
+// policy changes in their own CI before uploading them.
+func policyValidate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("policy validate", stderr)
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return usageError(stderr, "policy validate", "give one policy file")
+	}
+	set, err := parsePolicyFile(fs.Arg(0))
+	if err != nil {
+		printPolicyError(stderr, fs.Arg(0), err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d policies, valid\n", fs.Arg(0), set.Len())
+	return 0
+}
 
-// policyCmd runs the policy subcommands, so tenants can check and test policy
-// changes in their own CI before uploading them.
-func policyCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("policy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, policyUsage) }
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fs.Usage()
-		return 2
+// policyPrint prints the schema or the default policy set.
+func policyPrint(name string, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags(name, stderr)
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
-	rest := fs.Args()[1:]
-	switch sub := fs.Arg(0); {
-	case sub == "validate" && len(rest) == 1:
-		set, err := parsePolicyFile(rest[0])
-		if err != nil {
-			printPolicyError(stderr, rest[0], err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s: %d policies, valid\n", rest[0], set.Len())
-		return 0
-	case sub == "test" && len(rest) == 2:
-		return policyTest(rest[0], rest[1], stdout, stderr)
-	case sub == "schema" && len(rest) == 0:
+	if fs.NArg() != 0 {
+		return usageError(stderr, name, "takes no arguments")
+	}
+	if name == "policy schema" {
 		fmt.Fprint(stdout, policy.SchemaText)
-		return 0
-	case sub == "default" && len(rest) == 0:
+	} else {
 		fmt.Fprint(stdout, policy.DefaultText)
-		return 0
 	}
-	fs.Usage()
-	return 2
+	return 0
 }
 
 func parsePolicyFile(path string) (*policy.Set, error) {
@@ -69,7 +64,16 @@ func printPolicyError(w io.Writer, path string, err error) {
 	}
 }
 
-func policyTest(policyPath, casesPath string, stdout, stderr io.Writer) int {
+// policyTest runs a table of requests against a policy file.
+func policyTest(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("policy test", stderr)
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() != 2 {
+		return usageError(stderr, "policy test", "give a policy file and a cases file")
+	}
+	policyPath, casesPath := fs.Arg(0), fs.Arg(1)
 	set, err := parsePolicyFile(policyPath)
 	if err != nil {
 		printPolicyError(stderr, policyPath, err)

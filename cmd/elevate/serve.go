@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,21 +23,31 @@ import (
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 8080, "port to listen on (0 picks a free one)")
-	demo := fs.Bool("demo", true, "seed two demo tenants with API keys and print them")
+	demo := fs.Bool("demo", true, "seed two demo tenants with API keys and print them; on --store dynamodb only when given explicitly")
 	demoOut := fs.String("demo-out", "", "also write the demo tenants and keys as JSON to this file")
 	keyFile := fs.String("cursor-key-file", ".elevate/cursor-keys", "file holding the cursor-sealing keys (id:base64,...); created if missing; ELEVATE_CURSOR_KEYS overrides it")
 	protected := fs.String("protected-accounts", local.DemoProtectedAccount, "comma-separated account ids no grant may target")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	rateLimit := fs.Float64("rate-limit", 50, "calls a second each caller may make (bursts of twice as many); 0 turns limiting off")
+	rateLimit := fs.Float64("rate-limit", 50, "calls a second each caller may make; 0 turns limiting off")
+	tenantRateLimit := fs.Float64("tenant-rate-limit", 0, "calls a second all callers of one tenant may make together (default five times --rate-limit)")
 	var sc local.StoreConfig
 	storeFlags(fs, &sc)
 	sweepEvery := fs.Duration("sweep-every", time.Minute, "run the sweeper (lost expiries, stuck grants, stale requests) this often; 0 turns it off")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	privateJWKS := fs.Bool("allow-private-jwks", false, "let tenants' JWKS URLs name loopback or private hosts (a local identity provider); never in production")
+	jwksHosts := fs.String("jwks-allowed-hosts", "", "comma-separated identity provider hosts tenants' JWKS URLs may name (default: any public host)")
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	// A lasting store may be a deployment's table: never plant demo tenants
+	// and admin keys there unless asked to.
+	if sc.Kind == "dynamodb" && !flagGiven(fs, "demo") {
+		*demo = false
+	}
+	if *demoOut != "" && !*demo {
+		return usageError(stderr, "serve", "--demo-out writes the demo keys, but no demo is seeded (with --store dynamodb, give --demo)")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -57,7 +66,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "elevate serve: %v\n", err)
 		return 1
 	}
-	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit})
+	elevate := local.New(local.Config{Store: store, Cursors: sealer, Logger: log, ProtectedAccounts: deploy.SplitList(*protected), SweepEvery: *sweepEvery, RateLimit: *rateLimit, TenantRateLimit: *tenantRateLimit,
+		AllowPrivateJWKS: *privateJWKS, JWKSHosts: deploy.SplitList(*jwksHosts)})
 	defer elevate.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*addr, strconv.Itoa(*port)))
@@ -79,6 +89,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		printDemo(stdout, base, d)
+	} else {
+		fmt.Fprintln(stdout, "No demo tenants seeded (give --demo to seed them); create tenants with elevate tenant create.")
 	}
 	fmt.Fprintf(stdout, "Elevate is listening on %s (Ctrl-C to stop)\n", base)
 

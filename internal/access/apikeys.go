@@ -54,8 +54,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, in NewAPIKeyInp
 		v.Add("groups", "only a service principal's key takes groups; a key for yourself carries your own groups")
 	}
 	validateGroups(v, in.Groups)
-	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
+	if in.ServicePrincipal == "" && in.ExpiresAt.IsZero() {
+		in.ExpiresAt = now.Add(DefaultKeyLifetime) // a key for a person always ends
+	}
+	switch {
+	case !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now):
 		v.Add("expires_at", "must be in the future")
+	case in.ServicePrincipal == "" && in.ExpiresAt.After(now.Add(t.Boundary.MaxKeyLifetime)):
+		v.Add("expires_at", "a key for a person may live at most %d days in this tenant", int(t.Boundary.MaxKeyLifetime/(24*time.Hour)))
 	}
 	if err := v.Err(); err != nil {
 		return APIKey{}, "", err
@@ -112,9 +118,14 @@ func (s *core) storeKey(ctx context.Context, t Tenant, actor Principal, k APIKey
 	}
 	k.ID, k.SecretHash = id, hash
 	now := k.CreatedAt
-	c := Change{APIKeys: []APIKey{k}, Audit: []AuditEvent{s.audit(t, actor, now, AuditAPIKeyCreated, "api_key", k.ID, SeverityHigh, map[string]any{
+	details := map[string]any{
 		"name": k.Name, "role": string(k.Role), "principal_id": k.PrincipalID, "principal_kind": string(k.PrincipalKind),
-	})}}
+		"for_caller": k.ForCreator(), "acts_as": k.ActsAs(),
+	}
+	if !k.ExpiresAt.IsZero() {
+		details["expires_at"] = k.ExpiresAt.Format(time.RFC3339)
+	}
+	c := Change{APIKeys: []APIKey{k}, Audit: []AuditEvent{s.audit(t, actor, now, AuditAPIKeyCreated, "api_key", k.ID, SeverityHigh, details)}}
 	withIdempotency(&c, idem, now, Outcome{APIKey: &APIKey{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Role: k.Role,
 		PrincipalID: k.PrincipalID, PrincipalKind: k.PrincipalKind, Groups: k.Groups, CreatedBy: k.CreatedBy,
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, Revision: k.Revision}})

@@ -13,7 +13,9 @@ import (
 
 func TestAuditLifecycle(t *testing.T) {
 	f := newFixture(t)
-	f.tenant(tenantA, func(in *access.NewTenantInput) { in.Settings.AuditRetention = 30 * 24 * time.Hour })
+	f.tenant(tenantA, func(in *access.NewTenantInput) {
+		in.Boundary.MinAuditRetention, in.Settings.AuditRetention = 30*24*time.Hour, 30*24*time.Hour
+	})
 
 	r := f.pending(alice, adminAccess(acct1))
 	f.clock.Advance(time.Minute)

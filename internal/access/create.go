@@ -131,6 +131,20 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	return r, nil
 }
 
+// CheckRequest validates a would-be request without making it: the HTTP
+// layer calls it when the body already lacks something, so that one answer
+// names every problem.
+func (s *Service) CheckRequest(ctx context.Context, p Principal, in CreateRequestInput) error {
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	if in.GranteeID == "" && !p.IsService() {
+		in.GranteeID = p.ID
+	}
+	return validateCreate(t, p, in)
+}
+
 // DeniedError is the policy_denied error for a request the policies denied;
 // its details name the recorded request.
 func DeniedError(r Request) error {

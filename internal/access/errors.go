@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Code is the machine-readable error code of the API contract (DESIGN §4). The
+// Code is the machine-readable error code of the API contract (internal/api/openapi.yaml). The
 // domain chooses it; the HTTP layer maps it to a status once.
 type Code string
 
@@ -106,6 +106,23 @@ func (v Violations) Add(field, format string, args ...any) {
 	if _, ok := v[field]; !ok {
 		v[field] = fmt.Sprintf(format, args...)
 	}
+}
+
+// Absorb adds the per-field problems of a validation_failed error; it
+// reports false (adding nothing) for any other error.
+func (v Violations) Absorb(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeValidationFailed || len(e.Details) == 0 {
+		return false
+	}
+	for f, msg := range e.Details {
+		if s, ok := msg.(string); ok {
+			v.Add(f, "%s", s)
+		} else {
+			v.Add(f, "%v", msg)
+		}
+	}
+	return true
 }
 
 // Err returns nil when there are no violations, else a validation_failed error.

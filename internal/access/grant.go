@@ -9,7 +9,7 @@ import (
 // GrantStatus is where a grant is in its lifecycle.
 type GrantStatus string
 
-// The grant statuses of DESIGN §4.
+// The grant statuses (docs/design.md, "Lifecycle").
 const (
 	GrantProvisioning GrantStatus = "provisioning"
 	GrantActive       GrantStatus = "active"
@@ -120,6 +120,9 @@ type Grant struct {
 	RevokedBy       string
 	Reasoning       string
 	EndReason       EndReason
+	// EndingAt is when the grant became revoking: with the time it ended,
+	// how long taking its access away took.
+	EndingAt time.Time
 	// Failure is set when provisioning failed for good; the grant becomes
 	// failed once what was created is removed.
 	Failure     string

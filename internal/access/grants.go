@@ -29,25 +29,7 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		return Grant{}, err
 	}
 	now := s.clock()
-	v := Violations{}
-	in.Resource.Validate("resource", v)
-	validateAction(t.Catalog, in.Resource, in.Action, v)
-	if in.GranteeID == "" {
-		v.Add("grantee_id", "is required")
-	} else {
-		validateUserID(v, "grantee_id", in.GranteeID)
-	}
-	switch {
-	case in.ExpiresAt.IsZero():
-		v.Add("expires_at", "is required")
-	case !in.ExpiresAt.After(now.Add(time.Minute)):
-		v.Add("expires_at", "must be more than a minute in the future")
-	case in.ExpiresAt.After(now.Add(t.Settings.MaxDuration)):
-		v.Add("expires_at", "must be within this tenant's maximum duration of %d seconds", int64(t.Settings.MaxDuration.Seconds()))
-	}
-	validateText(v, "reasoning", in.Reasoning, MaxReasoning, true)
-	validateMetadata(v, in.Metadata)
-	if err := v.Err(); err != nil {
+	if err := validateDirectGrant(t, in, now); err != nil {
 		return Grant{}, err
 	}
 	in.Resource = in.Resource.Normalize()
@@ -85,6 +67,39 @@ func (s *Service) CreateGrant(ctx context.Context, p Principal, in CreateGrantIn
 		s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant " + g.ID, err})
 	}
 	return g, nil
+}
+
+// validateDirectGrant checks a direct grant's fields.
+func validateDirectGrant(t Tenant, in CreateGrantInput, now time.Time) error {
+	v := Violations{}
+	in.Resource.Validate("resource", v)
+	validateAction(t.Catalog, in.Resource, in.Action, v)
+	if in.GranteeID == "" {
+		v.Add("grantee_id", "is required")
+	} else {
+		validateUserID(v, "grantee_id", in.GranteeID)
+	}
+	switch {
+	case in.ExpiresAt.IsZero():
+		v.Add("expires_at", "is required")
+	case !in.ExpiresAt.After(now.Add(time.Minute)):
+		v.Add("expires_at", "must be more than a minute in the future")
+	case in.ExpiresAt.After(now.Add(t.Settings.MaxDuration)):
+		v.Add("expires_at", "must be within this tenant's maximum duration of %d seconds", int64(t.Settings.MaxDuration.Seconds()))
+	}
+	validateText(v, "reasoning", in.Reasoning, MaxReasoning, true)
+	validateMetadata(v, in.Metadata)
+	return v.Err()
+}
+
+// CheckGrant validates a would-be direct grant without making it (see
+// CheckRequest).
+func (s *Service) CheckGrant(ctx context.Context, p Principal, in CreateGrantInput) error {
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	return validateDirectGrant(t, in, s.clock())
 }
 
 // RevokeGrant ends access now. Admins may revoke any grant, grantees their
@@ -148,7 +163,7 @@ func (s *core) endGrantWith(ctx context.Context, t Tenant, g Grant, actor Princi
 		return g, err
 	}
 	g.Revision++
-	g.EndReason = why
+	g.EndReason, g.EndingAt = why, now
 	action := AuditGrantExpiring
 	if why == EndRevocation {
 		action = AuditGrantRevoking

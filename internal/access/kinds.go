@@ -33,7 +33,7 @@ const (
 	required
 )
 
-// kinds are the resource types of DESIGN §3, in the order ResourceTypes
+// kinds are the resource types (docs/design.md, "Resources"), in the order ResourceTypes
 // lists them.
 var kinds = []kind{
 	{

@@ -58,7 +58,7 @@ type managedTarget struct {
 }
 
 // ManagedSpec builds the managed permission set for a grant on an S3 bucket,
-// RDS instance or EC2 instance (DESIGN §3). Every statement is pinned to the
+// RDS instance or EC2 instance (docs/permission-sets.md). Every statement is pinned to the
 // resource's account with aws:ResourceAccount. dbiResourceID is the RDS
 // instance's DbiResourceId, needed for the connect action.
 func ManagedSpec(instanceARN string, r Resource, action string, policyVersion int, dbiResourceID string) (ManagedPermissionSet, error) {

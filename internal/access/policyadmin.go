@@ -8,7 +8,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/policy"
 )
 
-// MaxPolicyBytes bounds a policy set's text (DESIGN §4: 256 KiB bodies).
+// MaxPolicyBytes bounds a policy set's text (the API contract: 256 KiB bodies).
 const MaxPolicyBytes = 256 << 10
 
 // GetPolicies returns the tenant's current policy set (approvers and admins).
@@ -93,9 +93,6 @@ type Evaluation struct {
 	PolicyVersion int
 	Draft         bool
 	Decision      policy.Decision
-	// Refusal explains why the tenant boundary or the protected accounts
-	// would refuse the target; empty when they would not.
-	Refusal string
 }
 
 // EvaluatePolicies answers what a request would get, and why, without
@@ -145,7 +142,10 @@ func (s *Service) EvaluatePolicies(ctx context.Context, p Principal, in Evaluate
 		return Evaluation{}, err
 	}
 	if err := s.checkTarget(t, in.Resource, ancestors); err != nil {
-		ev.Refusal = clientMessage(err)
+		// One message for every refused target, and no decision: a dry run
+		// must not reveal where an account the tenant cannot reach sits.
+		return Evaluation{}, &Error{Code: CodeForbidden, Cause: err,
+			Message: "the target is outside this tenant's boundary or protected: a dry run evaluates only targets the tenant may reach"}
 	}
 	at := in.At
 	if at.IsZero() {

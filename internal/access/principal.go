@@ -6,7 +6,7 @@ import "slices"
 // can do what an approver can, an approver what a requester can.
 type Role string
 
-// The roles of DESIGN §2.
+// The roles (docs/design.md, "Who may do what").
 const (
 	RoleRequester Role = "requester"
 	RoleApprover  Role = "approver"

@@ -435,6 +435,7 @@ func (s *core) activate(ctx context.Context, t Tenant, g Grant) error {
 	if err := s.commit(ctx, c); err != nil {
 		return err
 	}
+	s.observe(ctx, g)
 	if inline {
 		_, err := s.endGrant(ctx, t, g, sys, EndExpiry, "The grant ended within a minute of becoming active")
 		return err
@@ -603,8 +604,16 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 	}
 	g.Revision++
 	c.Grants = []Grant{g}
-	c.Audit = append([]AuditEvent{s.audit(t, sys, now, action, "grant", g.ID, severityOf(action), map[string]any{"reason": g.Failure})}, c.Audit...)
-	return s.commit(ctx, c)
+	details := map[string]any{"reason": g.Failure}
+	if g.Status == GrantRevoked {
+		details = map[string]any{"revoked_by": g.RevokedBy, "reasoning": g.Reasoning}
+	}
+	c.Audit = append([]AuditEvent{s.audit(t, sys, now, action, "grant", g.ID, severityOf(action), details)}, c.Audit...)
+	if err := s.commit(ctx, c); err != nil {
+		return err
+	}
+	s.observe(ctx, g)
+	return nil
 }
 
 func severityOf(action string) Severity {

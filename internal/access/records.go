@@ -1,6 +1,10 @@
 package access
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // APIKey is a stored API key. Only a hash of its secret is kept; the secret
 // is shown once, when the key is created.
@@ -19,6 +23,29 @@ type APIKey struct {
 	RevokedAt     time.Time
 	RevokedBy     string
 	Revision      int64
+}
+
+// ForCreator reports whether the key acts for the user who made it (rather
+// than for a service principal).
+func (k APIKey) ForCreator() bool {
+	return k.PrincipalKind == PrincipalUser && k.PrincipalID == k.CreatedBy
+}
+
+// ActsAs says, for people, exactly what the key acts as: its principal, role
+// and groups are fixed when it is made and do not follow later changes.
+func (k APIKey) ActsAs() string {
+	who := "service principal " + k.PrincipalID
+	if k.PrincipalKind == PrincipalUser {
+		who = "user " + k.PrincipalID
+		if k.ForCreator() {
+			who = "you (user " + k.PrincipalID + ")"
+		}
+	}
+	groups := "no groups"
+	if len(k.Groups) > 0 {
+		groups = "groups " + strings.Join(k.Groups, ", ")
+	}
+	return fmt.Sprintf("%s with role %s and %s, fixed when the key was made: later changes to that role or those groups do not reach it", who, k.Role, groups)
 }
 
 // Usable reports whether the key may authenticate a call at now.

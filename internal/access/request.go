@@ -9,7 +9,7 @@ import (
 // RequestStatus is where a request is in its lifecycle.
 type RequestStatus string
 
-// The request statuses of DESIGN §4. A request stays approved after its grant ends.
+// The request statuses (docs/design.md, "Lifecycle"). A request stays approved after its grant ends.
 const (
 	RequestPending   RequestStatus = "pending"
 	RequestApproved  RequestStatus = "approved"

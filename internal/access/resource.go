@@ -10,7 +10,7 @@ import (
 // (see kinds).
 type ResourceType string
 
-// The resource types of DESIGN §3.
+// The resource types (docs/design.md, "Resources").
 const (
 	ResourceAccount            ResourceType = "aws_account"
 	ResourcePermissionSet      ResourceType = "aws_permission_set"
@@ -43,7 +43,7 @@ func (t ResourceType) Managed() bool {
 }
 
 // ManagedActions are the actions Elevate knows how to build a managed
-// permission set for on this type (DESIGN §3); none for the others.
+// permission set for on this type (docs/permission-sets.md); none for the others.
 func (t ResourceType) ManagedActions() []string {
 	k, ok := kindOf(t)
 	if !ok {
@@ -57,7 +57,7 @@ func (t ResourceType) ManagedActions() []string {
 }
 
 // Resource is what a request asks access to: a type and id, plus the fields
-// some types need (DESIGN §3).
+// some types need (docs/design.md, "Resources").
 type Resource struct {
 	Type      ResourceType
 	ID        string

@@ -38,8 +38,18 @@ type Config struct {
 	Report func(ctx context.Context, p Problem)
 	Now    func() time.Time
 	NewID  func() string
+	// Observe is told of every grant whose move to active, expired, revoked
+	// or failed was committed, with the grant as stored; the functions turn
+	// it into on-call metrics. Optional.
+	Observe func(ctx context.Context, g Grant)
 	// PolicyCacheSize bounds the parsed policy sets kept in memory (default 1024).
 	PolicyCacheSize int
+	// JWKSHosts, when set, is the operator's allow-list of identity provider
+	// hosts a tenant's JWKS URL may name.
+	JWKSHosts []string
+	// AllowPrivateJWKS lets a JWKS URL name loopback and private hosts (local
+	// development against a local IdP); otherwise only public hosts.
+	AllowPrivateJWKS bool
 }
 
 // The domain serves three audiences, and each has its own type so the types
@@ -83,16 +93,19 @@ type core struct {
 	protected map[string]bool
 	maxOU     int
 	report    func(ctx context.Context, p Problem)
+	observe   func(ctx context.Context, g Grant)
 	now       func() time.Time
 	newID     func() string
 	policies  *policyCache
+	jwksHosts []string
+	anyJWKS   bool
 }
 
 func newCore(c Config) *core {
 	s := &core{
 		store: c.Store, workflow: c.Workflow, scheduler: c.Scheduler, ic: c.IdentityCenter, db: c.DB,
-		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report,
-		now: c.Now, newID: c.NewID, protected: map[string]bool{},
+		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report, observe: c.Observe,
+		now: c.Now, newID: c.NewID, protected: map[string]bool{}, jwksHosts: c.JWKSHosts, anyJWKS: c.AllowPrivateJWKS,
 	}
 	for _, a := range c.ProtectedAccounts {
 		s.protected[a] = true
@@ -105,6 +118,9 @@ func newCore(c Config) *core {
 	}
 	if s.report == nil {
 		s.report = func(context.Context, Problem) {}
+	}
+	if s.observe == nil {
+		s.observe = func(context.Context, Grant) {}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -165,6 +181,14 @@ func (s *core) tenant(ctx context.Context, id string) (Tenant, error) {
 		return Tenant{}, fmt.Errorf("load tenant %s: %w", id, err)
 	}
 	return t, nil
+}
+
+// RequireRole fails with forbidden unless p holds at least role min; what
+// names the action ("changing policies") in the message. The API checks a
+// route's role with it before it reads the body, so that authorization comes
+// before validation; the use cases check again.
+func RequireRole(p Principal, min Role, what string) error {
+	return requireRole(p, min, what)
 }
 
 // requireRole fails with forbidden unless p holds at least role min.

@@ -83,6 +83,8 @@ type Boundary struct {
 	MaxDuration time.Duration
 	// MinAuditRetention is the floor of the tenant's audit retention.
 	MinAuditRetention time.Duration
+	// MaxKeyLifetime is the longest an API key made for a user may live.
+	MaxKeyLifetime time.Duration
 }
 
 // Configured reports whether the boundary lets the tenant reach anything.
@@ -96,7 +98,8 @@ func (b Boundary) CanAssign(permissionSetARN string) bool {
 // DefaultBoundary is the boundary of a tenant created without one: it
 // reaches nothing until the operator sets instance and roots.
 func DefaultBoundary() Boundary {
-	return Boundary{IdentityMapping: MapUserName, MaxDuration: MaxMaxDuration, MinAuditRetention: MinAuditRetention}
+	return Boundary{IdentityMapping: MapUserName, MaxDuration: MaxMaxDuration, MinAuditRetention: DefaultAuditRetention,
+		MaxKeyLifetime: DefaultMaxKeyLifetime}
 }
 
 // Settings are what a tenant's admins configure (PATCH /v1/tenant).
@@ -120,6 +123,12 @@ const (
 	MaxApprovalWindow     = 7 * 24 * time.Hour
 	MaxMaxDuration        = 7 * 24 * time.Hour
 	MinAuditRetention     = 24 * time.Hour
+	// DefaultKeyLifetime is how long an API key made for a user lives when
+	// its maker gives no expiry; DefaultMaxKeyLifetime the operator's default
+	// maximum, and MaxMaxKeyLifetime the most an operator may allow.
+	DefaultKeyLifetime    = 90 * 24 * time.Hour
+	DefaultMaxKeyLifetime = 365 * 24 * time.Hour
+	MaxMaxKeyLifetime     = 5 * 365 * 24 * time.Hour
 	MaxAuditRetention     = 10 * 365 * 24 * time.Hour
 )
 
@@ -249,6 +258,9 @@ func (b Boundary) Validate(v Violations) {
 	}
 	if b.MinAuditRetention < MinAuditRetention || b.MinAuditRetention > MaxAuditRetention {
 		v.Add("audit_retention_floor_days", "must be between 1 and 3650 days")
+	}
+	if b.MaxKeyLifetime < 24*time.Hour || b.MaxKeyLifetime > MaxMaxKeyLifetime {
+		v.Add("api_key_max_lifetime_days", "must be between 1 and %d days", int(MaxMaxKeyLifetime/(24*time.Hour)))
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/elevate-jit/elevate/internal/netguard"
 	"github.com/elevate-jit/elevate/internal/policy"
 )
 
@@ -101,6 +103,7 @@ type BoundaryPatch struct {
 	AllowedRoots, Assignable     *[]string
 	MaxDuration                  *time.Duration
 	MinAuditRetention            *time.Duration
+	MaxKeyLifetime               *time.Duration
 }
 
 // Apply returns b with the patch's fields set.
@@ -116,6 +119,7 @@ func (p BoundaryPatch) Apply(b Boundary) Boundary {
 	}
 	setIf(&b.MaxDuration, p.MaxDuration)
 	setIf(&b.MinAuditRetention, p.MinAuditRetention)
+	setIf(&b.MaxKeyLifetime, p.MaxKeyLifetime)
 	return b
 }
 
@@ -157,7 +161,7 @@ func (s *Operator) UpdateBoundary(ctx context.Context, tenantID string, patch Bo
 func sameBoundary(a, b Boundary) bool {
 	return a.InstanceARN == b.InstanceARN && a.IdentityStoreID == b.IdentityStoreID && a.IdentityMapping == b.IdentityMapping &&
 		slices.Equal(a.AllowedRoots, b.AllowedRoots) && slices.Equal(a.Assignable, b.Assignable) &&
-		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention
+		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention && a.MaxKeyLifetime == b.MaxKeyLifetime
 }
 
 // boundaryDetails is a boundary as the audit trail records it.
@@ -167,6 +171,7 @@ func boundaryDetails(b Boundary) map[string]any {
 		"allowed_roots_ceiling": slices.Clone(b.AllowedRoots), "assignable_permission_sets": slices.Clone(b.Assignable),
 		"max_duration_ceiling_seconds": int64(b.MaxDuration / time.Second),
 		"audit_retention_floor_days":   int64(b.MinAuditRetention / (24 * time.Hour)),
+		"api_key_max_lifetime_days":    int64(b.MaxKeyLifetime / (24 * time.Hour)),
 	}
 }
 
@@ -235,6 +240,9 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		v := Violations{}
 		ValidateTenantName(t.Name, v)
 		t.Settings.Validate(v)
+		if t.Settings.JWT.JWKSURL != before.Settings.JWT.JWKSURL {
+			s.checkJWKSHost(t.Settings.JWT.JWKSURL, v)
+		}
 		if err := v.Err(); err != nil {
 			return before, err
 		}
@@ -250,7 +258,10 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		now := s.clock()
 		t.Revision++
 		t.UpdatedAt = now
-		c := Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, AuditTenantUpdated, "tenant", t.ID, SeverityHigh, map[string]any{"fields": patch.fields()})}}
+		fields := patch.fields()
+		c := Change{Tenants: []Tenant{t}, Audit: []AuditEvent{s.audit(t, p, now, AuditTenantUpdated, "tenant", t.ID, SeverityHigh, map[string]any{
+			"fields": fields, "old": settingsDetails(before, fields), "new": settingsDetails(t, fields),
+		})}}
 		if err := s.commit(ctx, c); err != nil {
 			if errors.Is(err, ErrUnique) {
 				return before, Invalid("jwt.audience", "this issuer and audience are already used by another tenant")
@@ -259,6 +270,25 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, patch TenantPat
 		}
 		return t, nil
 	})
+}
+
+// checkJWKSHost refuses a JWKS URL Elevate must not fetch from: a host that
+// is certainly not on the public internet (the fetch checks resolved
+// addresses again), or one outside the operator's allow-list.
+func (s *core) checkJWKSHost(raw string, v Violations) {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return // Validate reports it
+	}
+	if !s.anyJWKS {
+		if err := netguard.CheckHost(u.Host); err != nil {
+			v.Add("jwt.jwks_url", "must be on a public internet host (not loopback, private, link-local or metadata addresses)")
+			return
+		}
+	}
+	if len(s.jwksHosts) > 0 && !slices.ContainsFunc(s.jwksHosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) }) {
+		v.Add("jwt.jwks_url", "must be on one of the identity provider hosts the operator allows (%s)", strings.Join(s.jwksHosts, ", "))
+	}
 }
 
 // boundaryUnchanged refuses a tenant admin's patch that would change the
@@ -276,6 +306,7 @@ func boundaryUnchanged(b Boundary, p BoundaryPatch) error {
 		{"identity_center.assignable_permission_sets", !slices.Equal(after.Assignable, b.Assignable)},
 		{"max_duration_ceiling_seconds", after.MaxDuration != b.MaxDuration},
 		{"audit_retention_floor_days", after.MinAuditRetention != b.MinAuditRetention},
+		{"api_key_max_lifetime_days", after.MaxKeyLifetime != b.MaxKeyLifetime},
 	} {
 		if c.changed {
 			return &Error{Code: CodeForbidden, Message: fmt.Sprintf(operatorOwns, c.field), Details: map[string]any{c.field: "set by the operator"}}
@@ -389,6 +420,38 @@ func (p TenantPatch) fields() []string {
 	add(p.MaxDuration != nil, "max_duration_seconds")
 	add(p.AuditRetention != nil, "audit_retention_days")
 	return f
+}
+
+// settingsDetails is what the audit trail records of some of a tenant's
+// settings, under their wire names.
+func settingsDetails(t Tenant, fields []string) map[string]any {
+	st := t.Settings
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		switch f {
+		case "name":
+			out[f] = t.Name
+		case "jwt":
+			out[f] = map[string]any{"issuer": st.JWT.Issuer, "audience": st.JWT.Audience, "jwks_url": st.JWT.JWKSURL, "groups_claim": st.JWT.GroupsClaim}
+		case "group_roles":
+			roles := make(map[string]any, len(st.GroupRoles))
+			for g, r := range st.GroupRoles {
+				roles[g] = string(r)
+			}
+			out[f] = roles
+		case "identity_center.allowed_roots":
+			out[f] = slices.Clone(t.AllowedRoots())
+		case "time_zone":
+			out[f] = st.TimeZone
+		case "default_approval_window_seconds":
+			out[f] = int64(st.ApprovalWindow / time.Second)
+		case "max_duration_seconds":
+			out[f] = int64(st.MaxDuration / time.Second)
+		case "audit_retention_days":
+			out[f] = int64(st.AuditRetention / (24 * time.Hour))
+		}
+	}
+	return out
 }
 
 // GetCatalog returns the tenant's action catalog (every role).

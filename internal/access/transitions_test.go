@@ -8,7 +8,7 @@ import (
 )
 
 func TestRequestTransitions(t *testing.T) {
-	// The lifecycle of DESIGN §4: "" is "not yet stored".
+	// The lifecycle (docs/design.md, "Lifecycle"): "" is "not yet stored".
 	allowed := map[[2]access.RequestStatus]bool{
 		{"", access.RequestPending}:                      true, // needs approval
 		{"", access.RequestApproved}:                     true, // auto or break-glass

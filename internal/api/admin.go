@@ -80,6 +80,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	patch.AuditRetention = seconds(in.AuditRetentionDays, 24*time.Hour)
 	patch.Boundary.MaxDuration = seconds(in.MaxDurationCeilingSeconds, time.Second)
 	patch.Boundary.MinAuditRetention = seconds(in.AuditRetentionFloorDays, 24*time.Hour)
+	patch.Boundary.MaxKeyLifetime = seconds(in.APIKeyMaxLifetimeDays, 24*time.Hour)
 	t, err := a.svc.UpdateTenant(r.Context(), p, patch, nil)
 	if err != nil {
 		return err
@@ -165,12 +166,19 @@ func (a *API) getAPIKey(w http.ResponseWriter, r *http.Request, p access.Princip
 }
 
 func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	if _, err := a.svc.RevokeAPIKey(r.Context(), p, r.PathValue("id")); err != nil {
+	k, err := a.svc.RevokeAPIKey(r.Context(), p, r.PathValue("id"))
+	if err != nil {
 		return err
+	}
+	if f, ok := a.auth.(keyForgetter); ok {
+		f.ForgetKey(k.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// keyForgetter is an Authenticator that caches API keys and can forget one.
+type keyForgetter interface{ ForgetKey(id string) }
 
 func (a *API) listAuditEvents(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	q := readQuery(r, "limit", "cursor")

@@ -64,15 +64,62 @@ func decode(body []byte, v any) error {
 	if _, ok := generic.(map[string]any); !ok {
 		return access.Invalid("body", "must be a JSON object")
 	}
-	unknown := access.Violations{}
-	unknownFields(generic, reflect.TypeOf(v), "", unknown)
-	if err := unknown.Err(); err != nil {
-		return err
-	}
+	// Every unknown field and every value of the wrong type, in one answer.
+	problems := access.Violations{}
+	unknownFields(generic, reflect.TypeOf(v), "", problems)
 	if err := json.Unmarshal(body, v); err != nil {
-		return decodeError(err)
+		first := decodeError(err)
+		if !problems.Absorb(first) {
+			return first
+		}
+		// Each decode stops at one mismatch: drop that field and decode again
+		// to find the others.
+		field := lastMismatch(first)
+		for range 64 {
+			generic = dropField(generic, field)
+			b, _ := json.Marshal(generic)
+			err := json.Unmarshal(b, reflect.New(reflect.TypeOf(v).Elem()).Interface())
+			if err == nil {
+				break
+			}
+			next := decodeError(err)
+			if f := lastMismatch(next); f == field || !problems.Absorb(next) {
+				break
+			} else {
+				field = f
+			}
+		}
 	}
-	return nil
+	return problems.Err()
+}
+
+// lastMismatch is the field a type error names ("" when none).
+func lastMismatch(err error) string {
+	var e *access.Error
+	if errors.As(err, &e) {
+		for f := range e.Details {
+			return f
+		}
+	}
+	return ""
+}
+
+// dropField removes the value at a dotted path from a decoded JSON object,
+// so decoding again finds the next type error.
+func dropField(v any, path string) any {
+	obj, ok := v.(map[string]any)
+	if !ok || path == "" || path == "body" {
+		return v
+	}
+	head, rest, nested := strings.Cut(path, ".")
+	if !nested {
+		delete(obj, head)
+		return obj
+	}
+	if child, ok := obj[head]; ok {
+		obj[head] = dropField(child, rest)
+	}
+	return obj
 }
 
 // unknownFields records every object key in v that the struct type t has no

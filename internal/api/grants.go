@@ -58,8 +58,9 @@ func (a *API) createGrant(w http.ResponseWriter, r *http.Request, p access.Princ
 		v.Add("expires_at", "is required")
 	}
 	cg.ExpiresAt = parseTime("expires_at", in.ExpiresAt, v)
-	if err := v.Err(); err != nil {
-		return err
+	if len(v) > 0 {
+		v.Absorb(a.svc.CheckGrant(r.Context(), p, cg)) // every problem at once
+		return v.Err()
 	}
 	return a.idempotent(w, r, p, body, renderGrant(http.StatusCreated), func(idem *access.Idempotency) (access.Outcome, error) {
 		g, err := a.svc.CreateGrant(r.Context(), p, cg, idem)

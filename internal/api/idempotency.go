@@ -16,7 +16,7 @@ type renderFunc func(access.Outcome) (int, any)
 // when there is one.
 type runFunc func(idem *access.Idempotency) (access.Outcome, error)
 
-// idempotent performs a POST at most once per Idempotency-Key (DESIGN §4):
+// idempotent performs a POST at most once per Idempotency-Key (the API contract):
 // the key is scoped to tenant, principal and route (the path, so it names the
 // object); a replay with the same body returns the first response; another
 // body is 422; a duplicate while the first still runs is 409.

@@ -56,7 +56,6 @@ type evaluationJSON struct {
 	Notices           []string          `json:"notices"`
 	Errors            []evalErrorJSON   `json:"errors"`
 	PolicyVersion     *int              `json:"policy_version"`
-	Refusal           *string           `json:"refusal"`
 }
 
 func fromPolicySet(ps access.PolicySet) policySetJSON {
@@ -175,8 +174,7 @@ func (a *API) evaluatePolicies(w http.ResponseWriter, r *http.Request, p access.
 
 func fromEvaluation(ev access.Evaluation) evaluationJSON {
 	d := ev.Decision
-	out := evaluationJSON{Decision: "deny", Determining: []determiningJSON{}, Notices: nonNil(d.Notices), Errors: []evalErrorJSON{},
-		Refusal: optString(ev.Refusal)}
+	out := evaluationJSON{Decision: "deny", Determining: []determiningJSON{}, Notices: nonNil(d.Notices), Errors: []evalErrorJSON{}}
 	if d.Allowed {
 		out.Decision = "allow"
 		out.ApprovalMode = optString(string(d.Mode))

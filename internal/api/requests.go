@@ -41,8 +41,11 @@ func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 	if in.BreakGlass != nil {
 		cr.BreakGlass = *in.BreakGlass
 	}
-	if err := v.Err(); err != nil {
-		return err
+	if len(v) > 0 {
+		// Name every problem at once: what is missing, and what the domain
+		// finds wrong with what is there.
+		v.Absorb(a.svc.CheckRequest(r.Context(), p, cr))
+		return v.Err()
 	}
 	return a.idempotent(w, r, p, body, renderCreatedRequest, func(idem *access.Idempotency) (access.Outcome, error) {
 		req, err := a.svc.CreateRequest(r.Context(), p, cr, idem)

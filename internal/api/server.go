@@ -16,6 +16,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/cursor"
+	"github.com/elevate-jit/elevate/internal/ratelimit"
 )
 
 // Authenticator resolves the caller of a call from its headers.
@@ -42,9 +43,10 @@ type Config struct {
 	Limiter Limiter
 }
 
-// Limiter rate-limits callers.
+// Limiter rate-limits callers: it reports whether p may make one more call
+// now, and if not, how long to wait (ratelimit.Limiter).
 type Limiter interface {
-	Allow(p access.Principal) bool
+	Allow(ctx context.Context, p access.Principal) (ok bool, retryAfter time.Duration)
 }
 
 // API is the HTTP handler of Elevate.
@@ -84,7 +86,7 @@ func New(c Config) *API {
 	return a
 }
 
-// Body size limits (DESIGN §4).
+// Body size limits (the API contract: 256 KiB for policies, less elsewhere).
 const (
 	maxBody       = 64 << 10
 	maxPolicyBody = 256 << 10
@@ -96,35 +98,35 @@ func (a *API) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 
-	a.handle("POST /v1/requests", a.createRequest)
-	a.handle("GET /v1/requests", a.listRequests)
-	a.handle("GET /v1/requests/{id}", a.getRequest)
-	a.handle("POST /v1/requests/{id}/approve", a.approveRequest)
-	a.handle("POST /v1/requests/{id}/deny", a.denyRequest)
-	a.handle("POST /v1/requests/{id}/cancel", a.cancelRequest)
-	a.handle("GET /v1/approvals/pending", a.listPendingApprovals)
+	a.handle("POST /v1/requests", access.RoleRequester, "requesting access", a.createRequest)
+	a.handle("GET /v1/requests", access.RoleRequester, "reading requests", a.listRequests)
+	a.handle("GET /v1/requests/{id}", access.RoleRequester, "reading requests", a.getRequest)
+	a.handle("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", a.approveRequest)
+	a.handle("POST /v1/requests/{id}/deny", access.RoleApprover, "deciding requests", a.denyRequest)
+	a.handle("POST /v1/requests/{id}/cancel", access.RoleRequester, "cancelling requests", a.cancelRequest)
+	a.handle("GET /v1/approvals/pending", access.RoleApprover, "the approvals inbox", a.listPendingApprovals)
 
-	a.handle("GET /v1/grants", a.listGrants)
-	a.handle("POST /v1/grants", a.createGrant)
-	a.handle("GET /v1/grants/{id}", a.getGrant)
-	a.handle("POST /v1/grants/{id}/revoke", a.revokeGrant)
+	a.handle("GET /v1/grants", access.RoleRequester, "reading grants", a.listGrants)
+	a.handle("POST /v1/grants", access.RoleAdmin, "granting access directly", a.createGrant)
+	a.handle("GET /v1/grants/{id}", access.RoleRequester, "reading grants", a.getGrant)
+	a.handle("POST /v1/grants/{id}/revoke", access.RoleRequester, "revoking grants", a.revokeGrant)
 
-	a.handle("GET /v1/catalog", a.getCatalog)
-	a.handle("PUT /v1/catalog", a.putCatalog)
-	a.handle("GET /v1/tenant", a.getTenant)
-	a.handle("PATCH /v1/tenant", a.patchTenant)
+	a.handle("GET /v1/catalog", access.RoleRequester, "reading the catalog", a.getCatalog)
+	a.handle("PUT /v1/catalog", access.RoleAdmin, "changing the catalog", a.putCatalog)
+	a.handle("GET /v1/tenant", access.RoleAdmin, "reading tenant settings", a.getTenant)
+	a.handle("PATCH /v1/tenant", access.RoleAdmin, "changing tenant settings", a.patchTenant)
 
-	a.handle("POST /v1/api-keys", a.createAPIKey)
-	a.handle("GET /v1/api-keys", a.listAPIKeys)
-	a.handle("GET /v1/api-keys/{id}", a.getAPIKey)
-	a.handle("DELETE /v1/api-keys/{id}", a.deleteAPIKey)
+	a.handle("POST /v1/api-keys", access.RoleAdmin, "managing API keys", a.createAPIKey)
+	a.handle("GET /v1/api-keys", access.RoleAdmin, "managing API keys", a.listAPIKeys)
+	a.handle("GET /v1/api-keys/{id}", access.RoleAdmin, "managing API keys", a.getAPIKey)
+	a.handle("DELETE /v1/api-keys/{id}", access.RoleAdmin, "managing API keys", a.deleteAPIKey)
 
-	a.handle("GET /v1/audit-events", a.listAuditEvents)
+	a.handle("GET /v1/audit-events", access.RoleAdmin, "reading the audit trail", a.listAuditEvents)
 
-	a.handle("GET /v1/policies", a.getPolicies)
-	a.handle("PUT /v1/policies", a.putPolicies)
-	a.handle("GET /v1/policies/versions/{n}", a.getPolicyVersion)
-	a.handle("POST /v1/policies/evaluate", a.evaluatePolicies)
+	a.handle("GET /v1/policies", access.RoleApprover, "reading policies", a.getPolicies)
+	a.handle("PUT /v1/policies", access.RoleAdmin, "changing policies", a.putPolicies)
+	a.handle("GET /v1/policies/versions/{n}", access.RoleApprover, "reading policies", a.getPolicyVersion)
+	a.handle("POST /v1/policies/evaluate", access.RoleAdmin, "evaluating policies", a.evaluatePolicies)
 
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
@@ -135,20 +137,28 @@ func (a *API) routes() {
 // writing one, so errors are mapped in one place.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p access.Principal) error
 
-// handle registers an authenticated route.
-func (a *API) handle(pattern string, h handlerFunc) {
+// handle registers an authenticated route that callers of at least role min
+// may call; what names it in the refusal. The role is checked before
+// anything of the call is read, so authorization comes before validation.
+func (a *API) handle(pattern string, min access.Role, what string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.auth.Authenticate(r.Context(), r.Header.Get("X-Tenant-ID"), r.Header.Get("X-API-Key"), r.Header.Get("Authorization"))
 		if err != nil {
 			WriteError(w, r, a.log, err)
 			return
 		}
-		if a.limiter != nil && !a.limiter.Allow(p) {
-			w.Header().Set("Retry-After", "1")
-			WriteError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests; slow down"))
-			return
+		if a.limiter != nil {
+			if ok, wait := a.limiter.Allow(r.Context(), p); !ok {
+				w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
+				WriteError(w, r, a.log, access.Errorf(access.CodeRateLimited, "too many requests for your key or your tenant; retry after %s seconds", ratelimit.RetryAfter(wait)))
+				return
+			}
 		}
 		setLogAttrs(r.Context(), slog.String("tenant_id", p.TenantID), slog.String("principal_id", p.ID))
+		if err := access.RequireRole(p, min, what); err != nil {
+			WriteError(w, r, a.log, err)
+			return
+		}
 		if err := h(w, r, p); err != nil {
 			WriteError(w, r, a.log, err)
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// The wire types of the API. They are the JSON contract of DESIGN §4 and the
+// The wire types of the API. They are the JSON contract of the
 // OpenAPI document; the domain types carry no JSON tags.
 
 type resourceJSON struct {
@@ -93,6 +93,10 @@ type apiKeyJSON struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	ExpiresAt     *time.Time `json:"expires_at"`
 	RevokedAt     *time.Time `json:"revoked_at"`
+	// ForCaller and ActsAs say what the key acts as: its maker, or a service
+	// principal, with a role and groups fixed when it was made.
+	ForCaller bool   `json:"for_caller"`
+	ActsAs    string `json:"acts_as"`
 	// Key is the full secret, present only in the response that created it.
 	Key string `json:"key,omitempty"`
 }
@@ -140,6 +144,7 @@ type tenantJSON struct {
 	AuditRetentionDays           int64              `json:"audit_retention_days"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
+	APIKeyMaxLifetimeDays        int64              `json:"api_key_max_lifetime_days"`
 	PolicyVersion                int                `json:"policy_version"`
 	CreatedAt                    time.Time          `json:"created_at"`
 	UpdatedAt                    time.Time          `json:"updated_at"`
@@ -228,6 +233,7 @@ type tenantPatchBody struct {
 	AuditRetentionDays           *int64                   `json:"audit_retention_days"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
+	APIKeyMaxLifetimeDays        *int64                   `json:"api_key_max_lifetime_days"`
 }
 
 func toResource(r resourceJSON) access.Resource {
@@ -304,7 +310,7 @@ func fromAPIKey(k access.APIKey) apiKeyJSON {
 	return apiKeyJSON{
 		ID: k.ID, Name: k.Name, Role: string(k.Role), PrincipalID: k.PrincipalID, PrincipalKind: string(k.PrincipalKind),
 		Groups: nonNil(k.Groups), CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt.UTC(),
-		ExpiresAt: optTime(k.ExpiresAt), RevokedAt: optTime(k.RevokedAt),
+		ExpiresAt: optTime(k.ExpiresAt), RevokedAt: optTime(k.RevokedAt), ForCaller: k.ForCreator(), ActsAs: k.ActsAs(),
 	}
 }
 
@@ -333,6 +339,7 @@ func fromTenant(t access.Tenant) tenantJSON {
 		AuditRetentionDays:           int64(s.AuditRetention / (24 * time.Hour)),
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
 		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
+		APIKeyMaxLifetimeDays:        int64(b.MaxKeyLifetime / (24 * time.Hour)),
 		PolicyVersion:                t.PolicyVersion, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
 }

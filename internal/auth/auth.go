@@ -1,7 +1,7 @@
 // Package auth decides who is calling, for which tenant and with which role:
 // it checks the X-Tenant-ID header and exactly one credential, an Elevate API
 // key or a tenant's IdP-issued JWT, and returns an access.Principal or an
-// *access.Error whose code the API maps to 400, 401 or 403 (DESIGN §2).
+// *access.Error whose code the API maps to 400, 401 or 403 (docs/design.md, "Who may do what").
 package auth
 
 import (
@@ -52,6 +52,13 @@ type Config struct {
 	// JWKSMaxAge is how long a fetched key set is used before it is fetched
 	// again on demand; 0 means DefaultJWKSMaxAge.
 	JWKSMaxAge time.Duration
+	// JWKSHosts, when set, is the operator's allow-list of identity provider
+	// hosts JWKS documents may come from.
+	JWKSHosts []string
+	// AllowPrivateJWKS lets JWKS fetches reach loopback and private
+	// addresses: for local development against a local IdP, and tests. In a
+	// deployment fetches reach public internet addresses only.
+	AllowPrivateJWKS bool
 }
 
 // Authenticator resolves the caller of an API request. It is safe for
@@ -97,7 +104,7 @@ func New(cfg Config) *Authenticator {
 		tenants:  cfg.Tenants,
 		now:      now,
 		keys:     newKeyCache(cfg.Keys, now, ttl, neg, size),
-		jwks:     newJWKSCache(jwksClient(cfg.HTTPClient), now, maxAge),
+		jwks:     newJWKSCache(jwksClient(cfg.HTTPClient, cfg.AllowPrivateJWKS), now, maxAge, cfg.JWKSHosts),
 	}
 }
 
@@ -128,6 +135,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, tenantHeader, apiKeyHe
 	}
 	return a.authenticateJWT(ctx, tenantID, token)
 }
+
+// ForgetKey drops a cached API key, so a key revoked through this process
+// stops working here at once (other processes stop within the cache's TTL).
+func (a *Authenticator) ForgetKey(id string) { a.keys.forget(id) }
 
 // bearerToken extracts the token of "Bearer <token>"; the scheme is
 // case-insensitive (RFC 7235).
@@ -166,7 +177,7 @@ func (a *Authenticator) authenticateKey(ctx context.Context, tenantID, full stri
 		// A stored key that is not well-formed fails closed.
 		return access.Principal{}, invalidKey(fmt.Errorf("API key %s: stored key is malformed", id))
 	case access.CanonicalTenantID(key.TenantID) != tenantID:
-		e := access.Errorf(access.CodeTenantMismatch, "this API key belongs to another tenant")
+		e := a.mismatch(ctx, tenantID, "this API key belongs to another tenant")
 		e.Cause = fmt.Errorf("API key %s of tenant %s used for tenant %s", id, key.TenantID, tenantID)
 		return access.Principal{}, e
 	}
@@ -178,6 +189,17 @@ func (a *Authenticator) authenticateKey(ctx context.Context, tenantID, full stri
 		Groups:   key.Groups,
 		KeyID:    key.ID,
 	}, nil
+}
+
+// mismatch is the error of a valid credential of another tenant. When the
+// X-Tenant-ID names no tenant at all (a typo, most likely), it says so; the
+// credential is genuine, so its holder learns only what the header they
+// sent already told them.
+func (a *Authenticator) mismatch(ctx context.Context, tenantID, message string) *access.Error {
+	if _, err := a.tenants.GetTenant(ctx, tenantID); errors.Is(err, access.ErrNotFound) {
+		message = "no tenant " + tenantID + " exists (check X-Tenant-ID); " + message
+	}
+	return access.Errorf(access.CodeTenantMismatch, "%s", message)
 }
 
 func invalidKey(cause error) error {

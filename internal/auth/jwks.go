@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,9 +17,12 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/elevate-jit/elevate/internal/netguard"
 )
 
-// JWKS fetch limits of DESIGN §2.
+// JWKS fetch limits: a tenant's identity provider is fetched with a short
+// timeout and a size cap, and not more often than these allow.
 const (
 	JWKSFetchTimeout = 5 * time.Second
 	MaxJWKSSize      = 64 << 10
@@ -55,6 +61,7 @@ type jwksCache struct {
 	maxAge       time.Duration
 	retryEvery   time.Duration
 	refetchEvery time.Duration // JWKSRefetchInterval; shorter only in tests
+	hosts        []string      // the operator's allow-list; empty allows any public host
 
 	mu      sync.Mutex
 	entries map[string]*jwksEntry
@@ -71,19 +78,23 @@ type jwksEntry struct {
 	lastErr     error
 }
 
-func newJWKSCache(client *http.Client, now func() time.Time, maxAge time.Duration) *jwksCache {
+func newJWKSCache(client *http.Client, now func() time.Time, maxAge time.Duration, hosts []string) *jwksCache {
 	return &jwksCache{
-		client: client, now: now, maxAge: maxAge,
+		client: client, now: now, maxAge: maxAge, hosts: hosts,
 		retryEvery: jwksRetryInterval, refetchEvery: JWKSRefetchInterval,
 		entries: make(map[string]*jwksEntry),
 	}
 }
 
-// checkJWKSURL refuses anything but an absolute https URL without user info.
-func checkJWKSURL(raw string) error {
+// checkJWKSURL refuses anything but an absolute https URL without user info,
+// and, with an allow-list, a host not on it.
+func (c *jwksCache) checkJWKSURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
 		return errInsecureJWKS
+	}
+	if len(c.hosts) > 0 && !slices.ContainsFunc(c.hosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) }) {
+		return fmt.Errorf("JWKS host %s is not on the operator's allow-list", u.Hostname())
 	}
 	return nil
 }
@@ -91,7 +102,7 @@ func checkJWKSURL(raw string) error {
 // keyfunc returns the jwt.Keyfunc for rawURL, fetching the key set when it is
 // not cached, aged out, or (at most once per retry interval) failed before.
 func (c *jwksCache) keyfunc(ctx context.Context, rawURL string) (jwt.Keyfunc, error) {
-	if err := checkJWKSURL(rawURL); err != nil {
+	if err := c.checkJWKSURL(rawURL); err != nil {
 		return nil, err
 	}
 	e := c.entry(rawURL)
@@ -167,9 +178,11 @@ func (c *jwksCache) build(ctx context.Context, rawURL string, limiter *rate.Limi
 }
 
 // jwksClient derives the client JWKS fetches use from base (nil means the
-// default transport): its timeout is at most JWKSFetchTimeout and its
-// transport only speaks https and caps bodies at MaxJWKSSize.
-func jwksClient(base *http.Client) *http.Client {
+// default transport): its timeout is at most JWKSFetchTimeout, its
+// transport only speaks https, caps bodies at MaxJWKSSize and (unless
+// allowPrivate) dials public internet addresses only, and it follows
+// redirects only to the same host.
+func jwksClient(base *http.Client, allowPrivate bool) *http.Client {
 	c := &http.Client{}
 	if base != nil {
 		*c = *base
@@ -181,8 +194,42 @@ func jwksClient(base *http.Client) *http.Client {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
+	if !allowPrivate {
+		rt = publicOnly(rt)
+	}
 	c.Transport = cappedTransport{base: rt, max: MaxJWKSSize}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 || req.URL.Scheme != "https" || !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			return fmt.Errorf("JWKS redirect to %s refused: only redirects on the same https host are followed", req.URL.Host)
+		}
+		return nil
+	}
 	return c
+}
+
+// publicOnly returns rt dialling only public internet addresses (checked
+// after name resolution, so a name resolving to a private address fails).
+// A transport that is not an *http.Transport cannot be guarded and is
+// refused outright.
+func publicOnly(rt http.RoundTripper) http.RoundTripper {
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return refusingTransport{}
+	}
+	t = t.Clone()
+	t.Proxy = nil // a proxy would dial on our behalf, unchecked
+	t.DialContext = netguard.DialContext(&net.Dialer{Timeout: JWKSFetchTimeout, KeepAlive: 30 * time.Second})
+	return t
+}
+
+// refusingTransport fetches nothing.
+type refusingTransport struct{}
+
+func (refusingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, netguard.ErrNotPublic
 }
 
 // cappedTransport refuses plain-http requests and limits response bodies.

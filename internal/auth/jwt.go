@@ -135,7 +135,7 @@ func (a *Authenticator) foreignToken(ctx context.Context, tenantID, ownerID, raw
 	if _, err := a.verify(ctx, owner.Settings.JWT, raw); err != nil {
 		return invalidToken(fmt.Errorf("token of tenant %s: %w", ownerID, err))
 	}
-	e := access.Errorf(access.CodeTenantMismatch, "this bearer token belongs to another tenant")
+	e := a.mismatch(ctx, tenantID, "this bearer token belongs to another tenant")
 	e.Cause = fmt.Errorf("token of tenant %s used for tenant %s", ownerID, tenantID)
 	return e
 }

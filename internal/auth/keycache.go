@@ -10,7 +10,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// Key cache limits. Revocation must take effect within 60 s (DESIGN §2), so
+// Key cache limits. Revocation must take effect within 60 s (README, Authentication), so
 // no key is cached longer than MaxKeyCacheTTL.
 const (
 	MaxKeyCacheTTL          = 60 * time.Second
@@ -88,6 +88,15 @@ func (c *keyCache) put(e *keyEntry) {
 		c.remove(c.order.Front())
 	}
 	c.entries[e.id] = c.order.PushBack(e)
+}
+
+// forget drops what the cache knows of a key id.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[id]; ok {
+		c.remove(el)
+	}
 }
 
 func (c *keyCache) remove(el *list.Element) {

@@ -234,28 +234,3 @@ func TestParseKeys(t *testing.T) {
 		}
 	}
 }
-
-func FuzzOpen(f *testing.F) {
-	s := mustNew(f, keyB, keyA)
-	f.Add(s.Seal(binding, []byte("p"), t0.Add(time.Hour)))
-	f.Add(mustNew(f, keyA).Seal(binding, nil, t0.Add(time.Hour)))
-	f.Add("")
-	f.Add(".")
-	f.Add("k2025b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-	f.Add(strings.Repeat("k", MaxLen+1))
-	f.Fuzz(func(t *testing.T, c string) {
-		pos, err := s.Open(binding, c, t0)
-		if err != nil {
-			var e *access.Error
-			if !errors.As(err, &e) || e.Code != access.CodeInvalidCursor {
-				t.Fatalf("Open(%q) error %v is not invalid_cursor", c, err)
-			}
-			return
-		}
-		// Whatever opens must reseal to something that opens to the same position.
-		again, err := s.Open(binding, s.Seal(binding, pos, t0.Add(time.Minute)), t0)
-		if err != nil || !bytes.Equal(again, pos) {
-			t.Fatalf("reseal of %q failed: %v", pos, err)
-		}
-	})
-}

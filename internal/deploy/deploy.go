@@ -25,7 +25,15 @@ const (
 	EnvIdentityCenterTPS = "ELEVATE_IDENTITY_CENTER_TPS"
 	EnvRDSLookupRole     = "ELEVATE_RDS_LOOKUP_ROLE"
 	EnvLogLevel          = "ELEVATE_LOG_LEVEL"
+	EnvJWKSAllowedHosts  = "ELEVATE_JWKS_ALLOWED_HOSTS"
+	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
+	// embedded metrics (internal/metrics); DefaultMetricsNamespace without it.
+	EnvMetricsNamespace = "ELEVATE_METRICS_NAMESPACE"
 )
+
+// DefaultMetricsNamespace is the metrics' namespace when
+// ELEVATE_METRICS_NAMESPACE is not set; the stack sets "Elevate/<stack name>".
+const DefaultMetricsNamespace = "Elevate"
 
 // Need is one thing a function must be allowed to do; the stack turns each
 // into environment variables and the narrowest IAM statements it can.
@@ -88,6 +96,9 @@ var Variables = []Variable{
 	{Name: EnvIdentityCenterTPS, Needs: []Need{NeedIdentityCenter}, Optional: true},
 	{Name: EnvRDSLookupRole, Needs: []Need{NeedIdentityCenter}, Optional: true},
 	{Name: EnvLogLevel, Optional: true},
+	// The operator's allow-list of identity provider hosts, comma-separated.
+	{Name: EnvJWKSAllowedHosts, Optional: true},
+	{Name: EnvMetricsNamespace, Optional: true},
 }
 
 // Function is one Lambda function: a directory under functions/ with its
@@ -195,4 +206,15 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// ProblemKey is the attribute under which a function's log line carries the
+// kind of a problem the domain reported (access.ProblemKind). The stack's
+// metric filters match it, never a message's wording.
+const ProblemKey = "problem"
+
+// ProblemFilter is the CloudWatch Logs filter pattern that matches the
+// functions' JSON log lines reporting a problem of the given kind.
+func ProblemFilter(kind string) string {
+	return `{ $.` + ProblemKey + ` = "` + kind + `" }`
 }

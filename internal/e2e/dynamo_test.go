@@ -55,7 +55,8 @@ func dynamoTable(t *testing.T, calls **dynamo.CallCounter) (*dynamodb.Client, st
 // the workflow's background steps run on contexts of their own.
 type measured struct{}
 
-// TestDynamoCallBudget holds warm API calls to DESIGN §9's budget: a get or
+// TestDynamoCallBudget holds warm API calls to the budget in docs/design.md
+// ("Targets"): a get or
 // list makes one DynamoDB call, a create or approve at most two, plus one
 // for an idempotency record.
 func TestDynamoCallBudget(t *testing.T) {

@@ -195,15 +195,24 @@ func TestRoles(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	fc := clock.NewFake(start)
-	e := newEnvWith(t, fc, memstore.New(memstore.WithClock(fc.Now)), func(c *local.Config) { c.RateLimit = 0.1 })
+	fc := clock.NewFake(start) // the clock stands still: every call falls in one second
+	e := newEnvWith(t, fc, memstore.New(memstore.WithClock(fc.Now)), func(c *local.Config) {
+		c.RateLimit = 1
+		c.TenantRateLimit = 3
+	})
 	a := e.acme
-	a.alice.get("/v1/requests").want(http.StatusOK) // a burst of one; the next token comes in 10 s
+	a.alice.get("/v1/requests").want(http.StatusOK)
 	r := a.alice.get("/v1/requests")
 	r.wantError(http.StatusTooManyRequests, "rate_limited")
-	if r.header.Get("Retry-After") == "" {
-		t.Error("429 without Retry-After")
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q, want 1", got)
 	}
-	// Limits are per caller: bob is not slowed down by alice.
+	// Limits are per caller: bob is not slowed down by alice...
 	a.bob.get("/v1/requests").want(http.StatusOK)
+	a.carol.get("/v1/requests").want(http.StatusOK)
+	// ...until their tenant has used its allowance (alice's refused call
+	// counted against her own limit only).
+	a.ada.get("/v1/requests").wantError(http.StatusTooManyRequests, "rate_limited")
+	// Another tenant is not slowed down by Acme.
+	e.globex.alice.get("/v1/requests").want(http.StatusOK)
 }

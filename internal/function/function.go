@@ -29,7 +29,7 @@ import (
 // functions/). A missing or malformed setting stops it at start with a
 // message naming the variable.
 func Run(name string) {
-	logs := lambdacontext.NewLogHandler()
+	logs := logHandler()
 	h, err := Handler(context.Background(), name, os.Getenv, logs)
 	if err != nil {
 		slog.New(logs).Error("cannot start", "function", name, "error", err)
@@ -38,6 +38,14 @@ func Run(name string) {
 	}
 	lambda.Start(h)
 }
+
+// logHandler is the handler every function logs through: lambdacontext's,
+// which writes one JSON object per line when Lambda's log format is JSON
+// (AWS_LAMBDA_LOG_FORMAT, as the stack sets it), with the keys "timestamp",
+// "level" (DEBUG, INFO, WARN, ERROR), "message" and the invocation's
+// "requestId", at the level Lambda gives (AWS_LAMBDA_LOG_LEVEL). Both are
+// read once, when the process starts.
+func logHandler() slog.Handler { return lambdacontext.NewLogHandler() }
 
 // Handler builds the handler of a function: an API Gateway (HTTP API,
 // payload 2.0) handler for API functions, a typed workflow handler for the
@@ -62,9 +70,9 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		return nil, err
 	}
 	if fn.Route != "" {
-		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log), nil
+		return apiHandler(fn, api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log}), log, w.refresh), nil
 	}
-	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: w.operator, Log: log}
+	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
 	switch fn.Name {
 	case "wf-attach-token":
 		return h.AttachToken, nil
@@ -101,10 +109,14 @@ func (l leveled) WithGroup(name string) slog.Handler {
 
 // apiHandler serves one API route through the shared HTTP handler. A call
 // for another route (a misconfigured integration) is refused with 404, in
-// the API's error shape and through its middleware.
-func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// the API's error shape and through its middleware. refresh, if not nil,
+// runs first.
+func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger, refresh func(context.Context)) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	adapter := httpadapter.NewV2(h)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		if refresh != nil {
+			refresh(ctx)
+		}
 		if ev.Headers == nil {
 			ev.Headers = map[string]string{}
 		}

@@ -31,6 +31,9 @@ func TestParseCursorSecret(t *testing.T) {
 	}{
 		{"stack JSON", `{"id":"k1","secret":"` + hexKey + `"}`, true},
 		{"stack JSON with previous", `{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`, true},
+		{"stack JSON with next", `{"id":"k1","secret":"` + hexKey + `","next":[{"id":"k2","secret":"` + strings.Repeat("cd", 32) + `"}]}`, true},
+		{"a next key that is not hex", `{"id":"k1","secret":"` + hexKey + `","next":[{"id":"k2","secret":"nope"}]}`, false},
+		{"the same id twice", `{"id":"k1","secret":"` + hexKey + `","next":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`, false},
 		{"local form", "k1:" + "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=", true},
 		{"short hex", `{"id":"k1","secret":"abcd"}`, false},
 		{"not hex", `{"id":"k1","secret":"` + strings.Repeat("zz", 32) + `"}`, false},
@@ -54,6 +57,41 @@ func TestParseCursorSecret(t *testing.T) {
 	rotated, _ := function.ParseCursorSecret(`{"id":"k2","secret":"` + hexKey + `","previous":[{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}]}`)
 	if _, err := rotated.Open(b, old.Seal(b, []byte("pos"), now.Add(time.Hour)), now); err != nil {
 		t.Fatalf("a cursor of the previous key: %v", err)
+	}
+}
+
+// TestCursorKeyRotation follows the rotation in docs/deploy.md: every step's
+// secret works with the step before and after it, in both directions, so
+// containers that have read either never refuse each other's cursors; a
+// step skipped would.
+func TestCursorKeyRotation(t *testing.T) {
+	k1, k2 := strings.Repeat("cd", 32), strings.Repeat("ab", 32)
+	steps := []struct{ name, secret string }{
+		{"generated", `{"id":"k1","secret":"` + k1 + `"}`},
+		{"staged", `{"id":"k1","secret":"` + k1 + `","next":[{"id":"k2","secret":"` + k2 + `"}]}`},
+		{"promoted", `{"id":"k2","secret":"` + k2 + `","previous":[{"id":"k1","secret":"` + k1 + `"}]}`},
+		{"retired", `{"id":"k2","secret":"` + k2 + `"}`},
+	}
+	b := cursor.Binding{TenantID: "t", PrincipalID: "p", Query: "q"}
+	now := time.Now()
+	sealers := make([]*cursor.Sealer, len(steps))
+	for i, s := range steps {
+		var err error
+		if sealers[i], err = function.ParseCursorSecret(s.secret); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+	opens := func(from, in int) bool {
+		_, err := sealers[in].Open(b, sealers[from].Seal(b, []byte("pos"), now.Add(time.Hour)), now)
+		return err == nil
+	}
+	for i := 0; i+1 < len(steps); i++ {
+		if !opens(i, i+1) || !opens(i+1, i) {
+			t.Errorf("%s and %s containers refuse each other's cursors", steps[i].name, steps[i+1].name)
+		}
+	}
+	if opens(2, 0) {
+		t.Error("a generated-only container opened a promoted key's cursor: the test no longer shows why the staged step exists")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,9 +22,11 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/auth"
+	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/eventbus"
 	"github.com/elevate-jit/elevate/internal/identitycenter"
+	"github.com/elevate-jit/elevate/internal/metrics"
 	"github.com/elevate-jit/elevate/internal/rds"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
@@ -50,10 +53,11 @@ var provide = map[deploy.Need]func(*wiring) error{
 
 // wiring is a function's dependency set, as its needs' constructors fill it.
 type wiring struct {
-	ctx context.Context
-	env *env
-	aws aws.Config
-	log *slog.Logger
+	ctx   context.Context
+	env   *env
+	aws   aws.Config
+	log   *slog.Logger
+	meter meter
 
 	// ports are the Service's adapters.
 	ports access.Config
@@ -65,22 +69,32 @@ type wiring struct {
 	auth     api.Authenticator
 	cursors  api.Sealer
 	resumer  workflow.Resumer
+	// refresh runs before each API invocation (the cursor keys' re-read);
+	// nil for none.
+	refresh func(context.Context)
 
-	store *dynamo.Store
-	sfn   *workflow.StepFunctions
-	ic    *identitycenter.AWSConfig
+	store     *dynamo.Store
+	sfn       *workflow.StepFunctions
+	jwksHosts []string
+	ic        *identitycenter.AWSConfig
 }
 
 // wire runs the constructors of a function's needs.
 func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*wiring, error) {
-	w := &wiring{ctx: ctx, env: e, log: log,
+	namespace := e.get(deploy.EnvMetricsNamespace)
+	if namespace == "" {
+		namespace = deploy.DefaultMetricsNamespace
+	}
+	m := meter{metrics.New(os.Stdout, namespace, time.Now), log}
+	w := &wiring{ctx: ctx, env: e, log: log, meter: m,
 		auth: refused{"authenticate"}, cursors: refused{"paginate"}, resumer: refused{"resume approval waits"},
+		jwksHosts: deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts)),
 		ports: access.Config{
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
-			Report: func(ctx context.Context, p access.Problem) {
-				log.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
-			},
+			JWKSHosts:      deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts)),
+			Report:         report(log),
+			Observe:        m.observe,
 		},
 	}
 	if len(fn.Needs) > 0 {
@@ -109,6 +123,15 @@ func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*w
 	return w, nil
 }
 
+// report logs a problem the domain reports, as a warning with its kind under
+// deploy.ProblemKey: the stack's metric filters (deploy.ProblemFilter) match
+// the kind, never the message.
+func report(log *slog.Logger) func(context.Context, access.Problem) {
+	return func(ctx context.Context, p access.Problem) {
+		log.WarnContext(ctx, p.Message, deploy.ProblemKey, string(p.Kind), "error", p.Err)
+	}
+}
+
 // table: the DynamoDB store, which also holds the API keys and tenants that
 // authenticate callers.
 func (w *wiring) table() error {
@@ -121,7 +144,7 @@ func (w *wiring) openTable() *dynamo.Store {
 	if w.store == nil {
 		w.store = dynamo.New(dynamodb.NewFromConfig(w.aws), dynamo.Options{Table: w.env.get(deploy.EnvTable)})
 		w.ports.Store = w.store
-		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store})
+		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store, JWKSHosts: w.jwksHosts})
 	}
 	return w.store
 }
@@ -132,11 +155,14 @@ func (w *wiring) cursorKey() error {
 	if arn == "" {
 		return nil // reported missing
 	}
-	s, err := cursorSecret(w.ctx, secretsmanager.NewFromConfig(w.aws), arn)
+	sm := secretsmanager.NewFromConfig(w.aws)
+	keys, err := newCursorKeys(w.ctx, func(ctx context.Context) (*cursor.Sealer, error) {
+		return readCursorSecret(ctx, sm, arn)
+	}, time.Now, w.log)
 	if err != nil {
 		return err
 	}
-	w.cursors = s
+	w.cursors, w.refresh = keys, keys.refresh
 	return nil
 }
 
@@ -207,7 +233,7 @@ func (w *wiring) identityCenterConfig() *identitycenter.AWSConfig {
 	if w.ic == nil {
 		w.ic = &identitycenter.AWSConfig{
 			SSOAdmin: ssoadmin.NewFromConfig(w.aws), IdentityStore: identitystore.NewFromConfig(w.aws),
-			Organizations: organizations.NewFromConfig(w.aws), Log: w.log,
+			Organizations: organizations.NewFromConfig(w.aws), Log: w.log, Throttled: w.meter.throttled,
 			Slots: w.openTable().NewSlots("identity-center-creations", 10, 15*time.Minute),
 		}
 	}

@@ -51,7 +51,8 @@ type OrganizationsAPI interface {
 	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, opts ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
 }
 
-// Defaults of AWSConfig (DESIGN §6 for the Identity Center limits).
+// Defaults of AWSConfig. Identity Center allows a deployment 20 calls per
+// second and 10 account assignment creations in progress.
 const (
 	DefaultTPS        = 20
 	DefaultSlots      = 10
@@ -69,12 +70,12 @@ type AWSConfig struct {
 	SSOAdmin      SSOAdminAPI
 	IdentityStore IdentityStoreAPI
 	Organizations OrganizationsAPI
-	// Slots caps outstanding assignment creations deployment-wide (DESIGN §6:
-	// 10). Nil means an in-process cap, NewLocalSlots(DefaultSlots).
+	// Slots caps outstanding assignment creations deployment-wide (Identity
+	// Center allows 10). Nil means an in-process cap, NewLocalSlots(DefaultSlots).
 	Slots Slots
 	// TPS is this process's share of the deployment-wide Identity Center call
-	// rate (DESIGN §6: 20 TPS shared); the deployment divides 20 by the
-	// workflow function's reserved concurrency. Zero means DefaultTPS.
+	// rate (Identity Center allows 20 TPS in all); the stack divides 20 by
+	// how many of the Identity Center functions' containers may run at once. Zero means DefaultTPS.
 	TPS float64
 	// Backoff shapes the retries of throttled and conflicting calls; the zero
 	// value means 5 attempts, 100 ms base, 5 s cap.
@@ -92,6 +93,9 @@ type AWSConfig struct {
 	// RDSLookup finds DB instances' resource ids for RDS connect grants; nil
 	// makes such grants fail with a clear reason.
 	RDSLookup RDSLookup
+	// Throttled is told of every call that AWS throttled (and that is
+	// retried), so that throttling shows as a metric; nil ignores them.
+	Throttled func(ctx context.Context)
 }
 
 // RDSLookup finds the resource id of a DB instance, given its ARN
@@ -116,6 +120,7 @@ type AWS struct {
 	maxDepth int
 	log      *slog.Logger
 	rds      RDSLookup
+	throttle func(ctx context.Context)
 
 	users   *ttlCache[userEntry]
 	parents *ttlCache[[]string]
@@ -142,7 +147,7 @@ func NewAWS(c AWSConfig) *AWS {
 	a := &AWS{
 		sso: c.SSOAdmin, ids: c.IdentityStore, org: c.Organizations, slots: c.Slots,
 		backoff: c.Backoff.withDefaults(), now: c.Now, ttl: c.CacheTTL, maxDepth: c.MaxOUDepth, log: c.Log, rds: c.RDSLookup,
-		pending: map[string]string{}, ensuring: make(chan struct{}, 1),
+		pending: map[string]string{}, ensuring: make(chan struct{}, 1), throttle: c.Throttled,
 	}
 	if a.slots == nil {
 		a.slots = NewLocalSlots(DefaultSlots)
@@ -165,6 +170,9 @@ func NewAWS(c AWSConfig) *AWS {
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.throttle == nil {
+		a.throttle = func(context.Context) {}
 	}
 	a.users = newTTLCache[userEntry](a.now, 10000)
 	a.parents = newTTLCache[[]string](a.now, 10000)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,12 +126,14 @@ func TestAWSRetries(t *testing.T) {
 		wantCalls int
 		wantLater bool
 		wantErr   bool
+		// wantThrottles is how often the Throttled hook hears of it.
+		wantThrottles int
 	}{
-		{"throttled twice, then answered", []error{throttled(), throttled()}, 3, false, false},
-		{"a conflict, then answered", []error{conflict()}, 2, false, false},
-		{"throttled on every attempt", slices.Repeat([]error{throttled()}, 10), 5, true, true},
-		{"access denied is not retried", []error{&ssotypes.AccessDeniedException{Message: aws.String("no")}}, 1, false, true},
-		{"a validation error is not retried", []error{apiError("ValidationException")}, 1, false, true},
+		{"throttled twice, then answered", []error{throttled(), throttled()}, 3, false, false, 2},
+		{"a conflict, then answered", []error{conflict()}, 2, false, false, 0},
+		{"throttled on every attempt", slices.Repeat([]error{throttled()}, 10), 5, true, true, 5},
+		{"access denied is not retried", []error{&ssotypes.AccessDeniedException{Message: aws.String("no")}}, 1, false, true, 0},
+		{"a validation error is not retried", []error{apiError("ValidationException")}, 1, false, true, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,7 +145,11 @@ func TestAWSRetries(t *testing.T) {
 				}
 				return &ssoadmin.ListAccountAssignmentsOutput{AccountAssignments: []ssotypes.AccountAssignment{{PrincipalType: ssotypes.PrincipalTypeUser, PrincipalId: aws.String("u-1")}}}, nil
 			}}
-			ic := fastAWS(func(c *identitycenter.AWSConfig) { c.SSOAdmin = sso })
+			var throttles atomic.Int32
+			ic := fastAWS(func(c *identitycenter.AWSConfig) {
+				c.SSOAdmin = sso
+				c.Throttled = func(context.Context) { throttles.Add(1) }
+			})
 			ok, err := ic.AssignmentExists(t.Context(), access.Assignment{InstanceARN: fakeInstance, AccountID: "111122223333", PermissionSetARN: "ps", PrincipalID: "u-1"})
 			if (err != nil) != tc.wantErr || errors.Is(err, access.ErrRetryLater) != tc.wantLater {
 				t.Fatalf("AssignmentExists error = %v; want error %v, ErrRetryLater %v", err, tc.wantErr, tc.wantLater)
@@ -152,6 +159,9 @@ func TestAWSRetries(t *testing.T) {
 			}
 			if sso.n() != tc.wantCalls {
 				t.Fatalf("%d calls, want %d", sso.n(), tc.wantCalls)
+			}
+			if got := int(throttles.Load()); got != tc.wantThrottles {
+				t.Errorf("Throttled told %d times, want %d", got, tc.wantThrottles)
 			}
 		})
 	}

@@ -2,11 +2,14 @@ package identitycenter_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/smithy-go"
@@ -368,4 +371,95 @@ type domain struct {
 
 func newDomain(c access.Config) domain {
 	return domain{access.NewService(c), access.NewSteps(c), access.NewOperator(c)}
+}
+
+// TestAWSFreshPermissionSetAccessDenied checks the calls that change a
+// permission set created moments ago: IAM may not see its elevate:managed
+// tag yet, which the role's right to change it depends on, so an
+// AccessDeniedException is retried briefly and then left to the workflow
+// (ErrRetryLater); on an older set it is a failure.
+func TestAWSFreshPermissionSetAccessDenied(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := &faults{}
+	cfg := e.cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, f.middleware)
+	sso := newMotoSSO(ssoadmin.NewFromConfig(cfg))
+	ten := e.tenant(access.MapUserName)
+	denied := &ssotypes.AccessDeniedException{Message: aws.String("not authorized to perform sso:PutInlinePolicyToPermissionSet")}
+	const put = "PutInlinePolicyToPermissionSet"
+	adapter := func(now func() time.Time) *identitycenter.AWS {
+		return e.newAWS(func(c *identitycenter.AWSConfig) {
+			c.SSOAdmin = sso
+			if now != nil {
+				c.Now = now
+			}
+		})
+	}
+
+	t.Run("refused twice after the creation, then put", func(t *testing.T) {
+		s := spec(t, e, "read")
+		f.set(put, fault{times: 2, err: denied})
+		defer f.clear(put)
+		arn, err := adapter(nil).EnsurePermissionSet(e.ctx, ten, s)
+		if err != nil {
+			t.Fatalf("EnsurePermissionSet: %v", err)
+		}
+		if f.hits(put) != 2 {
+			t.Errorf("%d refusals, want 2", f.hits(put))
+		}
+		if got := inlinePolicy(t, e, arn); got != s.InlinePolicy {
+			t.Errorf("inline policy = %q, want the spec's", got)
+		}
+	})
+
+	t.Run("refused for longer: the workflow tries again", func(t *testing.T) {
+		s := spec(t, e, "read")
+		f.set(put, fault{times: -1, err: denied})
+		_, err := adapter(nil).EnsurePermissionSet(e.ctx, ten, s)
+		if !errors.Is(err, access.ErrRetryLater) {
+			t.Fatalf("EnsurePermissionSet = %v, want ErrRetryLater", err)
+		}
+		if f.hits(put) != 3 {
+			t.Errorf("%d attempts, want the adapter's 3", f.hits(put))
+		}
+		// The next step, maybe in another container, finds the set by name
+		// and puts its policy once IAM sees the tag.
+		creates := sso.count("CreatePermissionSet")
+		f.set(put, fault{times: 1, err: denied})
+		defer f.clear(put)
+		arn, err := adapter(nil).EnsurePermissionSet(e.ctx, ten, s)
+		if err != nil {
+			t.Fatalf("the next step: %v", err)
+		}
+		if got := inlinePolicy(t, e, arn); got != s.InlinePolicy {
+			t.Errorf("inline policy = %q, want the spec's", got)
+		}
+		if sso.count("CreatePermissionSet") != creates {
+			t.Error("the next step created the set again")
+		}
+	})
+
+	t.Run("an older set: a refusal is a failure", func(t *testing.T) {
+		s := spec(t, e, "read")
+		arn, err := adapter(nil).EnsurePermissionSet(e.ctx, ten, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := s
+		changed.InlinePolicy = strings.Replace(s.InlinePolicy, "s3:GetObjectTagging", "s3:GetObjectAcl", 1)
+		f.set(put, fault{times: -1, err: denied})
+		defer f.clear(put)
+		later := func() time.Time { return time.Now().Add(time.Hour) }
+		_, err = adapter(later).EnsurePermissionSet(e.ctx, ten, changed)
+		if err == nil || errors.Is(err, access.ErrRetryLater) || !strings.Contains(err.Error(), "AccessDenied") {
+			t.Fatalf("EnsurePermissionSet = %v, want the AccessDeniedException, not ErrRetryLater", err)
+		}
+		if f.hits(put) != 1 {
+			t.Errorf("%d attempts, want 1", f.hits(put))
+		}
+		if got := inlinePolicy(t, e, arn); got != s.InlinePolicy {
+			t.Errorf("inline policy changed to %q", got)
+		}
+	})
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // Slots is a deployment-wide counting semaphore for outstanding assignment
-// creations (DESIGN §6: Identity Center allows 10). A key is held from the
+// creations (Identity Center allows 10). A key is held from the
 // creation call until its status is terminal.
 //
 // Implementations must make Acquire of a key already held succeed (a retried
@@ -110,6 +110,10 @@ const (
 	// retryThrottledOrConflict also retries ConflictException, which SSO Admin
 	// returns when a previous write has not propagated yet.
 	retryThrottledOrConflict
+	// retryFreshSet also retries AccessDeniedException, for calls on a
+	// permission set created moments ago: the role may change only sets
+	// tagged elevate:managed=true, and IAM may not see the new set's tag yet.
+	retryFreshSet
 )
 
 // invoke makes one AWS call under the rate limiter, retrying throttling (and
@@ -129,6 +133,9 @@ func invoke[T any](ctx context.Context, a *AWS, on retryOn, call func(context.Co
 		if err == nil || !retryable(err, on) {
 			return v, err
 		}
+		if throttling(err) {
+			a.throttle(ctx)
+		}
 		if attempt+1 >= a.backoff.Attempts {
 			return zero, fmt.Errorf("gave up after %d attempts: %w: %w", attempt+1, access.ErrRetryLater, err)
 		}
@@ -143,13 +150,23 @@ func invoke[T any](ctx context.Context, a *AWS, on retryOn, call func(context.Co
 }
 
 func retryable(err error, on retryOn) bool {
+	if throttling(err) {
+		return true
+	}
 	switch errorCode(err) {
-	case "ThrottlingException", "TooManyRequestsException", "ConcurrentModificationException":
+	case "ConcurrentModificationException":
 		return true
 	case "ConflictException":
-		return on == retryThrottledOrConflict
+		return on == retryThrottledOrConflict || on == retryFreshSet
+	case "AccessDeniedException":
+		return on == retryFreshSet
 	}
 	return false
+}
+
+// throttling reports whether AWS refused a call for its rate.
+func throttling(err error) bool {
+	return hasCode(err, "ThrottlingException", "TooManyRequestsException")
 }
 
 // errorCode returns the AWS error code of err, or "".

@@ -24,6 +24,12 @@ const managedPrefix = "elv-"
 // never change, so this only bounds memory held for deleted sets.
 const namesTTL = 24 * time.Hour
 
+// freshSet is how long after a permission set's creation an
+// AccessDeniedException on it is taken for IAM not seeing its
+// elevate:managed tag yet, and retried: briefly in the call, then by the
+// workflow (access.ErrRetryLater).
+const freshSet = 2 * time.Minute
+
 // DeleteGrace is how old a managed permission set must be before
 // DeleteManagedPermissionSetIfUnused removes it: a set created moments ago
 // may be about to receive its first assignment.
@@ -80,7 +86,7 @@ func (a *AWS) EnsurePermissionSet(ctx context.Context, t access.Tenant, spec acc
 		}
 	}
 	if created {
-		err = a.putPolicy(ctx, inst, arn, spec.InlinePolicy)
+		err = a.putPolicy(ctx, inst, arn, spec.InlinePolicy, retryFreshSet)
 	} else {
 		err = a.syncPermissionSet(ctx, inst, arn, spec)
 	}
@@ -213,19 +219,25 @@ func (a *AWS) syncPermissionSet(ctx context.Context, inst, arn string, spec acce
 	if err != nil {
 		return err
 	}
+	// A set another process created moments ago: its tag may not be
+	// visible to IAM yet.
+	on := retryThrottledOrConflict
+	if ps.CreatedDate != nil && a.now().Sub(*ps.CreatedDate) < freshSet {
+		on = retryFreshSet
+	}
 	duration := isoDuration(spec.SessionDuration)
 	if aws.ToString(ps.Description) != spec.Description || aws.ToString(ps.SessionDuration) != duration {
 		in := &ssoadmin.UpdatePermissionSetInput{InstanceArn: aws.String(inst), PermissionSetArn: aws.String(arn), SessionDuration: aws.String(duration)}
 		if spec.Description != "" {
 			in.Description = aws.String(spec.Description)
 		}
-		if _, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.UpdatePermissionSetOutput, error) {
+		if _, err := invoke(ctx, a, on, func(ctx context.Context) (*ssoadmin.UpdatePermissionSetOutput, error) {
 			return a.sso.UpdatePermissionSet(ctx, in)
 		}); err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
 	}
-	cur, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error) {
+	cur, err := invoke(ctx, a, on, func(ctx context.Context) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error) {
 		return a.sso.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{InstanceArn: aws.String(inst), PermissionSetArn: aws.String(arn)})
 	})
 	if err != nil {
@@ -234,7 +246,7 @@ func (a *AWS) syncPermissionSet(ctx context.Context, inst, arn string, spec acce
 	if samePolicy(aws.ToString(cur.InlinePolicy), spec.InlinePolicy) {
 		return nil
 	}
-	if err := a.putPolicy(ctx, inst, arn, spec.InlinePolicy); err != nil {
+	if err := a.putPolicy(ctx, inst, arn, spec.InlinePolicy, on); err != nil {
 		return err
 	}
 	accounts, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.ListAccountsForProvisionedPermissionSetOutput, error) {
@@ -258,11 +270,12 @@ func (a *AWS) syncPermissionSet(ctx context.Context, inst, arn string, spec acce
 	return nil
 }
 
-func (a *AWS) putPolicy(ctx context.Context, inst, arn, policy string) error {
+// putPolicy puts a set's inline policy, retrying as on says.
+func (a *AWS) putPolicy(ctx context.Context, inst, arn, policy string, on retryOn) error {
 	if policy == "" {
 		return errors.New("the spec has no inline policy")
 	}
-	_, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.PutInlinePolicyToPermissionSetOutput, error) {
+	_, err := invoke(ctx, a, on, func(ctx context.Context) (*ssoadmin.PutInlinePolicyToPermissionSetOutput, error) {
 		return a.sso.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{
 			InstanceArn: aws.String(inst), PermissionSetArn: aws.String(arn), InlinePolicy: aws.String(policy),
 		})

@@ -8,6 +8,7 @@ package local
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 	// Tenants name IANA time zones; embedded, so the server runs where the
@@ -20,6 +21,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
+	"github.com/elevate-jit/elevate/internal/ratelimit"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
@@ -40,11 +42,17 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// JWKSClient fetches JWKS documents (tests inject one that trusts their server).
 	JWKSClient *http.Client
+	// AllowPrivateJWKS lets tenants name loopback or private JWKS hosts (a
+	// local IdP); JWKSHosts is an allow-list of IdP hosts.
+	AllowPrivateJWKS bool
+	JWKSHosts        []string
 	// Poll is the pause between provisioning steps (default 20 ms).
 	Poll time.Duration
-	// RateLimit, when positive, allows each caller this many calls a second
-	// (bursts of twice as many); more are answered 429 rate_limited.
-	RateLimit float64
+	// RateLimit, when positive, allows each caller this many calls a second,
+	// and each tenant TenantRateLimit (default five times RateLimit); more
+	// are answered 429 rate_limited.
+	RateLimit       float64
+	TenantRateLimit float64
 	// SweepEvery runs the sweeper at this interval; 0 never does. In-process
 	// timers die with the process, so a server on a lasting store needs it.
 	SweepEvery time.Duration
@@ -87,16 +95,22 @@ func New(c Config) *Server {
 	cfg := access.Config{
 		Store: c.Store, Workflow: wf, Scheduler: wf, IdentityCenter: ic, DB: ic,
 		MintKey: auth.MintKey, ProtectedAccounts: c.ProtectedAccounts, Now: c.Clock.Now,
+		JWKSHosts: c.JWKSHosts, AllowPrivateJWKS: c.AllowPrivateJWKS,
 		Report: func(ctx context.Context, p access.Problem) {
 			c.Logger.WarnContext(ctx, p.Message, "problem", string(p.Kind), "error", p.Err)
 		},
 	}
 	svc, steps, op := access.NewService(cfg), access.NewSteps(cfg), access.NewOperator(cfg)
 	wf.Bind(steps)
-	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient})
+	authn := auth.New(auth.Config{Keys: c.Store, Tenants: c.Store, Now: c.Clock.Now, KeyCacheTTL: c.KeyCacheTTL, HTTPClient: c.JWKSClient,
+		JWKSHosts: c.JWKSHosts, AllowPrivateJWKS: c.AllowPrivateJWKS})
 	var limiter api.Limiter
 	if c.RateLimit > 0 {
-		limiter = api.NewPrincipalLimiter(c.RateLimit, int(2*c.RateLimit))
+		tenant := c.TenantRateLimit
+		if tenant <= 0 {
+			tenant = 5 * c.RateLimit
+		}
+		limiter = ratelimit.New(ratelimit.Config{PerPrincipal: int(math.Ceil(c.RateLimit)), PerTenant: int(math.Ceil(tenant)), Now: c.Clock.Now})
 	}
 	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
 	l := &Server{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}

@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,9 +123,12 @@ func Parse(filename string, text []byte) (*Set, error) {
 			Message: fmt.Sprintf("the policy text is %d bytes; the limit is %d bytes (256 KiB)", len(text), maxTextBytes),
 		}}}
 	}
+	if p := tooDeep(text); p != nil {
+		return nil, &ParseError{Problems: []Problem{*p}}
+	}
 	list, err := cedar.NewPolicyListFromBytes(filename, text)
 	if err != nil {
-		return nil, &ParseError{Problems: []Problem{syntaxProblem(err)}}
+		return nil, &ParseError{Problems: []Problem{syntaxProblem(text, err)}}
 	}
 	if len(list) > maxPolicies {
 		return nil, &ParseError{Problems: []Problem{{
@@ -420,26 +422,4 @@ func actionIn(action, group types.EntityUID) bool {
 		}
 	}
 	return false
-}
-
-// syntaxPosition finds "<input>:line:col" in cedar-go's parser errors.
-var syntaxPosition = regexp.MustCompile(`<input>:(\d+):(\d+):?\s*`)
-
-// syntaxProblem turns a cedar-go parse error into a Problem with its position.
-func syntaxProblem(err error) Problem {
-	msg := strings.TrimPrefix(err.Error(), "parser error: ")
-	p := Problem{}
-	if m := syntaxPosition.FindStringSubmatchIndex(msg); m != nil {
-		p.Line, _ = strconv.Atoi(msg[m[2]:m[3]])
-		p.Column, _ = strconv.Atoi(msg[m[4]:m[5]])
-		msg = msg[:m[0]] + msg[m[1]:]
-	}
-	msg = strings.TrimSpace(strings.TrimPrefix(msg, "parse error at "))
-	// Parser errors start with the offending token, quoted: `"}": invalid primary`.
-	if tok, err := strconv.QuotedPrefix(msg); err == nil && strings.HasPrefix(msg[len(tok):], ": ") {
-		p.Message = "syntax error near " + tok + ": " + msg[len(tok)+2:]
-		return p
-	}
-	p.Message = "syntax error: " + msg
-	return p
 }

@@ -134,13 +134,12 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "syntax error",
 			text: "@id(\"a\")\npermit (principal, action, resource)\nwhen { context.action == };\n",
-			// cedar-go reports the token after the one it could not use.
-			want: []problem{{"", 3, 27, `syntax error near ";": invalid primary`}},
+			want: []problem{{"a", 3, 26, "expected a value after `==`, but found `}` at line 3, column 26"}},
 		},
 		{
 			name: "unterminated string",
 			text: "@id(\"a\")\npermit (principal, action, resource)\n  when { context.action == \"x };\n",
-			want: []problem{{"", 3, 28, "syntax error: literal not terminated"}},
+			want: []problem{{"a", 3, 28, "the string that starts at line 3, column 28 is not closed"}},
 		},
 		{
 			name: "every problem is reported",
@@ -203,6 +202,9 @@ func TestParseAccepts(t *testing.T) {
 		{"@approvals at the limit", `@id("a") @approvals("10") permit (principal, action, resource);`, []string{"a"}},
 		{"@notice at the limit", `@id("a") @notice("` + strings.Repeat("x", 500) + `") forbid (principal, action, resource);`, []string{"a"}},
 		{"2000 policies", manyPolicies(2000), nil},
+		{"brackets 64 deep", `@id("a") permit (principal, action, resource) when { ` + strings.Repeat("[", 63) + "1" + strings.Repeat("]", 63) + `.isEmpty() || true };`, nil},
+		{"four unary operators", `@id("a") permit (principal, action == Elevate::Action::"request", resource) when { !!!!context.delegated && 1 - -1 == - - 2 };`, nil},
+
 		{"text order is kept", `@id("z") permit (principal, action, resource); @id("a") forbid (principal, action, resource) when { false };`, []string{"z", "a"}},
 	}
 	for _, tc := range tests {

@@ -153,7 +153,7 @@ func TestLocalServerFollowsTheDocument(t *testing.T) {
 		body: map[string]any{"policies": "permit (principal, action, resource);"}, want: 400})
 	c.call(call{key: admin, method: "POST", path: "/v1/policies/evaluate", want: 200, body: map[string]any{
 		"principal": map[string]any{"id": "alice", "groups": []string{"engineering"}}, "resource": account, "action": "Admin", "duration_seconds": 600}})
-	c.call(call{key: admin, method: "POST", path: "/v1/policies/evaluate", want: 200, body: map[string]any{
+	c.call(call{key: admin, method: "POST", path: "/v1/policies/evaluate", want: 403, body: map[string]any{
 		"principal": map[string]any{"id": "alice"}, "resource": map[string]any{"type": "aws_account", "id": local.DemoProtectedAccount},
 		"action": "ReadOnly", "duration_seconds": 600, "policies": `@id("all") permit (principal, action, resource);`}})
 

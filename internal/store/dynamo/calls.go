@@ -11,7 +11,8 @@ import (
 )
 
 // CallCounter counts the DynamoDB operations made through a configuration,
-// by name, so tests can hold the store to its call budget (DESIGN §9).
+// by name, so tests can hold the store to its call budget (docs/design.md,
+// "Targets").
 type CallCounter struct {
 	mu     sync.Mutex
 	counts map[string]int

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,7 @@ type boundaryData struct {
 	Assignable        []string `dynamodbav:"assignable,omitempty"`
 	MaxDuration       int64    `dynamodbav:"max_duration_ns,omitempty"`
 	MinAuditRetention int64    `dynamodbav:"min_audit_retention_ns,omitempty"`
+	MaxKeyLifetime    int64    `dynamodbav:"max_key_lifetime_ns,omitempty"`
 }
 
 type catalogActionData struct {
@@ -171,6 +173,7 @@ type grantData struct {
 	RevokedBy       string           `dynamodbav:"revoked_by,omitempty"`
 	Reasoning       string           `dynamodbav:"reasoning,omitempty"`
 	EndReason       string           `dynamodbav:"end_reason,omitempty"`
+	EndingAt        string           `dynamodbav:"ending_at,omitempty"`
 	Failure         string           `dynamodbav:"failure,omitempty"`
 	Assignments     []assignmentData `dynamodbav:"assignments,omitempty"`
 	Notices         []string         `dynamodbav:"notices,omitempty"`
@@ -391,7 +394,7 @@ func tenantToData(t access.Tenant) tenantData {
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
 			AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
-			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention),
+			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention), MaxKeyLifetime: int64(b.MaxKeyLifetime),
 		},
 	}
 	if len(s.GroupRoles) > 0 {
@@ -430,6 +433,7 @@ func boundaryFromData(b *boundaryData, s settingsData) access.Boundary {
 		InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: access.IdentityMapping(b.IdentityMapping),
 		AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
 		MaxDuration: time.Duration(b.MaxDuration), MinAuditRetention: time.Duration(b.MinAuditRetention),
+		MaxKeyLifetime: cmp.Or(time.Duration(b.MaxKeyLifetime), access.DefaultMaxKeyLifetime),
 	}
 }
 
@@ -560,7 +564,7 @@ func grantToData(g access.Grant) (grantData, error) {
 		Resource: resourceToData(g.Resource), Action: g.Action, Status: string(g.Status),
 		DurationSeconds: g.DurationSeconds, ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
-		EndReason: string(g.EndReason), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
+		EndReason: string(g.EndReason), EndingAt: formatTime(g.EndingAt), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
 		BreakGlass: g.BreakGlass, Generation: g.Generation, Rev: g.Revision,
 		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
 	}
@@ -581,7 +585,7 @@ func grantFromData(d grantData) (access.Grant, error) {
 		Resource: resourceFromData(d.Resource), Action: d.Action, Status: access.GrantStatus(d.Status),
 		DurationSeconds: d.DurationSeconds, ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
-		EndReason: access.EndReason(d.EndReason), Failure: d.Failure, Notices: d.Notices,
+		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
 		BreakGlass: d.BreakGlass, Generation: d.Generation, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}

@@ -19,7 +19,7 @@ func testTenant() access.Tenant {
 		Boundary: access.Boundary{
 			InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", IdentityMapping: access.MapEmail,
 			AllowedRoots: []string{"r-a1b2"}, Assignable: []string{"arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"},
-			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour,
+			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour,
 		},
 		Settings: access.Settings{
 			JWT:        access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},
@@ -54,7 +54,7 @@ func testGrant() access.Grant {
 		Resource: access.Resource{Type: access.ResourceAccount, ID: "111122223333", AccountID: "a", Region: "r", DBUser: "u"},
 		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
 		ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
-		Reasoning: "done", EndReason: access.EndRevocation, Failure: "boom",
+		Reasoning: "done", EndReason: access.EndRevocation, EndingAt: at.Add(50 * time.Second), Failure: "boom",
 		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true}},
 		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Revision: 3,
 		CreatedAt: at, UpdatedAt: at.Add(time.Second),

@@ -197,7 +197,7 @@ func (s *Store) ListGrants(ctx context.Context, tenantID string, f access.GrantF
 // GetAPIKey finds an API key by its id alone, with one Query on the key id
 // index. The index is eventually consistent: a key is found a moment after
 // it is created, and its revocation shows a moment after it is written,
-// well within the 60 s a key may be cached (DESIGN §2).
+// well within the 60 s a key may be cached.
 func (s *Store) GetAPIKey(ctx context.Context, id string) (access.APIKey, error) {
 	key := expression.Key(idxKeyID.pk).Equal(expression.Value(keyIDKey(id)))
 	ex, err := expression.NewBuilder().WithKeyCondition(key).Build()

@@ -16,7 +16,7 @@ import (
 
 // Slots is a deployment-wide counting semaphore in one item of the table:
 // the cap on outstanding Identity Center assignment creations shared by
-// every process (DESIGN §6). Holds expire, so a process that dies between
+// every process (Identity Center allows 10 in progress). Holds expire, so a process that dies between
 // Acquire and Release frees its slot after holdFor.
 type Slots struct {
 	s       *Store

@@ -23,6 +23,7 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // DefaultTenantCacheTTL is how long GetTenant results are reused.
@@ -73,7 +74,7 @@ func New(client API, opts Options) *Store {
 const (
 	// maxTransactItems is the most items one TransactWriteItems writes.
 	maxTransactItems = 100
-	// maxQueries bounds the Query calls of one list call (DESIGN §7).
+	// maxQueries bounds the Query calls of one list call (docs/storage.md).
 	maxQueries = 5
 	// maxQueryLimit bounds the items one filtered Query evaluates.
 	maxQueryLimit = 1000

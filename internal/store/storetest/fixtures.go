@@ -52,6 +52,7 @@ func newTenant() access.Tenant {
 			Assignable:        []string{readOnlySet, adminSet},
 			MaxDuration:       48 * time.Hour,
 			MinAuditRetention: 90 * 24 * time.Hour,
+			MaxKeyLifetime:    180 * 24 * time.Hour,
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{
@@ -159,6 +160,7 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		RevokedBy:       alice,
 		Reasoning:       "incident closed",
 		EndReason:       access.EndRevocation,
+		EndingAt:        at.Add(29 * time.Minute),
 		Failure:         "ConflictException: assignment creation already in progress",
 		Assignments: []access.Assignment{
 			{

@@ -54,7 +54,7 @@
 //     exactly when nothing follows: a store must not hand out a Next that
 //     leads to an empty page, even when the last page is exactly full.
 //   - Combined filters (statuses with a person, requester with grantee) may be
-//     served by one index and a filter (DESIGN §7): their pages may be short,
+//     served by one index and a filter (docs/storage.md): their pages may be short,
 //     with a Next, and the last page may be empty; order, exactly-once and
 //     the Limit still hold. Expired audit events may shorten pages the same
 //     way.

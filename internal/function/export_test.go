@@ -1,0 +1,7 @@
+package function
+
+// Exported for the tests of package function_test.
+var (
+	LogHandler = logHandler
+	Report     = report
+)
