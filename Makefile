@@ -7,7 +7,7 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-infra lint bench fuzz load sim build synth deploy destroy clean
+.PHONY: help dev test vet test-go test-sim test-infra lint bench fuzz load sim build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,7 +15,7 @@ help: ## list targets
 dev: ## run Elevate locally on the embedded store, with two demo tenants
 	$(GO) run ./cmd/elevate serve --demo-out .elevate/demo.json
 
-test: vet test-go test-infra ## run every test (what CI runs)
+test: vet test-go test-sim test-infra ## run every test (what CI runs)
 
 vet: ## gofmt and go vet, for the app and the CDK app
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -24,6 +24,9 @@ vet: ## gofmt and go vet, for the app and the CDK app
 
 test-go: ## every Go test of the app, with the race detector
 	$(GO) test -count=1 -race ./...
+
+test-sim: ## the lifecycle simulator's CI budget (docs/simulation.md), without the race detector; SIM_SEED=… pins the random seed
+	@set -o pipefail; $(GO) test -count=1 -v -run '^TestSimulation$$' ./internal/sim/ | grep -v -e '^=== ' -e '^        --- PASS'
 
 test-infra: ## the CDK app: template assertions, cdk-nag, cfn-lint
 	cd infra && $(GO) test -mod=mod -count=1 ./...

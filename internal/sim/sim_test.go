@@ -26,8 +26,18 @@ func TestMain(m *testing.M) { motoserver.Main(m) }
 // regression tests are in internal/access/simfound_test.go), then others.
 var fixedSeeds = []uint64{20, 29, 39, 15, 3, 13, 1, 2}
 
-// perSeed lifecycles; with the random seed the budget is at least 10,000.
-const perSeed = 1250
+// The CI budget: perSeed lifecycles for each fixed seed and the random one,
+// at least minLifecycles and minFaults in all. Under the race detector the
+// simulator is about four times slower, so TestSimulation runs a smoke
+// budget there (raceSeed lifecycles a seed, checking the simulator itself
+// for data races) and `make test` runs the CI budget without -race
+// (make test-sim).
+const (
+	perSeed       = 1250
+	raceSeed      = 150
+	minLifecycles = 10000
+	minFaults     = 1000
+)
 
 // TestSimulation runs the CI budget: the fixed seeds and one random seed
 // (SIM_SEED pins it), at least 10,000 lifecycles and 1,000 injected faults.
@@ -37,7 +47,12 @@ func TestSimulation(t *testing.T) {
 	seeds := append([]uint64(nil), fixedSeeds...)
 	random := randomSeed(t)
 	seeds = append(seeds, random)
-	t.Logf("random seed %d (replay: make sim SEED=%d LIFECYCLES=%d)", random, random, perSeed)
+	budget := perSeed
+	if raceEnabled {
+		budget = raceSeed
+		t.Logf("race detector on: %d lifecycles a seed (make test-sim runs the CI budget without it)", budget)
+	}
+	t.Logf("random seed %d (replay: make sim SEED=%d LIFECYCLES=%d)", random, random, budget)
 	var (
 		mu                  sync.Mutex
 		lifecycles, faults  int
@@ -48,20 +63,20 @@ func TestSimulation(t *testing.T) {
 		for _, seed := range seeds {
 			t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
 				t.Parallel()
-				res := Run(t.Context(), Config{Seed: seed, Lifecycles: perSeed})
+				res := Run(t.Context(), Config{Seed: seed, Lifecycles: budget})
 				mu.Lock()
 				lifecycles, faults, steps, nests, sweep = lifecycles+res.Lifecycles, faults+res.Faults, steps+res.Steps, nests+res.Nests, sweep+res.Sweeps
 				mu.Unlock()
 				for _, f := range res.Failures {
 					t.Errorf("seed %d %s\nreplay: make sim SEED=%d LIFECYCLES=%d EPISODE=%d\n%s",
-						seed, f, seed, perSeed, f.Episode, strings.Join(f.Trace, "\n"))
+						seed, f, seed, budget, f.Episode, strings.Join(f.Trace, "\n"))
 				}
 			})
 		}
 	})
 	t.Logf("%d lifecycles, %d faults injected, %d steps, %d nested, %d sweeps in %s", lifecycles, faults, steps, nests, sweep, time.Since(start).Round(time.Millisecond))
-	if lifecycles < 10000 || faults < 1000 {
-		t.Errorf("the budget is %d lifecycles and %d faults; want at least 10,000 and 1,000", lifecycles, faults)
+	if !raceEnabled && (lifecycles < minLifecycles || faults < minFaults) {
+		t.Errorf("the budget is %d lifecycles and %d faults; want at least %d and %d", lifecycles, faults, minLifecycles, minFaults)
 	}
 }
 
