@@ -48,8 +48,17 @@ func main() {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 	}
 	slices.Sort(kinds)
-	fmt.Printf("%d episodes, %d steps (%d nested), %d sweeps in %s; faults: %s, duplicated tasks %d, expiry deliveries late/twice/never %d; digest %s\n",
-		res.Episodes, res.Steps, res.Nests, res.Sweeps, time.Since(start).Round(time.Millisecond), strings.Join(kinds, ", "), res.Duplicates, res.DeliveryFaults, res.Digest)
+	// Standard output is the same for the same flags, byte for byte; the
+	// wall-clock time goes to standard error.
+	fmt.Fprintf(os.Stderr, "simulated in %s\n", time.Since(start).Round(time.Millisecond))
+	fmt.Printf("%d episodes, %d steps (%d nested), %d sweeps; faults: %s, duplicated tasks %d, expiry deliveries late/twice/never %d; digest %s\n",
+		res.Episodes, res.Steps, res.Nests, res.Sweeps, strings.Join(kinds, ", "), res.Duplicates, res.DeliveryFaults, res.Digest)
+	outcomes := make([]string, 0, len(res.Outcomes))
+	for k, n := range res.Outcomes {
+		outcomes = append(outcomes, fmt.Sprintf("%s %d", k, n))
+	}
+	slices.Sort(outcomes)
+	fmt.Printf("outcomes: %s\n", strings.Join(outcomes, ", "))
 	line, _ := json.Marshal(struct {
 		Seed       uint64 `json:"seed"`
 		Lifecycles int    `json:"lifecycles"`

@@ -31,6 +31,33 @@ func (w *world) api(d time.Duration, lc *lifecycle, what string, call func() err
 	t.lc = lc
 }
 
+// clientCall is an API call a client may send with an idempotency key, as
+// the HTTP handlers run it: a key already used replays the recorded outcome.
+// A quarter of calls carry a key, and a third of those are sent again with
+// the same key a few seconds later (the client's answer was lost, or it
+// retried on a timeout): the retry must not act a second time.
+func (w *world) clientCall(d time.Duration, lc *lifecycle, p access.Principal, route, what string, call func(*access.Idempotency) error) {
+	if w.rng.IntN(4) != 0 {
+		w.api(d, lc, what, func() error { return call(nil) })
+		return
+	}
+	w.idemKeys++
+	idem := &access.Idempotency{
+		Scope:    access.IdempotencyScope{TenantID: p.TenantID, PrincipalID: p.ID, Route: route, Key: fmt.Sprintf("key-%d", w.idemKeys)},
+		BodyHash: fmt.Sprintf("body-%d", w.idemKeys),
+	}
+	do := func() error {
+		if _, found, err := w.svc.Replay(w.ctx, *idem); err != nil || found {
+			return err
+		}
+		return call(idem)
+	}
+	w.api(d, lc, what+" (key-"+fmt.Sprint(w.idemKeys)+")", do)
+	if w.rng.IntN(3) == 0 {
+		w.api(d+time.Duration(w.rng.IntN(5000))*time.Millisecond, lc, what+" (key-"+fmt.Sprint(w.idemKeys)+", sent again)", do)
+	}
+}
+
 // outcome is an API call's result as the trace shows it.
 func outcome(err error) string {
 	var e *access.Error
@@ -131,10 +158,10 @@ func (w *world) newLifecycle() {
 		action := pick(w, []string{"ReadOnly", "Admin"})
 		expires := w.now().Add(pick(w, []time.Duration{5, 15, 30, 60}) * time.Minute)
 		what := fmt.Sprintf("CreateGrant #%d %s for %s %s/%s until +%s", lc.n, t.label, grantee, action, account, expires.Sub(w.now()))
-		w.api(0, lc, what, func() error {
+		w.clientCall(0, lc, t.adminP, "POST /v1/grants", what, func(idem *access.Idempotency) error {
 			_, err := w.svc.CreateGrant(w.ctx, t.adminP, access.CreateGrantInput{
 				GranteeID: grantee, Resource: in.Resource, Action: action, ExpiresAt: expires, Reasoning: "simulated",
-			}, nil)
+			}, idem)
 			return err
 		})
 		return
@@ -144,8 +171,8 @@ func (w *world) newLifecycle() {
 		who += " for " + in.GranteeID
 	}
 	what := fmt.Sprintf("CreateRequest #%d %s %s by %s: %s %s/%s %ds", lc.n, t.label, lc.kind, who, in.Action, in.Resource.Type, in.Resource.ID, in.DurationSeconds)
-	w.api(0, lc, what, func() error {
-		_, err := w.svc.CreateRequest(w.ctx, requester, in, nil)
+	w.clientCall(0, lc, requester, "POST /v1/requests", what, func(idem *access.Idempotency) error {
+		_, err := w.svc.CreateRequest(w.ctx, requester, in, idem)
 		return err
 	})
 }
@@ -153,7 +180,13 @@ func (w *world) newLifecycle() {
 // created is observed by the checker: a request or a direct grant of lc
 // was committed.
 func (w *world) requestCreated(lc *lifecycle, r access.Request) {
-	if lc == nil || lc.request != "" {
+	if lc == nil {
+		return
+	}
+	if lc.request != "" {
+		if lc.request != r.ID {
+			w.check.violateAbout([]string{w.label(lc.request), w.label(r.ID)}, invOnce, "one call made two requests, %s and %s", w.label(lc.request), w.label(r.ID))
+		}
 		return
 	}
 	lc.request = r.ID
@@ -164,7 +197,13 @@ func (w *world) requestCreated(lc *lifecycle, r access.Request) {
 }
 
 func (w *world) grantCreated(lc *lifecycle, g access.Grant) {
-	if lc == nil || lc.planned {
+	if lc == nil {
+		return
+	}
+	if lc.planned {
+		if g.RequestID == "" && lc.grant != g.ID {
+			w.check.violateAbout([]string{w.label(lc.grant), w.label(g.ID)}, invOnce, "one call made two grants, %s and %s", w.label(lc.grant), w.label(g.ID))
+		}
 		return
 	}
 	lc.grant, lc.planned = g.ID, true
@@ -239,8 +278,8 @@ func (w *world) planGrant(lc *lifecycle, g access.Grant) {
 		by = access.Principal{TenantID: t.id, ID: g.GranteeID, Kind: access.PrincipalUser, Role: access.RoleRequester}
 	}
 	for range 1 + boolInt(w.rng.IntN(10) == 0) {
-		w.api(at, lc, fmt.Sprintf("RevokeGrant %s by %s", w.label(g.ID), by.ID), func() error {
-			_, err := w.svc.RevokeGrant(w.ctx, by, g.ID, "done", nil)
+		w.clientCall(at, lc, by, "POST /v1/grants/{id}/revoke", fmt.Sprintf("RevokeGrant %s by %s", w.label(g.ID), by.ID), func(idem *access.Idempotency) error {
+			_, err := w.svc.RevokeGrant(w.ctx, by, g.ID, "done", idem)
 			return err
 		})
 	}

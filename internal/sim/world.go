@@ -48,6 +48,8 @@ type world struct {
 	labels  map[string]string
 	counter map[byte]int
 	ids     int
+	// idemKeys numbers the clients' idempotency keys.
+	idemKeys int
 
 	// quota is how many lifecycles the episode records; created counts
 	// the attempts.
