@@ -27,13 +27,16 @@ func main() {
 	episodeSize := flag.Int("episode-size", 0, "lifecycles per episode (default 150)")
 	faultRate := flag.Float64("fault-rate", 0, "probability of a fault per AWS call (default 0.03)")
 	nestRate := flag.Float64("nest-rate", 0, "probability that a call hosts another step (default 0.04)")
+	separate := flag.Bool("separate-instances", false, "give tenant B's load to tenant A: no two tenants on one Identity Center instance")
+	noOutsider := flag.Bool("no-outsider", false, "nobody deletes assignments behind Elevate's back")
 	flag.Parse()
 	if *seed == 0 {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		*seed = binary.LittleEndian.Uint64(b[:])%1_000_000_000 + 1
 	}
-	cfg := sim.Config{Seed: *seed, Lifecycles: *lifecycles, EpisodeSize: *episodeSize, FaultRate: *faultRate, NestRate: *nestRate, Digest: true}
+	cfg := sim.Config{Seed: *seed, Lifecycles: *lifecycles, EpisodeSize: *episodeSize, FaultRate: *faultRate, NestRate: *nestRate, Digest: true,
+		SeparateInstances: *separate, NoOutsider: *noOutsider}
 	if *episode >= 0 {
 		cfg.Episodes = []int{*episode}
 		cfg.Trace = os.Stdout

@@ -109,6 +109,9 @@ func (w *world) newLifecycle() {
 		lc.tenant = w.tenants[0]
 	case r < 88:
 		lc.tenant = w.tenants[1]
+		if w.cfg.SeparateInstances {
+			lc.tenant = w.tenants[0]
+		}
 	default:
 		lc.tenant = w.tenants[2]
 	}
@@ -353,7 +356,7 @@ func (w *world) toggleUser() {
 // active grant holds (standing access included): the sweeper must make it
 // again.
 func (w *world) removeAssignment() {
-	if w.loadDone {
+	if w.loadDone || w.cfg.NoOutsider {
 		return
 	}
 	defer w.after(time.Duration(20+w.rng.IntN(70))*time.Minute, "outsider", "remove an assignment", w.removeAssignment)

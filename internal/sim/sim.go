@@ -32,6 +32,13 @@ type Config struct {
 	// NestRate is the probability that a top-level step's call hosts
 	// another actor's step (default 0.04).
 	NestRate float64
+	// SeparateInstances gives tenant B's share of the load to tenant A, so
+	// no two tenants use one Identity Center instance (to tell a bug of
+	// shared instances from others).
+	SeparateInstances bool
+	// NoOutsider leaves out the outsider who deletes assignments behind
+	// Elevate's back (for code whose sweeper does not make them again).
+	NoOutsider bool
 	// Store opens an episode's store; nil means memstore.
 	Store func(ctx context.Context, now func() time.Time) Backend
 	// Trace, when set, receives every event of every episode.
