@@ -51,8 +51,8 @@ load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s 
 
 SEED ?= 0
 LIFECYCLES ?= 10000
-sim: ## the lifecycle simulator (docs/simulation.md): SEED=… LIFECYCLES=…; EPISODE=… replays one episode with its trace
-	$(GO) run ./cmd/sim -seed $(SEED) -lifecycles $(LIFECYCLES) $(if $(EPISODE),-episode $(EPISODE))
+sim: ## the lifecycle simulator (docs/simulation.md): SEED=… LIFECYCLES=…; EPISODE=… replays one episode with its trace; SIM_ARGS=… more flags
+	$(GO) run ./cmd/sim -seed $(SEED) -lifecycles $(LIFECYCLES) $(if $(EPISODE),-episode $(EPISODE)) $(SIM_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \
