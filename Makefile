@@ -25,8 +25,8 @@ vet: ## gofmt and go vet, for the app and the CDK app
 test-go: ## every Go test of the app, with the race detector
 	$(GO) test -count=1 -race ./...
 
-test-sim: ## the lifecycle simulator's CI budget (docs/simulation.md), without the race detector; SIM_SEED=… pins the random seed
-	@set -o pipefail; $(GO) test -count=1 -v -run '^TestSimulation$$' ./internal/sim/ | grep -v -e '^=== ' -e '^        --- PASS'
+test-sim: ## the lifecycle simulator's CI budget with the race detector (docs/simulation.md); SIM_SEED=… pins the random seed
+	@set -o pipefail; SIM_BUDGET=ci $(GO) test -count=1 -race -v -run '^TestSimulation$$' ./internal/sim/ | grep -v -e '^=== ' -e '^        --- PASS'
 
 test-infra: ## the CDK app: template assertions, cdk-nag, cfn-lint
 	cd infra && $(GO) test -mod=mod -count=1 ./...

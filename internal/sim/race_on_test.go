@@ -2,7 +2,6 @@
 
 package sim
 
-// raceEnabled: the race detector makes the simulator about four times
-// slower, so under -race TestSimulation runs a smoke budget; `make test`
-// runs the CI budget without it (make test-sim).
+// raceEnabled: under the race detector TestSimulation runs a smoke budget
+// unless SIM_BUDGET=ci asks for the CI budget (make test-sim).
 const raceEnabled = true
