@@ -14,7 +14,8 @@ import (
 )
 
 // The regression tests of bugs the lifecycle simulator (internal/sim) found;
-// each names the seed that found it (docs/simulation.md).
+// each names the seed that found it, with the simulator of the time, and
+// the seed that catches it today with the fix reverted (docs/simulation.md).
 
 // droppingStore fails the next commit that writes one ledger entry and
 // nothing else, once armed: a step that dies before it records what it did
@@ -42,7 +43,7 @@ func (s *droppingStore) Commit(ctx context.Context, c access.Change) error {
 // fail while the first one succeeded: the assignment exists, and it is the
 // grant's. Found by `make sim SEED=20 LIFECYCLES=1250` (episode 4; also
 // seed 29): the grant failed, its ledger entry went, and the assignment
-// stayed behind, held by nobody.
+// stayed behind, held by nobody. Today: seeds 3, 15 and 2.
 func TestReissuedCreationThatFailsFindsTheFirstOne(t *testing.T) {
 	ds := &droppingStore{}
 	f := newFixtureOn(t, func(f *fixture) {
@@ -106,7 +107,7 @@ func (c *conflictingIC) CreateAssignment(ctx context.Context, a access.Assignmen
 // minutes before (still in progress, its operation id lost) for one that
 // had settled long ago, found no assignment, and dropped the entry; the
 // creation then completed, held by nobody. Found by `make sim SEED=39
-// LIFECYCLES=1250` (episode 2; also seed 15).
+// LIFECYCLES=1250` (episode 2; also seed 15). Today: seed 20.
 func TestFailedReissuesKeepTheCreationInFlight(t *testing.T) {
 	ds := &droppingStore{}
 	var ic *conflictingIC
@@ -160,7 +161,8 @@ func TestFailedReissuesKeepTheCreationInFlight(t *testing.T) {
 // between the two, is issued again. The sweeper waited creationSettles,
 // found no assignment and dropped the entry, leaving the grant active
 // without its access and without an entry to repair it from. Found by
-// `make sim SEED=3 LIFECYCLES=1250` (episode 3; also seed 13).
+// `make sim SEED=3 LIFECYCLES=1250` (episode 3; also seed 13). Today:
+// seeds 62 and 46.
 func TestSweepIssuesALostRepairAgain(t *testing.T) {
 	ds := &droppingStore{land: true}
 	f := newFixtureOn(t, func(f *fixture) {

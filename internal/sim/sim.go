@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
 // Config says what one run simulates.
@@ -230,10 +230,10 @@ func (w *world) sweep() {
 func (w *world) sweepOnce() {
 	start := w.now()
 	before := [3]int{w.faults, w.nests, w.throttled}
-	var rep access.SweepReport
+	var rep workflow.SweepOutput
 	err := guard(func() error {
 		var err error
-		rep, err = w.op.Sweep(w.ctx)
+		rep, err = w.flow.handlers.Sweep(w.ctx, nil)
 		return err
 	})
 	w.sweeps++

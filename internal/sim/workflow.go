@@ -2,12 +2,12 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
 // flow models Step Functions running Elevate's state machine
@@ -22,7 +22,10 @@ import (
 // full jitter), then the execution fails and the sweeper takes over. A task
 // may be delivered twice (an extra invocation whose result nobody reads).
 type flow struct {
-	w         *world
+	w *world
+	// handlers are the workflow's Lambda handlers (internal/workflow), which
+	// the tasks call as Step Functions and the Scheduler invoke them.
+	handlers  workflow.Handlers
 	execs     map[string]*execution
 	byToken   map[string]*execution
 	schedules map[string]*schedule
@@ -31,6 +34,7 @@ type flow struct {
 var (
 	_ access.Workflow  = (*flow)(nil)
 	_ access.Scheduler = (*flow)(nil)
+	_ workflow.Resumer = (*flow)(nil)
 )
 
 func newFlow(w *world) *flow {
@@ -152,6 +156,11 @@ func (f *flow) EndApproval(_ context.Context, r access.Request) error {
 	return f.resume(r.TaskToken, r)
 }
 
+// Resume is workflow.Resumer for the attach handler.
+func (f *flow) Resume(_ context.Context, token string, r access.Request) error {
+	return f.resume(token, r)
+}
+
 // resume is SendTaskSuccess with the request's outcome; a task that no
 // longer waits answers TaskTimedOut, which the adapter takes as done.
 func (f *flow) resume(token string, r access.Request) error {
@@ -242,7 +251,7 @@ func (f *flow) invokeAgain(e *execution) {
 			return // the first delivery has not made its token yet
 		}
 		err := guard(func() error {
-			_, err := w.steps.AttachTaskToken(w.ctx, e.tenant, e.request, e.token)
+			_, err := f.handlers.AttachToken(w.ctx, workflow.AttachTokenInput{TenantID: e.tenant, RequestID: e.request, TaskToken: e.token})
 			return err
 		})
 		w.trace.event(w, "= AttachTaskToken %s err=%v", w.label(e.request), err)
@@ -253,22 +262,22 @@ func (f *flow) invokeAgain(e *execution) {
 	}
 }
 
-// invoke calls a provisioning or deprovisioning step as its handler does
-// (a grant that is gone is done).
+// invoke runs the provisioning or deprovisioning handler (a grant that is
+// gone is done).
 func (f *flow) invoke(e *execution) (done bool, err error) {
 	w := f.w
 	err = guard(func() error {
+		var out workflow.StepOutput
 		var err error
+		in := workflow.GrantStepInput{TenantID: e.tenant, GrantID: e.grant}
 		if e.state == stProvision {
-			done, err = w.steps.ProvisionGrant(w.ctx, e.tenant, e.grant)
+			out, err = f.handlers.Provision(w.ctx, in)
 		} else {
-			done, err = w.steps.DeprovisionGrant(w.ctx, e.tenant, e.grant)
+			out, err = f.handlers.Deprovision(w.ctx, in)
 		}
+		done = out.Done
 		return err
 	})
-	if errors.Is(err, access.ErrNotFound) {
-		done, err = true, nil
-	}
 	w.trace.event(w, "= %s %s done=%t err=%v", e.state, w.label(e.grant), done, err)
 	return done, err
 }
@@ -280,16 +289,9 @@ func (f *flow) invokeExpire(e *execution) (decision, error) {
 	w := f.w
 	var d decision
 	err := guard(func() error {
-		r, err := w.steps.ExpireRequest(w.ctx, e.tenant, e.request)
-		if err != nil {
-			return err
-		}
-		outcome, grantID, ended := access.ApprovalOutcome(r)
-		if !ended {
-			outcome = access.OutcomeExpired
-		}
-		d = decision{outcome, grantID}
-		return nil
+		out, err := f.handlers.ExpireRequest(w.ctx, workflow.RequestStepInput{TenantID: e.tenant, RequestID: e.request})
+		d = decision{out.Outcome, out.GrantID}
+		return err
 	})
 	w.trace.event(w, "= ExpireRequest %s → %s %s err=%v", w.label(e.request), d.outcome, w.label(d.grant), err)
 	return d, err
@@ -306,14 +308,8 @@ func (f *flow) attach(e *execution) {
 		f.byToken[e.token] = e
 	}
 	err := guard(func() error {
-		r, err := w.steps.AttachTaskToken(w.ctx, e.tenant, e.request, e.token)
-		if err != nil {
-			return err
-		}
-		if _, _, ended := access.ApprovalOutcome(r); ended {
-			return f.resume(e.token, r)
-		}
-		return nil
+		_, err := f.handlers.AttachToken(w.ctx, workflow.AttachTokenInput{TenantID: e.tenant, RequestID: e.request, TaskToken: e.token})
+		return err
 	})
 	w.trace.event(w, "= AttachTaskToken %s err=%v", w.label(e.request), err)
 	switch {
@@ -397,10 +393,7 @@ func (f *flow) deliver(s *schedule, tenantID string, at time.Time, copy, attempt
 	actor := fmt.Sprintf("scheduler:%s#%d", s.grant, copy)
 	return w.schedule(at, actor, fmt.Sprintf("ExpireGrant %s gen %d", w.label(s.grant), s.generation), func() {
 		err := guard(func() error {
-			_, err := w.steps.ExpireGrant(w.ctx, tenantID, s.grant, s.generation)
-			if errors.Is(err, access.ErrNotFound) {
-				return nil
-			}
+			_, err := f.handlers.Expire(w.ctx, workflow.ExpiryInput{TenantID: tenantID, GrantID: s.grant, Generation: s.generation})
 			return err
 		})
 		w.trace.event(w, "= ExpireGrant %s err=%v", w.label(s.grant), err)

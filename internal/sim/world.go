@@ -9,6 +9,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/store/memstore"
+	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
 // epoch is when every episode starts: a Monday morning, far enough ahead
@@ -104,6 +105,7 @@ func newWorld(ctx context.Context, cfg Config, ep int) *world {
 		},
 	}
 	w.svc, w.steps, w.op = access.NewService(c), access.NewSteps(c), access.NewOperator(c)
+	w.flow.handlers = workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.flow, Sweeper: w.op}
 	return w
 }
 
