@@ -7,7 +7,7 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-infra lint bench fuzz load build synth deploy destroy clean
+.PHONY: help dev test vet test-go test-sim test-infra lint bench fuzz load sim build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,7 +15,7 @@ help: ## list targets
 dev: ## run Elevate locally on the embedded store, with two demo tenants
 	$(GO) run ./cmd/elevate serve --demo-out .elevate/demo.json
 
-test: vet test-go test-infra ## run every test (what CI runs)
+test: vet test-go test-sim test-infra ## run every test (what CI runs)
 
 vet: ## gofmt and go vet, for the app and the CDK app
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -24,6 +24,9 @@ vet: ## gofmt and go vet, for the app and the CDK app
 
 test-go: ## every Go test of the app, with the race detector
 	$(GO) test -count=1 -race ./...
+
+test-sim: ## the lifecycle simulator's CI budget with the race detector (docs/simulation.md); SIM_SEED=… pins the random seed
+	@set -o pipefail; SIM_BUDGET=ci $(GO) test -count=1 -race -v -run '^TestSimulation$$' ./internal/sim/ | grep -v -e '^=== ' -e '^        --- PASS'
 
 test-infra: ## the CDK app: template assertions, cdk-nag, cfn-lint
 	cd infra && $(GO) test -mod=mod -count=1 ./...
@@ -46,6 +49,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (FUZZTIME=5m); make test runs t
 load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16"), then tenant isolation under a flood (FLOOD_ARGS)
 	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
 	$(GO) run ./cmd/loadgen -flood 16 -concurrency 4 -quiet-rate 2 -duration 30s $(FLOOD_ARGS)
+
+SEED ?= 0
+LIFECYCLES ?= 10000
+sim: ## the lifecycle simulator (docs/simulation.md): SEED=… LIFECYCLES=…; EPISODE=… replays one episode with its trace; SIM_ARGS=… more flags
+	$(GO) run ./cmd/sim -seed $(SEED) -lifecycles $(LIFECYCLES) $(if $(EPISODE),-episode $(EPISODE)) $(SIM_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \

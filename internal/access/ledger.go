@@ -108,6 +108,7 @@ type LedgerEntry struct {
 	Holders []Holder
 	// Issuer is the holder that issues and polls the creation while the
 	// entry is creating; when it lets go first, another holder takes over.
+	// A repair (recreate) has none: the sweeper issues it.
 	Issuer Holder
 	// CreationIssuedAt is set just before CreateAssignment is called; a
 	// creation issued may be in flight even when OperationID is empty.
@@ -181,31 +182,41 @@ func (e *LedgerEntry) issueCreation(now time.Time) error {
 // issueFailed records that CreateAssignment answered with an error: the
 // creation may still have happened (an answer lost on the way), so it stays
 // in flight, but the next step may issue it again at once rather than wait
-// reissueAfter for the failed one.
+// reissueAfter for the failed one. The issue time is that of the failed
+// call less reissueAfter, never earlier: failures one after another must
+// not make a creation look settled (creationSettles) while an issue of it
+// may still be in flight.
 func (e *LedgerEntry) issueFailed(now time.Time) error {
-	e.CreationIssuedAt = e.CreationIssuedAt.Add(-reissueAfter)
+	e.CreationIssuedAt = now.Add(-reissueAfter)
 	return e.to(LedgerCreating, now)
 }
 
 // settleCreation applies a creation's outcome: the assignment is active, or
-// it failed and the entry goes (its holders' assignments fail with it).
+// it failed and the entry goes (its holders' assignments fail with it). A
+// failed repair (an entry no holder issues, see recreate) stays creating,
+// not issued, for the sweeper to issue again.
 func (e *LedgerEntry) settleCreation(succeeded bool, now time.Time) error {
+	repair := e.Issuer == Holder{}
 	e.OperationID, e.CreationIssuedAt, e.Issuer = "", time.Time{}, Holder{}
-	if succeeded {
+	switch {
+	case succeeded:
 		return e.to(LedgerActive, now)
+	case repair:
+		return e.to(LedgerCreating, now)
 	}
 	return e.to(ledgerGone, now)
 }
 
 // recreate starts over an active entry whose assignment vanished from
 // Identity Center while live grants hold it: Elevate makes it again, as its
-// own from now on (so the holders' end removes it), issued by the first of
-// them.
+// own from now on (so the holders' end removes it). No holder issues it:
+// their workflows are done or wait on it, so the sweeper issues it, and
+// again after a failure.
 func (e *LedgerEntry) recreate(live []Holder, now time.Time) error {
 	if e.State != LedgerActive || len(live) == 0 {
 		return fmt.Errorf("recreate a %q ledger entry: %w", e.State, ErrStale)
 	}
-	e.External, e.Holders, e.Issuer = false, slices.Clone(live), live[0]
+	e.External, e.Holders, e.Issuer = false, slices.Clone(live), Holder{}
 	e.CreationIssuedAt, e.OperationID = time.Time{}, ""
 	return e.to(LedgerCreating, now)
 }

@@ -290,6 +290,9 @@ func (s *core) driveCreation(ctx context.Context, e LedgerEntry) error {
 		}
 		return fmt.Errorf("create assignment in %s: %w", a.AccountID, err)
 	}
+	if op, err = s.failedCreation(ctx, a, op); err != nil {
+		return err
+	}
 	return s.updateEntry(ctx, e.Key, func(cur *LedgerEntry, found bool) (bool, error) {
 		switch {
 		case !found:
@@ -320,6 +323,9 @@ func (s *core) settleCreation(ctx context.Context, e LedgerEntry) error {
 	if op.Status == OperationInProgress {
 		return nil
 	}
+	if op, err = s.failedCreation(ctx, e.Assignment(), op); err != nil {
+		return err
+	}
 	if op.Status == OperationFailed {
 		s.report(ctx, Problem{ProblemCreationFailed, fmt.Sprintf("Identity Center failed to create the assignment of %s in %s: %s", e.Key.PrincipalID, e.Key.AccountID, op.Reason), errors.New("creation failed")})
 	}
@@ -330,6 +336,23 @@ func (s *core) settleCreation(ctx context.Context, e LedgerEntry) error {
 		cur.Revision++
 		return true, cur.settleCreation(op.Status == OperationSucceeded, s.clock())
 	})
+}
+
+// failedCreation checks a creation Identity Center reports failed: when the
+// assignment exists all the same, an earlier issue of it (whose operation
+// id was lost) made it, and the creation has succeeded.
+func (s *core) failedCreation(ctx context.Context, a Assignment, op Operation) (Operation, error) {
+	if op.Status != OperationFailed {
+		return op, nil
+	}
+	exists, err := s.ic.AssignmentExists(ctx, a)
+	if err != nil {
+		return op, fmt.Errorf("check the failed creation in %s: %w", a.AccountID, err)
+	}
+	if exists {
+		op.Status, op.Reason = OperationSucceeded, ""
+	}
+	return op, nil
 }
 
 // settleInFlight settles a creation in flight that its last holder waits

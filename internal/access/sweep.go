@@ -266,8 +266,12 @@ func (s *core) liveHolders(ctx context.Context, e LedgerEntry) ([]Holder, error)
 }
 
 // repairing reports whether a creating entry is one the sweeper itself
-// drives: its issuer's grant is not provisioning (so no workflow will).
+// drives: a repair, which no holder issues, or one whose issuer's grant is
+// not provisioning (so no workflow will).
 func (s *core) repairing(ctx context.Context, e LedgerEntry) bool {
+	if e.Issuer == (Holder{}) {
+		return true
+	}
 	g, err := s.store.GetGrant(ctx, e.Issuer.TenantID, e.Issuer.GrantID)
 	return err == nil && g.Status != GrantProvisioning
 }
