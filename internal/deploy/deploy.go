@@ -29,6 +29,9 @@ const (
 	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
 	// embedded metrics (internal/metrics); DefaultMetricsNamespace without it.
 	EnvMetricsNamespace = "ELEVATE_METRICS_NAMESPACE"
+	// EnvSweepQueueURL is the queue the sweeper hands tenants to, one
+	// message each, for the sweeper-tenant function.
+	EnvSweepQueueURL = "ELEVATE_SWEEP_QUEUE_URL"
 )
 
 // DefaultMetricsNamespace is the metrics' namespace when
@@ -65,6 +68,9 @@ const (
 	// tagged elevate:managed=true) and account assignments (only of sets
 	// tagged elevate:managed=true or elevate:assignable=true).
 	NeedIdentityCenter Need = "identity-center"
+	// NeedSweepQueue: send messages to the sweep queue (one per tenant to
+	// sweep).
+	NeedSweepQueue Need = "sweep-queue"
 )
 
 // Variable is one environment variable of the contract and the needs that
@@ -99,6 +105,7 @@ var Variables = []Variable{
 	// The operator's allow-list of identity provider hosts, comma-separated.
 	{Name: EnvJWKSAllowedHosts, Optional: true},
 	{Name: EnvMetricsNamespace, Optional: true},
+	{Name: EnvSweepQueueURL, Needs: []Need{NeedSweepQueue}},
 }
 
 // Function is one Lambda function: a directory under functions/ with its
@@ -177,13 +184,16 @@ var Functions = []Function{
 	{"openapi", "GET /openapi.json", nil},
 
 	// Workflow steps: the state machine's tasks, the expiry schedules'
-	// target, and the sweeper.
+	// target, the sweeper (the deployment-wide sweep, which queues each
+	// tenant) and the sweep queue's consumer (one tenant at a time, no
+	// Identity Center calls).
 	{"wf-attach-token", "", []Need{NeedTableRead, NeedTableWrite, NeedSendTask}},
 	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish}},
 	{"wf-provision", "", stepWF},
 	{"wf-deprovision", "", stepWF},
 	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
-	{"sweeper", "", append([]Need{NeedSendTask}, stepWF...)},
+	{"sweeper", "", append([]Need{NeedSendTask, NeedSweepQueue}, stepWF...)},
+	{"sweeper-tenant", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedSendTask, NeedSchedule}},
 }
 
 // FunctionByName finds a function of the inventory.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/metrics"
 	"github.com/elevate-jit/elevate/internal/rds"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
+	"github.com/elevate-jit/elevate/internal/sweepqueue"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -49,6 +51,7 @@ var provide = map[deploy.Need]func(*wiring) error{
 	deploy.NeedOrganizationsRead: (*wiring).organizations,
 	deploy.NeedResolveUsers:      (*wiring).resolveUsers,
 	deploy.NeedIdentityCenter:    (*wiring).identityCenter,
+	deploy.NeedSweepQueue:        (*wiring).sweepQueue,
 }
 
 // wiring is a function's dependency set, as its needs' constructors fill it.
@@ -220,10 +223,24 @@ func (w *wiring) identityCenter() error {
 		return err
 	}
 	ic.TPS = tps
+	// The sweeper's audit may spend about half of its 5-minute run at
+	// this share of the rate.
+	w.ports.SweepAuditUsers = int(tps * auditSeconds)
 	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
 	if role := w.env.get(deploy.EnvRDSLookupRole); role != "" {
 		ic.RDSLookup = rds.NewLookup(w.aws, sts.NewFromConfig(w.aws), role)
 	}
+	return nil
+}
+
+// auditSeconds is how long, at its Identity Center share, the sweeper's
+// audit of users' assignments may take per run: one listing per user.
+const auditSeconds = 150
+
+// sweepQueue: the sweeper hands each tenant to the sweep queue, whose
+// consumer (sweeper-tenant) sweeps it.
+func (w *wiring) sweepQueue() error {
+	w.ports.SweepQueue = sweepqueue.New(sqs.NewFromConfig(w.aws), w.env.get(deploy.EnvSweepQueueURL))
 	return nil
 }
 
