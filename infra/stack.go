@@ -129,9 +129,9 @@ type Stack struct {
 	// to SweepDeadLetterQueue.
 	SweepQueue           awssqs.Queue
 	SweepDeadLetterQueue awssqs.Queue
-	ScheduleGroup   awsscheduler.ScheduleGroup
-	SchedulerRole   awsiam.Role
-	AlarmTopic      awssns.ITopic
+	ScheduleGroup        awsscheduler.ScheduleGroup
+	SchedulerRole        awsiam.Role
+	AlarmTopic           awssns.ITopic
 	// IdentityCenterCheck fails the deployment when this account and Region
 	// cannot administer the configured Identity Center instance.
 	IdentityCenterCheck customresources.AwsCustomResource
