@@ -7,7 +7,7 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-infra lint bench fuzz load build synth deploy destroy clean
+.PHONY: help dev test vet test-go test-infra lint bench fuzz load sweep-scale build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,6 +45,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (FUZZTIME=5m); make test runs t
 
 load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16")
 	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
+
+sweep-scale: ## one full sweep of 1,000 tenants x 10,000 active grants against a 20 TPS Identity Center fake (not part of make test; SWEEP_ARGS="-tenants 200 ...")
+	$(GO) run ./cmd/sweepscale $(SWEEP_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \

@@ -76,7 +76,15 @@ const (
 	// DefaultSweepAuditUsers is how many users one sweep audits in Identity
 	// Center when Config.SweepAuditUsers is zero.
 	DefaultSweepAuditUsers = 300
+	// SweepAuditSeconds is how long one sweep's audit may take at the
+	// sweeper's share of the Identity Center rate: about half of its
+	// 5-minute run, at one listing per user.
+	SweepAuditSeconds = 150
 )
+
+// SweepAuditUsersAt is SweepAuditUsers for a sweeper whose share of the
+// Identity Center rate is tps calls per second.
+func SweepAuditUsersAt(tps float64) int { return max(1, int(tps*SweepAuditSeconds)) }
 
 // SweepReport says what one sweep found and fixed.
 type SweepReport struct {

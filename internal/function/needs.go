@@ -223,19 +223,13 @@ func (w *wiring) identityCenter() error {
 		return err
 	}
 	ic.TPS = tps
-	// The sweeper's audit may spend about half of its 5-minute run at
-	// this share of the rate.
-	w.ports.SweepAuditUsers = int(tps * auditSeconds)
+	w.ports.SweepAuditUsers = access.SweepAuditUsersAt(tps)
 	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
 	if role := w.env.get(deploy.EnvRDSLookupRole); role != "" {
 		ic.RDSLookup = rds.NewLookup(w.aws, sts.NewFromConfig(w.aws), role)
 	}
 	return nil
 }
-
-// auditSeconds is how long, at its Identity Center share, the sweeper's
-// audit of users' assignments may take per run: one listing per user.
-const auditSeconds = 150
 
 // sweepQueue: the sweeper hands each tenant to the sweep queue, whose
 // consumer (sweeper-tenant) sweeps it.
