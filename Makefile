@@ -7,7 +7,18 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-sim test-infra lint bench fuzz load sim build synth deploy destroy clean
+# The Python tools the tests use: moto_server and cfn-lint from PATH when
+# both are there (CI's case), otherwise these pinned versions installed
+# into the project's own virtualenv, .venv/, which then comes first on PATH
+# (its python3 also runs the patched moto server).
+MOTO_VERSION := 5.2.1
+CFN_LINT_VERSION := 1.51.0
+VENV := .venv
+ifneq ($(shell command -v moto_server >/dev/null 2>&1 && command -v cfn-lint >/dev/null 2>&1 && echo found),found)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+endif
+
+.PHONY: help dev test tools vet test-go test-sim test-infra lint bench fuzz load sim sweep-scale build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,7 +26,28 @@ help: ## list targets
 dev: ## run Elevate locally on the embedded store, with two demo tenants
 	$(GO) run ./cmd/elevate serve --demo-out .elevate/demo.json
 
-test: vet test-go test-sim test-infra ## run every test (what CI runs)
+test: vet tools test-go test-sim test-infra ## run every test (what CI runs)
+
+tools: ## moto_server and cfn-lint: from PATH, or pinned versions installed into .venv/
+	@if command -v moto_server >/dev/null 2>&1 && command -v cfn-lint >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v python3 >/dev/null 2>&1; then \
+	  echo "make test needs moto_server and cfn-lint, which are not on PATH, and Python 3 to install them into $(VENV)/;"; \
+	  echo "python3 is not on PATH. Install Python 3 with venv and pip (Debian/Ubuntu: apt-get install python3-venv python3-pip;"; \
+	  echo "macOS: brew install python), or install the tools yourself: pip install 'moto[server]==$(MOTO_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'"; \
+	  exit 1; \
+	fi; \
+	echo "moto_server or cfn-lint is not on PATH: installing moto $(MOTO_VERSION) and cfn-lint $(CFN_LINT_VERSION) into $(VENV)/"; \
+	if [ ! -x $(VENV)/bin/pip ]; then \
+	  rm -rf $(VENV); \
+	  if ! python3 -m venv $(VENV) >/dev/null 2>&1 || [ ! -x $(VENV)/bin/pip ]; then \
+	    rm -rf $(VENV); \
+	    echo "python3 cannot make a virtualenv with pip (Debian/Ubuntu: apt-get install python3-venv python3-pip),"; \
+	    echo "or install the tools yourself: pip install 'moto[server]==$(MOTO_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'"; \
+	    exit 1; \
+	  fi; \
+	fi; \
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' || { \
+	  echo "pip could not install moto $(MOTO_VERSION) and cfn-lint $(CFN_LINT_VERSION) into $(VENV)/ (is PyPI reachable?)"; exit 1; }
 
 vet: ## gofmt and go vet, for the app and the CDK app
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -54,6 +86,9 @@ SEED ?= 0
 LIFECYCLES ?= 10000
 sim: ## the lifecycle simulator (docs/simulation.md): SEED=… LIFECYCLES=…; EPISODE=… replays one episode with its trace; SIM_ARGS=… more flags
 	$(GO) run ./cmd/sim -seed $(SEED) -lifecycles $(LIFECYCLES) $(if $(EPISODE),-episode $(EPISODE)) $(SIM_ARGS)
+
+sweep-scale: ## one full sweep of 1,000 tenants x 10,000 active grants against a 20 TPS Identity Center fake (not part of make test; SWEEP_ARGS="-tenants 200 ...")
+	$(GO) run ./cmd/sweepscale $(SWEEP_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \

@@ -16,6 +16,7 @@ import (
 // Alarm names (after the stack's name and a dash).
 const (
 	AlarmDeadLetters        = "dead-letters"
+	AlarmSweepDeadLetters   = "sweep-dead-letters"
 	AlarmRevocationFailures = "revocation-failures"
 	AlarmWorkflowFailed     = "workflow-failed"
 	AlarmAPIServerErrors    = "api-5xx"
@@ -103,6 +104,13 @@ func (s *Stack) alarms() {
 		"An expiry schedule or expiry invocation failed for good and is in the dead-letter queue: a grant may not have expired. "+
 			"The sweeper ends overdue grants; inspect the message and the expiry function's logs.",
 		s.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 1)
+
+	alarm("SweepDeadLettersAlarm", AlarmSweepDeadLetters,
+		"A tenant's sweep failed three times in a row and its message is in the sweep dead-letter queue: its overdue grants, "+
+			"stuck grants or stale requests may stay. The sweeper-tenant function's logs say why; the next run queues the tenant again.",
+		s.SweepDeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 		}), 1)
 

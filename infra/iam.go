@@ -32,6 +32,7 @@ const (
 	SidIdentityStore         = "IdentityStoreUsers"
 	SidIdentityCenterKey     = "IdentityCenterKey"
 	SidRDSLookup             = "AssumeRDSLookupRole"
+	SidSweepQueue            = "SweepQueue"
 )
 
 // statements turns a function's needs into the narrowest IAM statements
@@ -114,6 +115,10 @@ func (s *Stack) statements(f deploy.Function) []awsiam.PolicyStatement {
 	}
 	if f.Has(deploy.NeedIdentityCenter) {
 		out = append(out, s.identityCenter()...)
+	}
+	if f.Has(deploy.NeedSweepQueue) {
+		// SendMessageBatch is authorized as SendMessage.
+		allow(SidSweepQueue, []string{"sqs:SendMessage"}, []*string{s.SweepQueue.QueueArn()})
 	}
 	return out
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -49,6 +50,7 @@ const (
 	FnDeprovision   = "wf-deprovision"
 	FnExpiry        = "expiry"
 	FnSweeper       = "sweeper"
+	FnSweeperTenant = "sweeper-tenant"
 )
 
 // identityCenterTPS is the call rate Identity Center allows a deployment
@@ -122,9 +124,14 @@ type Stack struct {
 	EventBus        awsevents.EventBus
 	CursorSecret    awssecretsmanager.Secret
 	DeadLetterQueue awssqs.Queue
-	ScheduleGroup   awsscheduler.ScheduleGroup
-	SchedulerRole   awsiam.Role
-	AlarmTopic      awssns.ITopic
+	// SweepQueue carries one message per tenant from the sweeper to the
+	// sweeper-tenant function; a tenant whose sweep fails three times moves
+	// to SweepDeadLetterQueue.
+	SweepQueue           awssqs.Queue
+	SweepDeadLetterQueue awssqs.Queue
+	ScheduleGroup        awsscheduler.ScheduleGroup
+	SchedulerRole        awsiam.Role
+	AlarmTopic           awssns.ITopic
 	// IdentityCenterCheck fails the deployment when this account and Region
 	// cannot administer the configured Identity Center instance.
 	IdentityCenterCheck customresources.AwsCustomResource
@@ -190,6 +197,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 		s.function(f, filepath.Join(binDir, f.Name))
 	}
 	s.schedulerPermissions()
+	s.sweepConsumer()
 	s.stateMachine()
 	s.api()
 	s.sweeperSchedule()
@@ -216,7 +224,7 @@ func checkContract() error {
 			return fmt.Errorf("deploy.Functions: %s: %w", f.Name, err)
 		}
 	}
-	for _, n := range []string{FnAttachToken, FnExpireRequest, FnProvision, FnDeprovision, FnExpiry, FnSweeper} {
+	for _, n := range []string{FnAttachToken, FnExpireRequest, FnProvision, FnDeprovision, FnExpiry, FnSweeper, FnSweeperTenant} {
 		if !names[n] {
 			return fmt.Errorf("deploy.Functions: the stack needs a function named %q", n)
 		}
@@ -287,6 +295,47 @@ func (s *Stack) storage() {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+
+	// The sweep queue: the sweeper sends each tenant, the sweeper-tenant
+	// function sweeps it. A message stays invisible for six times the
+	// consumer's timeout while a batch is swept (Lambda's advice for SQS
+	// sources); one that failed three times goes to the dead-letter queue
+	// (and its alarm), and one nobody swept within an hour is dropped: the
+	// sweeper queues every tenant again each run.
+	s.SweepDeadLetterQueue = awssqs.NewQueue(s.Stack, jsii.String("SweepDeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	s.SweepQueue = awssqs.NewQueue(s.Stack, jsii.String("SweepQueue"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workflowTimeoutSeconds)),
+		RetentionPeriod:   awscdk.Duration_Hours(jsii.Number(1)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: s.SweepDeadLetterQueue, MaxReceiveCount: jsii.Number(3)},
+	})
+}
+
+// workflowTimeoutSeconds is the timeout of the workflow functions other
+// than the sweeper (the state machine's steps, expiry, sweeper-tenant).
+const workflowTimeoutSeconds = 60
+
+// SweepConcurrency is how many sweeper-tenant invocations the sweep queue
+// runs at once, each sweeping a batch of up to SweepBatchSize tenants: no
+// Identity Center calls, a few table queries and workflow starts per tenant.
+const (
+	SweepConcurrency = 5
+	SweepBatchSize   = 10
+)
+
+// sweepConsumer makes the sweep queue the sweeper-tenant function's event
+// source, reporting batch item failures (only failed tenants are retried).
+func (s *Stack) sweepConsumer() {
+	s.Functions[FnSweeperTenant].AddEventSource(awslambdaeventsources.NewSqsEventSource(s.SweepQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(SweepBatchSize),
+		MaxConcurrency:          jsii.Number(SweepConcurrency),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
 }
 
 // identityCenterCheck fails the deployment, before any function exists,
@@ -430,7 +479,7 @@ func (s *Stack) function(f deploy.Function, code string) {
 		role.AddToPolicy(st)
 	}
 
-	timeout := awscdk.Duration_Seconds(jsii.Number(60))
+	timeout := awscdk.Duration_Seconds(jsii.Number(workflowTimeoutSeconds))
 	switch {
 	case f.Route != "":
 		timeout = awscdk.Duration_Seconds(jsii.Number(10))
@@ -528,6 +577,7 @@ func (s *Stack) variables() (map[string]*string, error) {
 		deploy.EnvMetricsNamespace:  jsii.String(s.metricsNamespace()),
 		deploy.EnvRatePerTenant:     jsii.String(strconv.Itoa(s.Config.RatePerTenant)),
 		deploy.EnvRatePerPrincipal:  jsii.String(strconv.Itoa(s.Config.RatePerPrincipal)),
+		deploy.EnvSweepQueueURL:     s.SweepQueue.QueueUrl(),
 	}
 	if s.Config.RDSLookupRole != "" {
 		values[deploy.EnvRDSLookupRole] = jsii.String(s.Config.RDSLookupRole)

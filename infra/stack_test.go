@@ -681,3 +681,58 @@ func TestIdentityCenterCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepQueue checks the sweeper's fan-out: the sweeper may send to the
+// sweep queue only, the queue feeds sweeper-tenant in batches with batch
+// item failures reported and a bounded concurrency, and a tenant that fails
+// three times lands in a dead-letter queue that alarms.
+func TestSweepQueue(t *testing.T) {
+	f := stack(t)
+	queue, dlq := f.idOf(f.stack.SweepQueue), f.idOf(f.stack.SweepDeadLetterQueue)
+	q := props(f.resource(t, queue))
+	if !jsonEqual(q["RedrivePolicy"], map[string]any{"deadLetterTargetArn": getAtt(dlq, "Arn"), "maxReceiveCount": 3.0}) {
+		t.Errorf("RedrivePolicy = %v", q["RedrivePolicy"])
+	}
+	if q["VisibilityTimeout"] != 360.0 || q["SqsManagedSseEnabled"] != true {
+		t.Errorf("sweep queue = %v, want a 360 s visibility timeout (six times the consumer's) and SSE", q)
+	}
+	var mappings []map[string]any
+	for _, m := range f.resources("AWS::Lambda::EventSourceMapping") {
+		mappings = append(mappings, props(m))
+	}
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings, want the sweep queue's", len(mappings))
+	}
+	m := mappings[0]
+	if !jsonEqual(m["EventSourceArn"], getAtt(queue, "Arn")) || !jsonEqual(m["FunctionName"], ref(f.functionID(t, infra.FnSweeperTenant))) ||
+		m["BatchSize"] != float64(infra.SweepBatchSize) || !jsonEqual(m["FunctionResponseTypes"], []any{"ReportBatchItemFailures"}) ||
+		!jsonEqual(m["ScalingConfig"], map[string]any{"MaximumConcurrency": float64(infra.SweepConcurrency)}) {
+		t.Errorf("event source mapping = %v", m)
+	}
+	for _, fn := range deploy.Functions {
+		var sends []statement
+		for _, s := range f.functionPolicy(t, fn.Name) {
+			if s.Sid == infra.SidSweepQueue {
+				sends = append(sends, s)
+			}
+		}
+		if fn.Has(deploy.NeedSweepQueue) != (len(sends) == 1) {
+			t.Errorf("%s: sweep queue statements %v, need %v", fn.Name, sends, fn.Has(deploy.NeedSweepQueue))
+		}
+		for _, s := range sends {
+			if !jsonEqual(s.Actions, []string{"sqs:SendMessage"}) || len(s.Resources) != 1 || !jsonEqual(s.Resources[0], getAtt(queue, "Arn")) {
+				t.Errorf("%s: sweep queue statement %+v, want SendMessage on the queue only", fn.Name, s)
+			}
+		}
+	}
+	alarmed := false
+	for _, a := range f.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if p["AlarmName"] == "Elevate-"+infra.AlarmSweepDeadLetters {
+			alarmed = render(p["Dimensions"]) != "" && strings.Contains(render(p["Dimensions"]), dlq)
+		}
+	}
+	if !alarmed {
+		t.Error("no alarm on the sweep dead-letter queue")
+	}
+}

@@ -50,6 +50,12 @@ type Config struct {
 	// AllowPrivateJWKS lets a JWKS URL name loopback and private hosts (local
 	// development against a local IdP); otherwise only public hosts.
 	AllowPrivateJWKS bool
+	// SweepQueue, when set, receives the tenants a sweep hands to the
+	// per-tenant sweep instead of sweeping them itself.
+	SweepQueue SweepQueue
+	// SweepAuditUsers caps how many users one sweep audits in Identity
+	// Center (DefaultSweepAuditUsers when zero); the next sweep goes on.
+	SweepAuditUsers int
 }
 
 // The domain serves three audiences, and each has its own type so the types
@@ -99,6 +105,9 @@ type core struct {
 	policies  *policyCache
 	jwksHosts []string
 	anyJWKS   bool
+
+	sweepQueue SweepQueue
+	auditUsers int
 }
 
 func newCore(c Config) *core {
@@ -106,6 +115,10 @@ func newCore(c Config) *core {
 		store: c.Store, workflow: c.Workflow, scheduler: c.Scheduler, ic: c.IdentityCenter, db: c.DB,
 		publisher: c.Publisher, mintKey: c.MintKey, maxOU: c.MaxOUAccounts, report: c.Report, observe: c.Observe,
 		now: c.Now, newID: c.NewID, protected: map[string]bool{}, jwksHosts: c.JWKSHosts, anyJWKS: c.AllowPrivateJWKS,
+		sweepQueue: c.SweepQueue, auditUsers: c.SweepAuditUsers,
+	}
+	if s.auditUsers <= 0 {
+		s.auditUsers = DefaultSweepAuditUsers
 	}
 	for _, a := range c.ProtectedAccounts {
 		s.protected[a] = true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -17,8 +19,33 @@ type SweepStore interface {
 	ListGrantsExpiringBefore(ctx context.Context, tenantID string, t time.Time, p PageRequest) (Page[Grant], error)
 }
 
+// SweepCheckpoints keeps where the sweeper stopped, between runs: the tenant
+// the next run starts its round of tenants with, and the user after which
+// the next slice of the assignment audit begins. Stores may implement it;
+// without it every run starts at the beginning.
+type SweepCheckpoints interface {
+	// GetSweepCheckpoint returns a checkpoint's position, "" when none is
+	// recorded.
+	GetSweepCheckpoint(ctx context.Context, name string) (string, error)
+	PutSweepCheckpoint(ctx context.Context, name, position string) error
+}
+
+// The sweeper's checkpoints.
+const (
+	CheckpointTenants = "tenants"
+	CheckpointAudit   = "audit"
+)
+
+// SweepQueue hands tenants to the per-tenant sweep (SweepTenant), which runs
+// elsewhere: an SQS queue and its consumer function on AWS. Optional:
+// without it Sweep sweeps every tenant itself.
+type SweepQueue interface {
+	EnqueueTenantSweeps(ctx context.Context, tenantIDs []string) error
+}
+
 // AssignmentLister lists a user's account assignments in Identity Center.
-// Identity Center adapters may implement it; the sweeper then looks for
+// Identity Center adapters may implement it; the sweeper's audit then costs
+// one listing per user (instead of one call per ledger entry) and finds
 // assignments of watched permission sets that no ledger entry explains.
 type AssignmentLister interface {
 	AssignmentsOf(ctx context.Context, instanceARN, userID string) ([]AssignmentKey, error)
@@ -27,11 +54,14 @@ type AssignmentLister interface {
 // PermissionSetCollector removes Elevate-managed permission sets no
 // assignment uses any more. Identity Center adapters may implement it.
 type PermissionSetCollector interface {
-	ManagedPermissionSets(ctx context.Context, t Tenant) ([]string, error)
-	DeleteManagedPermissionSetIfUnused(ctx context.Context, t Tenant, arn string) (bool, error)
+	// ManagedPermissionSets lists the instance's Elevate-managed permission
+	// sets, leaving out, without looking at them, those inUse says are in
+	// use.
+	ManagedPermissionSets(ctx context.Context, instanceARN string, inUse func(arn string) bool) ([]string, error)
+	DeleteManagedPermissionSetIfUnused(ctx context.Context, instanceARN, arn string) (bool, error)
 }
 
-// Sweep timings.
+// Sweep timings and sizes.
 const (
 	// overdueGrace is how long past its end an active grant may stay before
 	// the sweeper ends it (its schedule normally does it on time).
@@ -40,11 +70,28 @@ const (
 	// without a change before the sweeper starts its workflow again.
 	stuckAfter = 15 * time.Minute
 	sweepPage  = 100
+	// sweepBatch is how many tenants are handed to the queue at once (SQS
+	// sends at most 10 messages in one call).
+	sweepBatch = 10
+	// DefaultSweepAuditUsers is how many users one sweep audits in Identity
+	// Center when Config.SweepAuditUsers is zero.
+	DefaultSweepAuditUsers = 300
+	// SweepAuditSeconds is how long one sweep's audit may take at the
+	// sweeper's share of the Identity Center rate: about half of its
+	// 5-minute run, at one listing per user.
+	SweepAuditSeconds = 150
 )
+
+// SweepAuditUsersAt is SweepAuditUsers for a sweeper whose share of the
+// Identity Center rate is tps calls per second.
+func SweepAuditUsersAt(tps float64) int { return max(1, int(tps*SweepAuditSeconds)) }
 
 // SweepReport says what one sweep found and fixed.
 type SweepReport struct {
-	Tenants             int
+	Tenants int
+	// TenantsQueued counts the tenants handed to the queue (SweepQueue)
+	// rather than swept by this run.
+	TenantsQueued       int
 	GrantsExpired       int
 	GrantsRestarted     int
 	RequestsExpired     int
@@ -56,95 +103,306 @@ type SweepReport struct {
 	// entry explains: access Elevate may have made and lost track of.
 	AssignmentsUntracked int
 	PermissionSetsGone   int
-	Problems             []string
-	TenantsWithProblems  []string
+	// UsersAudited of UsersToAudit had their assignments compared with the
+	// ledger in this run; the audit goes on where it stopped next time.
+	UsersAudited        int
+	UsersToAudit        int
+	Problems            []string
+	TenantsWithProblems []string
 }
 
-// Sweep finds work the workflows did not finish and finishes it: active
-// grants past their end (a lost schedule), grants stuck in provisioning or
-// revoking (a crashed or failed execution), pending requests past their
-// approval window (a lost timer). It reconciles the deployment's ledger with
-// Identity Center: assignments no live grant holds are released, creations
-// whose issuer died are settled, and assignments that vanished while live
-// grants hold them (standing access included) are reported and made again.
-// Every fix goes through the same ledger operations as the workflows, so a
-// sweep racing a workflow is harmless.
+func (r *SweepReport) add(o SweepReport) {
+	r.GrantsExpired += o.GrantsExpired
+	r.GrantsRestarted += o.GrantsRestarted
+	r.RequestsExpired += o.RequestsExpired
+	r.Problems = append(r.Problems, o.Problems...)
+	r.TenantsWithProblems = append(r.TenantsWithProblems, o.TenantsWithProblems...)
+}
+
+// Sweep finds work the workflows did not finish and finishes it. Each
+// tenant is swept on its own (SweepTenant): in this run, or, with a
+// SweepQueue, by the queue's consumers, in a round that starts where the
+// last one left off (the tenants checkpoint) so that no tenant waits behind
+// the others for ever. Then, once for the deployment, it reconciles the
+// ledger with the grants (assignments no live grant holds are released,
+// creations whose issuer died are settled), collects the managed permission
+// sets no ledger entry names, and audits a slice of the users Elevate
+// assigned something to against Identity Center: assignments that vanished
+// while live grants hold them (standing access included) are reported and
+// made again, and assignments of watched sets no ledger entry explains are
+// reported. Every fix goes through the same ledger operations as the
+// workflows, so a sweep racing a workflow is harmless.
 func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 	ss, ok := s.store.(SweepStore)
 	if !ok {
 		return SweepReport{}, errors.New("this store cannot be swept")
 	}
 	var rep SweepReport
-	inUse, watched := map[string]bool{}, map[string]bool{}
-	if err := s.reconcile(ctx, &rep, inUse); err != nil {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("ledger: %v", err))
-		inUse = nil // unknown: collect no permission set this time
+	ids, err := s.tenantRound(ctx, ss)
+	if err != nil {
+		return rep, err
 	}
-	var after []byte
-	for {
-		page, err := ss.ListTenantIDs(ctx, PageRequest{Limit: sweepPage, After: after})
+	if err := s.sweepTenants(ctx, ss, ids, &rep); err != nil {
+		return rep, err
+	}
+	d := deploymentSweep{inUse: map[string]bool{}, watched: map[string]bool{}, instances: map[string]bool{},
+		known: map[AssignmentKey]bool{}, active: map[string][]LedgerEntry{}}
+	for _, id := range ids {
+		t, err := s.tenant(ctx, id)
 		if err != nil {
-			return rep, fmt.Errorf("list tenants: %w", err)
+			continue // reported by its own sweep
 		}
-		for _, id := range page.Items {
-			rep.Tenants++
-			if err := s.sweepTenant(ctx, ss, id, inUse, watched, &rep); err != nil {
-				rep.Problems = append(rep.Problems, fmt.Sprintf("tenant %s: %v", id, err))
-				rep.TenantsWithProblems = append(rep.TenantsWithProblems, id)
+		for _, ps := range t.Boundary.Assignable {
+			d.watched[ps] = true
+		}
+		if t.Boundary.InstanceARN != "" {
+			d.instances[t.Boundary.InstanceARN] = true
+		}
+	}
+	ledgerKnown := true
+	if err := s.reconcile(ctx, &rep, &d); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("ledger: %v", err))
+		ledgerKnown = false // unknown: collect no permission set, audit nothing this time
+	}
+	if ledgerKnown {
+		if pc, ok := s.ic.(PermissionSetCollector); ok {
+			if err := s.collectPermissionSets(ctx, pc, &d, &rep); err != nil {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("managed permission sets: %v", err))
 			}
 		}
-		if after = page.Next; after == nil {
-			break
+		if err := s.auditAssignments(ctx, &d, &rep); err != nil {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("assignment audit: %v", err))
 		}
-	}
-	if err := s.findUntracked(ctx, watched, &rep); err != nil {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("untracked assignments: %v", err))
 	}
 	return rep, nil
 }
 
-// findUntracked lists the assignments of every user Elevate recently
-// assigned something to, and reports those of watched permission sets
-// (Elevate-managed, or assignable to a tenant) that no ledger entry
-// explains. It reports and never deletes: such an assignment may be
-// standing access an administrator made; the audit trail and the alarm let
-// a person decide. It costs one Identity Center call per user.
-func (s *core) findUntracked(ctx context.Context, watched map[string]bool, rep *SweepReport) error {
-	lister, ok := s.ic.(AssignmentLister)
-	if !ok || len(watched) == 0 {
-		return nil
+// SweepTenant sweeps one tenant: active grants past their end (a lost
+// schedule), grants stuck in provisioning or revoking (a crashed or failed
+// execution), pending requests past their approval window (a lost timer).
+// It calls no Identity Center API: the queue's consumers run it side by
+// side without touching the deployment's Identity Center budget.
+func (s *Operator) SweepTenant(ctx context.Context, tenantID string) (SweepReport, error) {
+	ss, ok := s.store.(SweepStore)
+	if !ok {
+		return SweepReport{}, errors.New("this store cannot be swept")
 	}
-	return eachPage(func(p PageRequest) (Page[TouchedPrincipal], error) {
+	rep := SweepReport{Tenants: 1}
+	if err := s.sweepTenant(ctx, ss, tenantID, &rep); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("tenant %s: %v", tenantID, err))
+		rep.TenantsWithProblems = append(rep.TenantsWithProblems, tenantID)
+	}
+	return rep, nil
+}
+
+// tenantRound lists every tenant, starting with the one the tenants
+// checkpoint names and wrapping around: the order of this run's round.
+func (s *core) tenantRound(ctx context.Context, ss SweepStore) ([]string, error) {
+	var ids []string
+	if err := eachPage(func(p PageRequest) (Page[string], error) { return ss.ListTenantIDs(ctx, p) },
+		func(id string) error { ids = append(ids, id); return nil }); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	if cp, ok := s.store.(SweepCheckpoints); ok {
+		at, err := cp.GetSweepCheckpoint(ctx, CheckpointTenants)
+		if err != nil {
+			return nil, fmt.Errorf("tenants checkpoint: %w", err)
+		}
+		if i := slices.Index(ids, at); i > 0 {
+			ids = append(ids[i:], ids[:i]...)
+		}
+	}
+	return ids, nil
+}
+
+// sweepTenants sweeps the round's tenants, or hands them to the queue, in
+// batches. The tenants checkpoint follows the round, so that a run cut short
+// (its timeout, a failing queue) starts the next one where it stopped; a
+// complete round moves the next one's start a batch further, so every
+// tenant takes its turn at the front.
+func (s *core) sweepTenants(ctx context.Context, ss SweepStore, ids []string, rep *SweepReport) error {
+	cp, _ := s.store.(SweepCheckpoints)
+	save := func(i int) {
+		if cp == nil || len(ids) == 0 {
+			return
+		}
+		if err := cp.PutSweepCheckpoint(ctx, CheckpointTenants, ids[i%len(ids)]); err != nil {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("tenants checkpoint: %v", err))
+		}
+	}
+	for i := 0; i < len(ids); i += sweepBatch {
+		if ctx.Err() != nil {
+			save(i)
+			return ctx.Err()
+		}
+		batch := ids[i:min(i+sweepBatch, len(ids))]
+		if s.sweepQueue != nil {
+			if err := s.sweepQueue.EnqueueTenantSweeps(ctx, batch); err != nil {
+				save(i)
+				return fmt.Errorf("queue the sweeps of %d tenants: %w", len(ids)-i, err)
+			}
+			rep.Tenants += len(batch)
+			rep.TenantsQueued += len(batch)
+		} else {
+			for _, id := range batch {
+				rep.Tenants++
+				if err := s.sweepTenant(ctx, ss, id, rep); err != nil {
+					rep.Problems = append(rep.Problems, fmt.Sprintf("tenant %s: %v", id, err))
+					rep.TenantsWithProblems = append(rep.TenantsWithProblems, id)
+				}
+			}
+		}
+		if (i/sweepBatch)%10 == 9 {
+			save(i + sweepBatch)
+		}
+	}
+	if len(ids) > 0 {
+		save(max(sweepBatch%len(ids), 1))
+	}
+	return nil
+}
+
+// deploymentSweep is what the deployment-wide part of a sweep learns as it
+// goes.
+type deploymentSweep struct {
+	// inUse are the permission sets some ledger entry names.
+	inUse map[string]bool
+	// watched are the permission sets Elevate may assign: the tenants'
+	// assignable ones, those the ledger names, the managed ones.
+	watched map[string]bool
+	// instances are the Identity Center instances of the tenants and the
+	// ledger.
+	instances map[string]bool
+	// known are the ledger's keys; active its active entries live grants
+	// hold, by user (userKey).
+	known  map[AssignmentKey]bool
+	active map[string][]LedgerEntry
+}
+
+func userKey(instanceARN, userID string) string { return instanceARN + "\x00" + userID }
+
+// auditAssignments compares the assignments of a slice of the users Elevate assigned
+// something to (and of every user an active entry names) with the ledger:
+// at most SweepAuditUsers of them per run, in key order from the audit
+// checkpoint, wrapping around. With an AssignmentLister each user costs one
+// listing (a page per 100 assignments); without one, one call per active
+// entry.
+func (s *core) auditAssignments(ctx context.Context, d *deploymentSweep, rep *SweepReport) error {
+	users := map[string]TouchedPrincipal{}
+	for k, es := range d.active {
+		users[k] = TouchedPrincipal{InstanceARN: es[0].Key.InstanceARN, UserID: es[0].Key.PrincipalID}
+	}
+	if err := eachPage(func(p PageRequest) (Page[TouchedPrincipal], error) {
 		return s.ledger.ListTouchedPrincipals(ctx, p)
 	}, func(tp TouchedPrincipal) error {
-		keys, err := lister.AssignmentsOf(ctx, tp.InstanceARN, tp.UserID)
+		users[userKey(tp.InstanceARN, tp.UserID)] = tp
+		return nil
+	}); err != nil {
+		return err
+	}
+	keys := slices.Sorted(maps.Keys(users))
+	rep.UsersToAudit = len(keys)
+	if len(keys) == 0 {
+		return nil
+	}
+	cp, _ := s.store.(SweepCheckpoints)
+	start := 0
+	if cp != nil {
+		after, err := cp.GetSweepCheckpoint(ctx, CheckpointAudit)
 		if err != nil {
+			return fmt.Errorf("audit checkpoint: %w", err)
+		}
+		start, _ = slices.BinarySearch(keys, after)
+		if start < len(keys) && keys[start] == after {
+			start++
+		}
+	}
+	lister, _ := s.ic.(AssignmentLister)
+	n := min(s.auditUsers, len(keys))
+	var last string
+	defer func() {
+		if cp != nil && last != "" {
+			if err := cp.PutSweepCheckpoint(ctx, CheckpointAudit, last); err != nil {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("audit checkpoint: %v", err))
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		k := keys[(start+i)%len(keys)]
+		if err := s.auditUser(ctx, lister, users[k], d.active[k], d, rep); err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if !watched[k.PermissionSetARN] {
-				continue
-			}
-			_, err := s.ledger.GetLedgerEntry(ctx, k)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				rep.AssignmentsUntracked++
-				s.report(ctx, Problem{ProblemAssignmentUntracked, fmt.Sprintf("assignment of %s to user %s in account %s has no ledger entry", k.PermissionSetARN, k.PrincipalID, k.AccountID), errors.New("untracked assignment")})
-			case err != nil:
+		last = k
+		rep.UsersAudited++
+	}
+	return nil
+}
+
+// auditUser audits one user. An active entry whose assignment is not listed
+// is checked again from the start (its entry read anew, the assignment asked
+// for), since the listing may predate a change, before it is repaired.
+func (s *core) auditUser(ctx context.Context, lister AssignmentLister, u TouchedPrincipal, active []LedgerEntry, d *deploymentSweep, rep *SweepReport) error {
+	if lister == nil {
+		for _, e := range active {
+			if err := s.recheckPresent(ctx, e.Key, rep); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
-}
-
-func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, inUse, watched map[string]bool, rep *SweepReport) error {
-	t, err := s.tenant(ctx, tenantID)
+	}
+	listed, err := lister.AssignmentsOf(ctx, u.InstanceARN, u.UserID)
 	if err != nil {
 		return err
 	}
-	for _, ps := range t.Boundary.Assignable {
-		watched[ps] = true
+	present := map[AssignmentKey]bool{}
+	for _, k := range listed {
+		present[k] = true
+		if !d.watched[k.PermissionSetARN] || d.known[k] {
+			continue
+		}
+		_, err := s.ledger.GetLedgerEntry(ctx, k)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			rep.AssignmentsUntracked++
+			s.report(ctx, Problem{ProblemAssignmentUntracked, fmt.Sprintf("assignment of %s to user %s in account %s has no ledger entry", k.PermissionSetARN, k.PrincipalID, k.AccountID), errors.New("untracked assignment")})
+		case err != nil:
+			return err
+		}
+	}
+	for _, e := range active {
+		if present[e.Key] {
+			continue
+		}
+		if err := s.recheckPresent(ctx, e.Key, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recheckPresent reads an entry again and, if it is still active and held
+// by live grants, makes sure its assignment exists (checkPresent).
+func (s *core) recheckPresent(ctx context.Context, k AssignmentKey, rep *SweepReport) error {
+	e, err := s.ledger.GetLedgerEntry(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if e.State != LedgerActive {
+		return nil
+	}
+	live, err := s.liveHolders(ctx, e)
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	return s.checkPresent(ctx, e, live, rep)
+}
+
+func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, rep *SweepReport) error {
+	t, err := s.tenant(ctx, tenantID)
+	if err != nil {
+		return err
 	}
 	now := s.clock()
 	var errs []error
@@ -196,11 +454,6 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("stale requests: %w", err))
 	}
-	if pc, ok := s.ic.(PermissionSetCollector); ok && inUse != nil {
-		if err := s.collectPermissionSets(ctx, pc, t, inUse, watched, rep); err != nil {
-			errs = append(errs, fmt.Errorf("managed permission sets: %w", err))
-		}
-	}
 	return errors.Join(errs...)
 }
 
@@ -218,13 +471,17 @@ func (s *core) restart(ctx context.Context, g Grant) error {
 }
 
 // reconcile checks every entry of the deployment's ledger against the
-// grants that hold it and against Identity Center, and records in inUse the
-// permission sets the ledger names.
-func (s *core) reconcile(ctx context.Context, rep *SweepReport, inUse map[string]bool) error {
+// grants that hold it, and records in d the permission sets, instances and
+// keys the ledger names and the active entries the audit checks against
+// Identity Center.
+func (s *core) reconcile(ctx context.Context, rep *SweepReport, d *deploymentSweep) error {
 	return eachPage(func(p PageRequest) (Page[LedgerEntry], error) {
 		return s.ledger.ListLedgerEntries(ctx, p)
 	}, func(e LedgerEntry) error {
-		inUse[e.Key.PermissionSetARN] = true
+		d.inUse[e.Key.PermissionSetARN] = true
+		d.watched[e.Key.PermissionSetARN] = true
+		d.instances[e.Key.InstanceARN] = true
+		d.known[e.Key] = true
 		live, err := s.liveHolders(ctx, e)
 		if err != nil {
 			return err
@@ -243,7 +500,8 @@ func (s *core) reconcile(ctx context.Context, rep *SweepReport, inUse map[string
 		case e.State == LedgerCreating && s.repairing(ctx, e):
 			return s.driveCreation(ctx, e)
 		case e.State == LedgerActive:
-			return s.checkPresent(ctx, e, live, rep)
+			k := userKey(e.Key.InstanceARN, e.Key.PrincipalID)
+			d.active[k] = append(d.active[k], e)
 		}
 		return nil
 	})
@@ -371,30 +629,32 @@ func (s *core) deleteOrphan(ctx context.Context, e LedgerEntry, rep *SweepReport
 	return s.commit(ctx, c)
 }
 
-// collectPermissionSets deletes managed permission sets no assignment uses,
-// except those a live ledger entry still names.
-func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, t Tenant, inUse, watched map[string]bool, rep *SweepReport) error {
-	if t.Boundary.InstanceARN == "" {
-		return nil
-	}
-	arns, err := pc.ManagedPermissionSets(ctx, t)
-	if err != nil {
-		return err
-	}
-	for _, arn := range arns {
-		watched[arn] = true
-		if inUse[arn] {
+// collectPermissionSets deletes, once for the deployment, the managed
+// permission sets of its instances that no ledger entry names and no
+// assignment uses. A set that is new (DeleteGrace in the Identity Center
+// adapter) is kept: its grant, in any tenant, may be about to claim its
+// first assignment. Every managed set it sees is watched by the audit.
+func (s *core) collectPermissionSets(ctx context.Context, pc PermissionSetCollector, d *deploymentSweep, rep *SweepReport) error {
+	var errs []error
+	for _, inst := range slices.Sorted(maps.Keys(d.instances)) {
+		arns, err := pc.ManagedPermissionSets(ctx, inst, func(arn string) bool { return d.inUse[arn] })
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		deleted, err := pc.DeleteManagedPermissionSetIfUnused(ctx, t, arn)
-		if err != nil {
-			return err
-		}
-		if deleted {
-			rep.PermissionSetsGone++
+		for _, arn := range arns {
+			d.watched[arn] = true
+			deleted, err := pc.DeleteManagedPermissionSetIfUnused(ctx, inst, arn)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if deleted {
+				rep.PermissionSetsGone++
+			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // eachPage calls fn for every item of a paged list, in order.

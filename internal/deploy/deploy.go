@@ -33,6 +33,9 @@ const (
 	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
 	// embedded metrics (internal/metrics); DefaultMetricsNamespace without it.
 	EnvMetricsNamespace = "ELEVATE_METRICS_NAMESPACE"
+	// EnvSweepQueueURL is the queue the sweeper hands tenants to, one
+	// message each, for the sweeper-tenant function.
+	EnvSweepQueueURL = "ELEVATE_SWEEP_QUEUE_URL"
 )
 
 // DefaultMetricsNamespace is the metrics' namespace when
@@ -73,6 +76,9 @@ const (
 	// rate-limit items (UpdateItem on keys that begin with RateLimitPrefix,
 	// and nothing else), so that the limits hold across containers.
 	NeedRateLimit Need = "rate-limit"
+	// NeedSweepQueue: send messages to the sweep queue (one per tenant to
+	// sweep).
+	NeedSweepQueue Need = "sweep-queue"
 )
 
 // RateLimitPrefix begins the partition key of every rate-limit counter in
@@ -113,6 +119,7 @@ var Variables = []Variable{
 	{Name: EnvMetricsNamespace, Optional: true},
 	{Name: EnvRatePerTenant, Needs: []Need{NeedRateLimit}},
 	{Name: EnvRatePerPrincipal, Needs: []Need{NeedRateLimit}},
+	{Name: EnvSweepQueueURL, Needs: []Need{NeedSweepQueue}},
 }
 
 // Function is one Lambda function: a directory under functions/ with its
@@ -193,13 +200,16 @@ var Functions = []Function{
 	{"openapi", "GET /openapi.json", nil},
 
 	// Workflow steps: the state machine's tasks, the expiry schedules'
-	// target, and the sweeper.
+	// target, the sweeper (the deployment-wide sweep, which queues each
+	// tenant) and the sweep queue's consumer (one tenant at a time, no
+	// Identity Center calls).
 	{"wf-attach-token", "", []Need{NeedTableRead, NeedTableWrite, NeedSendTask}},
 	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish}},
 	{"wf-provision", "", stepWF},
 	{"wf-deprovision", "", stepWF},
 	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
-	{"sweeper", "", append([]Need{NeedSendTask}, stepWF...)},
+	{"sweeper", "", append([]Need{NeedSendTask, NeedSweepQueue}, stepWF...)},
+	{"sweeper-tenant", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedSendTask, NeedSchedule}},
 }
 
 // FunctionByName finds a function of the inventory.

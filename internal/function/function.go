@@ -87,6 +87,8 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		return h.Expire, nil
 	case "sweeper":
 		return h.Sweep, nil
+	case "sweeper-tenant":
+		return sweepTenants(meteredSweeper{w.operator, w.meter}, log), nil
 	}
 	return nil, fmt.Errorf("function %q has no handler", fn.Name)
 }

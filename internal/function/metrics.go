@@ -52,9 +52,10 @@ func (m meter) throttled(ctx context.Context) {
 
 func millis(d time.Duration) float64 { return float64(max(d, 0).Milliseconds()) }
 
-// sweeper is what the sweeper handler runs.
+// sweeper is what the sweeper handlers run.
 type sweeper interface {
 	Sweep(ctx context.Context) (access.SweepReport, error)
+	SweepTenant(ctx context.Context, tenantID string) (access.SweepReport, error)
 }
 
 // meteredSweeper counts a sweep's repairs: what it finished that the
@@ -66,6 +67,12 @@ type meteredSweeper struct {
 
 func (s meteredSweeper) Sweep(ctx context.Context) (access.SweepReport, error) {
 	rep, err := s.sweeper.Sweep(ctx)
+	s.meter.put(ctx, metrics.SweeperRepairs, float64(repairs(rep)), nil)
+	return rep, err
+}
+
+func (s meteredSweeper) SweepTenant(ctx context.Context, tenantID string) (access.SweepReport, error) {
+	rep, err := s.sweeper.SweepTenant(ctx, tenantID)
 	s.meter.put(ctx, metrics.SweeperRepairs, float64(repairs(rep)), nil)
 	return rep, err
 }

@@ -19,6 +19,10 @@ func (f fakeSweeper) Sweep(context.Context) (access.SweepReport, error) {
 	return access.SweepReport(f), nil
 }
 
+func (f fakeSweeper) SweepTenant(context.Context, string) (access.SweepReport, error) {
+	return access.SweepReport(f), nil
+}
+
 // TestMeter checks the figures the functions publish, line by line as
 // CloudWatch would read them.
 func TestMeter(t *testing.T) {

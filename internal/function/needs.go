@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/ratelimit"
 	"github.com/elevate-jit/elevate/internal/rds"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
+	"github.com/elevate-jit/elevate/internal/sweepqueue"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -51,6 +53,7 @@ var provide = map[deploy.Need]func(*wiring) error{
 	deploy.NeedResolveUsers:      (*wiring).resolveUsers,
 	deploy.NeedIdentityCenter:    (*wiring).identityCenter,
 	deploy.NeedRateLimit:         (*wiring).rateLimit,
+	deploy.NeedSweepQueue:        (*wiring).sweepQueue,
 }
 
 // wiring is a function's dependency set, as its needs' constructors fill it.
@@ -244,10 +247,18 @@ func (w *wiring) identityCenter() error {
 		return err
 	}
 	ic.TPS = tps
+	w.ports.SweepAuditUsers = access.SweepAuditUsersAt(tps)
 	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
 	if role := w.env.get(deploy.EnvRDSLookupRole); role != "" {
 		ic.RDSLookup = rds.NewLookup(w.aws, sts.NewFromConfig(w.aws), role)
 	}
+	return nil
+}
+
+// sweepQueue: the sweeper hands each tenant to the sweep queue, whose
+// consumer (sweeper-tenant) sweeps it.
+func (w *wiring) sweepQueue() error {
+	w.ports.SweepQueue = sweepqueue.New(sqs.NewFromConfig(w.aws), w.env.get(deploy.EnvSweepQueueURL))
 	return nil
 }
 

@@ -427,10 +427,19 @@ func TestAWSDeleteManagedPermissionSetIfUnused(t *testing.T) {
 	unmanaged := e.permissionSet(t, unmanagedName)
 	otherName := e.permissionSet(t, "AdministratorAccess-"+randomHex(3), ssotypes.Tag{Key: aws.String(access.ManagedTagKey), Value: aws.String(access.ManagedTagValue)})
 
-	managed := must(ic.ManagedPermissionSets(e.ctx, ten))(t)
-	for arn, want := range map[string]bool{unused: true, used: true, unmanaged: false, otherName: false} {
-		if slices.Contains(managed, arn) != want {
-			t.Errorf("ManagedPermissionSets contains %s: %v, want %v", arn, !want, want)
+	for _, tc := range []struct {
+		name  string
+		inUse func(string) bool
+		want  map[string]bool
+	}{
+		{"none in use", func(string) bool { return false }, map[string]bool{unused: true, used: true, unmanaged: false, otherName: false}},
+		{"the used one in use", func(arn string) bool { return arn == used }, map[string]bool{unused: true, used: false, unmanaged: false, otherName: false}},
+	} {
+		managed := must(ic.ManagedPermissionSets(e.ctx, e.instanceARN, tc.inUse))(t)
+		for arn, want := range tc.want {
+			if slices.Contains(managed, arn) != want {
+				t.Errorf("%s: ManagedPermissionSets contains %s: %v, want %v", tc.name, arn, !want, want)
+			}
 		}
 	}
 
@@ -448,7 +457,7 @@ func TestAWSDeleteManagedPermissionSetIfUnused(t *testing.T) {
 		{"already gone", ic, unused, true, false},
 	}
 	for _, tc := range tests {
-		deleted, err := tc.ic.DeleteManagedPermissionSetIfUnused(e.ctx, ten, tc.arn)
+		deleted, err := tc.ic.DeleteManagedPermissionSetIfUnused(e.ctx, e.instanceARN, tc.arn)
 		if deleted != tc.wantDeleted || (err != nil) != tc.wantErr {
 			t.Errorf("%s: DeleteManagedPermissionSetIfUnused = %v, %v; want %v, error %v", tc.name, deleted, err, tc.wantDeleted, tc.wantErr)
 		}
@@ -463,7 +472,7 @@ func TestAWSDeleteManagedPermissionSetIfUnused(t *testing.T) {
 	if _, err := ic.DeleteAssignment(e.ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if deleted, err := ic.DeleteManagedPermissionSetIfUnused(e.ctx, ten, used); err != nil || !deleted {
+	if deleted, err := ic.DeleteManagedPermissionSetIfUnused(e.ctx, e.instanceARN, used); err != nil || !deleted {
 		t.Fatalf("DeleteManagedPermissionSetIfUnused after its assignment was deleted = %v, %v; want true", deleted, err)
 	}
 }

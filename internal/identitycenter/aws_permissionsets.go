@@ -153,6 +153,12 @@ func (a *AWS) findPermissionSet(ctx context.Context, inst, name string) (string,
 // eachPermissionSet calls f with every set of the instance and its name
 // until f returns false.
 func (a *AWS) eachPermissionSet(ctx context.Context, inst string, f func(arn, name string) bool) error {
+	return a.eachPermissionSetExcept(ctx, inst, nil, f)
+}
+
+// eachPermissionSetExcept is eachPermissionSet for the sets skip (when not
+// nil) does not report, whose names it does not look up.
+func (a *AWS) eachPermissionSetExcept(ctx context.Context, inst string, skip func(arn string) bool, f func(arn, name string) bool) error {
 	var token *string
 	for page := 0; page < maxPages; page++ {
 		out, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*ssoadmin.ListPermissionSetsOutput, error) {
@@ -162,6 +168,9 @@ func (a *AWS) eachPermissionSet(ctx context.Context, inst string, f func(arn, na
 			return fmt.Errorf("list permission sets: %w", err)
 		}
 		for _, arn := range out.PermissionSets {
+			if skip != nil && skip(arn) {
+				continue
+			}
 			name, ok, err := a.permissionSetName(ctx, inst, arn)
 			if err != nil {
 				return err
@@ -323,15 +332,18 @@ func (a *AWS) managed(ctx context.Context, inst, arn string) (bool, error) {
 }
 
 // ManagedPermissionSets returns the ARNs of the Elevate-managed permission
-// sets in the tenant's instance: named elv-… and tagged
-// elevate:managed=true. The sweeper compares them with the sets grants use.
-func (a *AWS) ManagedPermissionSets(ctx context.Context, t access.Tenant) ([]string, error) {
-	inst := t.Boundary.InstanceARN
+// sets of an instance (named elv-… and tagged elevate:managed=true), for
+// the sweeper's collection, once per deployment. A set inUse reports is left
+// out before anything is asked about it, so the sets the ledger names cost
+// nothing beyond their share of ListPermissionSets pages; the others cost a
+// DescribePermissionSet once per process (names are remembered) and an elv-
+// one a ListTagsForResource.
+func (a *AWS) ManagedPermissionSets(ctx context.Context, inst string, inUse func(arn string) bool) ([]string, error) {
 	if inst == "" {
-		return nil, fmt.Errorf("managed permission sets: tenant %s has no Identity Center instance", t.ID)
+		return nil, errors.New("managed permission sets: no Identity Center instance")
 	}
 	var candidates []string
-	if err := a.eachPermissionSet(ctx, inst, func(arn, name string) bool {
+	if err := a.eachPermissionSetExcept(ctx, inst, inUse, func(arn, name string) bool {
 		if strings.HasPrefix(name, managedPrefix) {
 			candidates = append(candidates, arn)
 		}
@@ -359,10 +371,9 @@ func (a *AWS) ManagedPermissionSets(ctx context.Context, t access.Tenant) ([]str
 // the set is gone (also when it already was); a set without the managed tag
 // is refused with an error, and one younger than DeleteGrace is kept. The
 // caller must also know that no grant is about to use it (the ledger).
-func (a *AWS) DeleteManagedPermissionSetIfUnused(ctx context.Context, t access.Tenant, arn string) (deleted bool, err error) {
-	inst := t.Boundary.InstanceARN
+func (a *AWS) DeleteManagedPermissionSetIfUnused(ctx context.Context, inst, arn string) (deleted bool, err error) {
 	if inst == "" {
-		return false, fmt.Errorf("delete permission set %s: tenant %s has no Identity Center instance", arn, t.ID)
+		return false, fmt.Errorf("delete permission set %s: no Identity Center instance", arn)
 	}
 	ps, err := a.describePermissionSet(ctx, inst, arn)
 	if hasCode(err, "ResourceNotFoundException") {

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 
@@ -73,7 +74,9 @@ type deployment struct {
 	schedulerRoleARN  string
 	deadLetterARN     string
 	eventBus          string
+	sweepQueueURL     string
 	protected         []string
+	awsConfig         aws.Config
 	store             *dynamo.Store
 	ddb               *dynamodb.Client
 	vars              map[string]string
@@ -103,6 +106,7 @@ func (d *deployment) environment(t *testing.T, f deploy.Function) map[string]str
 		deploy.EnvIdentityCenterTPS: identityCenterTPS,
 		deploy.EnvRatePerTenant:     "50",
 		deploy.EnvRatePerPrincipal:  "10",
+		deploy.EnvSweepQueueURL:     d.sweepQueueURL,
 	}
 	env := map[string]string{}
 	for _, v := range f.Variables() {
@@ -123,6 +127,7 @@ func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 	ctx := t.Context()
 	cfg := srv.AWSConfig()
 	d := &deployment{
+		awsConfig:         cfg,
 		endpoint:          srv.URL,
 		table:             stackName + "-Table-" + randomHex(6),
 		scheduleGroup:     stackName + "-expiry",
@@ -159,6 +164,9 @@ func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 	fatal("create the schedule group", err)
 	d.deadLetterARN, err = createQueue(ctx, cfg, stackName+"-ScheduleDLQ")
 	fatal("create the dead-letter queue", err)
+	sweep, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(stackName + "-SweepQueue")})
+	fatal("create the sweep queue", err)
+	d.sweepQueueURL = aws.ToString(sweep.QueueUrl)
 
 	// The state machine, from the workflow package's definition with the
 	// stack's substitutions. moto records executions without running them.
@@ -386,8 +394,8 @@ func (s settledSSO) DescribeAccountAssignmentCreationStatus(ctx context.Context,
 	return out, err
 }
 
-// createQueue creates an SQS queue on moto and returns its ARN. The module
-// has no SQS client, so this is one signed Query API call.
+// createQueue creates an SQS queue on moto and returns its ARN, with one
+// signed Query API call.
 func createQueue(ctx context.Context, cfg aws.Config, name string) (string, error) {
 	form := url.Values{"Action": {"CreateQueue"}, "QueueName": {name}, "Version": {"2012-11-05"}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, aws.ToString(cfg.BaseEndpoint)+"/", strings.NewReader(form))

@@ -85,6 +85,8 @@ func workflowInput(name string) any {
 		return &workflow.ExpiryInput{}
 	case "sweeper":
 		return &events.EventBridgeEvent{}
+	case "sweeper-tenant":
+		return &events.SQSEvent{}
 	}
 	return nil
 }

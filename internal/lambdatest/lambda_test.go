@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -555,11 +558,25 @@ func checkWorkflow(t *testing.T, f deploy.Function, d *deployment, body []byte) 
 		if err := strict(body, &rep); err != nil {
 			t.Fatalf("the sweeper answered %s: %v", body, err)
 		}
-		if rep.Tenants < 1 {
-			t.Errorf("the sweeper swept %d tenants", rep.Tenants)
+		if rep.Tenants < 1 || rep.TenantsQueued != rep.Tenants {
+			t.Errorf("the sweeper swept %d tenants and queued %d; want every one queued", rep.Tenants, rep.TenantsQueued)
 		}
 		if len(rep.Problems) > 0 {
 			t.Errorf("the sweeper reports problems: %q", rep.Problems)
+		}
+		attrs, err := sqs.NewFromConfig(d.awsConfig).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(d.sweepQueueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+		})
+		if err != nil || attrs.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)] != strconv.Itoa(rep.TenantsQueued) {
+			t.Errorf("the sweep queue holds %v messages (%v); want %d", attrs, err, rep.TenantsQueued)
+		}
+	case "sweeper-tenant":
+		var res events.SQSEventResponse
+		if err := strict(body, &res); err != nil {
+			t.Fatalf("the tenant sweeper answered %s: %v", body, err)
+		}
+		if len(res.BatchItemFailures) > 0 {
+			t.Errorf("the tenant sweeper failed messages %v", res.BatchItemFailures)
 		}
 	default:
 		t.Fatalf("no check for workflow function %s", f.Name)

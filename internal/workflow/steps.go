@@ -55,16 +55,22 @@ type Handlers struct {
 
 // SweepOutput is what the sweeper function answers (and logs).
 type SweepOutput struct {
-	Tenants              int      `json:"tenants"`
-	GrantsExpired        int      `json:"grants_expired"`
-	GrantsRestarted      int      `json:"grants_restarted"`
-	RequestsExpired      int      `json:"requests_expired"`
-	OrphansReleased      int      `json:"orphans_released"`
-	AssignmentsMissing   int      `json:"assignments_missing"`
-	AssignmentsRepaired  int      `json:"assignments_repaired"`
-	AssignmentsUntracked int      `json:"assignments_untracked"`
-	PermissionSetsGone   int      `json:"permission_sets_gone"`
-	Problems             []string `json:"problems"`
+	Tenants int `json:"tenants"`
+	// TenantsQueued were handed to the sweep queue rather than swept here.
+	TenantsQueued        int `json:"tenants_queued"`
+	GrantsExpired        int `json:"grants_expired"`
+	GrantsRestarted      int `json:"grants_restarted"`
+	RequestsExpired      int `json:"requests_expired"`
+	OrphansReleased      int `json:"orphans_released"`
+	AssignmentsMissing   int `json:"assignments_missing"`
+	AssignmentsRepaired  int `json:"assignments_repaired"`
+	AssignmentsUntracked int `json:"assignments_untracked"`
+	PermissionSetsGone   int `json:"permission_sets_gone"`
+	// UsersAudited of UsersToAudit had their assignments compared with the
+	// ledger in this run.
+	UsersAudited int      `json:"users_audited"`
+	UsersToAudit int      `json:"users_to_audit"`
+	Problems     []string `json:"problems"`
 }
 
 // Sweep runs the sweeper once. Problems in some tenants do not stop the
@@ -72,7 +78,7 @@ type SweepOutput struct {
 // the function's error alarm sees them.
 func (h Handlers) Sweep(ctx context.Context, _ json.RawMessage) (SweepOutput, error) {
 	rep, err := h.Sweeper.Sweep(ctx)
-	out := SweepOutput{Tenants: rep.Tenants, GrantsExpired: rep.GrantsExpired, GrantsRestarted: rep.GrantsRestarted,
+	out := SweepOutput{Tenants: rep.Tenants, TenantsQueued: rep.TenantsQueued, UsersAudited: rep.UsersAudited, UsersToAudit: rep.UsersToAudit, GrantsExpired: rep.GrantsExpired, GrantsRestarted: rep.GrantsRestarted,
 		RequestsExpired: rep.RequestsExpired, OrphansReleased: rep.OrphansReleased, AssignmentsMissing: rep.AssignmentsMissing,
 		AssignmentsRepaired: rep.AssignmentsRepaired, AssignmentsUntracked: rep.AssignmentsUntracked,
 		PermissionSetsGone: rep.PermissionSetsGone, Problems: rep.Problems}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -74,4 +77,39 @@ func convert[I, T any](m map[string]types.AttributeValue, conv func(I) (T, error
 		return zero, err
 	}
 	return conv(it)
+}
+
+var _ access.SweepCheckpoints = (*Store)(nil)
+
+// checkpointPK is the deployment-level item of one of the sweeper's
+// checkpoints.
+func checkpointPK(name string) string { return "SWEEP#" + name }
+
+// checkpointItem is a sweeper checkpoint: where the next run goes on.
+type checkpointItem struct {
+	keys
+	Position  string `dynamodbav:"position"`
+	UpdatedAt string `dynamodbav:"updated_at"`
+}
+
+// GetSweepCheckpoint returns the position recorded under name, or "": one
+// GetItem.
+func (s *Store) GetSweepCheckpoint(ctx context.Context, name string) (string, error) {
+	var it checkpointItem
+	if _, err := s.getItem(ctx, checkpointPK(name), checkpointPK(name), &it); err != nil {
+		return "", err
+	}
+	return it.Position, nil
+}
+
+// PutSweepCheckpoint records a position under name: one unconditional
+// PutItem (the sweeper is its only writer, and the last position wins).
+func (s *Store) PutSweepCheckpoint(ctx context.Context, name, position string) error {
+	item, err := attributevalue.MarshalMap(checkpointItem{keys: keys{PK: checkpointPK(name), SK: checkpointPK(name)},
+		Position: position, UpdatedAt: formatTime(s.now())})
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
+	return wrap("write sweep checkpoint", err)
 }

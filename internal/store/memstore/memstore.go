@@ -37,6 +37,8 @@ type Store struct {
 	// it assigned something to.
 	ledger  map[access.AssignmentKey]*access.LedgerEntry
 	touched map[[2]string]access.TouchedPrincipal
+	// checkpoints are the sweeper's positions, by name.
+	checkpoints map[string]string
 }
 
 // partition holds one tenant's objects and the indexes its lists read.
@@ -84,6 +86,7 @@ func New(opts ...Option) *Store {
 		partitions:  map[string]*partition{},
 		ledger:      map[access.AssignmentKey]*access.LedgerEntry{},
 		touched:     map[[2]string]access.TouchedPrincipal{},
+		checkpoints: map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)

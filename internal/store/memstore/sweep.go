@@ -11,7 +11,31 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-var _ access.SweepStore = (*Store)(nil)
+var (
+	_ access.SweepStore       = (*Store)(nil)
+	_ access.SweepCheckpoints = (*Store)(nil)
+)
+
+// GetSweepCheckpoint returns the position recorded under name, or "".
+func (s *Store) GetSweepCheckpoint(ctx context.Context, name string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.checkpoints[name], nil
+}
+
+// PutSweepCheckpoint records a position under name.
+func (s *Store) PutSweepCheckpoint(ctx context.Context, name, position string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checkpoints[name] = position
+	return nil
+}
 
 // ListTenantIDs lists every tenant id, in id order.
 func (s *Store) ListTenantIDs(ctx context.Context, p access.PageRequest) (access.Page[string], error) {

@@ -22,6 +22,34 @@ func RunSweep(t *testing.T, newStore func(t *testing.T) SweepableStore) {
 	t.Run("GrantsExpiringBefore", func(t *testing.T) { testGrantsExpiringBefore(t, newStore(t)) })
 	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, newStore(t)) })
 	t.Run("TouchedPrincipals", func(t *testing.T) { testTouchedPrincipals(t, newStore(t)) })
+	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, newStore(t)) })
+}
+
+func testCheckpoints(t *testing.T, s SweepableStore) {
+	cp, ok := s.(access.SweepCheckpoints)
+	if !ok {
+		t.Fatalf("%T does not keep the sweeper's checkpoints", s)
+	}
+	ctx := t.Context()
+	for _, tc := range []struct{ name, put, want string }{
+		{access.CheckpointTenants, "", ""},
+		{access.CheckpointTenants, "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01", "4f1c2a9e-0b7d-4c3e-9a51-6d2f8e7b1a01"},
+		{access.CheckpointTenants, "5a", "5a"},
+		{access.CheckpointAudit, "arn:aws:sso:::instance/ssoins-1\x00user-1", "arn:aws:sso:::instance/ssoins-1\x00user-1"},
+	} {
+		if tc.put != "" {
+			if err := cp.PutSweepCheckpoint(ctx, tc.name, tc.put); err != nil {
+				t.Fatalf("PutSweepCheckpoint(%s, %q): %v", tc.name, tc.put, err)
+			}
+		}
+		got, err := cp.GetSweepCheckpoint(ctx, tc.name)
+		if err != nil || got != tc.want {
+			t.Errorf("GetSweepCheckpoint(%s) = %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+	if got, _ := cp.GetSweepCheckpoint(ctx, access.CheckpointTenants); got != "5a" {
+		t.Errorf("the audit checkpoint overwrote the tenants one: %q", got)
+	}
 }
 
 func testTenantIDs(t *testing.T, s SweepableStore) {
