@@ -64,7 +64,7 @@ func TestConcurrentApproveAndDeny(t *testing.T) {
 		r := f.pending(alice, adminAccess(acct1))
 		errs := parallel(
 			func() error { _, err := f.svc.Approve(f.ctx, carol, r.ID, "", nil); return err },
-			func() error { _, err := f.svc.Deny(f.ctx, dave, r.ID, "", nil); return err },
+			func() error { _, err := f.svc.Deny(f.ctx, dave, r.ID, "no", nil); return err },
 			func() error { _, err := f.svc.Cancel(f.ctx, alice, r.ID, nil); return err },
 		)
 		ok := 0

@@ -29,13 +29,18 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if p.IsService() {
 		return Request{}, Errorf(CodeForbidden, "a service principal cannot %s requests", verb)
 	}
-	v := Violations{}
-	validateText(v, "reasoning", reasoning, MaxReasoning, false)
-	if err := v.Err(); err != nil {
-		return Request{}, err
-	}
 	t, err := s.tenant(ctx, p.TenantID)
 	if err != nil {
+		return Request{}, err
+	}
+	v := Violations{}
+	// A deny must say why, unless the tenant's admins chose otherwise: the
+	// requester reads it.
+	if !approve && !t.Settings.DenyReasoningOptional && strings.TrimSpace(reasoning) == "" {
+		v.Add("reasoning", "is required to deny a request: the requester reads why (the tenant setting deny_requires_reasoning)")
+	}
+	validateText(v, "reasoning", reasoning, MaxReasoning, false)
+	if err := v.Err(); err != nil {
 		return Request{}, err
 	}
 	approver, err := s.resolveCaller(ctx, t, p)

@@ -64,7 +64,7 @@ func TestApprove(t *testing.T) {
 		wantCode(t, err, access.CodeRequestNotPending)
 	})
 	t.Run("deny after approval", func(t *testing.T) {
-		_, err := f.svc.Deny(f.ctx, dave, r.ID, "", nil)
+		_, err := f.svc.Deny(f.ctx, dave, r.ID, "no", nil)
 		wantCode(t, err, access.CodeRequestNotPending)
 	})
 }
@@ -127,7 +127,7 @@ func TestDeny(t *testing.T) {
 	if got := actions(f.auditOf(tenantA, r.ID)); !slices.Equal(got, []string{"request.created", "request.denied"}) {
 		t.Errorf("audit = %v", got)
 	}
-	_, err := f.svc.Deny(f.ctx, dave, r.ID, "", nil)
+	_, err := f.svc.Deny(f.ctx, dave, r.ID, "no", nil)
 	wantCode(t, err, access.CodeRequestNotPending)
 	_, err = f.svc.Approve(f.ctx, dave, r.ID, "", nil)
 	wantCode(t, err, access.CodeRequestNotPending)
@@ -138,8 +138,32 @@ func TestDeny(t *testing.T) {
 		wantFields(t, err, "reasoning")
 	})
 	t.Run("unknown request", func(t *testing.T) {
-		_, err := f.svc.Deny(f.ctx, carol, "00000000-0000-7000-8000-999999999999", "", nil)
+		_, err := f.svc.Deny(f.ctx, carol, "00000000-0000-7000-8000-999999999999", "no", nil)
 		wantCode(t, err, access.CodeNotFound)
+	})
+	t.Run("a deny says why", func(t *testing.T) {
+		r := f.pending(alice, adminAccess(acct1))
+		for _, reasoning := range []string{"", "  \n "} {
+			_, err := f.svc.Deny(f.ctx, carol, r.ID, reasoning, nil)
+			wantFields(t, err, "reasoning")
+		}
+		if stored := f.request(tenantA, r.ID); stored.Status != access.RequestPending {
+			t.Fatalf("a refused deny left the request %s", stored.Status)
+		}
+		// An approval needs no reason.
+		must(f.svc.Approve(f.ctx, carol, r.ID, "", nil))(t)
+	})
+	t.Run("unless the tenant makes the reason optional", func(t *testing.T) {
+		no := false
+		must(f.svc.UpdateTenant(f.ctx, ada, access.TenantPatch{DenyRequiresReasoning: &no}, nil))(t)
+		t.Cleanup(func() {
+			yes := true
+			must(f.svc.UpdateTenant(f.ctx, ada, access.TenantPatch{DenyRequiresReasoning: &yes}, nil))(t)
+		})
+		r := f.pending(alice, adminAccess(acct1))
+		if got := must(f.svc.Deny(f.ctx, carol, r.ID, "", nil))(t); got.Status != access.RequestDenied {
+			t.Fatalf("deny without a reason: %s", got.Status)
+		}
 	})
 }
 
@@ -202,7 +226,7 @@ func TestCancel(t *testing.T) {
 func TestApprovalWindowEnds(t *testing.T) {
 	decide := map[string]func(f *fixture, id string) error{
 		"approve": func(f *fixture, id string) error { _, err := f.svc.Approve(f.ctx, carol, id, "", nil); return err },
-		"deny":    func(f *fixture, id string) error { _, err := f.svc.Deny(f.ctx, carol, id, "", nil); return err },
+		"deny":    func(f *fixture, id string) error { _, err := f.svc.Deny(f.ctx, carol, id, "no", nil); return err },
 		"cancel":  func(f *fixture, id string) error { _, err := f.svc.Cancel(f.ctx, alice, id, nil); return err },
 	}
 	for name, call := range decide {

@@ -112,6 +112,9 @@ type Settings struct {
 	AuditRetention time.Duration
 	// AllowedRoots narrows the boundary's roots; empty means all of them.
 	AllowedRoots []string
+	// DenyReasoningOptional lets approvers deny without a reason; by
+	// default (false) a deny must say why.
+	DenyReasoningOptional bool
 }
 
 // Defaults for new tenants.

@@ -195,6 +195,8 @@ type TenantPatch struct {
 	ApprovalWindow *time.Duration
 	MaxDuration    *time.Duration
 	AuditRetention *time.Duration
+	// DenyRequiresReasoning, when set, says whether a deny must give a reason.
+	DenyRequiresReasoning *bool
 	// AllowedRoots narrows the boundary's roots; an empty list means all of
 	// them again.
 	AllowedRoots *[]string
@@ -389,6 +391,9 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	setIf(&st.ApprovalWindow, p.ApprovalWindow)
 	setIf(&st.MaxDuration, p.MaxDuration)
 	setIf(&st.AuditRetention, p.AuditRetention)
+	if p.DenyRequiresReasoning != nil {
+		st.DenyReasoningOptional = !*p.DenyRequiresReasoning
+	}
 	if p.AllowedRoots != nil {
 		st.AllowedRoots = slices.Clone(*p.AllowedRoots)
 		if slices.Equal(st.AllowedRoots, t.Boundary.AllowedRoots) {
@@ -419,6 +424,7 @@ func (p TenantPatch) fields() []string {
 	add(p.ApprovalWindow != nil, "default_approval_window_seconds")
 	add(p.MaxDuration != nil, "max_duration_seconds")
 	add(p.AuditRetention != nil, "audit_retention_days")
+	add(p.DenyRequiresReasoning != nil, "deny_requires_reasoning")
 	return f
 }
 
@@ -449,6 +455,8 @@ func settingsDetails(t Tenant, fields []string) map[string]any {
 			out[f] = int64(st.MaxDuration / time.Second)
 		case "audit_retention_days":
 			out[f] = int64(st.AuditRetention / (24 * time.Hour))
+		case "deny_requires_reasoning":
+			out[f] = !st.DenyReasoningOptional
 		}
 	}
 	return out

@@ -78,6 +78,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	patch.ApprovalWindow = seconds(in.DefaultApprovalWindowSeconds, time.Second)
 	patch.MaxDuration = seconds(in.MaxDurationSeconds, time.Second)
 	patch.AuditRetention = seconds(in.AuditRetentionDays, 24*time.Hour)
+	patch.DenyRequiresReasoning = in.DenyRequiresReasoning
 	patch.Boundary.MaxDuration = seconds(in.MaxDurationCeilingSeconds, time.Second)
 	patch.Boundary.MinAuditRetention = seconds(in.AuditRetentionFloorDays, 24*time.Hour)
 	patch.Boundary.MaxKeyLifetime = seconds(in.APIKeyMaxLifetimeDays, 24*time.Hour)

@@ -142,6 +142,7 @@ type tenantJSON struct {
 	DefaultApprovalWindowSeconds int64              `json:"default_approval_window_seconds"`
 	MaxDurationSeconds           int64              `json:"max_duration_seconds"`
 	AuditRetentionDays           int64              `json:"audit_retention_days"`
+	DenyRequiresReasoning        bool               `json:"deny_requires_reasoning"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        int64              `json:"api_key_max_lifetime_days"`
@@ -231,6 +232,7 @@ type tenantPatchBody struct {
 	DefaultApprovalWindowSeconds *int64                   `json:"default_approval_window_seconds"`
 	MaxDurationSeconds           *int64                   `json:"max_duration_seconds"`
 	AuditRetentionDays           *int64                   `json:"audit_retention_days"`
+	DenyRequiresReasoning        *bool                    `json:"deny_requires_reasoning"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        *int64                   `json:"api_key_max_lifetime_days"`
@@ -337,6 +339,7 @@ func fromTenant(t access.Tenant) tenantJSON {
 		DefaultApprovalWindowSeconds: int64(s.ApprovalWindow / time.Second),
 		MaxDurationSeconds:           int64(s.MaxDuration / time.Second),
 		AuditRetentionDays:           int64(s.AuditRetention / (24 * time.Hour)),
+		DenyRequiresReasoning:        !s.DenyReasoningOptional,
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
 		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
 		APIKeyMaxLifetimeDays:        int64(b.MaxKeyLifetime / (24 * time.Hour)),

@@ -88,7 +88,7 @@ func TestRequireApprovalLifecycle(t *testing.T) {
 			t.Fatalf("grant = %+v", g)
 		}
 		// Deciding again is a conflict; the inbox is empty.
-		a.carol.post("/v1/requests/"+r.ID+"/deny", body{}).wantError(http.StatusConflict, "request_not_pending")
+		a.carol.post("/v1/requests/"+r.ID+"/deny", body{"reasoning": "no"}).wantError(http.StatusConflict, "request_not_pending")
 		a.carol.get("/v1/approvals/pending").decode(&inbox)
 		if len(inbox.Data) != 0 {
 			t.Fatalf("inbox after approval = %+v", inbox.Data)
@@ -113,6 +113,33 @@ func TestRequireApprovalLifecycle(t *testing.T) {
 		e.advance(2 * time.Hour)
 		if g := a.bob.get("/v1/grants/" + g.ID).grant(); g.Status != "revoked" {
 			t.Fatalf("grant after its old expiry time is %s", g.Status)
+		}
+	})
+}
+
+// A deny says why, unless the tenant's admins make the reason optional; the
+// setting shows in the tenant and its change in the audit trail.
+func TestDenyNeedsAReason(t *testing.T) {
+	runAll(t, func(t *testing.T, e *env) {
+		a := e.acme
+		r := a.bob.post("/v1/requests", accountRequest("210987654321", "Admin", 600)).want(http.StatusCreated).request()
+		for _, b := range []any{nil, body{}, body{"reasoning": "   "}} {
+			got := a.carol.post("/v1/requests/"+r.ID+"/deny", b).wantError(http.StatusBadRequest, "validation_failed")
+			if _, ok := got.Details["reasoning"]; !ok {
+				t.Fatalf("deny with %v: details %v, want reasoning", b, got.Details)
+			}
+		}
+		var tenant map[string]any
+		a.ada.get("/v1/tenant").want(http.StatusOK).decode(&tenant)
+		if tenant["deny_requires_reasoning"] != true {
+			t.Fatalf("deny_requires_reasoning = %v, want true by default", tenant["deny_requires_reasoning"])
+		}
+		a.ada.do(http.MethodPatch, "/v1/tenant", body{"deny_requires_reasoning": false}).want(http.StatusOK).decode(&tenant)
+		if tenant["deny_requires_reasoning"] != false {
+			t.Fatalf("deny_requires_reasoning = %v after the PATCH", tenant["deny_requires_reasoning"])
+		}
+		if d := a.carol.post("/v1/requests/"+r.ID+"/deny", nil).want(http.StatusOK).request(); d.Status != "denied" {
+			t.Fatalf("deny without a reason where it is optional: %s", d.Status)
 		}
 	})
 }
@@ -220,7 +247,7 @@ func TestSelfApprovalIsForbidden(t *testing.T) {
 		if !strings.Contains(er.Message, "made or will receive") {
 			t.Errorf("message %q should say why", er.Message)
 		}
-		a.carol.post("/v1/requests/"+own.ID+"/deny", nil).wantError(http.StatusForbidden, "forbidden")
+		a.carol.post("/v1/requests/"+own.ID+"/deny", body{"reasoning": "no"}).wantError(http.StatusForbidden, "forbidden")
 		forCarol := a.bob.post("/v1/requests", accountRequest("210987654321", "Admin", 600).with("grantee_id", "carol")).want(http.StatusCreated).request()
 		a.carol.post("/v1/requests/"+forCarol.ID+"/approve", nil).wantError(http.StatusForbidden, "forbidden")
 		// Another approver may.

@@ -192,7 +192,7 @@ func TestQuorum(t *testing.T) {
 		// Any deny ends a request, whatever the quorum.
 		r2 := a.bob.post("/v1/requests", accountRequest("210987654321", "Admin", 600)).want(http.StatusCreated).request()
 		a.carol.post("/v1/requests/"+r2.ID+"/approve", nil).want(http.StatusOK)
-		if d := a.ada.post("/v1/requests/"+r2.ID+"/deny", nil).want(http.StatusOK).request(); d.Status != "denied" {
+		if d := a.ada.post("/v1/requests/"+r2.ID+"/deny", body{"reasoning": "not now"}).want(http.StatusOK).request(); d.Status != "denied" {
 			t.Fatalf("deny after one approval = %s", d.Status)
 		}
 	})

@@ -40,7 +40,7 @@ func allRoutes(o objects) []route {
 		{"GET", "/v1/requests", nil},
 		{"GET", "/v1/requests/" + o.request, nil},
 		{"POST", "/v1/requests/" + o.request + "/approve", body{}},
-		{"POST", "/v1/requests/" + o.request + "/deny", body{}},
+		{"POST", "/v1/requests/" + o.request + "/deny", body{"reasoning": "no"}},
 		{"POST", "/v1/requests/" + o.request + "/cancel", nil},
 		{"GET", "/v1/approvals/pending", nil},
 		{"GET", "/v1/grants", nil},

@@ -68,6 +68,9 @@ type settingsData struct {
 	AuditRetention int64             `dynamodbav:"audit_retention_ns,omitempty"`
 	// NarrowedRoots is the tenant admins' narrowing of the boundary's roots.
 	NarrowedRoots []string `dynamodbav:"narrowed_roots,omitempty"`
+	// DenyReasoningOptional is absent (false) for every tenant that keeps
+	// the default: a deny must say why.
+	DenyReasoningOptional bool `dynamodbav:"deny_reasoning_optional,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -389,7 +392,7 @@ func tenantToData(t access.Tenant) tenantData {
 		Settings: settingsData{
 			JWTIssuer: s.JWT.Issuer, JWTAudience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
-			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots,
+			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
@@ -446,7 +449,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 		Settings: access.Settings{
 			JWT:      access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
-			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots,
+			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
 	}

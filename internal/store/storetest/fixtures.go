@@ -71,6 +71,8 @@ func newTenant() access.Tenant {
 			MaxDuration:    12 * time.Hour,
 			AuditRetention: 400 * 24 * time.Hour,
 			AllowedRoots:   []string{"ou-a1b2-c3d4e5f6"},
+			// Set, so the round trip shows the store keeps it.
+			DenyReasoningOptional: true,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
