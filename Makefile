@@ -7,7 +7,7 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-infra lint bench fuzz load build synth deploy destroy clean
+.PHONY: help dev test vet test-go test-infra lint bench fuzz load coldstart build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +46,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (FUZZTIME=5m); make test runs t
 load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s -concurrency 16"), then tenant isolation under a flood (FLOOD_ARGS)
 	$(GO) run ./cmd/loadgen $(LOAD_ARGS)
 	$(GO) run ./cmd/loadgen -flood 16 -concurrency 4 -quiet-rate 2 -duration 30s $(FLOOD_ARGS)
+
+COLDSTART_ARGS ?=
+coldstart: ## cold starts of every function against hello-world: size (arm64), median init and first response (COLDSTART_ARGS="-n 15"); not part of make test
+	$(GO) run ./cmd/coldstart $(COLDSTART_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \
