@@ -41,8 +41,8 @@ func TestSFNApprove(t *testing.T) {
 
 	want := []sfnTask{
 		{sfnFunctions["AttachTokenFunctionArn"], map[string]any{"tenant_id": sfnTenant, "request_id": sfnRequest, "task_token": r.TaskToken}},
-		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant}},
-		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant}},
+		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant, "steps": float64(0)}},
+		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant, "steps": float64(1)}},
 	}
 	if got := m.tasks(arn); !reflect.DeepEqual(got, want) {
 		t.Errorf("tasks:\n got %v\nwant %v", got, want)
