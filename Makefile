@@ -7,7 +7,7 @@ CDK := tools/cdk/node_modules/.bin/cdk
 CDK_ARGS ?=
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev test vet test-go test-infra lint bench fuzz load coldstart build synth deploy destroy clean
+.PHONY: help dev test vet test-go test-infra lint bench fuzz load coldstart timetoaccess build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,6 +50,9 @@ load: ## a reproducible load on an in-process Elevate (LOAD_ARGS="-duration 30s 
 COLDSTART_ARGS ?=
 coldstart: ## cold starts of every function against hello-world: size (arm64), median init and first response (COLDSTART_ARGS="-n 15"); not part of make test
 	$(GO) run ./cmd/coldstart $(COLDSTART_ARGS)
+
+timetoaccess: ## approval → active for Identity Center creation latencies of 0.5 s, 2 s and 10 s: a simulation of the provisioning loop's waits
+	$(GO) run ./cmd/timetoaccess
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \

@@ -11,7 +11,7 @@ import (
 // hour they were.
 func TestPollWait(t *testing.T) {
 	for _, tc := range []struct{ steps, want int }{
-		{0, 1}, {1, 2}, {2, 5}, {3, 5}, {719, 5}, {-1, 5},
+		{0, 1}, {1, 1}, {2, 3}, {3, 5}, {719, 5}, {-1, 5},
 	} {
 		if got := workflow.PollWait(tc.steps); got != tc.want {
 			t.Errorf("PollWait(%d) = %d, want %d", tc.steps, got, tc.want)

@@ -48,7 +48,7 @@ type StepOutput struct {
 // pollWaits are the waits after the loop's first rounds: Identity Center
 // settles most assignments within a second or two, so the first polls come
 // soon; later ones every MaxPollWait, as the loop always did.
-var pollWaits = [...]int{1, 2}
+var pollWaits = [...]int{1, 1, 3}
 
 // MaxPollWait is the wait, in seconds, between the later rounds of the
 // provisioning and deprovisioning loops.
@@ -56,7 +56,7 @@ const MaxPollWait = 5
 
 // PollWait is how long the loop waits, in seconds, after round steps
 // (counted from 0) before the next. The loop's cap of 720 rounds thus
-// stays within the hour it was (1 + 2 + 718 × 5 s).
+// stays within the hour it was (1 + 1 + 3 + 717 × 5 s).
 func PollWait(steps int) int {
 	if steps >= 0 && steps < len(pollWaits) {
 		return pollWaits[steps]
