@@ -18,7 +18,7 @@ ifneq ($(shell command -v moto_server >/dev/null 2>&1 && command -v cfn-lint >/d
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
-.PHONY: help dev test tools vet test-go test-sim test-infra lint bench fuzz load sim sweep-scale build synth deploy destroy clean
+.PHONY: help dev test tools vet test-go test-sim test-infra lint bench fuzz load sim sweep-scale coldstart timetoaccess build synth deploy destroy clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -89,6 +89,13 @@ sim: ## the lifecycle simulator (docs/simulation.md): SEED=… LIFECYCLES=…; E
 
 sweep-scale: ## one full sweep of 1,000 tenants x 10,000 active grants against a 20 TPS Identity Center fake (not part of make test; SWEEP_ARGS="-tenants 200 ...")
 	$(GO) run ./cmd/sweepscale $(SWEEP_ARGS)
+
+COLDSTART_ARGS ?=
+coldstart: ## cold starts of every function against hello-world: size (arm64), median init and first response (COLDSTART_ARGS="-n 15"); not part of make test
+	$(GO) run ./cmd/coldstart $(COLDSTART_ARGS)
+
+timetoaccess: ## approval → active for Identity Center creation latencies of 0.5 s, 2 s and 10 s: a simulation of the provisioning loop's waits
+	$(GO) run ./cmd/timetoaccess
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \

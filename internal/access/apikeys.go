@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,7 +22,7 @@ type NewAPIKeyInput struct {
 	ExpiresAt time.Time
 }
 
-var servicePrincipalPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
+var servicePrincipalPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`) })
 
 // CreateAPIKey makes an API key (admins only). The secret is returned once
 // and stored only as a hash.
@@ -45,7 +46,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, in NewAPIKeyInp
 		v.Add("role", "cannot exceed your own role")
 	}
 	switch {
-	case in.ServicePrincipal != "" && !servicePrincipalPattern.MatchString(in.ServicePrincipal):
+	case in.ServicePrincipal != "" && !servicePrincipalPattern().MatchString(in.ServicePrincipal):
 		v.Add("service_principal", "must be 2 to 63 lowercase letters, digits or hyphens, starting with a letter")
 	case ReservedPrincipal(in.ServicePrincipal):
 		v.Add("service_principal", "%q is reserved for Elevate itself", in.ServicePrincipal)

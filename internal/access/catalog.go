@@ -3,6 +3,7 @@ package access
 import (
 	"regexp"
 	"slices"
+	"sync"
 )
 
 // CatalogAction is one access level a tenant offers for a resource type, and
@@ -17,7 +18,7 @@ type CatalogAction struct {
 // Catalog lists, per resource type, the actions a tenant offers.
 type Catalog map[ResourceType][]CatalogAction
 
-var actionNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+var actionNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`) })
 
 // Lookup returns the action of that name for a resource type.
 func (c Catalog) Lookup(t ResourceType, name string) (CatalogAction, bool) {
@@ -68,7 +69,7 @@ func (c Catalog) Validate(v Violations) {
 		seen := map[string]bool{}
 		for _, a := range actions {
 			switch {
-			case !actionNamePattern.MatchString(a.Name):
+			case !actionNamePattern().MatchString(a.Name):
 				v.Add(field, "action names must start with a letter and use letters, digits, _ or - (up to 64); %q does not", a.Name)
 			case seen[a.Name]:
 				v.Add(field, "action %q is listed twice", a.Name)

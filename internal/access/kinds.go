@@ -69,7 +69,7 @@ var kinds = []kind{
 	},
 	{
 		typ:     ResourceEC2Instance,
-		checkID: idMatches(ec2InstancePattern.MatchString, "must be an EC2 instance id (i- followed by 8 or 17 hex digits)"),
+		checkID: idMatches(ec2InstancePattern().MatchString, "must be an EC2 instance id (i- followed by 8 or 17 hex digits)"),
 		account: required,
 		region:  required,
 		managed: []managedAction{{"ssm-session", ec2Session}, {"read", ec2Read}},

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ResourceType is one of the kinds of AWS resource Elevate grants access to
@@ -76,28 +77,32 @@ func (r Resource) TargetAccount() string {
 }
 
 var (
-	accountIDPattern     = regexp.MustCompile(`^[0-9]{12}$`)
-	permissionSetPattern = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sso:::permissionSet/ssoins-[a-zA-Z0-9.-]{16}/ps-[a-zA-Z0-9./-]{16}$`)
-	ouPattern            = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	rdsARNPattern        = regexp.MustCompile(`^arn:aws(-[a-z]+)*:rds:([a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+):([0-9]{12}):db:([a-zA-Z][a-zA-Z0-9-]{0,62})$`)
-	ec2InstancePattern   = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	regionPattern        = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
-	dbUserPattern        = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_$-]{0,62}$`)
-	bucketPattern        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	accountIDPattern     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
+	permissionSetPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws(-[a-z]+)*:sso:::permissionSet/ssoins-[a-zA-Z0-9.-]{16}/ps-[a-zA-Z0-9./-]{16}$`)
+	})
+	ouPattern     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`) })
+	rdsARNPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws(-[a-z]+)*:rds:([a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+):([0-9]{12}):db:([a-zA-Z][a-zA-Z0-9-]{0,62})$`)
+	})
+	ec2InstancePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`) })
+	regionPattern      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`) })
+	dbUserPattern      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_$-]{0,62}$`) })
+	bucketPattern      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
 )
 
 // ValidAccountID reports whether s is a 12-digit AWS account id.
-func ValidAccountID(s string) bool { return accountIDPattern.MatchString(s) }
+func ValidAccountID(s string) bool { return accountIDPattern().MatchString(s) }
 
 // ValidOUID reports whether s is an organizational unit id.
-func ValidOUID(s string) bool { return ouPattern.MatchString(s) }
+func ValidOUID(s string) bool { return ouPattern().MatchString(s) }
 
 // ValidPermissionSetARN reports whether s is an Identity Center permission set ARN.
-func ValidPermissionSetARN(s string) bool { return permissionSetPattern.MatchString(s) }
+func ValidPermissionSetARN(s string) bool { return permissionSetPattern().MatchString(s) }
 
 // ParseRDSARN returns the region, account and instance name of a DB instance ARN.
 func ParseRDSARN(arn string) (region, account, name string, ok bool) {
-	m := rdsARNPattern.FindStringSubmatch(arn)
+	m := rdsARNPattern().FindStringSubmatch(arn)
 	if m == nil || strings.Contains(m[5], "--") || strings.HasSuffix(m[5], "-") {
 		return "", "", "", false
 	}
@@ -110,7 +115,7 @@ func bucketNameProblem(name string) string {
 	switch {
 	case len(name) < 3 || len(name) > 63:
 		return "must be 3 to 63 characters long"
-	case !bucketPattern.MatchString(name):
+	case !bucketPattern().MatchString(name):
 		return "must use lowercase letters, digits, dots and hyphens, and begin and end with a letter or digit"
 	case strings.Contains(name, ".."):
 		return "must not contain two adjacent dots"
@@ -166,13 +171,13 @@ func (r Resource) Validate(prefix string, v Violations) {
 		v.Add(f("region"), "is required for %s", r.Type)
 	case r.Region != "" && k.region == refused:
 		v.Add(f("region"), "is not allowed for %s", r.Type)
-	case r.Region != "" && !regionPattern.MatchString(r.Region):
+	case r.Region != "" && !regionPattern().MatchString(r.Region):
 		v.Add(f("region"), "must be an AWS region name such as eu-west-1")
 	}
 	switch {
 	case r.DBUser != "" && k.dbUser == refused:
 		v.Add(f("db_user"), "is not allowed for %s", r.Type)
-	case r.DBUser != "" && !dbUserPattern.MatchString(r.DBUser):
+	case r.DBUser != "" && !dbUserPattern().MatchString(r.DBUser):
 		v.Add(f("db_user"), "must be a database user name (letters, digits, _ $ -, up to 63 characters)")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -155,14 +156,18 @@ func (s Settings) Location() *time.Location {
 }
 
 var (
-	instanceARNPattern   = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}$`)
-	identityStorePattern = regexp.MustCompile(`^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	orgRootPattern       = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	groupNamePattern     = regexp.MustCompile(`^[^\x00-\x1f]{1,256}$`)
+	instanceARNPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws(-[a-z]+)*:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}$`)
+	})
+	identityStorePattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	})
+	orgRootPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^r-[0-9a-z]{4,32}$`) })
+	groupNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^\x00-\x1f]{1,256}$`) })
 )
 
 // ValidInstanceARN reports whether s is an Identity Center instance ARN.
-func ValidInstanceARN(s string) bool { return instanceARNPattern.MatchString(s) }
+func ValidInstanceARN(s string) bool { return instanceARNPattern().MatchString(s) }
 
 // Validate checks the settings, recording problems under their wire names.
 func (s Settings) Validate(v Violations) {
@@ -196,7 +201,7 @@ func (s Settings) Validate(v Violations) {
 		v.Add("group_roles", "must map at most 100 groups")
 	}
 	for g, r := range s.GroupRoles {
-		if !groupNamePattern.MatchString(g) {
+		if !groupNamePattern().MatchString(g) {
 			v.Add("group_roles", "group names must be 1 to 256 printable characters")
 		}
 		if !r.Valid() {
@@ -224,7 +229,7 @@ func validateRoots(v Violations, field string, roots []string) {
 		v.Add(field, "must list at most 100 roots")
 	}
 	for _, r := range roots {
-		if !ValidAccountID(r) && !ValidOUID(r) && !orgRootPattern.MatchString(r) {
+		if !ValidAccountID(r) && !ValidOUID(r) && !orgRootPattern().MatchString(r) {
 			v.Add(field, "each root must be an organization root (r-…), an OU id or a 12-digit account id; %q is not", r)
 		}
 	}
@@ -236,7 +241,7 @@ func (b Boundary) Validate(v Violations) {
 	if b.InstanceARN != "" && !ValidInstanceARN(b.InstanceARN) {
 		v.Add("identity_center.instance_arn", "must be an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)")
 	}
-	if b.IdentityStoreID != "" && !identityStorePattern.MatchString(b.IdentityStoreID) {
+	if b.IdentityStoreID != "" && !identityStorePattern().MatchString(b.IdentityStoreID) {
 		v.Add("identity_center.identity_store_id", "must be an identity store id (d-xxxxxxxxxx)")
 	}
 	if !b.IdentityMapping.Valid() {

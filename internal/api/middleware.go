@@ -26,7 +26,7 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := r.Header.Get("X-Request-ID")
-		if !requestIDPattern.MatchString(reqID) {
+		if !requestIDPattern().MatchString(reqID) {
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			reqID = hex.EncodeToString(b[:])
@@ -55,7 +55,7 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 
 // requestIDPattern accepts the request ids clients and API Gateway send
 // (HTTP API ids are base64 and end in "=").
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,128}$`)
+var requestIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,128}$`) })
 
 type statusRecorder struct {
 	http.ResponseWriter

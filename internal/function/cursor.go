@@ -11,30 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/elevate-jit/elevate/internal/cursor"
-	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // cursorKeysRefresh is how often a container reads the cursor secret
 // again. A key rotation (docs/deploy.md) waits at least this long between
 // its steps, so that every container running then has seen the step before.
 const cursorKeysRefresh = 5 * time.Minute
-
-// readCursorSecret reads the cursor-sealing keys from Secrets Manager.
-func readCursorSecret(ctx context.Context, sm *secretsmanager.Client, arn string) (*cursor.Sealer, error) {
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return nil, fmt.Errorf("read the cursor secret %s: %w", deploy.EnvCursorSecretARN, err)
-	}
-	s, err := ParseCursorSecret(aws.ToString(out.SecretString))
-	if err != nil {
-		return nil, fmt.Errorf("the cursor secret (%s): %w", deploy.EnvCursorSecretARN, err)
-	}
-	return s, nil
-}
 
 // cursorKeys seals and opens cursors with the keys of the cursor secret as
 // last read, and reads it again every cursorKeysRefresh, before an

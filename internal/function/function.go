@@ -1,7 +1,10 @@
 // Package function runs Elevate's Lambda functions: it reads the
 // configuration the stack set (the deployment contract, internal/deploy),
-// builds only the adapters the function's needs allow (needs.go) and serves
-// invocations. A function's main is one line: function.Run("<name>").
+// builds only the adapters the function's needs allow and serves
+// invocations. A function's main is one line that names the function and
+// the providers of its needs (needs.go), which it alone links:
+// function.Run("requests-get", table.Provider, ratelimit.Provider). The
+// mains are generated from the contract (internal/function/needs).
 package function
 
 import (
@@ -28,9 +31,9 @@ import (
 // Run runs the Lambda function of that name (a directory under
 // functions/). A missing or malformed setting stops it at start with a
 // message naming the variable.
-func Run(name string) {
+func Run(name string, providers ...Provider) {
 	logs := logHandler()
-	h, err := Handler(context.Background(), name, os.Getenv, logs)
+	h, err := Handler(context.Background(), name, os.Getenv, logs, providers...)
 	if err != nil {
 		slog.New(logs).Error("cannot start", "function", name, "error", err)
 		fmt.Fprintf(os.Stderr, "elevate %s: %v\n", name, err)
@@ -50,8 +53,9 @@ func logHandler() slog.Handler { return lambdacontext.NewLogHandler() }
 // Handler builds the handler of a function: an API Gateway (HTTP API,
 // payload 2.0) handler for API functions, a typed workflow handler for the
 // others. It reads the function's environment (deploy.Variables) through
-// getenv, which is os.Getenv outside tests, and logs to logs.
-func Handler(ctx context.Context, name string, getenv func(string) string, logs slog.Handler) (any, error) {
+// getenv, which is os.Getenv outside tests, logs to logs, and builds its
+// adapters with the providers of its needs.
+func Handler(ctx context.Context, name string, getenv func(string) string, logs slog.Handler, providers ...Provider) (any, error) {
 	fn, ok := deploy.FunctionByName(name)
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the inventory", name)
@@ -62,7 +66,7 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		logs = leveled{logs, level}
 	}
 	log := slog.New(logs)
-	w, err := wire(ctx, fn, e, log)
+	w, err := wire(ctx, fn, e, log, providers)
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +74,10 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 		return nil, err
 	}
 	if fn.Route != "" {
-		h := api.New(api.Config{Service: w.service, Auth: w.auth, Cursors: w.cursors, Logger: log, Limiter: w.limiter})
-		return apiHandler(fn, h, log, w.refresh), nil
+		h := api.New(api.Config{Service: w.service, Auth: w.Auth, Cursors: w.Cursors, Logger: log, Limiter: w.Limiter})
+		return apiHandler(fn, h, log, w.Refresh), nil
 	}
-	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
+	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.Resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
 	switch fn.Name {
 	case "wf-attach-token":
 		return h.AttachToken, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/function"
+	"github.com/elevate-jit/elevate/internal/function/needs"
 )
 
 func TestParseCursorSecret(t *testing.T) {
@@ -96,7 +97,8 @@ func TestCursorKeyRotation(t *testing.T) {
 }
 
 // TestEveryFunctionHasAMain checks that functions/ and the inventory agree,
-// and that every main is the one line that runs its function.
+// and that every main is the one `go generate ./internal/function/needs`
+// writes: it runs its function with the providers of its needs.
 func TestEveryFunctionHasAMain(t *testing.T) {
 	dirs, err := os.ReadDir("../../functions")
 	if err != nil {
@@ -110,8 +112,16 @@ func TestEveryFunctionHasAMain(t *testing.T) {
 			t.Errorf("functions/%s: %v", d.Name(), err)
 			continue
 		}
-		if !strings.Contains(string(src), "\nfunc main() { function.Run(\""+d.Name()+"\") }\n") {
-			t.Errorf("functions/%s/main.go is not `func main() { function.Run(%q) }`", d.Name(), d.Name())
+		fn, ok := deploy.FunctionByName(d.Name())
+		if !ok {
+			continue
+		}
+		want, err := needs.Main(fn)
+		if err != nil {
+			t.Fatalf("%s: %v", fn.Name, err)
+		}
+		if string(src) != string(want) {
+			t.Errorf("functions/%s/main.go is stale; run go generate ./internal/function/needs. Want:\n%s", d.Name(), want)
 		}
 	}
 	for _, f := range deploy.Functions {
@@ -140,13 +150,114 @@ func TestFunctionsLinkNoLocalMode(t *testing.T) {
 	}
 }
 
+// sdk is the import path prefix of the AWS SDK's service clients (the
+// attribute values of dynamodb bring the types of dynamodbstreams).
+const sdk = "github.com/aws/aws-sdk-go-v2/service/"
+
+// linkedBy are the service clients a need allows a function to link; every
+// function may link what its needs' providers need besides (their packages
+// and the SDK's core).
+var linkedBy = map[deploy.Need][]string{
+	deploy.NeedTableRead:         {"dynamodb", "dynamodbstreams"},
+	deploy.NeedTableWrite:        {"dynamodb", "dynamodbstreams"},
+	deploy.NeedRateLimit:         {"dynamodb", "dynamodbstreams"},
+	deploy.NeedCursorKey:         {"secretsmanager"},
+	deploy.NeedStartExecution:    {"sfn"},
+	deploy.NeedSendTask:          {"sfn"},
+	deploy.NeedSchedule:          {"scheduler"},
+	deploy.NeedPublish:           {"eventbridge"},
+	deploy.NeedOrganizationsRead: {"organizations", "identitystore"},
+	deploy.NeedResolveUsers:      {"identitystore", "organizations"},
+	// Identity Center: SSO Admin, and RDS through an assumed role (STS) for
+	// the connect grants of RDS instances.
+	deploy.NeedIdentityCenter: {"ssoadmin", "identitystore", "organizations", "rds", "sts"},
+	deploy.NeedSweepQueue:     {"sqs"},
+}
+
+// TestFunctionsLinkOnlyTheirNeeds keeps the link graph honest: a function
+// links the service clients its needs allow and no others (so a function
+// without the need identity-center has no SSO Admin client), every need's
+// client is linked by the functions that have it, and openapi, which has no
+// needs, links no part of the AWS SDK. It reads each main's imports with
+// go list -deps, which is what the linker gets.
+func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list -deps of every function")
+	}
+	for _, fn := range deploy.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command("go", "list", "-deps", "../../functions/"+fn.Name).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list: %v\n%s", err, out)
+			}
+			allowed := map[string]bool{}
+			for _, n := range fn.Needs {
+				for _, s := range linkedBy[n] {
+					allowed[s] = true
+				}
+			}
+			linked := map[string]bool{}
+			for _, pkg := range strings.Fields(string(out)) {
+				if strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2") && len(fn.Needs) == 0 {
+					t.Errorf("%s has no needs and links %s", fn.Name, pkg)
+				}
+				service, ok := strings.CutPrefix(pkg, sdk)
+				if !ok {
+					continue
+				}
+				service, _, _ = strings.Cut(service, "/")
+				if service == "internal" {
+					continue // the clients' shared parts
+				}
+				linked[service] = true
+				if !allowed[service] {
+					t.Errorf("%s links %s, which none of its needs %v allows", fn.Name, pkg, fn.Needs)
+				}
+			}
+			for _, n := range fn.Needs {
+				if !linked[linkedBy[n][0]] {
+					t.Errorf("%s has the need %s and does not link %s", fn.Name, n, linkedBy[n][0])
+				}
+			}
+		})
+	}
+}
+
+// TestProvidersMatchTheNeeds checks that a function refuses to start
+// without a provider for one of its needs, or with a provider of none of
+// them (which would link what its needs do not allow).
+func TestProvidersMatchTheNeeds(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	env := map[string]string{deploy.EnvTable: "elevate", deploy.EnvRatePerTenant: "10", deploy.EnvRatePerPrincipal: "5"}
+	getenv := func(name string) string { return env[name] }
+	fn, _ := deploy.FunctionByName("requests-get")
+	for _, tc := range []struct {
+		name      string
+		providers []function.Provider
+		ok        bool
+	}{
+		{"its needs", needs.For(fn), true},
+		{"a need without a provider", needs.For(fn)[:1], false},
+		{"a provider of no need", needs.All, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := function.Handler(t.Context(), fn.Name, getenv, slog.DiscardHandler, tc.providers...)
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
 // TestMissingConfigurationIsNamed checks that a function refuses to start
 // without its settings and names every missing one.
 func TestMissingConfigurationIsNamed(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000000")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
-	_, err := function.Handler(context.Background(), "grants-revoke", func(string) string { return "" }, slog.DiscardHandler)
+	revoke, _ := deploy.FunctionByName("grants-revoke")
+	_, err := function.Handler(context.Background(), "grants-revoke", func(string) string { return "" }, slog.DiscardHandler, needs.For(revoke)...)
 	if err == nil {
 		t.Fatal("started without configuration")
 	}
@@ -176,7 +287,7 @@ func TestEnvironmentIsTheContract(t *testing.T) {
 				read[name] = true
 				return ""
 			}
-			_, err := function.Handler(context.Background(), fn.Name, getenv, slog.DiscardHandler)
+			_, err := function.Handler(context.Background(), fn.Name, getenv, slog.DiscardHandler, needs.For(fn)...)
 			var got, want, missing, required []string
 			for name := range read {
 				got = append(got, name)

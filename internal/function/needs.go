@@ -5,127 +5,150 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/identitystore"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
-	"github.com/elevate-jit/elevate/internal/eventbus"
-	"github.com/elevate-jit/elevate/internal/identitycenter"
 	"github.com/elevate-jit/elevate/internal/metrics"
-	"github.com/elevate-jit/elevate/internal/ratelimit"
-	"github.com/elevate-jit/elevate/internal/rds"
-	"github.com/elevate-jit/elevate/internal/store/dynamo"
-	"github.com/elevate-jit/elevate/internal/sweepqueue"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
-// provide is the table from a need to its constructor. Each fills in the
-// parts of the wiring its need allows; a part no need of the function fills
-// stays a refusal, so a function that was routed a call it may not make
-// fails loudly instead of touching what its IAM role forbids. A need listed
-// twice (table-read and table-write, start-execution and send-task) builds
-// its adapter once.
-var provide = map[deploy.Need]func(*wiring) error{
-	deploy.NeedTableRead:         (*wiring).table,
-	deploy.NeedTableWrite:        (*wiring).table,
-	deploy.NeedCursorKey:         (*wiring).cursorKey,
-	deploy.NeedStartExecution:    (*wiring).stepFunctions,
-	deploy.NeedSendTask:          (*wiring).stepFunctions,
-	deploy.NeedSchedule:          (*wiring).schedule,
-	deploy.NeedPublish:           (*wiring).publish,
-	deploy.NeedOrganizationsRead: (*wiring).organizations,
-	deploy.NeedResolveUsers:      (*wiring).resolveUsers,
-	deploy.NeedIdentityCenter:    (*wiring).identityCenter,
-	deploy.NeedRateLimit:         (*wiring).rateLimit,
-	deploy.NeedSweepQueue:        (*wiring).sweepQueue,
+// A Provider builds the adapters some needs allow. Each lives in a package
+// of its own under internal/function/needs, with the SDK clients it uses,
+// and a function's main passes Run the providers of its needs only, so that
+// its binary links nothing its needs do not allow (needs.For says which;
+// `go generate ./internal/function/needs` writes the mains).
+type Provider struct {
+	// Name is the provider's package under internal/function/needs.
+	Name string
+	// Needs are the needs it serves.
+	Needs []deploy.Need
+	// Provide fills in the parts of the wiring its needs allow. It runs once
+	// per function, whichever of its needs the function has.
+	Provide func(w *Wiring) error
 }
 
-// wiring is a function's dependency set, as its needs' constructors fill it.
-type wiring struct {
-	ctx   context.Context
-	env   *env
-	aws   aws.Config
-	log   *slog.Logger
-	meter meter
+// Wiring is a function's dependency set, as its needs' providers fill it.
+// A part no provider fills stays a refusal, so that a function that was
+// routed a call it may not make fails loudly instead of touching what its
+// IAM role forbids.
+type Wiring struct {
+	Context  context.Context
+	Function deploy.Function
+	Log      *slog.Logger
 
-	// ports are the Service's adapters.
-	ports access.Config
-	// service, steps and operator are built from ports once the
-	// constructors ran; nil without a table (openapi).
+	// Ports are the domain's adapters. With a Store, the domain's services
+	// are built from them once every provider ran; without one (openapi)
+	// there are none.
+	Ports access.Config
+	// Auth authenticates API callers; Cursors seals pagination cursors and
+	// Refresh, if not nil, runs before each API invocation (the cursor keys'
+	// re-read).
+	Auth    api.Authenticator
+	Cursors api.Sealer
+	Refresh func(context.Context)
+	// Limiter is nil for a function without the rate-limit need.
+	Limiter api.Limiter
+	// Resumer resumes approval waits.
+	Resumer workflow.Resumer
+	// JWKSHosts is the operator's allow-list of identity provider hosts.
+	JWKSHosts []string
+
+	env    *env
+	meter  meter
+	shared map[string]any
+
 	service  *access.Service
 	steps    *access.Steps
 	operator *access.Operator
-	auth     api.Authenticator
-	cursors  api.Sealer
-	// limiter is nil for a function without the rate-limit need.
-	limiter api.Limiter
-	resumer workflow.Resumer
-	// refresh runs before each API invocation (the cursor keys' re-read);
-	// nil for none.
-	refresh func(context.Context)
-
-	store     *dynamo.Store
-	sfn       *workflow.StepFunctions
-	jwksHosts []string
-	ic        *identitycenter.AWSConfig
 }
 
-// wire runs the constructors of a function's needs.
-func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger) (*wiring, error) {
+// Getenv reads a variable of the function's environment: only those the
+// contract gives it (deploy.Variables). A missing required one, or one the
+// contract does not give, is reported when the function starts.
+func (w *Wiring) Getenv(name string) string { return w.env.get(name) }
+
+// Float reads an optional positive number, def when it is not set.
+func (w *Wiring) Float(name string, def float64) (float64, error) { return w.env.float(name, def) }
+
+// Integer reads a positive whole number; a missing one is reported when the
+// function starts and reads as 0.
+func (w *Wiring) Integer(name string) (int, error) { return w.env.integer(name) }
+
+// Throttled is the Identity Center adapter's Throttled hook: it counts
+// throttled calls in the on-call metrics.
+func (w *Wiring) Throttled(ctx context.Context) { w.meter.throttled(ctx) }
+
+// UseCursorKeys seals cursors with the keys load reads: once now (a
+// container that cannot read them does not start) and again every few
+// minutes, before an invocation.
+func (w *Wiring) UseCursorKeys(load func(context.Context) (*cursor.Sealer, error)) error {
+	keys, err := newCursorKeys(w.Context, load, time.Now, w.Log)
+	if err != nil {
+		return err
+	}
+	w.Cursors, w.Refresh = keys, keys.refresh
+	return nil
+}
+
+// Shared returns what build made for key in this wiring, building it on
+// first use: an adapter that several providers use (the table, the AWS
+// configuration) is built once.
+func Shared[T any](w *Wiring, key string, build func() (T, error)) (T, error) {
+	if v, ok := w.shared[key]; ok {
+		return v.(T), nil
+	}
+	v, err := build()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	w.shared[key] = v
+	return v, nil
+}
+
+// wire runs the providers of a function's needs. Every need must have a
+// provider, and every provider must serve a need of the function: a main
+// that passes another would link what the function may not use.
+func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger, providers []Provider) (*Wiring, error) {
+	for _, p := range providers {
+		if !slices.ContainsFunc(p.Needs, fn.Has) {
+			return nil, fmt.Errorf("function %s: the provider %s serves none of its needs", fn.Name, p.Name)
+		}
+	}
+	for _, n := range fn.Needs {
+		if !slices.ContainsFunc(providers, func(p Provider) bool { return slices.Contains(p.Needs, n) }) {
+			return nil, fmt.Errorf("function %s: no provider for the need %q (regenerate its main: go generate ./internal/function/needs)", fn.Name, n)
+		}
+	}
 	namespace := e.get(deploy.EnvMetricsNamespace)
 	if namespace == "" {
 		namespace = deploy.DefaultMetricsNamespace
 	}
 	m := meter{metrics.New(os.Stdout, namespace, time.Now), log}
-	w := &wiring{ctx: ctx, env: e, log: log, meter: m,
-		auth: refused{"authenticate"}, cursors: refused{"paginate"}, resumer: refused{"resume approval waits"},
-		jwksHosts: deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts)),
-		ports: access.Config{
+	hosts := deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts))
+	w := &Wiring{Context: ctx, Function: fn, Log: log, env: e, meter: m, shared: map[string]any{},
+		Auth: refused{"authenticate"}, Cursors: refused{"paginate"}, Resumer: refused{"resume approval waits"},
+		JWKSHosts: hosts,
+		Ports: access.Config{
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
-			JWKSHosts:      deploy.SplitList(e.get(deploy.EnvJWKSAllowedHosts)),
+			JWKSHosts:      hosts,
 			Report:         report(log),
 			Observe:        m.observe,
 		},
 	}
-	if len(fn.Needs) > 0 {
-		cfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
-		}
-		w.aws = cfg
-	}
-	for _, n := range fn.Needs {
-		fill, ok := provide[n]
-		if !ok {
-			return nil, fmt.Errorf("function %s: no constructor for the need %q", fn.Name, n)
-		}
-		if err := fill(w); err != nil {
+	for _, p := range providers {
+		if err := p.Provide(w); err != nil {
 			return nil, err
 		}
 	}
-	if w.ic != nil {
-		ic := identitycenter.NewAWS(*w.ic)
-		w.ports.IdentityCenter, w.ports.DB = ic, ic
-	}
-	if w.store != nil {
-		w.service, w.steps, w.operator = access.NewService(w.ports), access.NewSteps(w.ports), access.NewOperator(w.ports)
+	if w.Ports.Store != nil {
+		w.service, w.steps, w.operator = access.NewService(w.Ports), access.NewSteps(w.Ports), access.NewOperator(w.Ports)
 	}
 	return w, nil
 }
@@ -137,140 +160,4 @@ func report(log *slog.Logger) func(context.Context, access.Problem) {
 	return func(ctx context.Context, p access.Problem) {
 		log.WarnContext(ctx, p.Message, deploy.ProblemKey, string(p.Kind), "error", p.Err)
 	}
-}
-
-// table: the DynamoDB store, which also holds the API keys and tenants that
-// authenticate callers.
-func (w *wiring) table() error {
-	w.openTable()
-	return nil
-}
-
-// openTable opens the store once, for the needs that use it.
-func (w *wiring) openTable() *dynamo.Store {
-	if w.store == nil {
-		w.store = dynamo.New(dynamodb.NewFromConfig(w.aws), dynamo.Options{Table: w.env.get(deploy.EnvTable)})
-		w.ports.Store = w.store
-		w.auth = auth.New(auth.Config{Keys: w.store, Tenants: w.store, JWKSHosts: w.jwksHosts})
-	}
-	return w.store
-}
-
-// rateLimit: the API's limits per tenant and per caller, counted in the
-// table so that they hold across containers, with each container's own
-// bucket as the backstop when the table cannot be reached.
-func (w *wiring) rateLimit() error {
-	perTenant, err := w.env.integer(deploy.EnvRatePerTenant)
-	if err != nil {
-		return err
-	}
-	perPrincipal, err := w.env.integer(deploy.EnvRatePerPrincipal)
-	if err != nil {
-		return err
-	}
-	log := w.log
-	w.limiter = ratelimit.New(ratelimit.Config{PerTenant: perTenant, PerPrincipal: perPrincipal, Shared: w.openTable(),
-		Report: func(ctx context.Context, err error) {
-			log.WarnContext(ctx, "rate limit: the shared counter failed; limiting in this container only", "error", err)
-		}})
-	return nil
-}
-
-// cursorKey: the keys that seal pagination cursors.
-func (w *wiring) cursorKey() error {
-	arn := w.env.get(deploy.EnvCursorSecretARN)
-	if arn == "" {
-		return nil // reported missing
-	}
-	sm := secretsmanager.NewFromConfig(w.aws)
-	keys, err := newCursorKeys(w.ctx, func(ctx context.Context) (*cursor.Sealer, error) {
-		return readCursorSecret(ctx, sm, arn)
-	}, time.Now, w.log)
-	if err != nil {
-		return err
-	}
-	w.cursors, w.refresh = keys, keys.refresh
-	return nil
-}
-
-// stepFunctions: starting workflows and resuming approval waits.
-func (w *wiring) stepFunctions() error {
-	if w.sfn == nil {
-		w.sfn = workflow.NewStepFunctions(sfn.NewFromConfig(w.aws), w.env.get(deploy.EnvStateMachineARN))
-		w.ports.Workflow, w.resumer = w.sfn, w.sfn
-	}
-	return nil
-}
-
-// schedule: the grants' expiry schedules.
-func (w *wiring) schedule() error {
-	w.ports.Scheduler = workflow.NewScheduler(workflow.SchedulerConfig{
-		Client: scheduler.NewFromConfig(w.aws), Group: w.env.get(deploy.EnvScheduleGroup), TargetARN: w.env.get(deploy.EnvExpiryFunctionARN),
-		RoleARN: w.env.get(deploy.EnvSchedulerRoleARN), DeadLetterARN: w.env.get(deploy.EnvScheduleDLQARN),
-	})
-	return nil
-}
-
-// publish: audit events on the event bus.
-func (w *wiring) publish() error {
-	w.ports.Publisher = eventbus.NewPublisher(eventbridge.NewFromConfig(w.aws), w.env.get(deploy.EnvEventBus))
-	return nil
-}
-
-// organizations: the organization tree, through the Identity Center adapter.
-// Functions that only read the tree (cached per process) stay well below
-// the deployment's Identity Center budget.
-func (w *wiring) organizations() error {
-	if ic := w.identityCenterConfig(); ic.TPS == 0 {
-		ic.TPS = 2
-	}
-	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
-	return nil
-}
-
-// resolveUsers: the identity store's users, through the Identity Center
-// adapter (its cache keeps API calls well below the deployment's budget).
-func (w *wiring) resolveUsers() error {
-	if ic := w.identityCenterConfig(); ic.TPS == 0 {
-		ic.TPS = 2
-	}
-	return nil
-}
-
-// identityCenter: users, managed permission sets and account assignments.
-// Functions that change Identity Center share the deployment's budget (20
-// TPS divided among them by the stack).
-func (w *wiring) identityCenter() error {
-	ic := w.identityCenterConfig()
-	tps, err := w.env.float(deploy.EnvIdentityCenterTPS, 20)
-	if err != nil {
-		return err
-	}
-	ic.TPS = tps
-	w.ports.SweepAuditUsers = access.SweepAuditUsersAt(tps)
-	w.ports.ProtectedAccounts = deploy.SplitList(w.env.get(deploy.EnvProtectedAccounts))
-	if role := w.env.get(deploy.EnvRDSLookupRole); role != "" {
-		ic.RDSLookup = rds.NewLookup(w.aws, sts.NewFromConfig(w.aws), role)
-	}
-	return nil
-}
-
-// sweepQueue: the sweeper hands each tenant to the sweep queue, whose
-// consumer (sweeper-tenant) sweeps it.
-func (w *wiring) sweepQueue() error {
-	w.ports.SweepQueue = sweepqueue.New(sqs.NewFromConfig(w.aws), w.env.get(deploy.EnvSweepQueueURL))
-	return nil
-}
-
-// identityCenterConfig is the configuration of the one Identity Center
-// adapter that organizations-read, resolve-users and identity-center share.
-func (w *wiring) identityCenterConfig() *identitycenter.AWSConfig {
-	if w.ic == nil {
-		w.ic = &identitycenter.AWSConfig{
-			SSOAdmin: ssoadmin.NewFromConfig(w.aws), IdentityStore: identitystore.NewFromConfig(w.aws),
-			Organizations: organizations.NewFromConfig(w.aws), Log: w.log, Throttled: w.meter.throttled,
-			Slots: w.openTable().NewSlots("identity-center-creations", 10, 15*time.Minute),
-		}
-	}
-	return w.ic
 }

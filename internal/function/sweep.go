@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/elevate-jit/elevate/internal/sweepqueue"
+	"github.com/elevate-jit/elevate/internal/sweeptask"
 )
 
 // sweepTenants is the sweep queue consumer's handler: it sweeps the tenant
@@ -21,7 +21,7 @@ func sweepTenants(s sweeper, log *slog.Logger) func(context.Context, events.SQSE
 			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 		}
 		for _, m := range ev.Records {
-			msg, err := sweepqueue.Parse(m.Body)
+			msg, err := sweeptask.Parse(m.Body)
 			if err != nil {
 				log.ErrorContext(ctx, "sweep message", "message_id", m.MessageId, "error", err)
 				fail(m.MessageId)

@@ -9,12 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/identitystore"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
-	"golang.org/x/time/rate"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/identitycenter/directory"
 )
 
 // SSOAdminAPI is the part of the SSO Admin client AWS uses; *ssoadmin.Client
@@ -38,32 +36,41 @@ type SSOAdminAPI interface {
 	DescribeAccountAssignmentDeletionStatus(ctx context.Context, in *ssoadmin.DescribeAccountAssignmentDeletionStatusInput, opts ...func(*ssoadmin.Options)) (*ssoadmin.DescribeAccountAssignmentDeletionStatusOutput, error)
 }
 
-// IdentityStoreAPI is the part of the Identity Store client AWS uses.
-type IdentityStoreAPI interface {
-	GetUserId(ctx context.Context, in *identitystore.GetUserIdInput, opts ...func(*identitystore.Options)) (*identitystore.GetUserIdOutput, error)
-	DescribeUser(ctx context.Context, in *identitystore.DescribeUserInput, opts ...func(*identitystore.Options)) (*identitystore.DescribeUserOutput, error)
-}
-
-// OrganizationsAPI is the part of the Organizations client AWS uses.
-type OrganizationsAPI interface {
-	ListParents(ctx context.Context, in *organizations.ListParentsInput, opts ...func(*organizations.Options)) (*organizations.ListParentsOutput, error)
-	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, opts ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
-	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, opts ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
-}
+// IdentityStoreAPI and OrganizationsAPI are the parts of the Identity Store
+// and Organizations clients Elevate uses (package directory).
+type (
+	IdentityStoreAPI = directory.IdentityStoreAPI
+	OrganizationsAPI = directory.OrganizationsAPI
+)
 
 // Defaults of AWSConfig. Identity Center allows a deployment 20 calls per
 // second and 10 account assignment creations in progress.
 const (
-	DefaultTPS        = 20
+	DefaultTPS        = directory.DefaultTPS
 	DefaultSlots      = 10
-	DefaultCacheTTL   = 5 * time.Minute
-	DefaultMaxOUDepth = 5
+	DefaultCacheTTL   = directory.DefaultCacheTTL
+	DefaultMaxOUDepth = directory.DefaultMaxOUDepth
 )
 
-// negativeTTL is how long a missing user or account is remembered: long
-// enough to absorb a burst of retries, short enough that a user created a
-// moment later is found.
-const negativeTTL = 30 * time.Second
+// Backoff shapes the retries of throttled calls (package directory).
+type Backoff = directory.Backoff
+
+// The names of package directory that the SSO Admin calls share.
+const (
+	retryThrottled           = directory.RetryThrottled
+	retryThrottledOrConflict = directory.RetryThrottledOrConflict
+	retryFreshSet            = directory.RetryFreshSet
+	maxPages                 = directory.MaxPages
+)
+
+type retryOn = directory.RetryOn
+
+// invoke makes one call under the adapter's rate limiter (directory.Call).
+func invoke[T any](ctx context.Context, a *AWS, on retryOn, call func(context.Context) (T, error)) (T, error) {
+	return directory.Call(ctx, a.caller, on, call)
+}
+
+func hasCode(err error, codes ...string) bool { return directory.HasCode(err, codes...) }
 
 // AWSConfig configures the production Identity Center adapter.
 type AWSConfig struct {
@@ -109,24 +116,20 @@ type RDSLookup interface {
 // Organizations. Every call waits on one rate limiter and is retried with
 // backoff when throttled. It is safe for concurrent use.
 type AWS struct {
-	sso      SSOAdminAPI
-	ids      IdentityStoreAPI
-	org      OrganizationsAPI
-	slots    Slots
-	limiter  *rate.Limiter
-	backoff  Backoff
-	now      func() time.Time
-	ttl      time.Duration
-	maxDepth int
-	log      *slog.Logger
-	rds      RDSLookup
-	throttle func(ctx context.Context)
+	// Directory resolves users and walks the organization tree
+	// (ResolveUser, Ancestors, AccountsUnder).
+	*directory.Directory
 
-	users   *ttlCache[userEntry]
-	parents *ttlCache[[]string]
-	under   *ttlCache[accountsEntry]
-	sets    *ttlCache[permissionSetEntry]
-	names   *ttlCache[string]
+	sso    SSOAdminAPI
+	slots  Slots
+	caller *directory.Caller
+	now    func() time.Time
+	ttl    time.Duration
+	log    *slog.Logger
+	rds    RDSLookup
+
+	sets  *directory.Cache[permissionSetEntry]
+	names *directory.Cache[string]
 
 	// ensuring serializes the slow path of EnsurePermissionSet.
 	ensuring chan struct{}
@@ -145,40 +148,28 @@ var (
 // NewAWS returns the adapter for the given clients, filling in defaults.
 func NewAWS(c AWSConfig) *AWS {
 	a := &AWS{
-		sso: c.SSOAdmin, ids: c.IdentityStore, org: c.Organizations, slots: c.Slots,
-		backoff: c.Backoff.withDefaults(), now: c.Now, ttl: c.CacheTTL, maxDepth: c.MaxOUDepth, log: c.Log, rds: c.RDSLookup,
-		pending: map[string]string{}, ensuring: make(chan struct{}, 1), throttle: c.Throttled,
+		sso: c.SSOAdmin, slots: c.Slots, now: c.Now, ttl: c.CacheTTL, log: c.Log, rds: c.RDSLookup,
+		pending: map[string]string{}, ensuring: make(chan struct{}, 1),
+		caller: directory.NewCaller(c.TPS, c.Backoff, c.Throttled),
 	}
 	if a.slots == nil {
 		a.slots = NewLocalSlots(DefaultSlots)
 	}
-	tps := c.TPS
-	if tps <= 0 {
-		tps = DefaultTPS
-	}
-	// A burst of one keeps the process within its share even for a moment;
-	// the deployment-wide rate is the sum of the shares.
-	a.limiter = rate.NewLimiter(rate.Limit(tps), 1)
 	if a.now == nil {
 		a.now = time.Now
 	}
 	if a.ttl <= 0 {
 		a.ttl = DefaultCacheTTL
 	}
-	if a.maxDepth <= 0 {
-		a.maxDepth = DefaultMaxOUDepth
-	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	if a.throttle == nil {
-		a.throttle = func(context.Context) {}
-	}
-	a.users = newTTLCache[userEntry](a.now, 10000)
-	a.parents = newTTLCache[[]string](a.now, 10000)
-	a.under = newTTLCache[accountsEntry](a.now, 1000)
-	a.sets = newTTLCache[permissionSetEntry](a.now, 10000)
-	a.names = newTTLCache[string](a.now, 50000)
+	a.Directory = directory.New(directory.Config{
+		IdentityStore: c.IdentityStore, Organizations: c.Organizations, Caller: a.caller,
+		Now: a.now, CacheTTL: a.ttl, MaxOUDepth: c.MaxOUDepth,
+	})
+	a.sets = directory.NewCache[permissionSetEntry](a.now, 10000)
+	a.names = directory.NewCache[string](a.now, 50000)
 	return a
 }
 

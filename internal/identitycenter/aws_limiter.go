@@ -2,16 +2,9 @@ package identitycenter
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/aws/smithy-go"
-
-	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/fairshare"
 )
 
@@ -86,117 +79,4 @@ func (s *localSlots) Release(_ context.Context, key string) error {
 	defer s.mu.Unlock()
 	delete(s.held, key)
 	return nil
-}
-
-// Backoff shapes the retries of throttled calls: exponential with full
-// jitter, Attempts calls in all, each wait at most Max.
-type Backoff struct {
-	Attempts int
-	Base     time.Duration
-	Max      time.Duration
-}
-
-func (b Backoff) withDefaults() Backoff {
-	if b.Attempts <= 0 {
-		b.Attempts = 5
-	}
-	if b.Base <= 0 {
-		b.Base = 100 * time.Millisecond
-	}
-	if b.Max <= 0 {
-		b.Max = 5 * time.Second
-	}
-	return b
-}
-
-// delay is the full-jitter wait before retry number n (0 for the first).
-func (b Backoff) delay(n int) time.Duration {
-	d := b.Max
-	if n < 30 && b.Base<<n < b.Max {
-		d = b.Base << n
-	}
-	return rand.N(d + 1)
-}
-
-// retryOn says which failures a call retries.
-type retryOn int
-
-const (
-	// retryThrottled retries throttling only.
-	retryThrottled retryOn = iota
-	// retryThrottledOrConflict also retries ConflictException, which SSO Admin
-	// returns when a previous write has not propagated yet.
-	retryThrottledOrConflict
-	// retryFreshSet also retries AccessDeniedException, for calls on a
-	// permission set created moments ago: the role may change only sets
-	// tagged elevate:managed=true, and IAM may not see the new set's tag yet.
-	retryFreshSet
-)
-
-// invoke makes one AWS call under the rate limiter, retrying throttling (and
-// conflicts, if asked) with backoff. When the attempts run out the error
-// wraps access.ErrRetryLater, so the workflow step waits and runs again.
-func invoke[T any](ctx context.Context, a *AWS, on retryOn, call func(context.Context) (T, error)) (T, error) {
-	var zero T
-	for attempt := 0; ; attempt++ {
-		if err := a.limiter.Wait(ctx); err != nil {
-			if ctx.Err() == nil {
-				// The wait would outlast the context's deadline: that is throttling too.
-				return zero, fmt.Errorf("rate limit: %w: %w", access.ErrRetryLater, err)
-			}
-			return zero, err
-		}
-		v, err := call(ctx)
-		if err == nil || !retryable(err, on) {
-			return v, err
-		}
-		if throttling(err) {
-			a.throttle(ctx)
-		}
-		if attempt+1 >= a.backoff.Attempts {
-			return zero, fmt.Errorf("gave up after %d attempts: %w: %w", attempt+1, access.ErrRetryLater, err)
-		}
-		t := time.NewTimer(a.backoff.delay(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return zero, fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
-		case <-t.C:
-		}
-	}
-}
-
-func retryable(err error, on retryOn) bool {
-	if throttling(err) {
-		return true
-	}
-	switch errorCode(err) {
-	case "ConcurrentModificationException":
-		return true
-	case "ConflictException":
-		return on == retryThrottledOrConflict || on == retryFreshSet
-	case "AccessDeniedException":
-		return on == retryFreshSet
-	}
-	return false
-}
-
-// throttling reports whether AWS refused a call for its rate.
-func throttling(err error) bool {
-	return hasCode(err, "ThrottlingException", "TooManyRequestsException")
-}
-
-// errorCode returns the AWS error code of err, or "".
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// hasCode reports whether err is an AWS error with one of the codes.
-func hasCode(err error, codes ...string) bool {
-	c := errorCode(err)
-	return c != "" && slices.Contains(codes, c)
 }

@@ -60,7 +60,7 @@ func (a *AWS) EnsurePermissionSet(ctx context.Context, t access.Tenant, spec acc
 	}
 	key := inst + "\x00" + spec.Name
 	digest := specDigest(spec)
-	e, cached := a.sets.get(key)
+	e, cached := a.sets.Get(key)
 	if cached && e.digest == digest {
 		return e.arn, nil
 	}
@@ -72,7 +72,7 @@ func (a *AWS) EnsurePermissionSet(ctx context.Context, t access.Tenant, spec acc
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	if e2, ok := a.sets.get(key); ok {
+	if e2, ok := a.sets.Get(key); ok {
 		if e2.digest == digest {
 			return e2.arn, nil
 		}
@@ -91,10 +91,10 @@ func (a *AWS) EnsurePermissionSet(ctx context.Context, t access.Tenant, spec acc
 		err = a.syncPermissionSet(ctx, inst, arn, spec)
 	}
 	if err != nil {
-		a.sets.drop(key)
+		a.sets.Drop(key)
 		return "", fmt.Errorf("managed permission set %s (%s): %w", spec.Name, arn, err)
 	}
-	a.sets.put(key, permissionSetEntry{arn: arn, digest: digest}, a.ttl)
+	a.sets.Put(key, permissionSetEntry{arn: arn, digest: digest}, a.ttl)
 	return arn, nil
 }
 
@@ -131,7 +131,7 @@ func (a *AWS) findOrCreate(ctx context.Context, inst string, spec access.Managed
 		return "", false, errors.New("create: the answer names no permission set")
 	}
 	arn = aws.ToString(out.PermissionSet.PermissionSetArn)
-	a.names.put(inst+"\x00"+arn, spec.Name, namesTTL)
+	a.names.Put(inst+"\x00"+arn, spec.Name, namesTTL)
 	return arn, true, nil
 }
 
@@ -189,7 +189,7 @@ func (a *AWS) eachPermissionSetExcept(ctx context.Context, inst string, skip fun
 // permissionSetName returns a set's name; ok is false for a set that is gone.
 func (a *AWS) permissionSetName(ctx context.Context, inst, arn string) (name string, ok bool, err error) {
 	key := inst + "\x00" + arn
-	if name, ok := a.names.get(key); ok {
+	if name, ok := a.names.Get(key); ok {
 		return name, true, nil
 	}
 	ps, err := a.describePermissionSet(ctx, inst, arn)
@@ -199,7 +199,7 @@ func (a *AWS) permissionSetName(ctx context.Context, inst, arn string) (name str
 		return "", false, err
 	}
 	name = aws.ToString(ps.Name)
-	a.names.put(key, name, namesTTL)
+	a.names.Put(key, name, namesTTL)
 	return name, true, nil
 }
 
@@ -438,9 +438,9 @@ func (a *AWS) permissionSetUsed(ctx context.Context, inst, arn string) (bool, er
 
 // forget drops what this process remembers about a deleted set.
 func (a *AWS) forget(inst, arn, name string) {
-	a.names.drop(inst + "\x00" + arn)
+	a.names.Drop(inst + "\x00" + arn)
 	if name != "" {
-		a.sets.drop(inst + "\x00" + name)
+		a.sets.Drop(inst + "\x00" + name)
 	}
 }
 

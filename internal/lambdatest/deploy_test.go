@@ -39,6 +39,8 @@ import (
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
+	"github.com/elevate-jit/elevate/internal/workflow/schedule"
+	"github.com/elevate-jit/elevate/internal/workflow/stepfunctions"
 )
 
 // The deployment's coordinates. moto answers as account 123456789012, which
@@ -368,8 +370,8 @@ func (d *deployment) service(t *testing.T, cfg aws.Config, now func() time.Time)
 	})
 	c := access.Config{
 		Store: d.store, MintKey: auth.MintKey, IdentityCenter: ic, DB: ic,
-		Workflow: workflow.NewStepFunctions(sfn.NewFromConfig(cfg), d.stateMachineARN),
-		Scheduler: workflow.NewScheduler(workflow.SchedulerConfig{
+		Workflow: stepfunctions.NewStepFunctions(sfn.NewFromConfig(cfg), d.stateMachineARN),
+		Scheduler: schedule.NewScheduler(schedule.SchedulerConfig{
 			Client: scheduler.NewFromConfig(cfg), Group: d.scheduleGroup, TargetARN: d.expiryFunctionARN,
 			RoleARN: d.schedulerRoleARN, DeadLetterARN: d.deadLetterARN, Now: now,
 		}),

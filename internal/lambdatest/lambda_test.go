@@ -517,7 +517,7 @@ func checkWorkflow(t *testing.T, f deploy.Function, d *deployment, body []byte) 
 			t.Errorf("wf-expire-request answered %s (%v); want outcome %q and no grant", body, err, access.OutcomeExpired)
 		}
 	case "wf-provision", "wf-deprovision":
-		keys("done")
+		keys("done", "wait_seconds")
 		var out workflow.StepOutput
 		if err := strict(body, &out); err != nil {
 			t.Errorf("%s: %v", f.Name, err)

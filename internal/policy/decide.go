@@ -243,18 +243,17 @@ func denyInvalid(err error) Decision {
 // a decision does not allocate them: hours[h] is h, weekdays[d] the lowercase
 // English name of day d ("sunday" is 0, as in time.Weekday).
 var (
-	hours    [24]types.Value
+	hours = [24]types.Value{
+		types.Long(0), types.Long(1), types.Long(2), types.Long(3), types.Long(4), types.Long(5),
+		types.Long(6), types.Long(7), types.Long(8), types.Long(9), types.Long(10), types.Long(11),
+		types.Long(12), types.Long(13), types.Long(14), types.Long(15), types.Long(16), types.Long(17),
+		types.Long(18), types.Long(19), types.Long(20), types.Long(21), types.Long(22), types.Long(23),
+	}
 	weekdays = [7]types.Value{
 		types.String("sunday"), types.String("monday"), types.String("tuesday"), types.String("wednesday"),
 		types.String("thursday"), types.String("friday"), types.String("saturday"),
 	}
 )
-
-func init() {
-	for h := range hours {
-		hours[h] = types.Long(h)
-	}
-}
 
 // localClock returns the hour (0..23) and weekday name of t in loc (UTC when
 // nil) as context values.

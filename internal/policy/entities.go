@@ -70,7 +70,7 @@ func (e *env) Get(uid types.EntityUID) (types.Entity, bool) {
 		}
 		return types.Entity{}, false
 	case typeAction:
-		ent, ok := actionEntities[uid]
+		ent, ok := schemaOf().actionEntities[uid]
 		return ent, ok
 	}
 	switch uid {

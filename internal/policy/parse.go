@@ -272,7 +272,7 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 		}
 	}
 
-	if err := validator.Policy("", x); err != nil {
+	if err := schemaOf().validator.Policy("", x); err != nil {
 		// The validator visits actions in map order; sort for stable output.
 		msgs := make([]string, 0, 4)
 		for _, e := range flatten(err) {
@@ -417,7 +417,7 @@ func actionIn(action, group types.EntityUID) bool {
 		if a == group {
 			return true
 		}
-		if e, ok := actionEntities[a]; ok {
+		if e, ok := schemaOf().actionEntities[a]; ok {
 			todo = append(todo, e.Parents.Slice()...)
 		}
 	}

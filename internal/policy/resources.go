@@ -71,7 +71,7 @@ func CheckResource(r Resource) error {
 // checkEnv validates a request and the entities of its evaluation against the
 // schema.
 func checkEnv(e *env, req cedar.Request) error {
-	if err := validator.Request(req); err != nil {
+	if err := schemaOf().validator.Request(req); err != nil {
 		return err
 	}
 	ents := append([]types.Entity{e.principal, e.resource}, e.ous...)
@@ -79,7 +79,7 @@ func checkEnv(e *env, req cedar.Request) error {
 		ents = append(ents, e.account)
 	}
 	for _, ent := range ents {
-		if err := validator.Entity(ent); err != nil {
+		if err := schemaOf().validator.Entity(ent); err != nil {
 			return fmt.Errorf("entity %s: %w", ent.UID, err)
 		}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	_ "embed"
 	"fmt"
+	"sync"
 
 	"github.com/cedar-policy/cedar-go/types"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
@@ -40,16 +41,20 @@ var (
 	actionApprove    = types.NewEntityUID(typeAction, "approve")
 )
 
-// validator checks policies against the embedded schema; it is built once at
-// start-up and only read afterwards.
-var validator *validate.Validator
+// compiledSchema is the embedded schema, parsed and resolved on first use (not
+// at start-up: a function that never parses or decides a policy never pays
+// for it), and only read afterwards.
+type compiledSchema struct {
+	// validator checks policies against the schema.
+	validator *validate.Validator
+	// actionEntities are the action entities of the schema (with their group
+	// memberships), served to the evaluator so `action in
+	// Elevate::Action::"access"` works.
+	actionEntities map[types.EntityUID]types.Entity
+}
 
-// actionEntities are the action entities of the schema (with their group
-// memberships), served to the evaluator so `action in Elevate::Action::"access"`
-// works.
-var actionEntities map[types.EntityUID]types.Entity
-
-func init() {
+// schemaOf is the compiled schema.
+var schemaOf = sync.OnceValue(func() compiledSchema {
 	var s schema.Schema
 	s.SetFilename("elevate.cedarschema")
 	if err := s.UnmarshalCedar([]byte(SchemaText)); err != nil {
@@ -59,14 +64,14 @@ func init() {
 	if err != nil {
 		panic(fmt.Sprintf("policy: embedded schema does not resolve: %v", err))
 	}
-	validator = validate.New(resolved, validate.WithStrict())
-	actionEntities = make(map[types.EntityUID]types.Entity, len(resolved.Actions))
+	c := compiledSchema{validator: validate.New(resolved, validate.WithStrict()), actionEntities: make(map[types.EntityUID]types.Entity, len(resolved.Actions))}
 	for uid, a := range resolved.Actions {
-		actionEntities[uid] = a.Entity
+		c.actionEntities[uid] = a.Entity
 	}
 	for _, uid := range []types.EntityUID{actionAccess, actionRequest, actionBreakGlass, actionApprove} {
-		if _, ok := actionEntities[uid]; !ok {
+		if _, ok := c.actionEntities[uid]; !ok {
 			panic(fmt.Sprintf("policy: embedded schema lacks action %s", uid))
 		}
 	}
-}
+	return c
+})

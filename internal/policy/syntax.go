@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -23,7 +24,7 @@ func syntaxProblem(text []byte, err error) Problem {
 		return *lexical
 	}
 	msg := strings.TrimPrefix(err.Error(), "parser error: ")
-	if m := parserError.FindStringSubmatch(msg); m != nil {
+	if m := parserError().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		col, _ := strconv.Atoi(m[2])
 		tokText, _ := strconv.Unquote(m[3])
@@ -32,7 +33,7 @@ func syntaxProblem(text []byte, err error) Problem {
 		}
 		return Problem{Line: line, Column: col, Message: fmt.Sprintf("syntax error at line %d, column %d", line, col)}
 	}
-	if m := scannerError.FindStringSubmatch(msg); m != nil && m[1] != "0" {
+	if m := scannerError().FindStringSubmatch(msg); m != nil && m[1] != "0" {
 		line, _ := strconv.Atoi(m[1])
 		col, _ := strconv.Atoi(m[2])
 		return Problem{Line: line, Column: col, Message: fmt.Sprintf("the policy text cannot be read at line %d, column %d", line, col)}
@@ -45,8 +46,10 @@ func syntaxProblem(text []byte, err error) Problem {
 }
 
 var (
-	parserError  = regexp.MustCompile(`^parse error at <input>:(\d+):(\d+) ("(?:[^"\\]|\\.)*"): (.*)$`)
-	scannerError = regexp.MustCompile(`^<input>:(\d+):(\d+): `)
+	parserError = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^parse error at <input>:(\d+):(\d+) ("(?:[^"\\]|\\.)*"): (.*)$`)
+	})
+	scannerError = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^<input>:(\d+):(\d+): `) })
 )
 
 // Limits on nesting, checked before cedar-go parses: its parser and

@@ -7,7 +7,6 @@ package sweepqueue
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,24 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/sweeptask"
 )
-
-// Message is the body of one message: the tenant to sweep.
-type Message struct {
-	TenantID string `json:"tenant_id"`
-}
-
-// Parse reads a message body, refusing one that names no tenant.
-func Parse(body string) (Message, error) {
-	var m Message
-	if err := json.Unmarshal([]byte(body), &m); err != nil {
-		return Message{}, fmt.Errorf("sweep message: %w", err)
-	}
-	if m.TenantID == "" {
-		return Message{}, errors.New("sweep message: no tenant_id")
-	}
-	return m, nil
-}
 
 // SQSAPI is the part of the SQS client Queue uses; *sqs.Client satisfies it.
 type SQSAPI interface {
@@ -79,7 +62,7 @@ func (q *Queue) EnqueueTenantSweeps(ctx context.Context, tenantIDs []string) err
 func (q *Queue) send(ctx context.Context, ids []string) ([]string, error) {
 	entries := make([]types.SendMessageBatchRequestEntry, len(ids))
 	for i, id := range ids {
-		body, err := json.Marshal(Message{TenantID: id})
+		body, err := json.Marshal(sweeptask.Message{TenantID: id})
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/sweepqueue"
+	"github.com/elevate-jit/elevate/internal/sweeptask"
 )
 
 func TestMain(m *testing.M) { motoserver.Main(m) }
@@ -52,7 +53,7 @@ func TestQueueOnMoto(t *testing.T) {
 					break
 				}
 				for _, m := range out.Messages {
-					msg, err := sweepqueue.Parse(aws.ToString(m.Body))
+					msg, err := sweeptask.Parse(aws.ToString(m.Body))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -81,7 +82,7 @@ func (p *partial) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchIn
 	}
 	out := &sqs.SendMessageBatchOutput{}
 	for _, e := range in.Entries {
-		m, err := sweepqueue.Parse(aws.ToString(e.MessageBody))
+		m, err := sweeptask.Parse(aws.ToString(e.MessageBody))
 		if err != nil {
 			return nil, err
 		}
@@ -115,22 +116,5 @@ func TestQueueResendsRefusedEntries(t *testing.T) {
 				t.Errorf("%d calls, want %d", p.calls, tc.wantCalls)
 			}
 		})
-	}
-}
-
-func TestParse(t *testing.T) {
-	for _, tc := range []struct {
-		body    string
-		want    string
-		wantErr bool
-	}{
-		{`{"tenant_id":"t-1"}`, "t-1", false},
-		{`{}`, "", true},
-		{`not json`, "", true},
-	} {
-		m, err := sweepqueue.Parse(tc.body)
-		if m.TenantID != tc.want || (err != nil) != tc.wantErr {
-			t.Errorf("Parse(%s) = %+v, %v", tc.body, m, err)
-		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/workflow"
+	"github.com/elevate-jit/elevate/internal/workflow/stepfunctions"
 )
 
 // TestSFNStartApproval: the approval wait is named after the request, its
@@ -62,13 +63,13 @@ func TestSFNStartApproval(t *testing.T) {
 func TestSFNStartGrantWork(t *testing.T) {
 	for _, tc := range []struct {
 		mode   string
-		start  func(*workflow.StepFunctions, context.Context, access.Grant) error
+		start  func(*stepfunctions.StepFunctions, context.Context, access.Grant) error
 		suffix string
 		result func(*testing.T, bool, error) string
 		path   []string
 	}{
-		{workflow.ModeProvision, (*workflow.StepFunctions).StartProvisioning, "-p", provisionResult, []string{"Mode", "Provision", "Provisioned", "Done"}},
-		{workflow.ModeDeprovision, (*workflow.StepFunctions).StartDeprovisioning, "-d", deprovisionResult, []string{"Mode", "Deprovision", "Deprovisioned", "Done"}},
+		{workflow.ModeProvision, (*stepfunctions.StepFunctions).StartProvisioning, "-p", provisionResult, []string{"Mode", "Provision", "Provisioned", "Done"}},
+		{workflow.ModeDeprovision, (*stepfunctions.StepFunctions).StartDeprovisioning, "-d", deprovisionResult, []string{"Mode", "Deprovision", "Deprovisioned", "Done"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			m := newSFNMachine(t)
@@ -123,7 +124,7 @@ func TestSFNEndApprovalWithoutWait(t *testing.T) {
 func TestSFNStartErrors(t *testing.T) {
 	m := newSFNMachine(t)
 	missing := strings.Replace(m.arn, "elevate-workflow", "elevate-missing", 1)
-	wf := workflow.NewStepFunctions(m.client, missing)
+	wf := stepfunctions.NewStepFunctions(m.client, missing)
 	err := wf.StartProvisioning(t.Context(), access.Grant{ID: sfnGrant, TenantID: sfnTenant, Revision: 1})
 	var notFound *sfntypes.StateMachineDoesNotExist
 	if !errors.As(err, &notFound) {

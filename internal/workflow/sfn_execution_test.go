@@ -15,6 +15,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/workflow"
+	"github.com/elevate-jit/elevate/internal/workflow/stepfunctions"
 )
 
 // TestSFNApprove: the approval wait records its token and waits; the
@@ -40,8 +41,8 @@ func TestSFNApprove(t *testing.T) {
 
 	want := []sfnTask{
 		{sfnFunctions["AttachTokenFunctionArn"], map[string]any{"tenant_id": sfnTenant, "request_id": sfnRequest, "task_token": r.TaskToken}},
-		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant}},
-		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant}},
+		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant, "steps": float64(0)}},
+		{sfnFunctions["ProvisionFunctionArn"], map[string]any{"tenant_id": sfnTenant, "grant_id": sfnGrant, "steps": float64(1)}},
 	}
 	if got := m.tasks(arn); !reflect.DeepEqual(got, want) {
 		t.Errorf("tasks:\n got %v\nwant %v", got, want)
@@ -212,15 +213,15 @@ func TestSFNQuorum(t *testing.T) {
 func TestSFNLoops(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		start   func(*workflow.StepFunctions, context.Context, access.Grant) error
+		start   func(*stepfunctions.StepFunctions, context.Context, access.Grant) error
 		suffix  string // of the execution's name
 		results []string
 		path    []string
 	}{
-		{"provision", (*workflow.StepFunctions).StartProvisioning, "-p4",
+		{"provision", (*stepfunctions.StepFunctions).StartProvisioning, "-p4",
 			[]string{provisionResult(t, false, nil), provisionResult(t, true, nil)},
 			concat([]string{"Mode"}, pathProvisionLoop, []string{"Provision", "Provisioned", "Done"})},
-		{"deprovision", (*workflow.StepFunctions).StartDeprovisioning, "-d4",
+		{"deprovision", (*stepfunctions.StepFunctions).StartDeprovisioning, "-d4",
 			[]string{deprovisionResult(t, false, nil), deprovisionResult(t, false, nil), deprovisionResult(t, true, nil)},
 			[]string{"Mode", "Deprovision", "Deprovisioned", "WaitToDeprovision", "CountDeprovisionStep",
 				"Deprovision", "Deprovisioned", "WaitToDeprovision", "CountDeprovisionStep", "Deprovision", "Deprovisioned", "Done"}},
@@ -259,20 +260,20 @@ func TestSFNStepFailure(t *testing.T) {
 	provisionAttempts, deprovisionAttempts := retryAttempts(t, "Provision"), retryAttempts(t, "Deprovision")
 	for _, tc := range []struct {
 		name     string
-		start    func(*workflow.StepFunctions, context.Context, access.Grant) error
+		start    func(*stepfunctions.StepFunctions, context.Context, access.Grant) error
 		suffix   string // of the execution's name
 		results  []string
 		failures int
 		errName  string // of the execution; empty when it succeeds
 		path     []string
 	}{
-		{"throttled once", (*workflow.StepFunctions).StartProvisioning, "-p1",
+		{"throttled once", (*stepfunctions.StepFunctions).StartProvisioning, "-p1",
 			[]string{provisionResult(t, false, throttled), provisionResult(t, true, nil)},
 			1, "", []string{"Mode", "Provision", "Provisioned", "Done"}},
-		{"provisioning stuck", (*workflow.StepFunctions).StartProvisioning, "-p1",
+		{"provisioning stuck", (*stepfunctions.StepFunctions).StartProvisioning, "-p1",
 			repeat(provisionAttempts, provisionResult(t, false, broken)),
 			provisionAttempts, "Elevate.ProvisioningStuck", []string{"Mode", "Provision", "ProvisioningStuck"}},
-		{"deprovisioning stuck", (*workflow.StepFunctions).StartDeprovisioning, "-d1",
+		{"deprovisioning stuck", (*stepfunctions.StepFunctions).StartDeprovisioning, "-d1",
 			repeat(deprovisionAttempts, deprovisionResult(t, false, broken)),
 			deprovisionAttempts, "Elevate.DeprovisioningStuck", []string{"Mode", "Deprovision", "DeprovisioningStuck"}},
 	} {

@@ -18,6 +18,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/workflow"
+	"github.com/elevate-jit/elevate/internal/workflow/stepfunctions"
 )
 
 // The state machine tests execute workflow.Definition on moto's Step
@@ -102,8 +103,8 @@ func newSFNMachine(t *testing.T) *sfnMachine {
 }
 
 // workflow is the adapter under test, on this machine.
-func (m *sfnMachine) workflow() *workflow.StepFunctions {
-	return workflow.NewStepFunctions(countingSFN{m.client, &m.sends}, m.arn)
+func (m *sfnMachine) workflow() *stepfunctions.StepFunctions {
+	return stepfunctions.NewStepFunctions(countingSFN{m.client, &m.sends}, m.arn)
 }
 
 // countingSFN counts the adapter's SendTaskSuccess calls.

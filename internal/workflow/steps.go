@@ -32,11 +32,36 @@ type RequestStepInput struct {
 type GrantStepInput struct {
 	TenantID string `json:"tenant_id"`
 	GrantID  string `json:"grant_id"`
+	// Steps counts the loop's rounds before this one (the execution's
+	// $.steps): 0 for the first.
+	Steps int `json:"steps"`
 }
 
-// StepOutput tells the state machine's loop whether the step is done.
+// StepOutput tells the state machine's loop whether the step is done, and
+// if not, how long to wait before the next round (the Wait state's
+// SecondsPath).
 type StepOutput struct {
-	Done bool `json:"done"`
+	Done        bool `json:"done"`
+	WaitSeconds int  `json:"wait_seconds"`
+}
+
+// pollWaits are the waits after the loop's first rounds: Identity Center
+// settles most assignments within a second or two, so the first polls come
+// soon; later ones every MaxPollWait, as the loop always did.
+var pollWaits = [...]int{1, 1, 3}
+
+// MaxPollWait is the wait, in seconds, between the later rounds of the
+// provisioning and deprovisioning loops.
+const MaxPollWait = 5
+
+// PollWait is how long the loop waits, in seconds, after round steps
+// (counted from 0) before the next. The loop's cap of 720 rounds thus
+// stays within the hour it was (1 + 1 + 3 + 717 × 5 s).
+func PollWait(steps int) int {
+	if steps >= 0 && steps < len(pollWaits) {
+		return pollWaits[steps]
+	}
+	return MaxPollWait
 }
 
 // Handlers are the workflow's Lambda handlers. Each takes its input as the
@@ -138,7 +163,7 @@ func (h Handlers) Provision(ctx context.Context, in GrantStepInput) (StepOutput,
 		return StepOutput{}, err
 	}
 	done, err := h.Steps.ProvisionGrant(ctx, in.TenantID, in.GrantID)
-	return loopOutput(done, err)
+	return loopOutput(in.Steps, done, err)
 }
 
 // Deprovision runs one deprovisioning step of a grant.
@@ -147,7 +172,7 @@ func (h Handlers) Deprovision(ctx context.Context, in GrantStepInput) (StepOutpu
 		return StepOutput{}, err
 	}
 	done, err := h.Steps.DeprovisionGrant(ctx, in.TenantID, in.GrantID)
-	return loopOutput(done, err)
+	return loopOutput(in.Steps, done, err)
 }
 
 // Expire is the expiry schedule's target: it ends the grant if the schedule
@@ -160,12 +185,13 @@ func (h Handlers) Expire(ctx context.Context, in ExpiryInput) (struct{}, error) 
 	return struct{}{}, gone(err)
 }
 
-// loopOutput ends the loop when the step is done or its grant is gone.
-func loopOutput(done bool, err error) (StepOutput, error) {
+// loopOutput ends the loop when the step is done or its grant is gone, and
+// otherwise says how long to wait before round steps+1.
+func loopOutput(steps int, done bool, err error) (StepOutput, error) {
 	if errors.Is(err, access.ErrNotFound) {
-		return StepOutput{Done: true}, nil
+		return StepOutput{Done: true, WaitSeconds: PollWait(steps)}, nil
 	}
-	return StepOutput{Done: done}, err
+	return StepOutput{Done: done, WaitSeconds: PollWait(steps)}, err
 }
 
 // gone treats a missing object as done: retrying cannot make it appear.

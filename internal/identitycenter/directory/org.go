@@ -1,4 +1,4 @@
-package identitycenter
+package directory
 
 import (
 	"context"
@@ -13,10 +13,6 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-// maxPages bounds every paginated listing, in case a service keeps handing
-// out tokens.
-const maxPages = 1000
-
 // accountsEntry is a cached AccountsUnder answer.
 type accountsEntry struct {
 	accounts  []string
@@ -27,7 +23,7 @@ type accountsEntry struct {
 // the OU itself), outermost first, walking up with ListParents. Chains are
 // cached per account and OU for CacheTTL, so siblings share the walk. An
 // account or OU that is not in the organization has no ancestors.
-func (a *AWS) Ancestors(ctx context.Context, _ access.Tenant, r access.Resource) ([]string, error) {
+func (a *Directory) Ancestors(ctx context.Context, _ access.Tenant, r access.Resource) ([]string, error) {
 	child := r.TargetAccount()
 	if r.Type == access.ResourceOrganizationalUnit {
 		child = r.ID
@@ -42,8 +38,8 @@ func (a *AWS) Ancestors(ctx context.Context, _ access.Tenant, r access.Resource)
 	return slices.Clone(chain), nil
 }
 
-func (a *AWS) ancestors(ctx context.Context, child string) ([]string, error) {
-	if chain, ok := a.parents.get(child); ok {
+func (a *Directory) ancestors(ctx context.Context, child string) ([]string, error) {
+	if chain, ok := a.parents.Get(child); ok {
 		return chain, nil
 	}
 	var walked []string // child, then each OU above it, innermost first
@@ -53,11 +49,11 @@ func (a *AWS) ancestors(ctx context.Context, child string) ([]string, error) {
 		if len(walked) > a.maxDepth {
 			return nil, fmt.Errorf("more than %d OU levels above %s", a.maxDepth, child)
 		}
-		out, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*organizations.ListParentsOutput, error) {
+		out, err := Call(ctx, a.caller, RetryThrottled, func(ctx context.Context) (*organizations.ListParentsOutput, error) {
 			return a.org.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(node)})
 		})
 		if notInOrganization(err) && node == child {
-			a.parents.put(child, nil, negativeTTL)
+			a.parents.Put(child, nil, negativeTTL)
 			return nil, nil
 		} else if err != nil {
 			return nil, fmt.Errorf("parents of %s: %w", node, err)
@@ -72,7 +68,7 @@ func (a *AWS) ancestors(ctx context.Context, child string) ([]string, error) {
 			above = []string{id}
 			break
 		}
-		if chain, ok := a.parents.get(id); ok {
+		if chain, ok := a.parents.Get(id); ok {
 			above = append(slices.Clone(chain), id)
 			break
 		}
@@ -82,7 +78,7 @@ func (a *AWS) ancestors(ctx context.Context, child string) ([]string, error) {
 	// nodes between; record them all.
 	chain := above
 	for i := len(walked) - 1; i >= 0; i-- {
-		a.parents.put(walked[i], chain, a.ttl)
+		a.parents.Put(walked[i], chain, a.ttl)
 		if i > 0 {
 			chain = append(slices.Clone(chain), walked[i])
 		}
@@ -94,12 +90,12 @@ func (a *AWS) ancestors(ctx context.Context, child string) ([]string, error) {
 // (accounts nearer the OU first), at most max of them; truncated reports
 // that there were more. It learns every listed account's ancestors on the
 // way, so the Ancestors calls that usually follow cost nothing.
-func (a *AWS) AccountsUnder(ctx context.Context, _ access.Tenant, ouID string, max int) ([]string, bool, error) {
+func (a *Directory) AccountsUnder(ctx context.Context, _ access.Tenant, ouID string, max int) ([]string, bool, error) {
 	if max <= 0 {
 		return nil, false, fmt.Errorf("accounts under %s: max must be positive, not %d", ouID, max)
 	}
 	key := ouID + "\x00" + strconv.Itoa(max)
-	if e, ok := a.under.get(key); ok {
+	if e, ok := a.under.Get(key); ok {
 		return slices.Clone(e.accounts), e.truncated, nil
 	}
 	base, err := a.ancestors(ctx, ouID)
@@ -123,7 +119,7 @@ walk:
 		queue = queue[1:]
 		var token *string
 		for page := 0; page < maxPages; page++ {
-			res, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*organizations.ListAccountsForParentOutput, error) {
+			res, err := Call(ctx, a.caller, RetryThrottled, func(ctx context.Context) (*organizations.ListAccountsForParentOutput, error) {
 				return a.org.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{ParentId: aws.String(n.id), NextToken: token})
 			})
 			if err != nil {
@@ -139,7 +135,7 @@ walk:
 				}
 				id := aws.ToString(acct.Id)
 				out = append(out, id)
-				a.parents.put(id, n.chain, a.ttl)
+				a.parents.Put(id, n.chain, a.ttl)
 			}
 			if token = res.NextToken; token == nil {
 				break
@@ -150,7 +146,7 @@ walk:
 		}
 		token = nil
 		for page := 0; page < maxPages; page++ {
-			res, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*organizations.ListOrganizationalUnitsForParentOutput, error) {
+			res, err := Call(ctx, a.caller, RetryThrottled, func(ctx context.Context) (*organizations.ListOrganizationalUnitsForParentOutput, error) {
 				return a.org.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(n.id), NextToken: token})
 			})
 			if err != nil {
@@ -158,7 +154,7 @@ walk:
 			}
 			for _, ou := range res.OrganizationalUnits {
 				id := aws.ToString(ou.Id)
-				a.parents.put(id, n.chain, a.ttl)
+				a.parents.Put(id, n.chain, a.ttl)
 				queue = append(queue, level{id: id, chain: append(slices.Clone(n.chain), id), depth: n.depth + 1})
 			}
 			if token = res.NextToken; token == nil {
@@ -166,7 +162,7 @@ walk:
 			}
 		}
 	}
-	a.under.put(key, accountsEntry{accounts: out, truncated: truncated}, a.ttl)
+	a.under.Put(key, accountsEntry{accounts: out, truncated: truncated}, a.ttl)
 	return slices.Clone(out), truncated, nil
 }
 
@@ -182,5 +178,5 @@ func active(acct types.Account) bool {
 // notInOrganization reports a ListParents answer for an id the organization
 // does not hold.
 func notInOrganization(err error) bool {
-	return hasCode(err, "ChildNotFoundException", "AccountNotFoundException", "OrganizationalUnitNotFoundException")
+	return HasCode(err, "ChildNotFoundException", "AccountNotFoundException", "OrganizationalUnitNotFoundException")
 }

@@ -1,4 +1,7 @@
-package workflow
+// Package schedule is access.Scheduler on EventBridge Scheduler: the
+// grants' expiry schedules. It is apart from package workflow so that only
+// the functions that schedule expiries link the Scheduler client.
+package schedule
 
 import (
 	"context"
@@ -15,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
 // SchedulerAPI is the part of the EventBridge Scheduler client that
@@ -41,15 +45,6 @@ type SchedulerConfig struct {
 	DeadLetterARN string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-}
-
-// ExpiryInput is the JSON a schedule delivers to the expiry function, which
-// calls ExpireGrant(TenantID, GrantID, Generation). A schedule of an older
-// generation than the grant's is a no-op there.
-type ExpiryInput struct {
-	TenantID   string `json:"tenant_id"`
-	GrantID    string `json:"grant_id"`
-	Generation int64  `json:"generation"`
 }
 
 // The retry policy of an expiry schedule: the EventBridge Scheduler maximums,
@@ -130,7 +125,7 @@ func ExpiryExpression(expires, now time.Time) string {
 // in place, unless that one belongs to a newer generation of the grant.
 func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
 	name := ScheduleName(g.ID)
-	input, err := json.Marshal(ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation})
+	input, err := json.Marshal(workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation})
 	if err != nil {
 		return fmt.Errorf("schedule expiry of grant %s: %w", g.ID, err)
 	}
@@ -208,12 +203,12 @@ func (s *Scheduler) targetFor(input string) *types.Target {
 }
 
 // scheduledGeneration reads the generation from a schedule's input; ok is
-// false when the input is not an ExpiryInput.
+// false when the input is not an workflow.ExpiryInput.
 func scheduledGeneration(out *scheduler.GetScheduleOutput) (int64, bool) {
 	if out == nil || out.Target == nil || out.Target.Input == nil {
 		return 0, false
 	}
-	var in ExpiryInput
+	var in workflow.ExpiryInput
 	if err := json.Unmarshal([]byte(*out.Target.Input), &in); err != nil || in.GrantID == "" {
 		return 0, false
 	}

@@ -1,8 +1,11 @@
-package workflow
+// Package stepfunctions is the workflow (access.Workflow) and the resumer of
+// approval waits (workflow.Resumer) on AWS Step Functions. It is apart from
+// package workflow so that only the functions that start or resume
+// executions link the Step Functions client.
+package stepfunctions
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,44 +16,13 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/workflow"
 )
-
-// Definition is the state machine (Amazon States Language) that the stack
-// deploys and the tests execute, with ${…} substitutions for the partition
-// and the step functions' ARNs.
-//
-//go:embed statemachine.asl.json
-var Definition string
 
 // SFNAPI is the part of the Step Functions client Elevate uses.
 type SFNAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
-}
-
-// The modes of an execution.
-const (
-	ModeApproval    = "approval"
-	ModeProvision   = "provision"
-	ModeDeprovision = "deprovision"
-)
-
-// ExecutionInput is the input of an execution of the state machine.
-type ExecutionInput struct {
-	Mode      string `json:"mode"`
-	TenantID  string `json:"tenant_id"`
-	RequestID string `json:"request_id,omitempty"`
-	GrantID   string `json:"grant_id,omitempty"`
-	// ApprovalTimeoutSeconds is the approval window (TimeoutSecondsPath).
-	ApprovalTimeoutSeconds int64 `json:"approval_timeout_seconds,omitempty"`
-	// Steps counts the provisioning loop's rounds; it starts at 0.
-	Steps int `json:"steps"`
-}
-
-// Decision is how an approval wait is resumed: the output of the waiting task.
-type Decision struct {
-	Outcome string `json:"outcome"`
-	GrantID string `json:"grant_id"`
 }
 
 // StepFunctions is the access.Workflow on AWS Step Functions (a Standard
@@ -72,7 +44,7 @@ func NewStepFunctions(client SFNAPI, machineARN string) *StepFunctions {
 // because the domain expires a request found past its window.
 func (s *StepFunctions) StartApproval(ctx context.Context, r access.Request) error {
 	window := int64(math.Ceil(r.ApprovalExpiresAt.Sub(r.CreatedAt).Seconds()))
-	return s.start(ctx, r.ID, ExecutionInput{Mode: ModeApproval, TenantID: r.TenantID, RequestID: r.ID, ApprovalTimeoutSeconds: max(window, 1)})
+	return s.start(ctx, r.ID, workflow.ExecutionInput{Mode: workflow.ModeApproval, TenantID: r.TenantID, RequestID: r.ID, ApprovalTimeoutSeconds: max(window, 1)})
 }
 
 // EndApproval resumes a request's approval wait with its outcome. Without a
@@ -92,7 +64,7 @@ func (s *StepFunctions) Resume(ctx context.Context, token string, r access.Reque
 	if !ended {
 		return nil
 	}
-	out, err := json.Marshal(Decision{Outcome: outcome, GrantID: grantID})
+	out, err := json.Marshal(workflow.Decision{Outcome: outcome, GrantID: grantID})
 	if err != nil {
 		return err
 	}
@@ -114,15 +86,15 @@ func (s *StepFunctions) Resume(ctx context.Context, token string, r access.Reque
 // name carries the grant's revision, so the sweeper can start a stuck
 // grant again after touching it.
 func (s *StepFunctions) StartProvisioning(ctx context.Context, g access.Grant) error {
-	return s.start(ctx, fmt.Sprintf("%s-p%d", g.ID, g.Revision), ExecutionInput{Mode: ModeProvision, TenantID: g.TenantID, GrantID: g.ID})
+	return s.start(ctx, fmt.Sprintf("%s-p%d", g.ID, g.Revision), workflow.ExecutionInput{Mode: workflow.ModeProvision, TenantID: g.TenantID, GrantID: g.ID})
 }
 
 // StartDeprovisioning takes a revoking grant's assignments away.
 func (s *StepFunctions) StartDeprovisioning(ctx context.Context, g access.Grant) error {
-	return s.start(ctx, fmt.Sprintf("%s-d%d", g.ID, g.Revision), ExecutionInput{Mode: ModeDeprovision, TenantID: g.TenantID, GrantID: g.ID})
+	return s.start(ctx, fmt.Sprintf("%s-d%d", g.ID, g.Revision), workflow.ExecutionInput{Mode: workflow.ModeDeprovision, TenantID: g.TenantID, GrantID: g.ID})
 }
 
-func (s *StepFunctions) start(ctx context.Context, name string, in ExecutionInput) error {
+func (s *StepFunctions) start(ctx context.Context, name string, in workflow.ExecutionInput) error {
 	if len(name) > 80 {
 		return fmt.Errorf("execution name %q is longer than 80 characters", name)
 	}

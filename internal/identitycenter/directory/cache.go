@@ -1,13 +1,13 @@
-package identitycenter
+package directory
 
 import (
 	"sync"
 	"time"
 )
 
-// ttlCache is a bounded map whose entries expire, for answers that change
+// Cache is a bounded map whose entries expire, for answers that change
 // rarely: users, the OU tree, permission set names.
-type ttlCache[V any] struct {
+type Cache[V any] struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	max     int
@@ -19,11 +19,11 @@ type ttlEntry[V any] struct {
 	expires time.Time
 }
 
-func newTTLCache[V any](now func() time.Time, max int) *ttlCache[V] {
-	return &ttlCache[V]{now: now, max: max, entries: map[string]ttlEntry[V]{}}
+func NewCache[V any](now func() time.Time, max int) *Cache[V] {
+	return &Cache[V]{now: now, max: max, entries: map[string]ttlEntry[V]{}}
 }
 
-func (c *ttlCache[V]) get(key string) (V, bool) {
+func (c *Cache[V]) Get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
@@ -35,7 +35,7 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 	return e.v, true
 }
 
-func (c *ttlCache[V]) put(key string, v V, ttl time.Duration) {
+func (c *Cache[V]) Put(key string, v V, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -57,7 +57,7 @@ func (c *ttlCache[V]) put(key string, v V, ttl time.Duration) {
 	c.entries[key] = ttlEntry[V]{v: v, expires: now.Add(ttl)}
 }
 
-func (c *ttlCache[V]) drop(key string) {
+func (c *Cache[V]) Drop(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.entries, key)

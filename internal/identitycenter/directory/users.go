@@ -1,4 +1,4 @@
-package identitycenter
+package directory
 
 import (
 	"context"
@@ -27,14 +27,14 @@ type userEntry struct {
 // A missing, disabled or malformed user is an error wrapping
 // access.ErrUserNotFound. Answers are cached: found users for CacheTTL,
 // missing ones for 30 seconds.
-func (a *AWS) ResolveUser(ctx context.Context, t access.Tenant, granteeID string) (string, error) {
+func (a *Directory) ResolveUser(ctx context.Context, t access.Tenant, granteeID string) (string, error) {
 	store := t.Boundary.IdentityStoreID
 	if store == "" {
 		return "", fmt.Errorf("resolve user %q: tenant %s has no identity store configured", granteeID, t.ID)
 	}
 	mapping := t.Boundary.IdentityMapping
 	key := store + "\x00" + string(mapping) + "\x00" + granteeID
-	if e, ok := a.users.get(key); ok {
+	if e, ok := a.users.Get(key); ok {
 		if !e.found {
 			return "", fmt.Errorf("user %q (%s) in identity store %s: %w", granteeID, mapping, store, access.ErrUserNotFound)
 		}
@@ -45,16 +45,16 @@ func (a *AWS) ResolveUser(ctx context.Context, t access.Tenant, granteeID string
 		return "", fmt.Errorf("resolve user %q (%s) in identity store %s: %w", granteeID, mapping, store, err)
 	}
 	if !found {
-		a.users.put(key, userEntry{}, negativeTTL)
+		a.users.Put(key, userEntry{}, negativeTTL)
 		return "", fmt.Errorf("user %q (%s) in identity store %s: %w", granteeID, mapping, store, access.ErrUserNotFound)
 	}
-	a.users.put(key, userEntry{id: id, found: true}, a.ttl)
+	a.users.Put(key, userEntry{id: id, found: true}, a.ttl)
 	return id, nil
 }
 
 // lookupUser asks the Identity Store; found is false for a user that is
 // missing, disabled, or cannot be named by granteeID.
-func (a *AWS) lookupUser(ctx context.Context, store string, mapping access.IdentityMapping, granteeID string) (id string, found bool, err error) {
+func (a *Directory) lookupUser(ctx context.Context, store string, mapping access.IdentityMapping, granteeID string) (id string, found bool, err error) {
 	if granteeID == "" {
 		return "", false, nil
 	}
@@ -64,7 +64,7 @@ func (a *AWS) lookupUser(ctx context.Context, store string, mapping access.Ident
 		if err != nil || !ok {
 			return "", false, err
 		}
-		out, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*identitystore.GetUserIdOutput, error) {
+		out, err := Call(ctx, a.caller, RetryThrottled, func(ctx context.Context) (*identitystore.GetUserIdOutput, error) {
 			return a.ids.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: aws.String(store), AlternateIdentifier: alt})
 		})
 		if missingUser(err) {
@@ -75,7 +75,7 @@ func (a *AWS) lookupUser(ctx context.Context, store string, mapping access.Ident
 		id = aws.ToString(out.UserId)
 	}
 	// DescribeUser also for ids found by attribute: it carries the status.
-	out, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*identitystore.DescribeUserOutput, error) {
+	out, err := Call(ctx, a.caller, RetryThrottled, func(ctx context.Context) (*identitystore.DescribeUserOutput, error) {
 		return a.ids.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: aws.String(store), UserId: aws.String(id)})
 	})
 	if missingUser(err) {
@@ -118,5 +118,5 @@ func alternateIdentifier(mapping access.IdentityMapping, granteeID string) (type
 // missingUser reports an Identity Store answer that means "no such user": not
 // found, or a value the store rejects as unable to name one.
 func missingUser(err error) bool {
-	return hasCode(err, "ResourceNotFoundException", "ValidationException")
+	return HasCode(err, "ResourceNotFoundException", "ValidationException")
 }

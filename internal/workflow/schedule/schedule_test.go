@@ -1,4 +1,4 @@
-package workflow_test
+package schedule_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/motoserver"
 	"github.com/elevate-jit/elevate/internal/workflow"
+	"github.com/elevate-jit/elevate/internal/workflow/schedule"
 )
 
 func TestMain(m *testing.M) { motoserver.Main(m) }
@@ -33,7 +34,7 @@ var schedulerNow = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // newMotoScheduler returns a Scheduler on the shared moto server with a
 // schedule group of its own, and the raw client to inspect it.
-func newMotoScheduler(t *testing.T) (*workflow.Scheduler, *scheduler.Client, string) {
+func newMotoScheduler(t *testing.T) (*schedule.Scheduler, *scheduler.Client, string) {
 	t.Helper()
 	srv := motoserver.Shared(t)
 	client := scheduler.NewFromConfig(srv.AWSConfig())
@@ -41,7 +42,7 @@ func newMotoScheduler(t *testing.T) (*workflow.Scheduler, *scheduler.Client, str
 	if _, err := client.CreateScheduleGroup(t.Context(), &scheduler.CreateScheduleGroupInput{Name: aws.String(group)}); err != nil {
 		t.Fatalf("CreateScheduleGroup: %v\n%s", err, srv.Output())
 	}
-	s := workflow.NewScheduler(workflow.SchedulerConfig{
+	s := schedule.NewScheduler(schedule.SchedulerConfig{
 		Client: client, Group: group, TargetARN: testTargetARN, RoleARN: testRoleARN, DeadLetterARN: testDLQARN,
 		Now: func() time.Time { return schedulerNow },
 	})
@@ -210,7 +211,7 @@ func TestScheduleName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := workflow.ScheduleName(tt.grantID)
+			got := schedule.ScheduleName(tt.grantID)
 			if !valid.MatchString(got) {
 				t.Fatalf("ScheduleName(%q) = %q: not a valid schedule name (1-64 of [0-9A-Za-z_.-])", tt.grantID, got)
 			}
@@ -220,15 +221,15 @@ func TestScheduleName(t *testing.T) {
 			if tt.want == "" && !strings.HasPrefix(got, "elv-h-") {
 				t.Errorf("ScheduleName(%q) = %q, want a hashed name elv-h-…", tt.grantID, got)
 			}
-			if again := workflow.ScheduleName(tt.grantID); again != got {
+			if again := schedule.ScheduleName(tt.grantID); again != got {
 				t.Errorf("ScheduleName(%q) is not stable: %q then %q", tt.grantID, got, again)
 			}
 		})
 	}
-	if len(workflow.ScheduleName(uuid.NewString())) > 64 {
+	if len(schedule.ScheduleName(uuid.NewString())) > 64 {
 		t.Errorf("name of a UUID grant id is longer than 64 characters")
 	}
-	if a, b := workflow.ScheduleName(long+"x"), workflow.ScheduleName(long+"y"); a == b {
+	if a, b := schedule.ScheduleName(long+"x"), schedule.ScheduleName(long+"y"); a == b {
 		t.Errorf("two long grant ids share the name %s", a)
 	}
 }
@@ -244,20 +245,20 @@ func TestExpiryExpression(t *testing.T) {
 		{"one microsecond past rounds up", now.Add(time.Hour + time.Microsecond), "at(2030-06-01T13:00:01)"},
 		{"half a second past rounds up", now.Add(time.Hour + 500*time.Millisecond), "at(2030-06-01T13:00:01)"},
 		{"another zone is converted to UTC", time.Date(2030, 6, 1, 15, 30, 0, 0, time.FixedZone("UTC+2", 2*3600)), "at(2030-06-01T13:30:00)"},
-		{"exactly MinLead ahead", now.Add(workflow.MinLead), "at(2030-06-01T12:00:10)"},
+		{"exactly MinLead ahead", now.Add(schedule.MinLead), "at(2030-06-01T12:00:10)"},
 		{"within MinLead", now.Add(3 * time.Second), "at(2030-06-01T12:00:10)"},
 		{"already past", now.Add(-time.Hour), "at(2030-06-01T12:00:10)"},
 		{"zero", time.Time{}, "at(2030-06-01T12:00:10)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := workflow.ExpiryExpression(tt.expires, now); got != tt.want {
+			if got := schedule.ExpiryExpression(tt.expires, now); got != tt.want {
 				t.Errorf("ExpiryExpression(%s) = %s, want %s", tt.expires, got, tt.want)
 			}
 		})
 	}
 	t.Run("now with a fraction", func(t *testing.T) {
-		if got := workflow.ExpiryExpression(time.Time{}, now.Add(100*time.Millisecond)); got != "at(2030-06-01T12:00:11)" {
+		if got := schedule.ExpiryExpression(time.Time{}, now.Add(100*time.Millisecond)); got != "at(2030-06-01T12:00:11)" {
 			t.Errorf("got %s, want at(2030-06-01T12:00:11)", got)
 		}
 	})
@@ -347,7 +348,7 @@ func TestSchedulerErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &tt.fake
 			f.t = t
-			s := workflow.NewScheduler(workflow.SchedulerConfig{Client: f, Group: "g", TargetARN: testTargetARN, RoleARN: testRoleARN,
+			s := schedule.NewScheduler(schedule.SchedulerConfig{Client: f, Group: "g", TargetARN: testTargetARN, RoleARN: testRoleARN,
 				Now: func() time.Time { return schedulerNow }})
 			var err error
 			if tt.cancel {
@@ -382,7 +383,7 @@ func TestSchedulerUpdateMatchesCreate(t *testing.T) {
 		},
 		update: func(in *scheduler.UpdateScheduleInput) error { updated = in; return nil },
 	}
-	s := workflow.NewScheduler(workflow.SchedulerConfig{Client: f, Group: "g", TargetARN: testTargetARN, RoleARN: testRoleARN,
+	s := schedule.NewScheduler(schedule.SchedulerConfig{Client: f, Group: "g", TargetARN: testTargetARN, RoleARN: testRoleARN,
 		DeadLetterARN: testDLQARN, Now: func() time.Time { return schedulerNow }})
 	if err := s.ScheduleExpiry(t.Context(), testGrant(2, schedulerNow.Add(time.Hour))); err != nil {
 		t.Fatal(err)
