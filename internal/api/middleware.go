@@ -2,107 +2,27 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
-	"runtime/debug"
-	"sync"
-	"time"
+
+	"github.com/elevate-jit/elevate/internal/api/httpcall"
 )
 
 // Middleware gives every call what the API's calls get, so that another
-// handler (a web console, say) can be served beside the API the same way: a
-// request id (the caller's X-Request-ID when it is well formed, else a new
-// one) in the response and in every log line of the call, the security
-// headers (nosniff; no-store unless the handler says otherwise), recovery
-// from a panic as a 500 internal error, and one access log line.
+// handler (a web console, say) can be served beside the API the same way:
+// httpcall.Middleware, with a panic answered as a 500 internal error.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		reqID := r.Header.Get("X-Request-ID")
-		if !requestIDPattern().MatchString(reqID) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			reqID = hex.EncodeToString(b[:])
-		}
-		h := w.Header()
-		h.Set("X-Request-ID", reqID)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		attrs := &logAttrs{attrs: []slog.Attr{slog.String("request_id", reqID)}}
-		r = r.WithContext(context.WithValue(r.Context(), logAttrsKey{}, attrs))
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				log.LogAttrs(r.Context(), slog.LevelError, "panic serving request", append(attrs.list(), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))...)
-				if rec.status == 0 {
-					WriteError(rec, r, log, errors.New("panic"))
-				}
-			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs.list(),
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))...)
-		}()
-		next.ServeHTTP(rec, r)
+	return httpcall.Middleware(log, next, func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, log, errors.New("panic"))
 	})
-}
-
-// requestIDPattern accepts the request ids clients and API Gateway send
-// (HTTP API ids are base64 and end in "=").
-var requestIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,128}$`) })
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// logAttrs collects attributes for the access log line as a call learns them.
-type logAttrs struct {
-	mu    sync.Mutex
-	attrs []slog.Attr
-}
-
-type logAttrsKey struct{}
-
-func (l *logAttrs) list() []slog.Attr {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]slog.Attr(nil), l.attrs...)
-}
-
-func setLogAttrs(ctx context.Context, attrs ...slog.Attr) {
-	if l, ok := ctx.Value(logAttrsKey{}).(*logAttrs); ok {
-		l.mu.Lock()
-		l.attrs = append(l.attrs, attrs...)
-		l.mu.Unlock()
-	}
 }
 
 // LogAttrs returns the attributes (request id, tenant, principal) known for
 // a call, for logs written while serving it.
-func LogAttrs(ctx context.Context) []slog.Attr {
-	if l, ok := ctx.Value(logAttrsKey{}).(*logAttrs); ok {
-		return l.list()
-	}
-	return nil
-}
+func LogAttrs(ctx context.Context) []slog.Attr { return httpcall.LogAttrs(ctx) }
+
+func setLogAttrs(ctx context.Context, attrs ...slog.Attr) { httpcall.SetLogAttrs(ctx, attrs...) }

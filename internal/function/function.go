@@ -25,6 +25,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/function/gateway"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -63,7 +64,7 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 	e := newEnv(fn, getenv)
 	var level slog.Level
 	if v := e.get(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
-		logs = leveled{logs, level}
+		logs = gateway.MinLevel(logs, level)
 	}
 	log := slog.New(logs)
 	w, err := wire(ctx, fn, e, log, providers)
@@ -97,23 +98,6 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 	return nil, fmt.Errorf("function %q has no handler", fn.Name)
 }
 
-// leveled drops records below a minimum level.
-type leveled struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (l leveled) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= l.min && l.Handler.Enabled(ctx, level)
-}
-
-func (l leveled) WithAttrs(as []slog.Attr) slog.Handler {
-	return leveled{l.Handler.WithAttrs(as), l.min}
-}
-func (l leveled) WithGroup(name string) slog.Handler {
-	return leveled{l.Handler.WithGroup(name), l.min}
-}
-
 // apiHandler serves one API route through the shared HTTP handler. A call
 // for another route (a misconfigured integration) is refused with 404, in
 // the API's error shape and through its middleware. refresh, if not nil,
@@ -124,12 +108,7 @@ func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger, refresh fu
 		if refresh != nil {
 			refresh(ctx)
 		}
-		if ev.Headers == nil {
-			ev.Headers = map[string]string{}
-		}
-		if _, ok := ev.Headers["x-request-id"]; !ok && ev.RequestContext.RequestID != "" {
-			ev.Headers["x-request-id"] = ev.RequestContext.RequestID
-		}
+		gateway.Prepare(&ev)
 		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {
 			notServed := api.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				api.WriteError(w, r, log, access.Errorf(access.CodeNotFound, "this function does not serve %s", ev.RouteKey))

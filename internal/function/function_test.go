@@ -19,6 +19,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/function"
+	"github.com/elevate-jit/elevate/internal/function/docs"
 	"github.com/elevate-jit/elevate/internal/function/needs"
 )
 
@@ -201,6 +202,12 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 			for _, pkg := range strings.Fields(string(out)) {
 				if strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2") && len(fn.Needs) == 0 {
 					t.Errorf("%s has no needs and links %s", fn.Name, pkg)
+				}
+				// The document's function serves a file: none of the domain,
+				// the authenticator or Cedar.
+				if fn.Route == docs.Route && (strings.HasSuffix(pkg, "/internal/access") || strings.HasSuffix(pkg, "/internal/auth") ||
+					strings.HasPrefix(pkg, "github.com/cedar-policy/")) {
+					t.Errorf("%s links %s", fn.Name, pkg)
 				}
 				service, ok := strings.CutPrefix(pkg, sdk)
 				if !ok {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/function"
+	"github.com/elevate-jit/elevate/internal/function/docs"
 	"github.com/elevate-jit/elevate/internal/function/needs/cursorkey"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"
 	"github.com/elevate-jit/elevate/internal/function/needs/identitycenter"
@@ -80,7 +81,13 @@ func Main(fn deploy.Function) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "// Its needs: %s.\n", strings.Join(needs, ", "))
 	} else {
-		fmt.Fprintf(&b, "// It has no needs and links no AWS client.\n")
+		fmt.Fprintf(&b, "// It has no needs and links no AWS client, nor the domain.\n")
+	}
+	if fn.Route == docs.Route {
+		// The document alone: nothing of the domain, the authenticator or
+		// the AWS SDK.
+		fmt.Fprintf(&b, "package main\n\nimport %q\n\nfunc main() { docs.Run() }\n", module+"/internal/function/docs")
+		return format.Source(b.Bytes())
 	}
 	ps := For(fn)
 	if len(ps) == 0 {

@@ -17,11 +17,11 @@ func TestGeneratedJSONIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("../../openapi.json")
+	got, err := os.ReadFile("../../spec/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("internal/api/openapi.json is stale: run go generate ./internal/api/...")
+		t.Fatal("internal/api/spec/openapi.json is stale: run go generate ./internal/api/...")
 	}
 }
