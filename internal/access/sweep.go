@@ -111,14 +111,6 @@ type SweepReport struct {
 	TenantsWithProblems []string
 }
 
-func (r *SweepReport) add(o SweepReport) {
-	r.GrantsExpired += o.GrantsExpired
-	r.GrantsRestarted += o.GrantsRestarted
-	r.RequestsExpired += o.RequestsExpired
-	r.Problems = append(r.Problems, o.Problems...)
-	r.TenantsWithProblems = append(r.TenantsWithProblems, o.TenantsWithProblems...)
-}
-
 // Sweep finds work the workflows did not finish and finishes it. Each
 // tenant is swept on its own (SweepTenant): in this run, or, with a
 // SweepQueue, by the queue's consumers, in a round that starts where the

@@ -113,8 +113,9 @@ var filterTerm = regexp.MustCompile(`^\s*\$\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z
 // object matches nothing. A pattern outside the subset is an error, so it
 // cannot pass unread.
 func filterMatches(pattern, event string) (bool, error) {
-	body, ok := strings.CutPrefix(strings.TrimSpace(pattern), "{")
-	if body, ok = strings.CutSuffix(body, "}"); !ok {
+	body, open := strings.CutPrefix(strings.TrimSpace(pattern), "{")
+	body, closed := strings.CutSuffix(body, "}")
+	if !open || !closed {
 		return false, fmt.Errorf("filter %q: not a JSON filter pattern { … }", pattern)
 	}
 	var doc map[string]any

@@ -136,17 +136,6 @@ func (q *queue) takeSoon(rng *rand.Rand, until time.Time, ok func(*task) bool) *
 	return t
 }
 
-// empty reports whether no live task is left.
-func (q *queue) empty() bool {
-	for _, t := range q.ready {
-		if !t.dead {
-			return false
-		}
-	}
-	_, ok := q.nextDue()
-	return !ok
-}
-
 // crash is the panic value of a step that dies between two calls (a Lambda
 // killed or timed out); the step's guard turns it into an error.
 type crash struct{ call string }

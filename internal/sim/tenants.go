@@ -54,21 +54,20 @@ func permissionSet(instance, n string) string {
 
 // tenant is a simulated tenant and its people.
 type tenant struct {
-	id, label   string
-	instance    string
-	store       string
-	roots       []string
-	ou          string
-	accounts    []string // what people ask for, outside the boundary included
-	ro, admin   string
-	data, alt   string
-	assignable  []string
-	adminP      access.Principal
-	approvers   []access.Principal
-	requesters  []access.Principal
-	standing    []access.AssignmentKey
-	catalogAlt  bool // the catalog maps Admin to the alternative set
-	policyState int
+	id, label  string
+	instance   string
+	store      string
+	roots      []string
+	ou         string
+	accounts   []string // what people ask for, outside the boundary included
+	ro, admin  string
+	data, alt  string
+	assignable []string
+	adminP     access.Principal
+	approvers  []access.Principal
+	requesters []access.Principal
+	standing   []access.AssignmentKey
+	catalogAlt bool // the catalog maps Admin to the alternative set
 }
 
 func newTenant(label, id, instance, store string, roots []string, ou string, accounts []string, withAlt bool) *tenant {
