@@ -85,7 +85,20 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 		default:
 			r.Approvals = append(r.Approvals, Approval{ApproverID: p.ID, ApproverUserID: approver.UserID, Reasoning: reasoning, At: now})
 			action = AuditRequestApprovalRecorded
-			if len(r.Approvals) >= r.ApprovalsRequired {
+			if len(r.Approvals) >= r.ApprovalsRequired && r.ExtendsGrantID != "" {
+				r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
+				g, events, err := s.approveExtension(ctx, t, p, &r, now)
+				if err != nil {
+					return r, err
+				}
+				action = AuditRequestApproved
+				if g != nil {
+					c.Grants = []Grant{*g}
+				} else {
+					action = AuditRequestApprovalRecorded
+				}
+				c.Audit = append(c.Audit, events...)
+			} else if len(r.Approvals) >= r.ApprovalsRequired {
 				if err := r.transition(RequestApproved, now); err != nil {
 					return r, err
 				}

@@ -25,6 +25,7 @@ const (
 	CodeMethodNotAllowed     Code = "method_not_allowed"
 	CodeRequestNotPending    Code = "request_not_pending"
 	CodeConflict             Code = "conflict"
+	CodeGrantNotActive       Code = "grant_not_active"
 	CodePayloadTooLarge      Code = "payload_too_large"
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
