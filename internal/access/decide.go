@@ -93,7 +93,7 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 				}
 				action = AuditRequestApproved
 				if g != nil {
-					c.Grants = []Grant{*g}
+					c.Grants, c.Touched = []Grant{*g}, touchedBy(*g, now)
 				} else {
 					action = AuditRequestApprovalRecorded
 				}

@@ -102,7 +102,7 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 				return Request{}, err
 			}
 			extended = &ext
-			c.Grants = []Grant{ext}
+			c.Grants, c.Touched = []Grant{ext}, touchedBy(ext, now)
 		}
 		c.Requests = []Request{r}
 		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, map[string]any{
@@ -234,6 +234,19 @@ func (s *core) extend(ctx context.Context, g Grant, r Request, now time.Time) (G
 		return g, fmt.Errorf("schedule the extended expiry of grant %s: %w", g.ID, err)
 	}
 	return g, nil
+}
+
+// touchedBy renews the records of the users an extended grant's
+// assignments are for, so the sweeper keeps watching their assignments for
+// as long as the grant now lasts (and touchedFor beyond).
+func touchedBy(g Grant, now time.Time) []TouchedPrincipal {
+	var out []TouchedPrincipal
+	for _, a := range g.Assignments {
+		if a.PrincipalID != "" {
+			out = append(out, TouchedPrincipal{InstanceARN: a.InstanceARN, UserID: a.PrincipalID, ExpiresAt: now.Add(touchedFor)})
+		}
+	}
+	return out
 }
 
 // extendedEvent is the grant.extended audit event (published with it).

@@ -43,6 +43,13 @@ func TestExtendGrantAuto(t *testing.T) {
 		t.Fatalf("grant.extended = %+v (found %v)", ev, ok)
 	}
 
+	// The sweeper keeps watching the grantee's assignments for as long as
+	// the grant now lasts.
+	touched := must(f.store.ListTouchedPrincipals(f.ctx, access.PageRequest{Limit: 10}))(t)
+	if len(touched.Items) != 1 || !touched.Items[0].ExpiresAt.After(got.ExpiresAt) || !touched.Items[0].ExpiresAt.Equal(f.clock.Now().Add(30*24*time.Hour)) {
+		t.Fatalf("touched principals = %+v", touched.Items)
+	}
+
 	// The schedule of the old generation is a no-op at the old time.
 	f.clock.Advance(g.ExpiresAt.Sub(f.clock.Now()) + time.Second)
 	if old := must(f.steps.ExpireGrant(f.ctx, tenantA, g.ID, g.Generation))(t); old.Status != access.GrantActive {

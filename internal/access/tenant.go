@@ -137,7 +137,7 @@ const (
 	// DefaultMaxGrantLifetime and MaxMaxGrantLifetime bound a grant's whole
 	// life, extensions included (max_grant_lifetime_seconds).
 	DefaultMaxGrantLifetime = 24 * time.Hour
-	MaxMaxGrantLifetime     = 30 * 24 * time.Hour
+	MaxMaxGrantLifetime     = 14 * 24 * time.Hour
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultGroupsClaim      = "groups"
 	MaxApprovalWindow       = 7 * 24 * time.Hour
