@@ -47,9 +47,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if err != nil {
 		return Request{}, err
 	}
-	var grant *Grant
+	var grant, extended *Grant
 	r, err := retry(func() (Request, error) {
-		grant = nil
+		grant, extended = nil, nil
 		r, err := s.getRequest(ctx, t.ID, id)
 		if err != nil {
 			return r, err
@@ -93,6 +93,7 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 				}
 				action = AuditRequestApproved
 				if g != nil {
+					extended = g
 					c.Grants, c.Touched = []Grant{*g}, touchedBy(*g, now)
 				} else {
 					action = AuditRequestApprovalRecorded
@@ -119,6 +120,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	})
 	if err != nil {
 		return Request{}, err
+	}
+	if extended != nil {
+		s.rescheduleExpiry(ctx, *extended)
 	}
 	if r.Status != RequestPending {
 		if err := s.workflow.EndApproval(ctx, r); err != nil {

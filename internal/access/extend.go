@@ -57,7 +57,9 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 	if err != nil {
 		return Request{}, err
 	}
+	var extended *Grant
 	r, err := retry(func() (Request, error) {
+		extended = nil
 		g, err := s.loadGrant(ctx, t.ID, grantID)
 		if err != nil {
 			return Request{}, err
@@ -80,7 +82,6 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 		r.Notices = dec.Notices
 
 		c := Change{}
-		var extended *Grant
 		switch {
 		case !dec.Allowed:
 			r.Status, r.DecidedAt = RequestDenied, now
@@ -97,10 +98,7 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ModeAuto, now
 			r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)
 			r.GrantID = g.ID
-			ext, err := s.extend(ctx, g, r, now)
-			if err != nil {
-				return Request{}, err
-			}
+			ext := extend(g, r, now)
 			extended = &ext
 			c.Grants, c.Touched = []Grant{ext}, touchedBy(ext, now)
 		}
@@ -119,6 +117,9 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 	})
 	if err != nil {
 		return Request{}, err
+	}
+	if extended != nil {
+		s.rescheduleExpiry(ctx, *extended)
 	}
 	switch r.Status {
 	case RequestDenied:
@@ -217,23 +218,29 @@ func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r Request
 	})
 }
 
-// extend moves g's expiry later by r's duration, under a new generation, and
-// schedules the new expiry before the grant is written (as activate does):
-// the one schedule of the grant is replaced, so the old time fires nothing,
-// and should the write be lost the schedule of the newer generation is a
-// no-op and the sweeper ends the grant at its old time. The grant keeps its
-// assignments: there is no gap in access.
-func (s *core) extend(ctx context.Context, g Grant, r Request, now time.Time) (Grant, error) {
+// extend moves g's expiry later by r's duration, under a new generation.
+// The grant keeps its assignments: there is no gap in access. Its expiry
+// schedule is replaced once the grant is written (rescheduleExpiry): a
+// schedule made before the write could lose a race to a concurrent change
+// and leave a schedule the stored grant does not match.
+func extend(g Grant, r Request, now time.Time) Grant {
 	g.ExpiresAt = g.ExpiresAt.Add(r.Duration())
 	g.Generation++
 	g.Extensions++
 	g.PendingExtension = ""
 	g.Revision++
 	g.UpdatedAt = now
+	return g
+}
+
+// rescheduleExpiry replaces the expiry schedule of a grant just extended.
+// The old schedule is of an older generation, so firing at the old time it
+// does nothing; should replacing it fail, the sweeper ends the grant once its
+// new expires_at has passed.
+func (s *core) rescheduleExpiry(ctx context.Context, g Grant) {
 	if err := s.scheduler.ScheduleExpiry(ctx, g); err != nil {
-		return g, fmt.Errorf("schedule the extended expiry of grant %s: %w", g.ID, err)
+		s.report(ctx, Problem{ProblemSchedule, fmt.Sprintf("replace the expiry schedule of extended grant %s; the sweeper ends it at %s", g.ID, g.ExpiresAt.UTC().Format(time.RFC3339)), err})
 	}
-	return g, nil
 }
 
 // touchedBy renews the records of the users an extended grant's
@@ -280,9 +287,6 @@ func (s *core) approveExtension(ctx context.Context, t Tenant, p Principal, r *R
 	}
 	r.GrantID = g.ID
 	previous := g.ExpiresAt
-	ext, err := s.extend(ctx, g, *r, now)
-	if err != nil {
-		return nil, nil, err
-	}
+	ext := extend(g, *r, now)
 	return &ext, []AuditEvent{s.extendedEvent(t, p, ext, *r, previous, now)}, nil
 }

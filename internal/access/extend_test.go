@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,4 +236,36 @@ func TestExtendGrantLifetimeSetting(t *testing.T) {
 	tooShort := time.Second
 	_, err := f.svc.UpdateTenant(f.ctx, ada, access.TenantPatch{MaxGrantLifetime: &tooShort}, nil)
 	wantFields(t, err, "max_grant_lifetime_seconds")
+}
+
+// laterSchedulesFail schedules a grant's first expiry and fails every later
+// one.
+type laterSchedulesFail struct{ flow }
+
+func (f *laterSchedulesFail) ScheduleExpiry(ctx context.Context, g access.Grant) error {
+	if g.Generation > 1 {
+		return errBroken
+	}
+	return f.flow.ScheduleExpiry(ctx, g)
+}
+
+// The grant is extended even when its schedule cannot be replaced: the
+// problem is reported, and the sweeper ends the grant at its new end.
+func TestExtendGrantScheduleFails(t *testing.T) {
+	ff := &laterSchedulesFail{}
+	f := withTenant(t, func(c *access.Config) { c.Scheduler = ff })
+	g := f.activeGrant(alice, readOnly(acct1))
+	r := must(f.svc.ExtendGrant(f.ctx, alice, g.ID, extendBy(600), nil))(t)
+	if r.Status != access.RequestApproved {
+		t.Fatalf("extension = %s", r.Status)
+	}
+	if got := f.grant(tenantA, g.ID); !got.ExpiresAt.Equal(g.ExpiresAt.Add(10 * time.Minute)) {
+		t.Fatalf("grant expires %v", got.ExpiresAt)
+	}
+	f.mu.Lock()
+	reports := slices.Clone(f.reports)
+	f.mu.Unlock()
+	if len(reports) != 1 || !strings.Contains(reports[0], string(access.ProblemSchedule)) {
+		t.Fatalf("reports = %q", reports)
+	}
 }
