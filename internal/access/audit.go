@@ -13,6 +13,7 @@ const (
 	AuditGrantCreated            = "grant.created"
 	AuditGrantCreatedDirect      = "grant.created_direct"
 	AuditGrantActivated          = "grant.activated"
+	AuditGrantExtended           = "grant.extended"
 	AuditGrantRevoking           = "grant.revoking"
 	AuditGrantExpiring           = "grant.expiring"
 	AuditGrantRevoked            = "grant.revoked"

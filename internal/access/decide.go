@@ -47,9 +47,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if err != nil {
 		return Request{}, err
 	}
-	var grant *Grant
+	var grant, extended *Grant
 	r, err := retry(func() (Request, error) {
-		grant = nil
+		grant, extended = nil, nil
 		r, err := s.getRequest(ctx, t.ID, id)
 		if err != nil {
 			return r, err
@@ -85,7 +85,21 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 		default:
 			r.Approvals = append(r.Approvals, Approval{ApproverID: p.ID, ApproverUserID: approver.UserID, Reasoning: reasoning, At: now})
 			action = AuditRequestApprovalRecorded
-			if len(r.Approvals) >= r.ApprovalsRequired {
+			if len(r.Approvals) >= r.ApprovalsRequired && r.ExtendsGrantID != "" {
+				r.DecidedBy, r.DecidedAt, r.Reasoning = p.ID, now, reasoning
+				g, events, err := s.approveExtension(ctx, t, p, &r, now)
+				if err != nil {
+					return r, err
+				}
+				action = AuditRequestApproved
+				if g != nil {
+					extended = g
+					c.Grants, c.Touched = []Grant{*g}, touchedBy(*g, now)
+				} else {
+					action = AuditRequestApprovalRecorded
+				}
+				c.Audit = append(c.Audit, events...)
+			} else if len(r.Approvals) >= r.ApprovalsRequired {
 				if err := r.transition(RequestApproved, now); err != nil {
 					return r, err
 				}
@@ -106,6 +120,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	})
 	if err != nil {
 		return Request{}, err
+	}
+	if extended != nil {
+		s.rescheduleExpiry(ctx, *extended)
 	}
 	if r.Status != RequestPending {
 		if err := s.workflow.EndApproval(ctx, r); err != nil {

@@ -25,6 +25,7 @@ const (
 	CodeMethodNotAllowed     Code = "method_not_allowed"
 	CodeRequestNotPending    Code = "request_not_pending"
 	CodeConflict             Code = "conflict"
+	CodeGrantNotActive       Code = "grant_not_active"
 	CodePayloadTooLarge      Code = "payload_too_large"
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
@@ -175,7 +176,7 @@ const (
 	// ProblemPublish: events of a commit were not published.
 	ProblemPublish ProblemKind = "publish_failed"
 	// ProblemSchedule: an expiry schedule was not cancelled (a stale one is a
-	// no-op).
+	// no-op), or not replaced after an extension (the sweeper ends the grant).
 	ProblemSchedule ProblemKind = "schedule_not_cancelled"
 	// ProblemCreationFailed: Identity Center failed to create an assignment.
 	ProblemCreationFailed ProblemKind = "creation_failed"

@@ -133,9 +133,17 @@ type Grant struct {
 	// Generation changes whenever a new expiry is scheduled, so that a stale
 	// schedule firing late is a no-op.
 	Generation int64
-	Revision   int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Extensions counts the approved extensions that moved ExpiresAt.
+	Extensions int
+	// PendingExtension is the id of the extension request last made for the
+	// grant; while that request is pending no other may be made. The
+	// marker is written with the request, under the grant's revision, so two
+	// concurrent extensions never both become pending; a marker naming a
+	// request that is no longer pending is simply stale.
+	PendingExtension string
+	Revision         int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 func (g *Grant) transition(next GrantStatus, now time.Time) error {

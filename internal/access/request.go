@@ -89,9 +89,13 @@ type Request struct {
 	DecidedAt         time.Time
 	ApprovalExpiresAt time.Time
 	GrantID           string
-	Notices           []string
-	Metadata          map[string]any
-	PolicyVersion     int
+	// ExtendsGrantID names the active grant an extension request extends
+	// (POST /v1/grants/{id}/extend); empty for a request for new access.
+	// Once approved, GrantID names the same grant.
+	ExtendsGrantID string
+	Notices        []string
+	Metadata       map[string]any
+	PolicyVersion  int
 	// TaskToken is the workflow's handle on the approval wait. It never leaves
 	// the backend.
 	TaskToken string

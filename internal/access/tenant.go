@@ -116,17 +116,33 @@ type Settings struct {
 	// DenyReasoningOptional lets approvers deny without a reason; by
 	// default (false) a deny must say why.
 	DenyReasoningOptional bool
+	// MaxGrantLifetime bounds how long a grant may last in all, extensions
+	// included, from when it became active; zero means
+	// DefaultMaxGrantLifetime.
+	MaxGrantLifetime time.Duration
+}
+
+// GrantLifetime is the longest a grant may last, extensions included.
+func (s Settings) GrantLifetime() time.Duration {
+	if s.MaxGrantLifetime <= 0 {
+		return DefaultMaxGrantLifetime
+	}
+	return s.MaxGrantLifetime
 }
 
 // Defaults for new tenants.
 const (
 	DefaultApprovalWindow = 24 * time.Hour
 	DefaultMaxDuration    = 24 * time.Hour
-	DefaultAuditRetention = 365 * 24 * time.Hour
-	DefaultGroupsClaim    = "groups"
-	MaxApprovalWindow     = 7 * 24 * time.Hour
-	MaxMaxDuration        = 7 * 24 * time.Hour
-	MinAuditRetention     = 24 * time.Hour
+	// DefaultMaxGrantLifetime and MaxMaxGrantLifetime bound a grant's whole
+	// life, extensions included (max_grant_lifetime_seconds).
+	DefaultMaxGrantLifetime = 24 * time.Hour
+	MaxMaxGrantLifetime     = 14 * 24 * time.Hour
+	DefaultAuditRetention   = 365 * 24 * time.Hour
+	DefaultGroupsClaim      = "groups"
+	MaxApprovalWindow       = 7 * 24 * time.Hour
+	MaxMaxDuration          = 7 * 24 * time.Hour
+	MinAuditRetention       = 24 * time.Hour
 	// DefaultKeyLifetime is how long an API key made for a user lives when
 	// its maker gives no expiry; DefaultMaxKeyLifetime the operator's default
 	// maximum, and MaxMaxKeyLifetime the most an operator may allow.
@@ -217,6 +233,9 @@ func (s Settings) Validate(v Violations) {
 	}
 	if s.MaxDuration < time.Minute || s.MaxDuration > MaxMaxDuration {
 		v.Add("max_duration_seconds", "must be between 60 and %d", int(MaxMaxDuration/time.Second))
+	}
+	if s.MaxGrantLifetime != 0 && (s.MaxGrantLifetime < time.Minute || s.MaxGrantLifetime > MaxMaxGrantLifetime) {
+		v.Add("max_grant_lifetime_seconds", "must be between 60 and %d", int(MaxMaxGrantLifetime/time.Second))
 	}
 	if s.AuditRetention < MinAuditRetention || s.AuditRetention > MaxAuditRetention {
 		v.Add("audit_retention_days", "must be between 1 and 3650 days")

@@ -197,6 +197,8 @@ type TenantPatch struct {
 	AuditRetention *time.Duration
 	// DenyRequiresReasoning, when set, says whether a deny must give a reason.
 	DenyRequiresReasoning *bool
+	// MaxGrantLifetime bounds a grant's whole life, extensions included.
+	MaxGrantLifetime *time.Duration
 	// AllowedRoots narrows the boundary's roots; an empty list means all of
 	// them again.
 	AllowedRoots *[]string
@@ -394,6 +396,7 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	if p.DenyRequiresReasoning != nil {
 		st.DenyReasoningOptional = !*p.DenyRequiresReasoning
 	}
+	setIf(&st.MaxGrantLifetime, p.MaxGrantLifetime)
 	if p.AllowedRoots != nil {
 		st.AllowedRoots = slices.Clone(*p.AllowedRoots)
 		if slices.Equal(st.AllowedRoots, t.Boundary.AllowedRoots) {
@@ -425,6 +428,7 @@ func (p TenantPatch) fields() []string {
 	add(p.MaxDuration != nil, "max_duration_seconds")
 	add(p.AuditRetention != nil, "audit_retention_days")
 	add(p.DenyRequiresReasoning != nil, "deny_requires_reasoning")
+	add(p.MaxGrantLifetime != nil, "max_grant_lifetime_seconds")
 	return f
 }
 
@@ -457,6 +461,8 @@ func settingsDetails(t Tenant, fields []string) map[string]any {
 			out[f] = int64(st.AuditRetention / (24 * time.Hour))
 		case "deny_requires_reasoning":
 			out[f] = !st.DenyReasoningOptional
+		case "max_grant_lifetime_seconds":
+			out[f] = int64(st.GrantLifetime() / time.Second)
 		}
 	}
 	return out

@@ -22,6 +22,7 @@ var statusOf = map[access.Code]int{
 	access.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	access.CodeRequestNotPending:    http.StatusConflict,
 	access.CodeConflict:             http.StatusConflict,
+	access.CodeGrantNotActive:       http.StatusConflict,
 	access.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
 	access.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	access.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,

@@ -83,3 +83,34 @@ func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request, p access.Princ
 		return access.Outcome{Grant: &g}, err
 	})
 }
+
+func (a *API) extendGrant(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in extendGrantBody
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	v := access.Violations{}
+	ext := access.ExtendGrantInput{}
+	required(v, "justification", in.Justification, &ext.Justification)
+	if in.DurationSeconds == nil {
+		v.Add("duration_seconds", "is required")
+	} else {
+		ext.DurationSeconds = *in.DurationSeconds
+	}
+	if len(v) > 0 {
+		v.Absorb(a.svc.CheckExtend(r.Context(), p, ext)) // every problem at once
+		return v.Err()
+	}
+	id := r.PathValue("id")
+	return a.idempotent(w, r, p, body, renderCreatedRequest, func(idem *access.Idempotency) (access.Outcome, error) {
+		req, err := a.svc.ExtendGrant(r.Context(), p, id, ext, idem)
+		if err != nil && access.CodeOf(err) != access.CodePolicyDenied {
+			return access.Outcome{}, err
+		}
+		return access.Outcome{Request: &req}, nil
+	})
+}

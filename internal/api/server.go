@@ -110,6 +110,7 @@ func (a *API) routes() {
 	a.handle("POST /v1/grants", access.RoleAdmin, "granting access directly", a.createGrant)
 	a.handle("GET /v1/grants/{id}", access.RoleRequester, "reading grants", a.getGrant)
 	a.handle("POST /v1/grants/{id}/revoke", access.RoleRequester, "revoking grants", a.revokeGrant)
+	a.handle("POST /v1/grants/{id}/extend", access.RoleRequester, "extending grants", a.extendGrant)
 
 	a.handle("GET /v1/catalog", access.RoleRequester, "reading the catalog", a.getCatalog)
 	a.handle("PUT /v1/catalog", access.RoleAdmin, "changing the catalog", a.putCatalog)

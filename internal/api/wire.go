@@ -43,6 +43,7 @@ type requestJSON struct {
 	DecidedAt         *time.Time     `json:"decided_at"`
 	ApprovalExpiresAt *time.Time     `json:"approval_expires_at"`
 	GrantID           *string        `json:"grant_id"`
+	ExtendsGrantID    *string        `json:"extends_grant_id"`
 	Notices           []string       `json:"notices"`
 	Metadata          map[string]any `json:"metadata"`
 	PolicyVersion     int            `json:"policy_version"`
@@ -71,6 +72,7 @@ type grantJSON struct {
 	DurationSeconds int64            `json:"duration_seconds"`
 	BreakGlass      bool             `json:"break_glass"`
 	ExpiresAt       *time.Time       `json:"expires_at"`
+	Extensions      int              `json:"extensions"`
 	GrantedAt       *time.Time       `json:"granted_at"`
 	RevokedAt       *time.Time       `json:"revoked_at"`
 	RevokedBy       *string          `json:"revoked_by"`
@@ -143,6 +145,7 @@ type tenantJSON struct {
 	MaxDurationSeconds           int64              `json:"max_duration_seconds"`
 	AuditRetentionDays           int64              `json:"audit_retention_days"`
 	DenyRequiresReasoning        bool               `json:"deny_requires_reasoning"`
+	MaxGrantLifetimeSeconds      int64              `json:"max_grant_lifetime_seconds"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        int64              `json:"api_key_max_lifetime_days"`
@@ -184,6 +187,11 @@ type createRequestBody struct {
 	GranteeID       *string        `json:"grantee_id"`
 	BreakGlass      *bool          `json:"break_glass"`
 	Metadata        map[string]any `json:"metadata"`
+}
+
+type extendGrantBody struct {
+	DurationSeconds *int64  `json:"duration_seconds"`
+	Justification   *string `json:"justification"`
 }
 
 type reasoningBody struct {
@@ -233,6 +241,7 @@ type tenantPatchBody struct {
 	MaxDurationSeconds           *int64                   `json:"max_duration_seconds"`
 	AuditRetentionDays           *int64                   `json:"audit_retention_days"`
 	DenyRequiresReasoning        *bool                    `json:"deny_requires_reasoning"`
+	MaxGrantLifetimeSeconds      *int64                   `json:"max_grant_lifetime_seconds"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        *int64                   `json:"api_key_max_lifetime_days"`
@@ -286,7 +295,7 @@ func fromRequest(r access.Request) requestJSON {
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
 		ApprovalMode: optString(string(r.ApprovalMode)), ApprovalsRequired: r.ApprovalsRequired, Approvals: approvals,
 		Reasoning: optString(r.Reasoning), DecidedBy: optString(r.DecidedBy), DecidedAt: optTime(r.DecidedAt),
-		ApprovalExpiresAt: optTime(r.ApprovalExpiresAt), GrantID: optString(r.GrantID),
+		ApprovalExpiresAt: optTime(r.ApprovalExpiresAt), GrantID: optString(r.GrantID), ExtendsGrantID: optString(r.ExtendsGrantID),
 		Notices: nonNil(r.Notices), Metadata: nonNilMap(r.Metadata), PolicyVersion: r.PolicyVersion,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -301,7 +310,7 @@ func fromGrant(g access.Grant) grantJSON {
 	return grantJSON{
 		ID: g.ID, TenantID: g.TenantID, RequestID: optString(g.RequestID), GranteeID: g.GranteeID, CreatedBy: g.CreatedBy,
 		Resource: fromResource(g.Resource), Action: g.Action, Status: string(g.Status), DurationSeconds: g.DurationSeconds,
-		BreakGlass: g.BreakGlass, ExpiresAt: optTime(g.ExpiresAt), GrantedAt: optTime(g.GrantedAt),
+		BreakGlass: g.BreakGlass, ExpiresAt: optTime(g.ExpiresAt), Extensions: g.Extensions, GrantedAt: optTime(g.GrantedAt),
 		RevokedAt: optTime(g.RevokedAt), RevokedBy: optString(g.RevokedBy), Reasoning: optString(g.Reasoning),
 		Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata),
 		CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC(),
@@ -340,6 +349,7 @@ func fromTenant(t access.Tenant) tenantJSON {
 		MaxDurationSeconds:           int64(s.MaxDuration / time.Second),
 		AuditRetentionDays:           int64(s.AuditRetention / (24 * time.Hour)),
 		DenyRequiresReasoning:        !s.DenyReasoningOptional,
+		MaxGrantLifetimeSeconds:      int64(s.GrantLifetime() / time.Second),
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
 		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
 		APIKeyMaxLifetimeDays:        int64(b.MaxKeyLifetime / (24 * time.Hour)),

@@ -176,7 +176,7 @@ var Functions = []Function{
 	{"requests-create", "POST /v1/requests", create},
 	{"requests-list", "GET /v1/requests", list},
 	{"requests-get", "GET /v1/requests/{id}", read},
-	{"requests-approve", "POST /v1/requests/{id}/approve", approve},
+	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)}, // approving an extension reschedules the expiry
 	{"requests-deny", "POST /v1/requests/{id}/deny", approve},
 	{"requests-cancel", "POST /v1/requests/{id}/cancel", decide},
 	{"approvals-pending", "GET /v1/approvals/pending", append([]Need{NeedResolveUsers}, list...)},
@@ -184,6 +184,7 @@ var Functions = []Function{
 	{"grants-create", "POST /v1/grants", create},
 	{"grants-get", "GET /v1/grants/{id}", read},
 	{"grants-revoke", "POST /v1/grants/{id}/revoke", append([]Need{NeedSchedule}, startWF...)},
+	{"grants-extend", "POST /v1/grants/{id}/extend", append([]Need{NeedSchedule}, create...)},
 	{"policies-get", "GET /v1/policies", read},
 	{"policies-put", "PUT /v1/policies", change},
 	{"policies-version", "GET /v1/policies/versions/{n}", read},

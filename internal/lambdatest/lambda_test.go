@@ -322,6 +322,7 @@ func checkOutcome(t *testing.T, d *deployment, o *outcome) {
 var wantStatus = map[string]int{
 	"requests-create": http.StatusCreated,
 	"grants-create":   http.StatusCreated,
+	"grants-extend":   http.StatusCreated,
 	"apikeys-create":  http.StatusCreated,
 	"apikeys-delete":  http.StatusNoContent,
 }
@@ -453,6 +454,7 @@ var expectFields = map[string]map[string]string{
 	"grants-create":     {"status": "provisioning", "grantee_id": "bob"},
 	"grants-get":        {"status": "active", "grantee_id": "alice"},
 	"grants-revoke":     {"status": "revoking"},
+	"grants-extend":     {"status": "approved", "approval_mode": "auto", "requester_id": "alice"},
 	"policies-put":      {"version": "2", "created_by": "ada"},
 	"policies-version":  {"version": "1"},
 	"policies-evaluate": {"decision": "allow", "approval_mode": "require"},

@@ -40,6 +40,19 @@ type Request struct {
 	Delegated       bool           // Grantee != Principal.ID
 	Time            time.Time      // when the request is made
 	Location        *time.Location // tenant time zone; nil means UTC
+	// Extension is set for a request to extend an active grant.
+	Extension *Extension
+}
+
+// Extension is what policies see of the grant an extension request extends:
+// context.extension is true, context.remaining_seconds is the grant's time
+// left, context.extensions the number of its earlier extensions, and
+// context.original_duration_seconds the duration it was first granted for.
+// An ordinary request sees false and zeros.
+type Extension struct {
+	RemainingSeconds        int64
+	Extensions              int64
+	OriginalDurationSeconds int64
 }
 
 // Mode says how an allowed request is approved.
@@ -143,18 +156,26 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 		return nil, cedar.Request{}, err
 	}
 	hour, weekday := localClock(r.Time, r.Location)
+	var ext Extension
+	if r.Extension != nil {
+		ext = *r.Extension
+	}
 	return e, cedar.Request{
 		Principal: e.principal.UID,
 		Action:    action,
 		Resource:  e.resource.UID,
 		Context: types.NewRecord(types.RecordMap{
-			"action":           types.String(r.Action),
-			"duration_seconds": types.Long(r.DurationSeconds),
-			"justification":    types.String(r.Justification),
-			"delegated":        types.Boolean(isDelegated(r)),
-			"grantee":          types.NewEntityUID(typeUser, types.String(granteeOf(r))),
-			"hour":             hour,
-			"weekday":          weekday,
+			"action":                    types.String(r.Action),
+			"duration_seconds":          types.Long(r.DurationSeconds),
+			"justification":             types.String(r.Justification),
+			"delegated":                 types.Boolean(isDelegated(r)),
+			"grantee":                   types.NewEntityUID(typeUser, types.String(granteeOf(r))),
+			"hour":                      hour,
+			"weekday":                   weekday,
+			"extension":                 types.Boolean(r.Extension != nil),
+			"remaining_seconds":         types.Long(ext.RemainingSeconds),
+			"extensions":                types.Long(ext.Extensions),
+			"original_duration_seconds": types.Long(ext.OriginalDurationSeconds),
 		}),
 	}, nil
 }

@@ -546,3 +546,54 @@ func TestDecideConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideDefaultExtension(t *testing.T) {
+	const autoNotice = "A first extension of read-only access, up to its original duration, is approved automatically."
+	const requireNotice = "This request needs an approver."
+	acct := account("111111111111", orgRoot, ouDev)
+	tests := []struct {
+		name      string
+		principal User
+		grantee   string
+		resource  Resource
+		action    string
+		duration  int64
+		ext       Extension
+		want      want
+	}{
+		{"first read-only extension within the original duration", bob, "", acct, "ReadOnly", 7200,
+			Extension{RemainingSeconds: 600, OriginalDurationSeconds: 7200},
+			want{allowed: true, mode: ModeAuto, determining: []string{"auto-approve-first-readonly-extension"}, notices: []string{autoNotice}}},
+		{"first read extension of a bucket", bob, "", bucket("logs", "111111111111", orgRoot), "read", 1800,
+			Extension{RemainingSeconds: 60, OriginalDurationSeconds: 1800},
+			want{allowed: true, mode: ModeAuto, determining: []string{"auto-approve-first-readonly-extension"}, notices: []string{autoNotice}}},
+		{"longer than the original duration", bob, "", acct, "ReadOnly", 7201,
+			Extension{RemainingSeconds: 600, OriginalDurationSeconds: 7200},
+			want{allowed: true, mode: ModeRequire, approvals: 1, determining: []string{"require-approval"}, notices: []string{requireNotice}}},
+		{"second extension", bob, "", acct, "ReadOnly", 7200,
+			Extension{RemainingSeconds: 600, Extensions: 1, OriginalDurationSeconds: 7200},
+			want{allowed: true, mode: ModeRequire, approvals: 1, determining: []string{"require-approval"}, notices: []string{requireNotice}}},
+		{"second short extension, as a new request would be", bob, "", acct, "ReadOnly", 3600,
+			Extension{RemainingSeconds: 600, Extensions: 1, OriginalDurationSeconds: 3600},
+			want{allowed: true, mode: ModeAuto, determining: []string{"auto-approve-short-readonly"}, notices: []string{"Read-only access to an account for up to 1 hour is approved automatically."}}},
+		{"admin extension", bob, "", acct, "Admin", 600,
+			Extension{RemainingSeconds: 600, OriginalDurationSeconds: 3600},
+			want{allowed: true, mode: ModeRequire, approvals: 1, determining: []string{"require-approval"}, notices: []string{requireNotice}}},
+		{"delegated first extension", alice, "bob", acct, "ReadOnly", 7200,
+			Extension{RemainingSeconds: 600, OriginalDurationSeconds: 7200},
+			want{allowed: true, mode: ModeRequire, approvals: 1, determining: []string{"require-approval"}, notices: []string{requireNotice}}},
+		{"past the maximum duration", bob, "", acct, "ReadOnly", 43201,
+			Extension{RemainingSeconds: 600, OriginalDurationSeconds: 43200},
+			want{determining: []string{"maximum-duration"}, notices: []string{"The maximum duration is 43200 seconds (12 hours)."}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ext := tt.ext
+			got := MustDefault().Decide(Request{
+				Principal: tt.principal, Resource: tt.resource, Action: tt.action, DurationSeconds: tt.duration,
+				Justification: "more time", Grantee: tt.grantee, Time: monday10, Extension: &ext,
+			})
+			checkDecision(t, got, tt.want)
+		})
+	}
+}

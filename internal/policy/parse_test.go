@@ -14,7 +14,7 @@ func TestParseDefault(t *testing.T) {
 		t.Fatalf("default set: %v", err)
 	}
 	want := []string{
-		"auto-approve-short-readonly", "require-approval", "maximum-duration",
+		"auto-approve-short-readonly", "auto-approve-first-readonly-extension", "require-approval", "maximum-duration",
 		"break-glass-oncall", "break-glass-maximum-duration", "no-delegated-break-glass",
 		"approvers-may-approve", "no-self-approval",
 	}

@@ -280,6 +280,7 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 	requests := map[string][]pair{
 		"createRequestBody":       {{schema: "CreateRequestBody"}},
 		"reasoningBody":           {{schema: "ReasoningBody"}},
+		"extendGrantBody":         {{schema: "ExtendGrantBody"}},
 		"createGrantBody":         {{schema: "CreateGrantBody"}},
 		"createAPIKeyBody":        {{schema: "CreateApiKeyBody"}},
 		"tenantPatchBody":         {{schema: "TenantPatch"}},

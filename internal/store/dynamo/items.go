@@ -71,6 +71,8 @@ type settingsData struct {
 	// DenyReasoningOptional is absent (false) for every tenant that keeps
 	// the default: a deny must say why.
 	DenyReasoningOptional bool `dynamodbav:"deny_reasoning_optional,omitempty"`
+	// MaxGrantLifetime is absent (0) for a tenant that keeps the default.
+	MaxGrantLifetime int64 `dynamodbav:"max_grant_lifetime_ns,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -136,6 +138,7 @@ type requestData struct {
 	DecidedAt         string         `dynamodbav:"decided_at,omitempty"`
 	ApprovalExpiresAt string         `dynamodbav:"approval_expires_at,omitempty"`
 	GrantID           string         `dynamodbav:"grant_id,omitempty"`
+	ExtendsGrantID    string         `dynamodbav:"extends_grant_id,omitempty"`
 	Notices           []string       `dynamodbav:"notices,omitempty"`
 	Metadata          string         `dynamodbav:"metadata,omitempty"`
 	PolicyVersion     int            `dynamodbav:"policy_version,omitempty"`
@@ -183,6 +186,8 @@ type grantData struct {
 	Metadata        string           `dynamodbav:"metadata,omitempty"`
 	BreakGlass      bool             `dynamodbav:"break_glass,omitempty"`
 	Generation      int64            `dynamodbav:"generation,omitempty"`
+	Extensions      int              `dynamodbav:"extensions,omitempty"`
+	PendingExt      string           `dynamodbav:"pending_extension,omitempty"`
 	Rev             int64            `dynamodbav:"rev"`
 	CreatedAt       string           `dynamodbav:"created_at,omitempty"`
 	UpdatedAt       string           `dynamodbav:"updated_at,omitempty"`
@@ -393,6 +398,7 @@ func tenantToData(t access.Tenant) tenantData {
 			JWTIssuer: s.JWT.Issuer, JWTAudience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
+			MaxGrantLifetime: int64(s.MaxGrantLifetime),
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
@@ -450,6 +456,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 			JWT:      access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
+			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime),
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
 	}
@@ -498,7 +505,7 @@ func requestToData(r access.Request) (requestData, error) {
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
 		ApprovalMode: string(r.ApprovalMode), ApprovalsRequired: r.ApprovalsRequired,
 		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
-		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, Notices: r.Notices,
+		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, Notices: r.Notices,
 		Metadata: meta, PolicyVersion: r.PolicyVersion, TaskToken: r.TaskToken, Rev: r.Revision,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
@@ -517,7 +524,7 @@ func requestFromData(d requestData) (access.Request, error) {
 		DurationSeconds: d.DurationSeconds, BreakGlass: d.BreakGlass, Status: access.RequestStatus(d.Status),
 		ApprovalMode: access.ApprovalMode(d.ApprovalMode), ApprovalsRequired: d.ApprovalsRequired,
 		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
-		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, Notices: d.Notices,
+		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, Notices: d.Notices,
 		PolicyVersion: d.PolicyVersion, TaskToken: d.TaskToken, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
@@ -568,7 +575,7 @@ func grantToData(g access.Grant) (grantData, error) {
 		DurationSeconds: g.DurationSeconds, ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
 		EndReason: string(g.EndReason), EndingAt: formatTime(g.EndingAt), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
-		BreakGlass: g.BreakGlass, Generation: g.Generation, Rev: g.Revision,
+		BreakGlass: g.BreakGlass, Generation: g.Generation, Extensions: g.Extensions, PendingExt: g.PendingExtension, Rev: g.Revision,
 		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
 	}
 	for _, a := range g.Assignments {
@@ -589,7 +596,7 @@ func grantFromData(d grantData) (access.Grant, error) {
 		DurationSeconds: d.DurationSeconds, ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
 		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
-		BreakGlass: d.BreakGlass, Generation: d.Generation, Revision: d.Rev,
+		BreakGlass: d.BreakGlass, Generation: d.Generation, Extensions: d.Extensions, PendingExtension: d.PendingExt, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
 	for _, a := range d.Assignments {

@@ -73,6 +73,7 @@ func newTenant() access.Tenant {
 			AllowedRoots:   []string{"ou-a1b2-c3d4e5f6"},
 			// Set, so the round trip shows the store keeps it.
 			DenyReasoningOptional: true,
+			MaxGrantLifetime:      36 * time.Hour,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -118,6 +119,7 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		DecidedAt:         at.Add(3 * time.Minute),
 		ApprovalExpiresAt: at.Add(4 * time.Hour),
 		GrantID:           uuid.NewString(),
+		ExtendsGrantID:    uuid.NewString(),
 		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",
@@ -174,13 +176,15 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 				PrincipalID: storeUserID, State: access.AssignmentActive, External: true,
 			},
 		},
-		Notices:    []string{"Sessions already open last up to one hour after revocation."},
-		Metadata:   map[string]any{"change": "CHG-1093", "window": map[string]any{"start": "22:00", "end": "23:00"}},
-		BreakGlass: true,
-		Generation: 2,
-		Revision:   1,
-		CreatedAt:  at,
-		UpdatedAt:  at.Add(5 * time.Second),
+		Notices:          []string{"Sessions already open last up to one hour after revocation."},
+		Metadata:         map[string]any{"change": "CHG-1093", "window": map[string]any{"start": "22:00", "end": "23:00"}},
+		BreakGlass:       true,
+		Generation:       2,
+		Extensions:       1,
+		PendingExtension: uuid.NewString(),
+		Revision:         1,
+		CreatedAt:        at,
+		UpdatedAt:        at.Add(5 * time.Second),
 	}
 }
 
