@@ -206,20 +206,36 @@ func TestExtendGrantConcurrent(t *testing.T) {
 	}
 }
 
-func TestExtendGrantEndedBeforeApproval(t *testing.T) {
-	f := withTenant(t)
-	g := f.activeGrant(alice, readOnly(acct1))
-	r := must(f.svc.ExtendGrant(f.ctx, alice, g.ID, extendBy(7200), nil))(t)
-	f.expire(g)
-	got := must(f.svc.Approve(f.ctx, carol, r.ID, "ok", nil))(t)
-	if got.Status != access.RequestFailed || got.GrantID != "" || len(got.Notices) == 0 {
-		t.Fatalf("approval of an ended grant's extension = %+v", got)
-	}
-	if _, ok := f.findAudit(tenantA, r.ID, access.AuditRequestFailed); !ok {
-		t.Error("no request.failed event")
-	}
-	if g := f.grant(tenantA, g.ID); g.Status != access.GrantExpired || g.Extensions != 0 {
-		t.Fatalf("grant = %s with %d extensions", g.Status, g.Extensions)
+// An extension waiting for approval ends with its grant: it fails at once,
+// with a notice, and its approval wait ends; approving it then is too late.
+func TestExtendGrantEndsWithItsGrant(t *testing.T) {
+	for _, end := range []string{"expired", "revoked"} {
+		t.Run(end, func(t *testing.T) {
+			f := withTenant(t)
+			g := f.activeGrant(alice, readOnly(acct1))
+			r := must(f.svc.ExtendGrant(f.ctx, alice, g.ID, extendBy(7200), nil))(t)
+			if end == "expired" {
+				f.expire(g)
+			} else {
+				must(f.svc.RevokeGrant(f.ctx, ada, g.ID, "incident over", nil))(t)
+				f.deprovision(tenantA, g.ID)
+			}
+			got := f.request(tenantA, r.ID)
+			if got.Status != access.RequestFailed || len(got.Notices) == 0 {
+				t.Fatalf("the extension of a grant that %s is %s (notices %v)", end, got.Status, got.Notices)
+			}
+			if n := len(f.flow.of("EndApproval", r.ID)); n != 1 {
+				t.Errorf("EndApproval called %d times, want 1", n)
+			}
+			if _, ok := f.findAudit(tenantA, r.ID, access.AuditRequestFailed); !ok {
+				t.Error("no request.failed event")
+			}
+			_, err := f.svc.Approve(f.ctx, carol, r.ID, "ok", nil)
+			wantCode(t, err, access.CodeRequestNotPending)
+			if g := f.grant(tenantA, g.ID); g.Extensions != 0 || g.PendingExtension != "" {
+				t.Fatalf("grant %s with %d extensions, pending %q", g.Status, g.Extensions, g.PendingExtension)
+			}
+		})
 	}
 }
 

@@ -603,6 +603,27 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 		}
 		action = AuditGrantExpired
 	}
+	// An extension still waiting for approval ends with its grant, at once:
+	// its approvers have nothing left to decide.
+	var ended *Request
+	if g.PendingExtension != "" {
+		r, err := s.getRequest(ctx, t.ID, g.PendingExtension)
+		switch {
+		case CodeOf(err) == CodeNotFound:
+		case err != nil:
+			return err
+		case r.Status.CanBecome(RequestFailed) && r.Status == RequestPending:
+			r.Revision++
+			r.UpdatedAt = now
+			_ = r.transition(RequestFailed, now)
+			r.Notices = append(r.Notices, noticeGrantEnded)
+			c.Requests = append(c.Requests, r)
+			c.Audit = append(c.Audit, s.audit(t, sys, now, AuditRequestFailed, "request", r.ID, SeverityInfo,
+				map[string]any{"reason": "the grant it extends ended", "grant_id": g.ID}))
+			ended = &r
+		}
+		g.PendingExtension = ""
+	}
 	g.Revision++
 	c.Grants = []Grant{g}
 	details := map[string]any{"reason": g.Failure}
@@ -612,6 +633,11 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 	c.Audit = append([]AuditEvent{s.audit(t, sys, now, action, "grant", g.ID, severityOf(action), details)}, c.Audit...)
 	if err := s.commit(ctx, c); err != nil {
 		return err
+	}
+	if ended != nil {
+		if err := s.workflow.EndApproval(ctx, *ended); err != nil {
+			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + ended.ID, err})
+		}
 	}
 	s.observe(ctx, g)
 	return nil

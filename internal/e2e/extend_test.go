@@ -175,8 +175,9 @@ func TestExtendRequiredApprovedAndDenied(t *testing.T) {
 	})
 }
 
-// A grant that ends while its extension waits makes the extension fail, and
-// an ended grant cannot be extended at all.
+// A grant that ends while its extension waits makes the extension fail at
+// once (approving it then is too late), and an ended grant cannot be
+// extended at all.
 func TestExtendEndedGrant(t *testing.T) {
 	runAll(t, func(t *testing.T, e *env) {
 		a := e.acme
@@ -190,10 +191,11 @@ func TestExtendEndedGrant(t *testing.T) {
 		if g := a.alice.get("/v1/grants/" + g.ID).grant(); g.Status != "expired" {
 			t.Fatalf("grant is %s after its expiry", g.Status)
 		}
-		failed := a.carol.post("/v1/requests/"+x.ID+"/approve", body{"reasoning": "ok"}).want(http.StatusOK).request()
+		failed := a.alice.get("/v1/requests/" + x.ID).want(http.StatusOK).request()
 		if failed.Status != "failed" || len(failed.Notices) == 0 {
-			t.Fatalf("approving the extension of an ended grant = %+v", failed)
+			t.Fatalf("the extension of an ended grant = %+v", failed)
 		}
+		a.carol.post("/v1/requests/"+x.ID+"/approve", body{"reasoning": "ok"}).wantError(http.StatusConflict, "request_not_pending")
 		if got := a.alice.get("/v1/grants/" + g.ID).extendedGrant(); got.Status != "expired" || got.Extensions != 0 {
 			t.Fatalf("grant = %+v", got)
 		}
