@@ -619,7 +619,7 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 			r.Notices = append(r.Notices, noticeGrantEnded)
 			c.Requests = append(c.Requests, r)
 			c.Audit = append(c.Audit, s.audit(t, sys, now, AuditRequestFailed, "request", r.ID, SeverityInfo,
-				map[string]any{"reason": "the grant it extends ended", "grant_id": g.ID}))
+				map[string]any{"reason": "the grant ended before the extension was approved", "extends_grant_id": g.ID}))
 			ended = &r
 		}
 		g.PendingExtension = ""
