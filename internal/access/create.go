@@ -116,6 +116,15 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		return Request{}, committed(err)
 	}
 
+	return s.afterRequest(ctx, r, g)
+}
+
+// afterRequest does what a committed new request needs: a denial is
+// answered as policy_denied, a pending request waits for approval, and the
+// grant of an approved one (nil for an extension, whose grant is already
+// active) is provisioned. A workflow that cannot start is reported; the
+// sweeper picks the work up.
+func (s *core) afterRequest(ctx context.Context, r Request, g *Grant) (Request, error) {
 	switch r.Status {
 	case RequestDenied:
 		return r, DeniedError(r)
@@ -124,6 +133,9 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request " + r.ID, err})
 		}
 	case RequestApproved:
+		if g == nil {
+			break
+		}
 		if err := s.workflow.StartProvisioning(ctx, *g); err != nil {
 			s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant " + g.ID, err})
 		}

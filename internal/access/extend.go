@@ -121,15 +121,7 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 	if extended != nil {
 		s.rescheduleExpiry(ctx, *extended)
 	}
-	switch r.Status {
-	case RequestDenied:
-		return r, DeniedError(r)
-	case RequestPending:
-		if err := s.workflow.StartApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request " + r.ID, err})
-		}
-	}
-	return r, nil
+	return s.afterRequest(ctx, r, nil)
 }
 
 // CheckExtend validates a would-be extension's body without making it (see
