@@ -79,20 +79,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	r.Notices = dec.Notices
 
 	var g *Grant
-	switch {
-	case !dec.Allowed:
-		r.Status, r.DecidedAt = RequestDenied, now
-		r.Reasoning = "Denied by policy " + determiningIDs(dec)
-	case dec.Mode == policy.ModeRequire:
-		r.Status, r.ApprovalMode = RequestPending, ModeRequire
-		r.ApprovalsRequired = max(dec.Approvals, 1)
-		r.ApprovalExpiresAt = now.Add(t.Settings.ApprovalWindow)
-	default:
-		r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ApprovalMode(dec.Mode), now
-		r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)
-		if r.BreakGlass {
-			r.Reasoning = "Break-glass access granted at once by policy " + determiningIDs(dec) + "; flagged for review"
-		}
+	if applyDecision(&r, dec, t, now) == RequestApproved {
 		g = s.grantFor(r, now)
 		r.GrantID = g.ID
 	}
@@ -299,4 +286,26 @@ func validateMetadata(v Violations, m map[string]any) {
 	if err != nil || len(b) > MaxMetadataBytes {
 		v.Add("metadata", "must be at most %d bytes of JSON", MaxMetadataBytes)
 	}
+}
+
+// applyDecision records the policies' decision on a new request: denied,
+// pending for approvers (within the tenant's approval window), or approved
+// at once. It returns the request's status.
+func applyDecision(r *Request, dec policy.Decision, t Tenant, now time.Time) RequestStatus {
+	switch {
+	case !dec.Allowed:
+		r.Status, r.DecidedAt = RequestDenied, now
+		r.Reasoning = "Denied by policy " + determiningIDs(dec)
+	case dec.Mode == policy.ModeRequire:
+		r.Status, r.ApprovalMode = RequestPending, ModeRequire
+		r.ApprovalsRequired = max(dec.Approvals, 1)
+		r.ApprovalExpiresAt = now.Add(t.Settings.ApprovalWindow)
+	default:
+		r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ApprovalMode(dec.Mode), now
+		r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)
+		if r.BreakGlass {
+			r.Reasoning = "Break-glass access granted at once by policy " + determiningIDs(dec) + "; flagged for review"
+		}
+	}
+	return r.Status
 }

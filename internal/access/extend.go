@@ -82,21 +82,13 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 		r.Notices = dec.Notices
 
 		c := Change{}
-		switch {
-		case !dec.Allowed:
-			r.Status, r.DecidedAt = RequestDenied, now
-			r.Reasoning = "Denied by policy " + determiningIDs(dec)
-		case dec.Mode == policy.ModeRequire:
-			r.Status, r.ApprovalMode = RequestPending, ModeRequire
-			r.ApprovalsRequired = max(dec.Approvals, 1)
-			r.ApprovalExpiresAt = now.Add(t.Settings.ApprovalWindow)
+		switch applyDecision(&r, dec, t, now) {
+		case RequestPending:
 			g.PendingExtension = r.ID
 			g.Revision++
 			g.UpdatedAt = now
 			c.Grants = []Grant{g}
-		default:
-			r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ModeAuto, now
-			r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)
+		case RequestApproved:
 			r.GrantID = g.ID
 			ext := extend(g, r, now)
 			extended = &ext
@@ -192,22 +184,13 @@ func (s *core) noPendingExtension(ctx context.Context, t Tenant, g Grant, now ti
 
 // decideExtension asks the tenant's policies about a would-be extension of g.
 func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r Request, g Grant, ancestors []string, at time.Time) policy.Decision {
-	return set.Decide(policy.Request{
-		Principal:       policy.User{ID: p.ID, Groups: p.Groups},
-		Resource:        policyResource(r.Resource, ancestors),
-		Action:          r.Action,
-		DurationSeconds: r.DurationSeconds,
-		Justification:   r.Justification,
-		Grantee:         r.GranteeID,
-		Delegated:       r.Delegated(),
-		Time:            at,
-		Location:        t.Settings.Location(),
-		Extension: &policy.Extension{
-			RemainingSeconds:        max(int64(g.ExpiresAt.Sub(at).Seconds()), 0),
-			Extensions:              int64(g.Extensions),
-			OriginalDurationSeconds: g.DurationSeconds,
-		},
-	})
+	req := policyRequest(t, p, r, ancestors, at)
+	req.Extension = &policy.Extension{
+		RemainingSeconds:        max(int64(g.ExpiresAt.Sub(at).Seconds()), 0),
+		Extensions:              int64(g.Extensions),
+		OriginalDurationSeconds: g.DurationSeconds,
+	}
+	return set.Decide(req)
 }
 
 // extend moves g's expiry later by r's duration, under a new generation.

@@ -76,7 +76,12 @@ func policyResource(r Resource, ancestors []string) policy.Resource {
 
 // decideRequest asks the tenant's policies about a would-be request.
 func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, ancestors []string, at time.Time) policy.Decision {
-	return set.Decide(policy.Request{
+	return set.Decide(policyRequest(t, p, r, ancestors, at))
+}
+
+// policyRequest is what the policies see of a would-be request.
+func policyRequest(t Tenant, p Principal, r Request, ancestors []string, at time.Time) policy.Request {
+	return policy.Request{
 		Principal:       policy.User{ID: p.ID, Groups: p.Groups},
 		BreakGlass:      r.BreakGlass,
 		Resource:        policyResource(r.Resource, ancestors),
@@ -87,7 +92,7 @@ func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, 
 		Delegated:       r.Delegated(),
 		Time:            at,
 		Location:        t.Settings.Location(),
-	})
+	}
 }
 
 // mayDecide asks the tenant's policies whether approver may approve or deny r.
