@@ -166,6 +166,23 @@ func unknownFields(v any, t reflect.Type, prefix string, out access.Violations) 
 }
 
 // decodeOptional decodes a body that may be empty.
+// decodeFields decodes a body whose fields the handler checks itself: the
+// problems decode finds with named fields (unknown, wrong type) come back
+// as violations for the handler to add its own to, so one answer names
+// them all; a body that is not a JSON object is an error at once.
+func decodeFields(body []byte, v any) (access.Violations, error) {
+	problems := access.Violations{}
+	err := decode(body, v)
+	if err == nil {
+		return problems, nil
+	}
+	var e *access.Error
+	if errors.As(err, &e) && e.Details["body"] == nil && problems.Absorb(err) {
+		return problems, nil
+	}
+	return nil, err
+}
+
 func decodeOptional(body []byte, v any) error {
 	if body == nil {
 		return nil

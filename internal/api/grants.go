@@ -41,10 +41,10 @@ func (a *API) createGrant(w http.ResponseWriter, r *http.Request, p access.Princ
 		return err
 	}
 	var in createGrantBody
-	if err := decode(body, &in); err != nil {
+	v, err := decodeFields(body, &in)
+	if err != nil {
 		return err
 	}
-	v := access.Violations{}
 	cg := access.CreateGrantInput{Metadata: in.Metadata}
 	if in.Resource == nil {
 		v.Add("resource", "is required")
@@ -90,10 +90,10 @@ func (a *API) extendGrant(w http.ResponseWriter, r *http.Request, p access.Princ
 		return err
 	}
 	var in extendGrantBody
-	if err := decode(body, &in); err != nil {
+	v, err := decodeFields(body, &in)
+	if err != nil {
 		return err
 	}
-	v := access.Violations{}
 	ext := access.ExtendGrantInput{}
 	required(v, "justification", in.Justification, &ext.Justification)
 	if in.DurationSeconds == nil {

@@ -15,10 +15,10 @@ func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 		return err
 	}
 	var in createRequestBody
-	if err := decode(body, &in); err != nil {
+	v, err := decodeFields(body, &in)
+	if err != nil {
 		return err
 	}
-	v := access.Violations{}
 	cr := access.CreateRequestInput{Metadata: in.Metadata}
 	if in.Resource == nil {
 		v.Add("resource", "is required")

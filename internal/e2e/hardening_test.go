@@ -182,12 +182,18 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 				[]string{"resource.id", "action", "duration_seconds"}},
 			{"unknown and wrong type", "/v1/requests", `{"resource": {"type": "aws_account", "id": "123456789012"}, "action": "ReadOnly", "duration_seconds": "x", "justification": "ok", "nope": 1}`,
 				[]string{"nope", "duration_seconds"}},
+			{"unknown, wrong type and missing", "/v1/requests", `{"resource": {"type": "aws_account", "id": "123"}, "action": 5, "bogus": 1}`,
+				[]string{"bogus", "action", "duration_seconds", "justification", "resource.id"}},
+			{"extension unknown and missing", "/v1/grants/00000000-0000-7000-8000-000000000001/extend", `{"duration_seconds": "x", "bogus": 1}`,
+				[]string{"bogus", "duration_seconds", "justification"}},
+			{"direct grant unknown and missing", "/v1/grants", `{"grantee_id": "bob", "resource": {"type": "aws_account", "id": "12"}, "bogus": true}`,
+				[]string{"bogus", "action", "expires_at", "reasoning", "resource.id"}},
 			{"direct grant missing and invalid", "/v1/grants", body{"grantee_id": "bob", "resource": body{"type": "aws_account", "id": "12"}, "action": "Nope"},
 				[]string{"expires_at", "reasoning", "resource.id", "action"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				who := e.sub(t).acme.alice
-				if strings.Contains(c.path, "grants") {
+				if c.path == "/v1/grants" {
 					who = e.sub(t).acme.ada
 				}
 				er := who.post(c.path, c.body, invalid()).wantError(http.StatusBadRequest, "validation_failed")
