@@ -5,10 +5,13 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/publish"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("apikeys-create", table.Provider, ratelimit.Provider, publish.Provider) }
+func main() {
+	function.Run("apikeys-create", function.Route(api.ApikeysCreate()), table.Provider, ratelimit.Provider, publish.Provider)
+}

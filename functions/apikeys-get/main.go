@@ -5,9 +5,12 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("apikeys-get", table.Provider, ratelimit.Provider) }
+func main() {
+	function.Run("apikeys-get", function.Route(api.ApikeysGet()), table.Provider, ratelimit.Provider)
+}

@@ -5,10 +5,13 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/cursorkey"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("apikeys-list", table.Provider, ratelimit.Provider, cursorkey.Provider) }
+func main() {
+	function.Run("apikeys-list", function.Route(api.ApikeysList()), table.Provider, ratelimit.Provider, cursorkey.Provider)
+}

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/cursorkey"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"
@@ -13,5 +14,5 @@ import (
 )
 
 func main() {
-	function.Run("approvals-pending", table.Provider, ratelimit.Provider, cursorkey.Provider, directory.Provider)
+	function.Run("approvals-pending", function.Route(api.ApprovalsPending()), table.Provider, ratelimit.Provider, cursorkey.Provider, directory.Provider)
 }

@@ -5,10 +5,13 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/cursorkey"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("audit-list", table.Provider, ratelimit.Provider, cursorkey.Provider) }
+func main() {
+	function.Run("audit-list", function.Route(api.AuditList()), table.Provider, ratelimit.Provider, cursorkey.Provider)
+}

@@ -13,5 +13,5 @@ import (
 )
 
 func main() {
-	function.Run("expiry", table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider)
+	function.Run("expiry", function.Expiry, table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider)
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"
 	"github.com/elevate-jit/elevate/internal/function/needs/publish"
@@ -15,5 +16,5 @@ import (
 )
 
 func main() {
-	function.Run("grants-revoke", table.Provider, ratelimit.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, directory.Provider)
+	function.Run("grants-revoke", function.Route(api.GrantsRevoke()), table.Provider, ratelimit.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, directory.Provider)
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
@@ -12,5 +13,5 @@ import (
 )
 
 func main() {
-	function.Run("policies-evaluate", table.Provider, ratelimit.Provider, directory.Provider)
+	function.Run("policies-evaluate", function.Route(api.PoliciesEvaluate()), table.Provider, ratelimit.Provider, directory.Provider)
 }

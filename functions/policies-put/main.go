@@ -5,10 +5,13 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/publish"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("policies-put", table.Provider, ratelimit.Provider, publish.Provider) }
+func main() {
+	function.Run("policies-put", function.Route(api.PoliciesPut()), table.Provider, ratelimit.Provider, publish.Provider)
+}

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/publish"
 	"github.com/elevate-jit/elevate/internal/function/needs/ratelimit"
@@ -13,5 +14,5 @@ import (
 )
 
 func main() {
-	function.Run("requests-cancel", table.Provider, ratelimit.Provider, stepfunctions.Provider, publish.Provider)
+	function.Run("requests-cancel", function.Route(api.RequestsCancel()), table.Provider, ratelimit.Provider, stepfunctions.Provider, publish.Provider)
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"
 	"github.com/elevate-jit/elevate/internal/function/needs/publish"
@@ -14,5 +15,5 @@ import (
 )
 
 func main() {
-	function.Run("requests-create", table.Provider, ratelimit.Provider, stepfunctions.Provider, publish.Provider, directory.Provider)
+	function.Run("requests-create", function.Route(api.RequestsCreate()), table.Provider, ratelimit.Provider, stepfunctions.Provider, publish.Provider, directory.Provider)
 }

@@ -13,5 +13,5 @@ import (
 )
 
 func main() {
-	function.Run("sweeper-tenant", table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider)
+	function.Run("sweeper-tenant", function.SweeperTenant, table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider)
 }

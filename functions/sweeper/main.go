@@ -15,5 +15,5 @@ import (
 )
 
 func main() {
-	function.Run("sweeper", table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, identitycenter.Provider, sweepqueue.Provider)
+	function.Run("sweeper", function.Sweeper, table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, identitycenter.Provider, sweepqueue.Provider)
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"
 	"github.com/elevate-jit/elevate/internal/function/needs/publish"
@@ -13,5 +14,5 @@ import (
 )
 
 func main() {
-	function.Run("tenant-patch", table.Provider, ratelimit.Provider, publish.Provider, directory.Provider)
+	function.Run("tenant-patch", function.Route(api.TenantPatch()), table.Provider, ratelimit.Provider, publish.Provider, directory.Provider)
 }

@@ -10,4 +10,6 @@ import (
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("wf-attach-token", table.Provider, stepfunctions.Provider) }
+func main() {
+	function.Run("wf-attach-token", function.WfAttachToken, table.Provider, stepfunctions.Provider)
+}

@@ -14,5 +14,5 @@ import (
 )
 
 func main() {
-	function.Run("wf-deprovision", table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, identitycenter.Provider)
+	function.Run("wf-deprovision", function.WfDeprovision, table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, identitycenter.Provider)
 }

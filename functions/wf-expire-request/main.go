@@ -10,4 +10,6 @@ import (
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
 )
 
-func main() { function.Run("wf-expire-request", table.Provider, publish.Provider) }
+func main() {
+	function.Run("wf-expire-request", function.WfExpireRequest, table.Provider, publish.Provider)
+}

@@ -14,5 +14,5 @@ import (
 )
 
 func main() {
-	function.Run("wf-provision", table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, identitycenter.Provider)
+	function.Run("wf-provision", function.WfProvision, table.Provider, stepfunctions.Provider, schedule.Provider, publish.Provider, identitycenter.Provider)
 }

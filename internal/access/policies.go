@@ -16,9 +16,14 @@ type policyKey struct {
 
 // policyCache keeps parsed policy sets by tenant and version. A version never
 // changes once stored, so entries never go stale; the cache is only bounded.
+//
+// It holds them as any: every use case's core has a cache, and a typed map
+// would make every function's binary link Cedar through the types it
+// reaches (*policy.Set → *cedar.Policy and its JSON methods), even a read
+// that never evaluates a policy (TestFunctionsLinkOnlyTheirNeeds).
 type policyCache struct {
 	mu  sync.RWMutex
-	m   map[policyKey]*policy.Set
+	m   map[policyKey]any
 	max int
 }
 
@@ -26,13 +31,13 @@ func newPolicyCache(max int) *policyCache {
 	if max <= 0 {
 		max = 1024
 	}
-	return &policyCache{m: make(map[policyKey]*policy.Set), max: max}
+	return &policyCache{m: make(map[policyKey]any), max: max}
 }
 
 func (c *policyCache) get(k policyKey) (*policy.Set, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s, ok := c.m[k]
+	s, ok := c.m[k].(*policy.Set)
 	return s, ok
 }
 

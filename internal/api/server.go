@@ -65,8 +65,29 @@ type API struct {
 	inflight   map[access.IdempotencyScope]bool
 }
 
-// New builds the API handler with every route.
+// New builds the API handler with every route, the document and the health
+// check: the local server's handler.
 func New(c Config) *API {
+	a := newAPI(c)
+	a.mux.HandleFunc("GET /openapi.json", a.openAPI)
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	for _, r := range AllRoutes() {
+		a.handle(r)
+	}
+	return a.finish()
+}
+
+// NewRoute builds the API handler of one route: an API function's, which
+// links that route's handler and what it calls, and nothing of the others.
+func NewRoute(c Config, r Route) *API {
+	a := newAPI(c)
+	a.handle(r)
+	return a.finish()
+}
+
+func newAPI(c Config) *API {
 	a := &API{
 		svc: c.Service, auth: c.Auth, cursors: c.Cursors, log: c.Logger, now: c.Now,
 		cursorTTL: c.CursorTTL, limiter: c.Limiter, mux: http.NewServeMux(),
@@ -81,7 +102,14 @@ func New(c Config) *API {
 	if a.cursorTTL <= 0 {
 		a.cursorTTL = 24 * time.Hour
 	}
-	a.routes()
+	return a
+}
+
+// finish adds the answer to a path no route serves and the middleware.
+func (a *API) finish() *API {
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
 	a.handler = Middleware(a.log, a.Routes())
 	return a
 }
@@ -92,57 +120,15 @@ const (
 	maxPolicyBody = 256 << 10
 )
 
-func (a *API) routes() {
-	a.mux.HandleFunc("GET /openapi.json", a.openAPI)
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-
-	a.handle("POST /v1/requests", access.RoleRequester, "requesting access", a.createRequest)
-	a.handle("GET /v1/requests", access.RoleRequester, "reading requests", a.listRequests)
-	a.handle("GET /v1/requests/{id}", access.RoleRequester, "reading requests", a.getRequest)
-	a.handle("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", a.approveRequest)
-	a.handle("POST /v1/requests/{id}/deny", access.RoleApprover, "deciding requests", a.denyRequest)
-	a.handle("POST /v1/requests/{id}/cancel", access.RoleRequester, "cancelling requests", a.cancelRequest)
-	a.handle("GET /v1/approvals/pending", access.RoleApprover, "the approvals inbox", a.listPendingApprovals)
-
-	a.handle("GET /v1/grants", access.RoleRequester, "reading grants", a.listGrants)
-	a.handle("POST /v1/grants", access.RoleAdmin, "granting access directly", a.createGrant)
-	a.handle("GET /v1/grants/{id}", access.RoleRequester, "reading grants", a.getGrant)
-	a.handle("POST /v1/grants/{id}/revoke", access.RoleRequester, "revoking grants", a.revokeGrant)
-	a.handle("POST /v1/grants/{id}/extend", access.RoleRequester, "extending grants", a.extendGrant)
-
-	a.handle("GET /v1/catalog", access.RoleRequester, "reading the catalog", a.getCatalog)
-	a.handle("PUT /v1/catalog", access.RoleAdmin, "changing the catalog", a.putCatalog)
-	a.handle("GET /v1/tenant", access.RoleAdmin, "reading tenant settings", a.getTenant)
-	a.handle("PATCH /v1/tenant", access.RoleAdmin, "changing tenant settings", a.patchTenant)
-
-	a.handle("POST /v1/api-keys", access.RoleAdmin, "managing API keys", a.createAPIKey)
-	a.handle("GET /v1/api-keys", access.RoleAdmin, "managing API keys", a.listAPIKeys)
-	a.handle("GET /v1/api-keys/{id}", access.RoleAdmin, "managing API keys", a.getAPIKey)
-	a.handle("DELETE /v1/api-keys/{id}", access.RoleAdmin, "managing API keys", a.deleteAPIKey)
-
-	a.handle("GET /v1/audit-events", access.RoleAdmin, "reading the audit trail", a.listAuditEvents)
-
-	a.handle("GET /v1/policies", access.RoleApprover, "reading policies", a.getPolicies)
-	a.handle("PUT /v1/policies", access.RoleAdmin, "changing policies", a.putPolicies)
-	a.handle("GET /v1/policies/versions/{n}", access.RoleApprover, "reading policies", a.getPolicyVersion)
-	a.handle("POST /v1/policies/evaluate", access.RoleAdmin, "evaluating policies", a.evaluatePolicies)
-
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, a.log, access.Errorf(access.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
-	})
-}
-
 // handlerFunc is an authenticated handler: it returns an error instead of
 // writing one, so errors are mapped in one place.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p access.Principal) error
 
-// handle registers an authenticated route that callers of at least role min
-// may call; what names it in the refusal. The role is checked before
+// handle registers an authenticated route. Its role is checked before
 // anything of the call is read, so authorization comes before validation.
-func (a *API) handle(pattern string, min access.Role, what string, h handlerFunc) {
-	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+func (a *API) handle(rt Route) {
+	h := rt.serve(a)
+	a.mux.HandleFunc(rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.auth.Authenticate(r.Context(), r.Header.Get("X-Tenant-ID"), r.Header.Get("X-API-Key"), r.Header.Get("Authorization"))
 		if err != nil {
 			WriteError(w, r, a.log, err)
@@ -156,7 +142,7 @@ func (a *API) handle(pattern string, min access.Role, what string, h handlerFunc
 			}
 		}
 		setLogAttrs(r.Context(), slog.String("tenant_id", p.TenantID), slog.String("principal_id", p.ID))
-		if err := access.RequireRole(p, min, what); err != nil {
+		if err := access.RequireRole(p, rt.role, rt.what); err != nil {
 			WriteError(w, r, a.log, err)
 			return
 		}

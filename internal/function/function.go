@@ -25,16 +25,18 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/function/docs"
 	"github.com/elevate-jit/elevate/internal/function/gateway"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
 // Run runs the Lambda function of that name (a directory under
-// functions/). A missing or malformed setting stops it at start with a
-// message naming the variable.
-func Run(name string, providers ...Provider) {
+// functions/), serving what serves builds: its API route (Route) or its
+// workflow step (Provision, Expiry, …). A missing or malformed setting
+// stops it at start with a message naming the variable.
+func Run(name string, serves Serves, providers ...Provider) {
 	logs := logHandler()
-	h, err := Handler(context.Background(), name, os.Getenv, logs, providers...)
+	h, err := handler(context.Background(), name, serves, os.Getenv, logs, providers)
 	if err != nil {
 		slog.New(logs).Error("cannot start", "function", name, "error", err)
 		fmt.Fprintf(os.Stderr, "elevate %s: %v\n", name, err)
@@ -51,12 +53,84 @@ func Run(name string, providers ...Provider) {
 // read once, when the process starts.
 func logHandler() slog.Handler { return lambdacontext.NewLogHandler() }
 
-// Handler builds the handler of a function: an API Gateway (HTTP API,
-// payload 2.0) handler for API functions, a typed workflow handler for the
-// others. It reads the function's environment (deploy.Variables) through
-// getenv, which is os.Getenv outside tests, logs to logs, and builds its
-// adapters with the providers of its needs.
+// Serves builds a function's Lambda handler from its wiring. A function's
+// main names its own (Route(api.RequestsGet()), Provision, …), so that its
+// binary links that handler and what it calls, not the other functions'.
+type Serves func(w *Wiring) (any, error)
+
+// Route serves one API route: an API Gateway (HTTP API, payload 2.0)
+// handler. The route must be the function's own.
+func Route(r api.Route) Serves {
+	return func(w *Wiring) (any, error) {
+		if r.Pattern != w.Function.Route {
+			return nil, fmt.Errorf("function %s serves %q, not the route %q", w.Function.Name, w.Function.Route, r.Pattern)
+		}
+		h := api.NewRoute(api.Config{Service: w.service, Auth: w.Auth, Cursors: w.Cursors, Logger: w.Log, Limiter: w.Limiter}, r)
+		return apiHandler(w.Function, h, w.Log, w.Refresh), nil
+	}
+}
+
+// The workflow steps' handlers: the state machine's tasks, the expiry
+// schedules' target and the sweepers.
+
+func WfAttachToken(w *Wiring) (any, error)   { return w.workflow().AttachToken, nil }
+func WfExpireRequest(w *Wiring) (any, error) { return w.workflow().ExpireRequest, nil }
+func WfProvision(w *Wiring) (any, error)     { return w.workflow().Provision, nil }
+func WfDeprovision(w *Wiring) (any, error)   { return w.workflow().Deprovision, nil }
+func Expiry(w *Wiring) (any, error)          { return w.workflow().Expire, nil }
+func Sweeper(w *Wiring) (any, error)         { return w.workflow().Sweep, nil }
+func SweeperTenant(w *Wiring) (any, error) {
+	return sweepTenants(meteredSweeper{w.operator, w.meter}, w.Log), nil
+}
+
+// workflow is the workflow steps' handlers on this wiring.
+func (w *Wiring) workflow() workflow.Handlers {
+	return workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.Resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: w.Log}
+}
+
+// Handler builds the handler of the function of that name with what it
+// serves (ServesOf). It reads the function's environment (deploy.Variables)
+// through getenv, which is os.Getenv outside tests, logs to logs, and
+// builds its adapters with the providers of its needs. Run does the same
+// with the Serves its main names; Handler, which links every function's,
+// is for tests and tools.
 func Handler(ctx context.Context, name string, getenv func(string) string, logs slog.Handler, providers ...Provider) (any, error) {
+	serves, err := ServesOf(name)
+	if err != nil {
+		return nil, err
+	}
+	return handler(ctx, name, serves, getenv, logs, providers)
+}
+
+// ServesOf is what the function of that name serves.
+func ServesOf(name string) (Serves, error) {
+	fn, ok := deploy.FunctionByName(name)
+	if !ok {
+		return nil, fmt.Errorf("no function %q in the inventory", name)
+	}
+	if fn.Route != "" {
+		for _, r := range api.AllRoutes() {
+			if r.Pattern == fn.Route {
+				return Route(r), nil
+			}
+		}
+		if fn.Route == docs.Route {
+			return func(w *Wiring) (any, error) { return docs.Handler(w.Getenv, w.Log.Handler()), nil }, nil
+		}
+		return nil, fmt.Errorf("function %q: no API route %q", name, fn.Route)
+	}
+	steps := map[string]Serves{
+		"wf-attach-token": WfAttachToken, "wf-expire-request": WfExpireRequest,
+		"wf-provision": WfProvision, "wf-deprovision": WfDeprovision,
+		"expiry": Expiry, "sweeper": Sweeper, "sweeper-tenant": SweeperTenant,
+	}
+	if s, ok := steps[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("function %q has no handler", name)
+}
+
+func handler(ctx context.Context, name string, serves Serves, getenv func(string) string, logs slog.Handler, providers []Provider) (any, error) {
 	fn, ok := deploy.FunctionByName(name)
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the inventory", name)
@@ -74,28 +148,7 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 	if err := e.err(); err != nil {
 		return nil, err
 	}
-	if fn.Route != "" {
-		h := api.New(api.Config{Service: w.service, Auth: w.Auth, Cursors: w.Cursors, Logger: log, Limiter: w.Limiter})
-		return apiHandler(fn, h, log, w.Refresh), nil
-	}
-	h := workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.Resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: log}
-	switch fn.Name {
-	case "wf-attach-token":
-		return h.AttachToken, nil
-	case "wf-expire-request":
-		return h.ExpireRequest, nil
-	case "wf-provision":
-		return h.Provision, nil
-	case "wf-deprovision":
-		return h.Deprovision, nil
-	case "expiry":
-		return h.Expire, nil
-	case "sweeper":
-		return h.Sweep, nil
-	case "sweeper-tenant":
-		return sweepTenants(meteredSweeper{w.operator, w.meter}, log), nil
-	}
-	return nil, fmt.Errorf("function %q has no handler", fn.Name)
+	return serves(w)
 }
 
 // apiHandler serves one API route through the shared HTTP handler. A call

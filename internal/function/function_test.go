@@ -231,6 +231,68 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 	}
 }
 
+// TestFunctionsLinkOnlyTheirHandler checks what the linker keeps, which the
+// imports alone do not say: a function's binary holds its own handler and
+// what that calls, not another route's handler (every API function imports
+// package api), and a read holds no Cedar evaluation, schema or validator
+// (it imports the domain, which imports Cedar). It builds two functions
+// with their symbols and reads them with go tool nm.
+func TestFunctionsLinkOnlyTheirHandler(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two functions")
+	}
+	const api = "github.com/elevate-jit/elevate/internal/api.(*API)."
+	for _, tc := range []struct {
+		fn         string
+		has, lacks []string
+	}{
+		{"requests-get", []string{api + "getRequest"}, []string{
+			api + "createRequest", api + "approveRequest", api + "putPolicies",
+			"github.com/elevate-jit/elevate/internal/workflow.Handlers.Provision",
+			"github.com/cedar-policy/cedar-go/internal/eval.",
+			"github.com/cedar-policy/cedar-go/x/exp/schema/validate.",
+			"github.com/cedar-policy/cedar-go/x/exp/schema/internal/parser.",
+		}},
+		{"wf-attach-token", []string{"github.com/elevate-jit/elevate/internal/workflow.Handlers.AttachToken"}, []string{
+			api, "github.com/elevate-jit/elevate/internal/workflow.Handlers.Provision",
+		}},
+	} {
+		t.Run(tc.fn, func(t *testing.T) {
+			t.Parallel()
+			bin := filepath.Join(t.TempDir(), "bootstrap")
+			build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "../../functions/"+tc.fn)
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go build: %v\n%s", err, out)
+			}
+			out, err := exec.Command("go", "tool", "nm", bin).Output()
+			if err != nil {
+				t.Fatalf("go tool nm: %v", err)
+			}
+			// A package's init and variables stay linked with its import;
+			// only its code (text symbols) counts here.
+			var syms []string
+			for _, line := range strings.Split(string(out), "\n") {
+				if f := strings.Fields(line); len(f) >= 3 && strings.EqualFold(f[1], "T") && !strings.Contains(f[2], ".init") {
+					syms = append(syms, f[2])
+				}
+			}
+			links := func(prefix string) bool {
+				return slices.ContainsFunc(syms, func(s string) bool { return strings.HasPrefix(s, prefix) })
+			}
+			for _, s := range tc.has {
+				if !links(s) {
+					t.Errorf("%s does not link %s", tc.fn, s)
+				}
+			}
+			for _, s := range tc.lacks {
+				if links(s) {
+					t.Errorf("%s links %s", tc.fn, s)
+				}
+			}
+		})
+	}
+}
+
 // TestProvidersMatchTheNeeds checks that a function refuses to start
 // without a provider for one of its needs, or with a provider of none of
 // them (which would link what its needs do not allow).

@@ -53,8 +53,22 @@ type compiledSchema struct {
 	actionEntities map[types.EntityUID]types.Entity
 }
 
+// The compiled schema, built by the first schemaOf. These are plain
+// variables (not a sync.OnceValue, which would need package init code): a
+// binary that never decides a policy, such as a read function's, then links
+// nothing of Cedar's schema parser, validator or JSON encoding.
+var (
+	schemaOnce     sync.Once
+	schemaCompiled compiledSchema
+)
+
 // schemaOf is the compiled schema.
-var schemaOf = sync.OnceValue(func() compiledSchema {
+func schemaOf() compiledSchema {
+	schemaOnce.Do(func() { schemaCompiled = compileSchema() })
+	return schemaCompiled
+}
+
+func compileSchema() compiledSchema {
 	var s schema.Schema
 	s.SetFilename("elevate.cedarschema")
 	if err := s.UnmarshalCedar([]byte(SchemaText)); err != nil {
@@ -74,4 +88,4 @@ var schemaOf = sync.OnceValue(func() compiledSchema {
 		}
 	}
 	return c
-})
+}

@@ -45,12 +45,20 @@ func syntaxProblem(text []byte, err error) Problem {
 	return Problem{Message: "the policy text cannot be parsed"}
 }
 
+// cedar-go's parse errors, compiled by their first use (no package init
+// code: see schemaOf).
 var (
-	parserError = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^parse error at <input>:(\d+):(\d+) ("(?:[^"\\]|\\.)*"): (.*)$`)
-	})
-	scannerError = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^<input>:(\d+):(\d+): `) })
+	errorsOnce                    sync.Once
+	parserErrorRE, scannerErrorRE *regexp.Regexp
 )
+
+func parserError() *regexp.Regexp  { errorsOnce.Do(compileErrors); return parserErrorRE }
+func scannerError() *regexp.Regexp { errorsOnce.Do(compileErrors); return scannerErrorRE }
+
+func compileErrors() {
+	parserErrorRE = regexp.MustCompile(`^parse error at <input>:(\d+):(\d+) ("(?:[^"\\]|\\.)*"): (.*)$`)
+	scannerErrorRE = regexp.MustCompile(`^<input>:(\d+):(\d+): `)
+}
 
 // Limits on nesting, checked before cedar-go parses: its parser and
 // validator recurse once per level, and the validator takes time quadratic in

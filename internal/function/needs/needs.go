@@ -90,21 +90,37 @@ func Main(fn deploy.Function) ([]byte, error) {
 		return format.Source(b.Bytes())
 	}
 	ps := For(fn)
-	if len(ps) == 0 {
-		fmt.Fprintf(&b, "package main\n\nimport %q\n", module+"/internal/function")
-	} else {
-		fmt.Fprintf(&b, "package main\n\nimport (\n\t%q\n", module+"/internal/function")
-		for _, p := range ps {
-			fmt.Fprintf(&b, "\t%q\n", ImportPath(p))
-		}
-		fmt.Fprintf(&b, ")\n")
+	imports := []string{module + "/internal/function"}
+	serves := "function." + Identifier(fn.Name)
+	if fn.Route != "" {
+		imports = append(imports, module+"/internal/api")
+		serves = "function.Route(api." + Identifier(fn.Name) + "())"
 	}
-	fmt.Fprintf(&b, "\nfunc main() { function.Run(%q", fn.Name)
+	for _, p := range ps {
+		imports = append(imports, ImportPath(p))
+	}
+	fmt.Fprintf(&b, "package main\n\nimport (\n")
+	for _, path := range imports {
+		fmt.Fprintf(&b, "\t%q\n", path)
+	}
+	fmt.Fprintf(&b, ")\n\nfunc main() { function.Run(%q, %s", fn.Name, serves)
 	for _, p := range ps {
 		fmt.Fprintf(&b, ", %s.Provider", p.Name)
 	}
 	fmt.Fprintf(&b, ") }\n")
 	return format.Source(b.Bytes())
+}
+
+// Identifier is the Go name of what a function serves, after its name:
+// api.RequestsGet for requests-get, function.WfProvision for wf-provision.
+func Identifier(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }
 
 // describe says what a function is, for its command's doc comment.

@@ -1,0 +1,135 @@
+package api
+
+import "github.com/elevate-jit/elevate/internal/access"
+
+// Route is one authenticated route of the API: its pattern, the least role
+// that may call it (what names it in the refusal), and its handler.
+//
+// Each route has a constructor named after the Lambda function that serves
+// it (requests-get: RequestsGet), which that function's generated main
+// passes to NewRoute: a function's binary links its own handler only, and
+// New (every route) is the local server's.
+type Route struct {
+	Pattern string
+	role    access.Role
+	what    string
+	serve   func(a *API) handlerFunc
+}
+
+func route(pattern string, role access.Role, what string, serve func(a *API) handlerFunc) Route {
+	return Route{Pattern: pattern, role: role, what: what, serve: serve}
+}
+
+// AllRoutes is every route, in the order New registers them.
+func AllRoutes() []Route {
+	return []Route{
+		RequestsCreate(), RequestsList(), RequestsGet(), RequestsApprove(), RequestsDeny(), RequestsCancel(), ApprovalsPending(),
+		GrantsList(), GrantsCreate(), GrantsGet(), GrantsRevoke(), GrantsExtend(),
+		CatalogGet(), CatalogPut(), TenantGet(), TenantPatch(),
+		ApikeysCreate(), ApikeysList(), ApikeysGet(), ApikeysDelete(),
+		AuditList(),
+		PoliciesGet(), PoliciesPut(), PoliciesVersion(), PoliciesEvaluate(),
+	}
+}
+
+// The routes, one per API function.
+
+func RequestsCreate() Route {
+	return route("POST /v1/requests", access.RoleRequester, "requesting access", func(a *API) handlerFunc { return a.createRequest })
+}
+
+func RequestsList() Route {
+	return route("GET /v1/requests", access.RoleRequester, "reading requests", func(a *API) handlerFunc { return a.listRequests })
+}
+
+func RequestsGet() Route {
+	return route("GET /v1/requests/{id}", access.RoleRequester, "reading requests", func(a *API) handlerFunc { return a.getRequest })
+}
+
+func RequestsApprove() Route {
+	return route("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", func(a *API) handlerFunc { return a.approveRequest })
+}
+
+func RequestsDeny() Route {
+	return route("POST /v1/requests/{id}/deny", access.RoleApprover, "deciding requests", func(a *API) handlerFunc { return a.denyRequest })
+}
+
+func RequestsCancel() Route {
+	return route("POST /v1/requests/{id}/cancel", access.RoleRequester, "cancelling requests", func(a *API) handlerFunc { return a.cancelRequest })
+}
+
+func ApprovalsPending() Route {
+	return route("GET /v1/approvals/pending", access.RoleApprover, "the approvals inbox", func(a *API) handlerFunc { return a.listPendingApprovals })
+}
+
+func GrantsList() Route {
+	return route("GET /v1/grants", access.RoleRequester, "reading grants", func(a *API) handlerFunc { return a.listGrants })
+}
+
+func GrantsCreate() Route {
+	return route("POST /v1/grants", access.RoleAdmin, "granting access directly", func(a *API) handlerFunc { return a.createGrant })
+}
+
+func GrantsGet() Route {
+	return route("GET /v1/grants/{id}", access.RoleRequester, "reading grants", func(a *API) handlerFunc { return a.getGrant })
+}
+
+func GrantsRevoke() Route {
+	return route("POST /v1/grants/{id}/revoke", access.RoleRequester, "revoking grants", func(a *API) handlerFunc { return a.revokeGrant })
+}
+
+func GrantsExtend() Route {
+	return route("POST /v1/grants/{id}/extend", access.RoleRequester, "extending grants", func(a *API) handlerFunc { return a.extendGrant })
+}
+
+func CatalogGet() Route {
+	return route("GET /v1/catalog", access.RoleRequester, "reading the catalog", func(a *API) handlerFunc { return a.getCatalog })
+}
+
+func CatalogPut() Route {
+	return route("PUT /v1/catalog", access.RoleAdmin, "changing the catalog", func(a *API) handlerFunc { return a.putCatalog })
+}
+
+func TenantGet() Route {
+	return route("GET /v1/tenant", access.RoleAdmin, "reading tenant settings", func(a *API) handlerFunc { return a.getTenant })
+}
+
+func TenantPatch() Route {
+	return route("PATCH /v1/tenant", access.RoleAdmin, "changing tenant settings", func(a *API) handlerFunc { return a.patchTenant })
+}
+
+func ApikeysCreate() Route {
+	return route("POST /v1/api-keys", access.RoleAdmin, "managing API keys", func(a *API) handlerFunc { return a.createAPIKey })
+}
+
+func ApikeysList() Route {
+	return route("GET /v1/api-keys", access.RoleAdmin, "managing API keys", func(a *API) handlerFunc { return a.listAPIKeys })
+}
+
+func ApikeysGet() Route {
+	return route("GET /v1/api-keys/{id}", access.RoleAdmin, "managing API keys", func(a *API) handlerFunc { return a.getAPIKey })
+}
+
+func ApikeysDelete() Route {
+	return route("DELETE /v1/api-keys/{id}", access.RoleAdmin, "managing API keys", func(a *API) handlerFunc { return a.deleteAPIKey })
+}
+
+func AuditList() Route {
+	return route("GET /v1/audit-events", access.RoleAdmin, "reading the audit trail", func(a *API) handlerFunc { return a.listAuditEvents })
+}
+
+func PoliciesGet() Route {
+	return route("GET /v1/policies", access.RoleApprover, "reading policies", func(a *API) handlerFunc { return a.getPolicies })
+}
+
+func PoliciesPut() Route {
+	return route("PUT /v1/policies", access.RoleAdmin, "changing policies", func(a *API) handlerFunc { return a.putPolicies })
+}
+
+func PoliciesVersion() Route {
+	return route("GET /v1/policies/versions/{n}", access.RoleApprover, "reading policies", func(a *API) handlerFunc { return a.getPolicyVersion })
+}
+
+func PoliciesEvaluate() Route {
+	return route("POST /v1/policies/evaluate", access.RoleAdmin, "evaluating policies", func(a *API) handlerFunc { return a.evaluatePolicies })
+}
