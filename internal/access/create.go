@@ -75,7 +75,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata,
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	dec := s.decideRequest(set, t, p, r, ancestors, now)
+	dec := s.decideRequest(set, t, p, &r, ancestors, now)
 	r.Notices = dec.Notices
 
 	var g *Grant

@@ -78,7 +78,7 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			Justification: strings.TrimSpace(in.Justification), DurationSeconds: in.DurationSeconds,
 			ExtendsGrantID: g.ID, PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 		}
-		dec := s.decideExtension(set, t, p, r, g, ancestors, now)
+		dec := s.decideExtension(set, t, p, &r, g, ancestors, now)
 		r.Notices = dec.Notices
 
 		c := Change{}
@@ -182,14 +182,16 @@ func (s *core) noPendingExtension(ctx context.Context, t Tenant, g Grant, now ti
 	return nil
 }
 
-// decideExtension asks the tenant's policies about a would-be extension of g.
-func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r Request, g Grant, ancestors []string, at time.Time) policy.Decision {
-	req := policyRequest(t, p, r, ancestors, at)
+// decideExtension asks the tenant's policies about a would-be extension of
+// g, and records on r what they saw.
+func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r *Request, g Grant, ancestors []string, at time.Time) policy.Decision {
+	req := policyRequest(t, p, *r, ancestors, at)
 	req.Extension = &policy.Extension{
 		RemainingSeconds:        max(int64(g.ExpiresAt.Sub(at).Seconds()), 0),
 		Extensions:              int64(g.Extensions),
 		OriginalDurationSeconds: g.DurationSeconds,
 	}
+	r.Context = decisionContext(t, req)
 	return set.Decide(req)
 }
 

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -79,9 +80,57 @@ func policyResource(r Resource, ancestors []string) policy.Resource {
 	}
 }
 
-// decideRequest asks the tenant's policies about a would-be request.
-func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, ancestors []string, at time.Time) policy.Decision {
-	return set.Decide(policyRequest(t, p, r, ancestors, at))
+// decideRequest asks the tenant's policies about a would-be request, and
+// records on it what they saw (Request.Context).
+func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r *Request, ancestors []string, at time.Time) policy.Decision {
+	req := policyRequest(t, p, *r, ancestors, at)
+	r.Context = decisionContext(t, req)
+	return set.Decide(req)
+}
+
+// decisionContext is what a request records of what its policies saw.
+func decisionContext(t Tenant, req policy.Request) *DecisionContext {
+	c := &DecisionContext{Groups: slices.Clone(req.Principal.Groups), Ancestors: slices.Clone(req.Resource.Ancestors)}
+	if z := t.Settings.TimeZone; z != "UTC" {
+		c.TimeZone = z
+	}
+	if e := req.Extension; e != nil {
+		c.Extension = &ExtensionContext{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
+	}
+	return c
+}
+
+// replayRequest is what the policies saw of a recorded request, rebuilt from
+// the request and its Context; complete is false for a request recorded
+// without one (its groups and organization are then unknown).
+func replayRequest(r Request) (req policy.Request, complete bool) {
+	c := r.Context
+	complete = c != nil
+	if c == nil {
+		c = &DecisionContext{}
+	}
+	loc := time.UTC
+	if c.TimeZone != "" {
+		if l, err := time.LoadLocation(c.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	req = policy.Request{
+		Principal:       policy.User{ID: r.RequesterID, Groups: c.Groups},
+		BreakGlass:      r.BreakGlass,
+		Resource:        policyResource(r.Resource, c.Ancestors),
+		Action:          r.Action,
+		DurationSeconds: r.DurationSeconds,
+		Justification:   r.Justification,
+		Grantee:         r.GranteeID,
+		Delegated:       r.Delegated(),
+		Time:            r.CreatedAt,
+		Location:        loc,
+	}
+	if e := c.Extension; e != nil {
+		req.Extension = &policy.Extension{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
+	}
+	return req, complete
 }
 
 // policyRequest is what the policies see of a would-be request.

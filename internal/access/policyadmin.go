@@ -157,6 +157,6 @@ func (s *Service) EvaluatePolicies(ctx context.Context, p Principal, in Evaluate
 	}
 	r := Request{RequesterID: in.PrincipalID, GranteeID: grantee, Resource: in.Resource, Action: in.Action,
 		DurationSeconds: in.DurationSeconds, Justification: in.Justification, BreakGlass: in.BreakGlass}
-	ev.Decision = s.decideRequest(set, t, Principal{ID: in.PrincipalID, Groups: in.Groups}, r, ancestors, at)
+	ev.Decision = s.decideRequest(set, t, Principal{ID: in.PrincipalID, Groups: in.Groups}, &r, ancestors, at)
 	return ev, nil
 }

@@ -96,12 +96,38 @@ type Request struct {
 	Notices        []string
 	Metadata       map[string]any
 	PolicyVersion  int
+	// Context is what the policies saw of the request when it was decided,
+	// beyond its own fields, so that a backtest can replay it (nil for a
+	// request recorded before Elevate kept it).
+	Context *DecisionContext
 	// TaskToken is the workflow's handle on the approval wait. It never leaves
 	// the backend.
 	TaskToken string
 	Revision  int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// DecisionContext is what the policies saw of a request when it was
+// decided, beyond the request's own fields: the requester's groups, the
+// organization above the resource, the tenant's time zone, and for an
+// extension the grant it extends. The decision's time is the request's
+// CreatedAt.
+type DecisionContext struct {
+	Groups    []string
+	Ancestors []string
+	// TimeZone is the tenant's IANA time zone then ("" is UTC).
+	TimeZone string
+	// Extension is set for a request to extend an active grant.
+	Extension *ExtensionContext
+}
+
+// ExtensionContext is what the policies saw of the grant an extension
+// request extends.
+type ExtensionContext struct {
+	RemainingSeconds        int64
+	Extensions              int64
+	OriginalDurationSeconds int64
 }
 
 // Requester is the request's requester as a person.

@@ -142,10 +142,47 @@ type requestData struct {
 	Notices           []string       `dynamodbav:"notices,omitempty"`
 	Metadata          string         `dynamodbav:"metadata,omitempty"`
 	PolicyVersion     int            `dynamodbav:"policy_version,omitempty"`
+	Context           *contextData   `dynamodbav:"decision_context,omitempty"`
 	TaskToken         string         `dynamodbav:"task_token,omitempty"`
 	Rev               int64          `dynamodbav:"rev"`
 	CreatedAt         string         `dynamodbav:"created_at,omitempty"`
 	UpdatedAt         string         `dynamodbav:"updated_at,omitempty"`
+}
+
+// contextData is a request's DecisionContext.
+type contextData struct {
+	Groups    []string       `dynamodbav:"groups,omitempty"`
+	Ancestors []string       `dynamodbav:"ancestors,omitempty"`
+	TimeZone  string         `dynamodbav:"time_zone,omitempty"`
+	Extension *extensionData `dynamodbav:"extension,omitempty"`
+}
+
+type extensionData struct {
+	RemainingSeconds        int64 `dynamodbav:"remaining_seconds"`
+	Extensions              int64 `dynamodbav:"extensions"`
+	OriginalDurationSeconds int64 `dynamodbav:"original_duration_seconds"`
+}
+
+func contextToData(c *access.DecisionContext) *contextData {
+	if c == nil {
+		return nil
+	}
+	d := &contextData{Groups: c.Groups, Ancestors: c.Ancestors, TimeZone: c.TimeZone}
+	if e := c.Extension; e != nil {
+		d.Extension = &extensionData{e.RemainingSeconds, e.Extensions, e.OriginalDurationSeconds}
+	}
+	return d
+}
+
+func contextFromData(d *contextData) *access.DecisionContext {
+	if d == nil {
+		return nil
+	}
+	c := &access.DecisionContext{Groups: d.Groups, Ancestors: d.Ancestors, TimeZone: d.TimeZone}
+	if e := d.Extension; e != nil {
+		c.Extension = &access.ExtensionContext{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
+	}
+	return c
 }
 
 type approvalData struct {
@@ -506,7 +543,7 @@ func requestToData(r access.Request) (requestData, error) {
 		ApprovalMode: string(r.ApprovalMode), ApprovalsRequired: r.ApprovalsRequired,
 		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
 		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, Notices: r.Notices,
-		Metadata: meta, PolicyVersion: r.PolicyVersion, TaskToken: r.TaskToken, Rev: r.Revision,
+		Metadata: meta, PolicyVersion: r.PolicyVersion, Context: contextToData(r.Context), TaskToken: r.TaskToken, Rev: r.Revision,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
 	for _, a := range r.Approvals {
@@ -525,7 +562,7 @@ func requestFromData(d requestData) (access.Request, error) {
 		ApprovalMode: access.ApprovalMode(d.ApprovalMode), ApprovalsRequired: d.ApprovalsRequired,
 		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
 		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, Notices: d.Notices,
-		PolicyVersion: d.PolicyVersion, TaskToken: d.TaskToken, Revision: d.Rev,
+		PolicyVersion: d.PolicyVersion, Context: contextFromData(d.Context), TaskToken: d.TaskToken, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
 	for _, a := range d.Approvals {

@@ -23,6 +23,15 @@ func (c *copier) request(r access.Request) access.Request {
 	r.Approvals = slices.Clone(r.Approvals)
 	r.Notices = slices.Clone(r.Notices)
 	r.Metadata = c.object(r.Metadata)
+	if r.Context != nil {
+		ctx := *r.Context
+		ctx.Groups, ctx.Ancestors = slices.Clone(ctx.Groups), slices.Clone(ctx.Ancestors)
+		if ctx.Extension != nil {
+			e := *ctx.Extension
+			ctx.Extension = &e
+		}
+		r.Context = &ctx
+	}
 	return r
 }
 

@@ -120,7 +120,11 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		ApprovalExpiresAt: at.Add(4 * time.Hour),
 		GrantID:           uuid.NewString(),
 		ExtendsGrantID:    uuid.NewString(),
-		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
+		Context: &access.DecisionContext{
+			Groups: []string{"payments-oncall", "engineering"}, Ancestors: []string{"r-a1b2", "ou-a1b2-payments"}, TimeZone: "Europe/Berlin",
+			Extension: &access.ExtensionContext{RemainingSeconds: 900, Extensions: 1, OriginalDurationSeconds: 3600},
+		},
+		Notices: []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",
 			"severity": 2.0,
