@@ -165,7 +165,6 @@ func unknownFields(v any, t reflect.Type, prefix string, out access.Violations) 
 	}
 }
 
-// decodeOptional decodes a body that may be empty.
 // decodeFields decodes a body whose fields the handler checks itself: the
 // problems decode finds with named fields (unknown, wrong type) come back
 // as violations for the handler to add its own to, so one answer names
@@ -183,6 +182,7 @@ func decodeFields(body []byte, v any) (access.Violations, error) {
 	return nil, err
 }
 
+// decodeOptional decodes a body that may be empty.
 func decodeOptional(body []byte, v any) error {
 	if body == nil {
 		return nil

@@ -28,7 +28,7 @@ func AllRoutes() []Route {
 		CatalogGet(), CatalogPut(), TenantGet(), TenantPatch(),
 		ApikeysCreate(), ApikeysList(), ApikeysGet(), ApikeysDelete(),
 		AuditList(),
-		PoliciesGet(), PoliciesPut(), PoliciesVersion(), PoliciesEvaluate(),
+		PoliciesGet(), PoliciesPut(), PoliciesVersion(), PoliciesEvaluate(), PoliciesBacktest(),
 	}
 }
 
@@ -132,4 +132,8 @@ func PoliciesVersion() Route {
 
 func PoliciesEvaluate() Route {
 	return route("POST /v1/policies/evaluate", access.RoleAdmin, "evaluating policies", func(a *API) handlerFunc { return a.evaluatePolicies })
+}
+
+func PoliciesBacktest() Route {
+	return route("POST /v1/policies/backtest", access.RoleAdmin, "backtesting policies", func(a *API) handlerFunc { return a.backtestPolicies })
 }

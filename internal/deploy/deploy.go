@@ -189,6 +189,7 @@ var Functions = []Function{
 	{"policies-put", "PUT /v1/policies", change},
 	{"policies-version", "GET /v1/policies/versions/{n}", read},
 	{"policies-evaluate", "POST /v1/policies/evaluate", evaluate},
+	{"policies-backtest", "POST /v1/policies/backtest", list},
 	{"catalog-get", "GET /v1/catalog", read},
 	{"catalog-put", "PUT /v1/catalog", change},
 	{"tenant-get", "GET /v1/tenant", read},
