@@ -68,6 +68,7 @@ lint: vet ## vet and staticcheck
 
 bench: ## benchmarks (not part of make test)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x ./internal/e2e/ ./internal/policy/ ./internal/store/memstore/
+	$(GO) test -run '^$$' -bench Backtest -benchmem -benchtime 5x ./internal/access/
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz target for FUZZTIME each (FUZZTIME=5m); make test runs their seed corpora

@@ -27,6 +27,7 @@ var commands = []command{
 	{"serve", "[flags]", "run the API locally on an embedded store (or a DynamoDB table)"},
 	{"policy validate", "FILE", "check a Cedar policy set against Elevate's schema"},
 	{"policy test", "FILE CASES.json", "run a table of requests against a policy set; exit 1 on a mismatch"},
+	{"policy backtest", "FILE", "replay a deployment's recorded requests under a draft policy set (-fail-on-change for CI)"},
 	{"policy schema", "", "print Elevate's Cedar schema"},
 	{"policy default", "", "print the default policy set of new tenants"},
 	{"tenant create", "[flags]", "create a tenant and its first admin key in a DynamoDB table"},
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return policyValidate(rest, stdout, stderr)
 	case "policy test":
 		return policyTest(rest, stdout, stderr)
+	case "policy backtest":
+		return policyBacktest(ctx, rest, stdout, stderr)
 	case "policy schema", "policy default":
 		return policyPrint(name, rest, stdout, stderr)
 	case "tenant create":

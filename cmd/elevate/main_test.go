@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/local"
 	"github.com/elevate-jit/elevate/internal/policy"
 )
@@ -265,4 +268,81 @@ func call(t *testing.T, method, url, tenant, key, body string, want int) map[str
 		t.Fatalf("%s %s: %d, want %d: %v", method, url, res.StatusCode, want, v)
 	}
 	return v
+}
+
+// TestPolicyBacktestCommand runs `elevate policy backtest` against a local
+// Elevate whose tenant recorded two auto-approved read-only requests: the
+// policies in force change nothing, a draft that takes the auto-approval
+// away changes both (exit 1 with -fail-on-change), and a draft that does
+// not parse is reported with its line.
+func TestPolicyBacktestCommand(t *testing.T) {
+	sealer, err := cursor.New(cursor.Key{ID: "test-1", Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elevate := local.New(local.Config{Cursors: sealer, Logger: slog.New(slog.DiscardHandler), Poll: time.Millisecond})
+	t.Cleanup(elevate.Close)
+	demo, err := local.SeedDemo(t.Context(), elevate.Operator, elevate.IdentityCenter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(elevate.Handler)
+	t.Cleanup(srv.Close)
+	acme := demo.Tenants[0]
+	for range 2 {
+		body := `{"resource":{"type":"aws_account","id":"123456789012"},"action":"ReadOnly","duration_seconds":900,"justification":"INC-1: read the logs"}`
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/requests", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tenant-ID", acme.ID)
+		req.Header.Set("X-API-Key", acme.Keys.Requester)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /v1/requests: %v %v", res.Status, err)
+		}
+		res.Body.Close()
+	}
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	same := write("same.cedar", policy.DefaultText)
+	stricter := write("stricter.cedar", strings.Replace(policy.DefaultText, `@id("auto-approve-short-readonly")
+@approval("auto")`, `@id("auto-approve-short-readonly")
+@approval("require")`, 1))
+	broken := write("broken.cedar", "// a comment\npermit (principal, action, resource) when { context.nope };\n")
+	t.Setenv(apiKeyEnv, acme.Keys.Admin)
+	flags := []string{"-url", srv.URL, "-tenant", acme.ID}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"no change", append([]string{"policy", "backtest", "-fail-on-change"}, append(flags, same)...), 0, "2 requests from"},
+		{"changes reported", append([]string{"policy", "backtest"}, append(flags, stricter)...), 0, "auto → require(1)"},
+		{"changes fail", append([]string{"policy", "backtest", "-fail-on-change"}, append(flags, stricter)...), 1, "auto→require                 2"},
+		{"as JSON", append([]string{"policy", "backtest", "-json"}, append(flags, stricter)...), 0, `"changed": 2`},
+		{"a draft that does not parse", append([]string{"policy", "backtest"}, append(flags, broken)...), 1, "line 2"},
+		{"without a URL", []string{"policy", "backtest", "-tenant", acme.ID, same}, 2, "-url"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(t.Context(), c.args, &out, &errb)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out.String(), errb.String())
+			}
+			if all := out.String() + errb.String(); !strings.Contains(all, c.out) {
+				t.Fatalf("output lacks %q:\n%s", c.out, all)
+			}
+		})
+	}
+	t.Setenv(apiKeyEnv, acme.Keys.Requester)
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), append([]string{"policy", "backtest"}, append(flags, same)...), &out, &errb); code != 1 || !strings.Contains(errb.String(), "forbidden") {
+		t.Fatalf("a requester's key: exit %d, stderr %s", code, errb.String())
+	}
 }

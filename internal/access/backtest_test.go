@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -154,3 +155,40 @@ func TestBacktestRefusals(t *testing.T) {
 
 // must2 keeps a call's error.
 func must2[T any](_ T, err error) error { return err }
+
+// BenchmarkBacktest replays 10,000 recorded requests under a draft of 100
+// policies (make bench; the target is under 1 s an operation).
+func BenchmarkBacktest(b *testing.B) {
+	f := withTenant(b)
+	const n = 10000
+	c := access.Change{}
+	actions := []string{"ReadOnly", "Admin", "DataAccess"}
+	for i := range n {
+		r := access.Request{
+			ID: fmt.Sprintf("0195e1c2-0000-7000-8000-%012d", i), TenantID: tenantA, RequesterID: "alice", RequesterKind: access.PrincipalUser, GranteeID: "alice",
+			Resource: access.Resource{Type: access.ResourceAccount, ID: []string{acct1, acct2, acct3}[i%3]}, Action: actions[i%3],
+			Justification: "INC-1: look at the logs", DurationSeconds: int64(600 + i%7200), Status: access.RequestApproved, ApprovalMode: access.ModeAuto,
+			Context:  &access.DecisionContext{Groups: []string{"engineering", "oncall"}, Ancestors: demoOrganization[[]string{acct1, acct2, acct3}[i%3]]},
+			Revision: 1, CreatedAt: t0.Add(time.Duration(i) * time.Second), UpdatedAt: t0.Add(time.Duration(i) * time.Second),
+		}
+		c.Requests = append(c.Requests, r)
+	}
+	if err := f.store.Commit(f.ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	f.clock.Advance(n * time.Second)
+	var draft strings.Builder
+	draft.WriteString(policy.DefaultText)
+	for i := range 100 - 9 {
+		fmt.Fprintf(&draft, "\n@id(\"bench-%d\")\n@approval(\"require\")\n@approvals(\"%d\")\npermit (principal in Elevate::Group::\"team-%d\", action == Elevate::Action::\"request\", resource) when { context.duration_seconds <= %d && context.action == \"%s\" };\n",
+			i, 1+i%3, i, 600+i*60, actions[i%3])
+	}
+	in := access.BacktestInput{Policies: draft.String(), Since: t0}
+	b.ResetTimer()
+	for b.Loop() {
+		bt, err := f.svc.BacktestPolicies(f.ctx, ada, in)
+		if err != nil || bt.Evaluated != n {
+			b.Fatalf("evaluated %d: %v", bt.Evaluated, err)
+		}
+	}
+}

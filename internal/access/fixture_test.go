@@ -135,7 +135,7 @@ func (f *flow) count(method string) int {
 // fixture is a Service on the embedded store with a recording Identity
 // Center, a fake clock and the recording flow.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	svc   *access.Service
 	steps *access.Steps
@@ -157,17 +157,17 @@ type testStore interface {
 
 // onStore returns an option that runs the fixture on another store.
 func onStore(store func(t *testing.T, now func() time.Time) testStore) func(*fixture) {
-	return func(f *fixture) { f.store = store(f.t, f.clock.Now) }
+	return func(f *fixture) { f.store = store(f.t.(*testing.T), f.clock.Now) }
 }
 
 // newFixture builds a service with tenant A (demo-like settings, the demo
 // catalog and the default policies) unless options say otherwise.
-func newFixture(t *testing.T, opts ...func(*access.Config)) *fixture {
+func newFixture(t testing.TB, opts ...func(*access.Config)) *fixture {
 	return newFixtureOn(t, nil, opts...)
 }
 
 // newFixtureOn is newFixture on the store use makes (nil: the embedded one).
-func newFixtureOn(t *testing.T, use func(*fixture), opts ...func(*access.Config)) *fixture {
+func newFixtureOn(t testing.TB, use func(*fixture), opts ...func(*access.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), clock: clock.NewFake(t0), flow: &flow{}, ic: recording.New(nil)}
 	f.ic.SetOrganization(instanceARN, demoOrganization)
@@ -237,7 +237,7 @@ func (f *fixture) tenant(id string, edit func(*access.NewTenantInput)) access.Te
 }
 
 // withTenant is newFixture plus tenant A with default settings.
-func withTenant(t *testing.T, opts ...func(*access.Config)) *fixture {
+func withTenant(t testing.TB, opts ...func(*access.Config)) *fixture {
 	t.Helper()
 	f := newFixture(t, opts...)
 	f.tenant(tenantA, nil)
