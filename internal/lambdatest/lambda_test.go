@@ -458,6 +458,7 @@ var expectFields = map[string]map[string]string{
 	"policies-put":      {"version": "2", "created_by": "ada"},
 	"policies-version":  {"version": "1"},
 	"policies-evaluate": {"decision": "allow", "approval_mode": "require"},
+	"policies-backtest": {"changes.0.after.approval_mode": "require"},
 	"catalog-put":       {"actions.aws_ec2_instance.0.name": "ssm-session"},
 	"tenant-patch":      {"time_zone": "Europe/Berlin"},
 	"apikeys-create":    {"principal_id": "deploy-bot", "principal_kind": "service"},
