@@ -63,6 +63,11 @@ type Options struct {
 	// TimeScale multiplies the pauses of executions on a patched server:
 	// Wait states and the intervals between Retry attempts. Zero means 1.
 	TimeScale float64
+	// InvokeURL, on a patched server, answers Lambda invocations: the
+	// Lambda backend without Docker sends each Invoke there (launcher patch
+	// 5) instead of answering with a queued canned result. Functions serves
+	// such a URL. Empty keeps the canned results.
+	InvokeURL string
 }
 
 // startTimeout bounds how long Start waits for moto to answer.
@@ -185,6 +190,8 @@ func launch(o Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w (%s is not on PATH)", errNoPython, Python)
 		}
+	} else if o.InvokeURL != "" {
+		return nil, errors.New("motoserver: InvokeURL needs a patched server (Options.Patched)")
 	} else if path, err = exec.LookPath(Command); err != nil {
 		return nil, errNotInstalled
 	}
@@ -208,7 +215,11 @@ func launchOn(name, path string, o Options) (*Server, error) {
 		if scale == 0 {
 			scale = 1
 		}
-		cmd = exec.Command(path, "-", "-H", "127.0.0.1", "-p", strconv.Itoa(port), "--time-scale", strconv.FormatFloat(scale, 'g', -1, 64))
+		args := []string{"-", "-H", "127.0.0.1", "-p", strconv.Itoa(port), "--time-scale", strconv.FormatFloat(scale, 'g', -1, 64)}
+		if o.InvokeURL != "" {
+			args = append(args, "--invoke-url", o.InvokeURL)
+		}
+		cmd = exec.Command(path, args...)
 		cmd.Stdin = strings.NewReader(launcher)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
