@@ -7,6 +7,3 @@ func PID(s *Server) (int, bool) {
 	}
 	return s.cmd.Process.Pid, true
 }
-
-// Launch starts a server without a test to stop it.
-func Launch(o Options) (*Server, error) { return launch(o) }

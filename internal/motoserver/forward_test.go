@@ -107,7 +107,7 @@ func (e *greetError) Error() string { return "cannot greet " + e.name }
 
 // TestForwardNeedsPatchedServer: only the launcher forwards invocations.
 func TestForwardNeedsPatchedServer(t *testing.T) {
-	s, err := motoserver.Launch(motoserver.Options{InvokeURL: "http://127.0.0.1:1/"})
+	s, err := motoserver.Run(motoserver.Options{InvokeURL: "http://127.0.0.1:1/"})
 	if err == nil {
 		s.Stop()
 		t.Fatal("a server without Patched started with InvokeURL")

@@ -113,6 +113,11 @@ func StartWith(t testing.TB, o Options) *Server {
 	return s
 }
 
+// Run starts a server as o says outside a test, such as in a measurement
+// tool, and waits until it answers. The caller stops it (Stop). Unlike
+// Start, a missing moto is an error.
+func Run(o Options) (*Server, error) { return launch(o) }
+
 // sharedServer is the test binary's one server for some Options.
 type sharedServer struct {
 	once sync.Once
@@ -328,26 +333,35 @@ func (s *Server) QueueLambdaResults(t testing.TB, results ...string) {
 // post sends a moto API call and fails the test unless it succeeds.
 func (s *Server) post(t testing.TB, what, path string, body any) {
 	t.Helper()
+	if err := s.PostAPI(context.Background(), path, body); err != nil {
+		t.Fatalf("motoserver: %s: %v", what, err)
+	}
+}
+
+// PostAPI sends a call to moto's own API, such as /moto-api/config with
+// the configuration that Configure sends, with body as JSON (nil for none).
+func (s *Server) PostAPI(ctx context.Context, path string, body any) error {
 	var b []byte
 	if body != nil {
 		var err error
 		if b, err = json.Marshal(body); err != nil {
-			t.Fatalf("motoserver: %s: %v", what, err)
+			return err
 		}
 	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, bytes.NewReader(b))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := s.client.Do(req)
 	if err != nil {
-		t.Fatalf("motoserver: %s: %v", what, err)
+		return err
 	}
 	res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		t.Fatalf("motoserver: %s: status %d", what, res.StatusCode)
+		return fmt.Errorf("POST %s: status %d", path, res.StatusCode)
 	}
+	return nil
 }
 
 // AWSConfig returns an SDK configuration for this server: region us-east-1,
