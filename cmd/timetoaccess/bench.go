@@ -412,4 +412,3 @@ type noScheduler struct{}
 
 func (noScheduler) ScheduleExpiry(context.Context, access.Grant) error { return nil }
 func (noScheduler) CancelExpiry(context.Context, access.Grant) error   { return nil }
-

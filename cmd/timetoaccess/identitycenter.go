@@ -22,7 +22,7 @@ type identityCenter struct {
 	latency time.Duration
 	calls   map[string]int
 	seq     int
-	ops     map[string]time.Time                // creation operation id → when it settles
+	ops     map[string]time.Time               // creation operation id → when it settles
 	present map[access.AssignmentKey]time.Time // assignment → when it is in place
 }
 
