@@ -193,7 +193,7 @@ func (b *bench) connect(ctx context.Context, srv *motoserver.Server) error {
 		functions["ExpireRequestFunctionArn"]: motoserver.Handle(h.ExpireRequest),
 		functions["ProvisionFunctionArn"]:     motoserver.Handle(h.Provision),
 		functions["DeprovisionFunctionArn"]:   motoserver.Handle(h.Deprovision),
-		provisionEarly: motoserver.Handle(workflow.Handlers{Steps: issueEarly{b.steps, b.store}}.Provision),
+		provisionEarly:                        motoserver.Handle(workflow.Handlers{Steps: issueEarly{b.steps, b.store}}.Provision),
 	}
 	b.http = &http.Server{Handler: fns, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.http.Serve(b.listener) }()
