@@ -102,7 +102,6 @@ type bench struct {
 	log      *slog.Logger
 	listener net.Listener
 	http     *http.Server
-	srv      *motoserver.Server
 	ic       *identityCenter
 	store    *memstore.Store
 	steps    *access.Steps
@@ -115,7 +114,7 @@ type bench struct {
 	seq    int
 }
 
-// newBench listens for the forwarded invocations; Options is what moto
+// newBench listens for the forwarded invocations; options is what moto
 // must be started with, and connect then sets the bench up on it.
 func newBench(log *slog.Logger) (*bench, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -127,16 +126,15 @@ func newBench(log *slog.Logger) (*bench, error) {
 	return &bench{log: log, listener: l, ic: newIdentityCenter(rec), active: map[string]time.Time{}, services: map[variant]*access.Service{}, machines: map[variant]string{}}, nil
 }
 
-// Options are the options of the moto server the bench needs, at a time
+// options are the options of the moto server the bench needs, at a time
 // scale.
-func (b *bench) Options(scale float64) motoserver.Options {
+func (b *bench) options(scale float64) motoserver.Options {
 	return motoserver.Options{Patched: true, TimeScale: scale, InvokeURL: "http://" + b.listener.Addr().String() + "/"}
 }
 
 // connect creates the state machines on srv, builds the domain, and serves
 // the functions.
 func (b *bench) connect(ctx context.Context, srv *motoserver.Server) error {
-	b.srv = srv
 	if err := srv.PostAPI(ctx, "/moto-api/config", map[string]any{
 		"stepfunctions": map[string]any{"execute_state_machine": true},
 		"lambda":        map[string]any{"use_docker": false},
