@@ -95,8 +95,9 @@ COLDSTART_ARGS ?=
 coldstart: ## cold starts of every function against hello-world: size (arm64), median init and first response (COLDSTART_ARGS="-n 15"); not part of make test
 	$(GO) run ./cmd/coldstart $(COLDSTART_ARGS)
 
-timetoaccess: ## approval → active for Identity Center creation latencies of 0.5 s, 2 s and 10 s: a simulation of the provisioning loop's waits
-	$(GO) run ./cmd/timetoaccess
+TTA_ARGS ?=
+timetoaccess: ## approval → active measured on moto's Step Functions engine for Identity Center creation latencies of 0.5 s, 2 s and 10 s (TTA_ARGS="-runs 5"); takes a few minutes, not part of make test
+	$(GO) run ./cmd/timetoaccess $(TTA_ARGS)
 
 build: ## Lambda binaries: bin/<function>/bootstrap for provided.al2023 on arm64
 	@for f in $(FUNCTIONS); do \

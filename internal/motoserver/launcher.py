@@ -1,7 +1,7 @@
 """Run moto's server with the few patches Elevate's tests need to execute
 Step Functions state machines on moto 5.2.1.
 
-    python3 launcher.py -p PORT [-H HOST] [--time-scale FACTOR]
+    python3 launcher.py -p PORT [-H HOST] [--time-scale FACTOR] [--invoke-url URL]
 
 motoserver (the Go test helper) runs this file with Options.Patched. Each
 patch below says what it changes and why; docs/workflow.md lists them too.
@@ -29,6 +29,21 @@ upgrade that moves things fails loudly instead of testing something else.
    between Retry attempts (moto really sleeps them), so a test of a loop or
    a retry policy takes milliseconds. TimeoutSeconds(Path) and
    HeartbeatSeconds are not scaled: a test chooses them in the input.
+5. --invoke-url URL makes the Lambda backend without Docker answer each
+   Invoke by asking URL instead of taking a canned result: it POSTs the
+   invocation's payload there, with the function's name (as the caller gave
+   it, such as its ARN) in the X-Elevate-Function header, and returns the
+   answer's body. An answer shaped like a runtime's error payload is a
+   function error (patch 2); a failed forward (no answer, or a status other
+   than 200) is the function error Elevate.InvokeForwardFailed. Without the
+   option, canned results work as before.
+6. Each JSONPath of a definition is parsed once: moto parses a path again
+   with jsonpath-ng each time a state uses it (Parameters, ResultSelector,
+   ResultPath, Choice variables, SecondsPath), about 30 ms of CPU each, so
+   one provisioning round (Task, Choice, Wait, Pass) spent about half a
+   second of CPU on it, more on a busy machine.
+   Step Functions takes milliseconds per transition; the cache keeps moto's
+   engine from dominating a real-time measurement (and the tests' time).
 """
 
 import argparse
@@ -47,9 +62,12 @@ def main() -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--invoke-url", default="")
     args = parser.parse_args()
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
+    if args.invoke_url and not args.invoke_url.startswith(("http://", "https://")):
+        parser.error("--invoke-url must be an http:// or https:// URL")
     try:
         import moto
         from moto import server
@@ -62,11 +80,15 @@ def main() -> None:
     # moto_server keeps a MOTO_PORT it inherits, even another server's.
     os.environ["MOTO_PORT"] = str(args.port)
     snapshot_state_machines_without_executions()
+    if args.invoke_url:
+        forward_invocations(args.invoke_url)  # before patch 2, which wraps it
     report_lambda_function_errors()
     refuse_tokens_of_closed_tasks()
+    parse_json_paths_once()
     if args.time_scale != 1:
         scale_pauses(args.time_scale)
-    print(f"launcher: moto {moto.__version__} patched; time scale {args.time_scale}", file=sys.stderr)
+    forward = f"; invocations go to {args.invoke_url}" if args.invoke_url else ""
+    print(f"launcher: moto {moto.__version__} patched; time scale {args.time_scale}{forward}", file=sys.stderr)
     server.main(["-H", args.host, "-p", str(args.port)])
 
 
@@ -158,6 +180,47 @@ def scale_pauses(factor: float) -> None:
             env.program_state_event.wait(wait_seconds * factor)
 
     wait_function.WaitFunction._wait_interval = wait_interval
+
+
+def parse_json_paths_once() -> None:
+    """Patch 6: a parsed JSONPath is reused (parsing is pure)."""
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        module.parse = functools.lru_cache(maxsize=4096)(require(module, "parse"))
+
+
+def forward_invocations(url: str) -> None:
+    """Patch 5: each Invoke is answered by the HTTP endpoint url."""
+    import urllib.error
+    import urllib.request
+
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    require(LambdaSimpleBackend, "invoke")
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        data = body.encode() if isinstance(body, str) else (body or b"")
+        req = urllib.request.Request(url, data=data, method="POST", headers={
+            "Content-Type": "application/json", "X-Elevate-Function": function_name})
+        try:
+            with urllib.request.urlopen(req, timeout=FORWARD_TIMEOUT) as res:
+                if res.status == 200:
+                    return res.read()
+                problem = f"status {res.status}"
+        except (urllib.error.URLError, OSError) as err:  # HTTPError is a URLError
+            problem = str(err)
+        return json.dumps({"errorType": "Elevate.InvokeForwardFailed",
+                           "errorMessage": f"invoke {function_name} at {url}: {problem}"}).encode()
+
+    LambdaSimpleBackend.invoke = invoke
+
+
+# How long patch 5 waits for an answer: Lambda's own maximum.
+FORWARD_TIMEOUT = 900
 
 
 def require(owner, name):

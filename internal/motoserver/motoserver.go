@@ -63,6 +63,11 @@ type Options struct {
 	// TimeScale multiplies the pauses of executions on a patched server:
 	// Wait states and the intervals between Retry attempts. Zero means 1.
 	TimeScale float64
+	// InvokeURL, on a patched server, answers Lambda invocations: the
+	// Lambda backend without Docker sends each Invoke there (launcher patch
+	// 5) instead of answering with a queued canned result. Functions serves
+	// such a URL. Empty keeps the canned results.
+	InvokeURL string
 }
 
 // startTimeout bounds how long Start waits for moto to answer.
@@ -107,6 +112,11 @@ func StartWith(t testing.TB, o Options) *Server {
 	t.Cleanup(s.Stop)
 	return s
 }
+
+// Run starts a server as o says outside a test, such as in a measurement
+// tool, and waits until it answers. The caller stops it (Stop). Unlike
+// Start, a missing moto is an error.
+func Run(o Options) (*Server, error) { return launch(o) }
 
 // sharedServer is the test binary's one server for some Options.
 type sharedServer struct {
@@ -185,6 +195,8 @@ func launch(o Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w (%s is not on PATH)", errNoPython, Python)
 		}
+	} else if o.InvokeURL != "" {
+		return nil, errors.New("motoserver: InvokeURL needs a patched server (Options.Patched)")
 	} else if path, err = exec.LookPath(Command); err != nil {
 		return nil, errNotInstalled
 	}
@@ -208,7 +220,11 @@ func launchOn(name, path string, o Options) (*Server, error) {
 		if scale == 0 {
 			scale = 1
 		}
-		cmd = exec.Command(path, "-", "-H", "127.0.0.1", "-p", strconv.Itoa(port), "--time-scale", strconv.FormatFloat(scale, 'g', -1, 64))
+		args := []string{"-", "-H", "127.0.0.1", "-p", strconv.Itoa(port), "--time-scale", strconv.FormatFloat(scale, 'g', -1, 64)}
+		if o.InvokeURL != "" {
+			args = append(args, "--invoke-url", o.InvokeURL)
+		}
+		cmd = exec.Command(path, args...)
 		cmd.Stdin = strings.NewReader(launcher)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -317,26 +333,35 @@ func (s *Server) QueueLambdaResults(t testing.TB, results ...string) {
 // post sends a moto API call and fails the test unless it succeeds.
 func (s *Server) post(t testing.TB, what, path string, body any) {
 	t.Helper()
+	if err := s.PostAPI(context.Background(), path, body); err != nil {
+		t.Fatalf("motoserver: %s: %v", what, err)
+	}
+}
+
+// PostAPI sends a call to moto's own API, such as /moto-api/config with
+// the configuration that Configure sends, with body as JSON (nil for none).
+func (s *Server) PostAPI(ctx context.Context, path string, body any) error {
 	var b []byte
 	if body != nil {
 		var err error
 		if b, err = json.Marshal(body); err != nil {
-			t.Fatalf("motoserver: %s: %v", what, err)
+			return err
 		}
 	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, bytes.NewReader(b))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := s.client.Do(req)
 	if err != nil {
-		t.Fatalf("motoserver: %s: %v", what, err)
+		return err
 	}
 	res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		t.Fatalf("motoserver: %s: status %d", what, res.StatusCode)
+		return fmt.Errorf("POST %s: status %d", path, res.StatusCode)
 	}
+	return nil
 }
 
 // AWSConfig returns an SDK configuration for this server: region us-east-1,
