@@ -12,6 +12,7 @@ const (
 	AuditRequestFailed           = "request.failed"
 	AuditGrantCreated            = "grant.created"
 	AuditGrantCreatedDirect      = "grant.created_direct"
+	AuditGrantStarted            = "grant.started"
 	AuditGrantActivated          = "grant.activated"
 	AuditGrantExtended           = "grant.extended"
 	AuditGrantRevoking           = "grant.revoking"

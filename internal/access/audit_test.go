@@ -126,6 +126,8 @@ func (f *failingFlow) EndApproval(context.Context, access.Request) error       {
 func (f *failingFlow) StartProvisioning(context.Context, access.Grant) error   { return errBroken }
 func (f *failingFlow) StartDeprovisioning(context.Context, access.Grant) error { return errBroken }
 func (f *failingFlow) CancelExpiry(context.Context, access.Grant) error        { return errBroken }
+func (f *failingFlow) ScheduleStart(context.Context, access.Grant) error       { return errBroken }
+func (f *failingFlow) CancelStart(context.Context, access.Grant) error         { return errBroken }
 
 var errBroken = errors.New("broken")
 

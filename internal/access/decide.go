@@ -124,6 +124,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if extended != nil {
 		s.rescheduleExpiry(ctx, *extended)
 	}
+	if grant != nil && grant.Status == GrantScheduled {
+		s.startGrant(ctx, *grant)
+	}
 	if r.Status != RequestPending {
 		if err := s.workflow.EndApproval(ctx, r); err != nil {
 			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
@@ -132,7 +135,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	return r, nil
 }
 
-// Cancel withdraws the caller's own pending request.
+// Cancel withdraws the caller's own pending request, or an approved one
+// whose grant has not started yet (that grant is revoked at once, and never
+// reaches Identity Center).
 func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idempotency) (Request, error) {
 	t, err := s.tenant(ctx, p.TenantID)
 	if err != nil {
@@ -147,6 +152,9 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 			return r, Errorf(CodeForbidden, "only the requester can cancel a request")
 		}
 		now := s.clock()
+		if r.Status == RequestApproved && r.GrantID != "" && r.ExtendsGrantID == "" {
+			return s.cancelScheduled(ctx, t, p, r, idem)
+		}
 		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
 			return r, err
 		}
@@ -162,10 +170,36 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 	if err != nil {
 		return Request{}, err
 	}
-	if err := s.workflow.EndApproval(ctx, r); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
+	if r.GrantID == "" { // an approved request's wait ended when it was approved
+		if err := s.workflow.EndApproval(ctx, r); err != nil {
+			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
+		}
 	}
 	return r, nil
+}
+
+// cancelScheduled cancels an approved request whose grant is still
+// scheduled, revoking the grant in the same write.
+func (s *core) cancelScheduled(ctx context.Context, t Tenant, p Principal, r Request, idem *Idempotency) (Request, error) {
+	g, err := s.loadGrant(ctx, t.ID, r.GrantID)
+	if err != nil {
+		return r, err
+	}
+	if g.Status != GrantScheduled {
+		return r, &Error{Code: CodeRequestNotPending, Message: "request is approved and its grant is " + string(g.Status) + ": revoke the grant instead",
+			Details: map[string]any{"grant_id": g.ID}}
+	}
+	now := s.clock()
+	r.Revision++
+	if err := r.transition(RequestCancelled, now); err != nil {
+		return r, err
+	}
+	r.UpdatedAt = now
+	r.Reasoning = "Cancelled by the requester before the access started"
+	c := Change{Requests: []Request{r}, Audit: []AuditEvent{s.audit(t, p, now, AuditRequestCancelled, "request", r.ID, SeverityInfo, map[string]any{"grant_id": g.ID})}}
+	withIdempotency(&c, idem, now, Outcome{Request: &r})
+	_, err = s.revokeScheduled(ctx, t, g, p, r.Reasoning, c, nil)
+	return r, err
 }
 
 // ExpireRequest ends a request whose approval window passed without a

@@ -106,6 +106,14 @@ func (f *flow) CancelExpiry(_ context.Context, g access.Grant) error {
 	return f.record(call{Method: "CancelExpiry", ID: g.ID, Generation: g.Generation})
 }
 
+func (f *flow) ScheduleStart(_ context.Context, g access.Grant) error {
+	return f.record(call{Method: "ScheduleStart", ID: g.ID, Generation: g.Generation})
+}
+
+func (f *flow) CancelStart(_ context.Context, g access.Grant) error {
+	return f.record(call{Method: "CancelStart", ID: g.ID, Generation: g.Generation})
+}
+
 // of returns the calls of one method for one object id.
 func (f *flow) of(method, id string) []call {
 	f.mu.Lock()

@@ -92,6 +92,7 @@ func policyRequest(t Tenant, p Principal, r Request, ancestors []string, at time
 		Delegated:       r.Delegated(),
 		Time:            at,
 		Location:        t.Settings.Location(),
+		StartsInSeconds: startsIn(r, at),
 	}
 }
 

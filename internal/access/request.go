@@ -25,9 +25,10 @@ var RequestStatuses = []RequestStatus{RequestPending, RequestApproved, RequestDe
 // requestTransitions is the one table of allowed request status changes. The
 // empty status is "not yet stored".
 var requestTransitions = map[RequestStatus][]RequestStatus{
-	"":              {RequestPending, RequestApproved, RequestDenied},
-	RequestPending:  {RequestApproved, RequestDenied, RequestCancelled, RequestExpired, RequestFailed},
-	RequestApproved: {RequestFailed},
+	"":             {RequestPending, RequestApproved, RequestDenied},
+	RequestPending: {RequestApproved, RequestDenied, RequestCancelled, RequestExpired, RequestFailed},
+	// An approved request whose grant has not started yet may be cancelled.
+	RequestApproved: {RequestFailed, RequestCancelled},
 }
 
 // Valid reports whether s is a known request status.
@@ -93,9 +94,12 @@ type Request struct {
 	// (POST /v1/grants/{id}/extend); empty for a request for new access.
 	// Once approved, GrantID names the same grant.
 	ExtendsGrantID string
-	Notices        []string
-	Metadata       map[string]any
-	PolicyVersion  int
+	// StartsAt is when the access asked for begins (starts_at); zero means
+	// as soon as the request is approved.
+	StartsAt      time.Time
+	Notices       []string
+	Metadata      map[string]any
+	PolicyVersion int
 	// TaskToken is the workflow's handle on the approval wait. It never leaves
 	// the backend.
 	TaskToken string

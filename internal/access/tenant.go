@@ -120,6 +120,17 @@ type Settings struct {
 	// included, from when it became active; zero means
 	// DefaultMaxGrantLifetime.
 	MaxGrantLifetime time.Duration
+	// MaxStartAhead bounds how far ahead a request's starts_at may be; zero
+	// means DefaultMaxStartAhead.
+	MaxStartAhead time.Duration
+}
+
+// StartAhead is how far ahead a request may schedule its start.
+func (s Settings) StartAhead() time.Duration {
+	if s.MaxStartAhead <= 0 {
+		return DefaultMaxStartAhead
+	}
+	return s.MaxStartAhead
 }
 
 // GrantLifetime is the longest a grant may last, extensions included.
@@ -138,11 +149,15 @@ const (
 	// life, extensions included (max_grant_lifetime_seconds).
 	DefaultMaxGrantLifetime = 24 * time.Hour
 	MaxMaxGrantLifetime     = 14 * 24 * time.Hour
-	DefaultAuditRetention   = 365 * 24 * time.Hour
-	DefaultGroupsClaim      = "groups"
-	MaxApprovalWindow       = 7 * 24 * time.Hour
-	MaxMaxDuration          = 7 * 24 * time.Hour
-	MinAuditRetention       = 24 * time.Hour
+	// DefaultMaxStartAhead and MaxMaxStartAhead bound how far ahead a
+	// request's starts_at may be (max_start_ahead_seconds).
+	DefaultMaxStartAhead  = 14 * 24 * time.Hour
+	MaxMaxStartAhead      = 14 * 24 * time.Hour
+	DefaultAuditRetention = 365 * 24 * time.Hour
+	DefaultGroupsClaim    = "groups"
+	MaxApprovalWindow     = 7 * 24 * time.Hour
+	MaxMaxDuration        = 7 * 24 * time.Hour
+	MinAuditRetention     = 24 * time.Hour
 	// DefaultKeyLifetime is how long an API key made for a user lives when
 	// its maker gives no expiry; DefaultMaxKeyLifetime the operator's default
 	// maximum, and MaxMaxKeyLifetime the most an operator may allow.
@@ -236,6 +251,9 @@ func (s Settings) Validate(v Violations) {
 	}
 	if s.MaxGrantLifetime != 0 && (s.MaxGrantLifetime < time.Minute || s.MaxGrantLifetime > MaxMaxGrantLifetime) {
 		v.Add("max_grant_lifetime_seconds", "must be between 60 and %d", int(MaxMaxGrantLifetime/time.Second))
+	}
+	if s.MaxStartAhead != 0 && (s.MaxStartAhead < time.Minute || s.MaxStartAhead > MaxMaxStartAhead) {
+		v.Add("max_start_ahead_seconds", "must be between 60 and %d", int(MaxMaxStartAhead/time.Second))
 	}
 	if s.AuditRetention < MinAuditRetention || s.AuditRetention > MaxAuditRetention {
 		v.Add("audit_retention_days", "must be between 1 and 3650 days")

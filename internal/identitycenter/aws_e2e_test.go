@@ -22,6 +22,8 @@ func (noFlow) StartProvisioning(context.Context, access.Grant) error   { return 
 func (noFlow) StartDeprovisioning(context.Context, access.Grant) error { return nil }
 func (noFlow) ScheduleExpiry(context.Context, access.Grant) error      { return nil }
 func (noFlow) CancelExpiry(context.Context, access.Grant) error        { return nil }
+func (noFlow) ScheduleStart(context.Context, access.Grant) error       { return nil }
+func (noFlow) CancelStart(context.Context, access.Grant) error         { return nil }
 
 // TestAWSServiceEndToEnd runs the domain on moto: an auto-approved
 // read-only request on an account under the tenant's OU is provisioned,

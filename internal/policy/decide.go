@@ -42,6 +42,9 @@ type Request struct {
 	Location        *time.Location // tenant time zone; nil means UTC
 	// Extension is set for a request to extend an active grant.
 	Extension *Extension
+	// StartsInSeconds is how long after Time a scheduled request's access
+	// begins (context.starts_in_seconds); 0 means at once.
+	StartsInSeconds int64
 }
 
 // Extension is what policies see of the grant an extension request extends:
@@ -176,6 +179,7 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 			"remaining_seconds":         types.Long(ext.RemainingSeconds),
 			"extensions":                types.Long(ext.Extensions),
 			"original_duration_seconds": types.Long(ext.OriginalDurationSeconds),
+			"starts_in_seconds":         types.Long(max(r.StartsInSeconds, 0)),
 		}),
 	}, nil
 }

@@ -35,10 +35,20 @@ type Decision struct {
 }
 
 // ExpiryInput is the JSON a schedule delivers to the expiry function, which
-// calls ExpireGrant(TenantID, GrantID, Generation). A schedule of an older
-// generation than the grant's is a no-op there.
+// calls ExpireGrant(TenantID, GrantID, Generation), or, when Action is
+// ActionStart, StartGrant. A schedule of an older generation than the
+// grant's is a no-op there.
 type ExpiryInput struct {
 	TenantID   string `json:"tenant_id"`
 	GrantID    string `json:"grant_id"`
 	Generation int64  `json:"generation"`
+	// Action is "" (or ActionExpire) for an expiry, ActionStart for the
+	// start of a scheduled grant.
+	Action string `json:"action,omitempty"`
 }
+
+// The actions of a grant's schedules.
+const (
+	ActionExpire = "expire"
+	ActionStart  = "start"
+)

@@ -21,6 +21,7 @@ type Steps interface {
 	ProvisionGrant(ctx context.Context, tenantID, grantID string) (bool, error)
 	DeprovisionGrant(ctx context.Context, tenantID, grantID string) (bool, error)
 	ExpireGrant(ctx context.Context, tenantID, grantID string, generation int64) (access.Grant, error)
+	StartGrant(ctx context.Context, tenantID, grantID string, generation int64) (access.Grant, error)
 }
 
 // Local is an in-process workflow and scheduler: approval windows and
@@ -41,6 +42,7 @@ type Local struct {
 	mu       sync.Mutex
 	waits    map[string]clock.Timer
 	expiries map[string]clock.Timer
+	starts   map[string]clock.Timer
 	running  map[string]bool
 	busy     int
 	idle     *sync.Cond
@@ -65,7 +67,7 @@ func NewLocal(opts ...LocalOption) *Local {
 	l := &Local{
 		clock: clock.Real{}, log: slog.Default(), poll: 20 * time.Millisecond, maxWait: 30 * time.Second,
 		ctx: ctx, cancel: cancel,
-		waits: map[string]clock.Timer{}, expiries: map[string]clock.Timer{}, running: map[string]bool{},
+		waits: map[string]clock.Timer{}, expiries: map[string]clock.Timer{}, starts: map[string]clock.Timer{}, running: map[string]bool{},
 	}
 	l.idle = sync.NewCond(&l.mu)
 	for _, o := range opts {
@@ -162,6 +164,51 @@ func (l *Local) CancelExpiry(_ context.Context, g access.Grant) error {
 		delete(l.expiries, key)
 	}
 	return nil
+}
+
+// ScheduleStart starts a scheduled grant at its StartsAt, replacing an
+// earlier schedule.
+func (l *Local) ScheduleStart(_ context.Context, g access.Grant) error {
+	key := g.TenantID + "/" + g.ID
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.starts[key]; ok {
+		t.Stop()
+	}
+	gen := g.Generation
+	l.starts[key] = l.clock.AfterFunc(g.StartsAt.Sub(l.clock.Now()), func() {
+		l.mu.Lock()
+		delete(l.starts, key)
+		l.mu.Unlock()
+		l.run("start grant "+g.ID, func(ctx context.Context) (bool, error) {
+			_, err := l.steps.StartGrant(ctx, g.TenantID, g.ID, gen)
+			return true, err
+		})
+	})
+	return nil
+}
+
+// CancelStart drops a grant's pending start.
+func (l *Local) CancelStart(_ context.Context, g access.Grant) error {
+	key := g.TenantID + "/" + g.ID
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.starts[key]; ok {
+		t.Stop()
+		delete(l.starts, key)
+	}
+	return nil
+}
+
+// Starts lists the grants (tenant/id) with a pending start, for tests.
+func (l *Local) Starts() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.starts))
+	for k := range l.starts {
+		out = append(out, k)
+	}
+	return out
 }
 
 // loop repeats step until it reports done, pausing between steps and backing

@@ -373,6 +373,10 @@ func (f fakeSteps) ExpireGrant(context.Context, string, string, int64) (access.G
 	return access.Grant{}, f.err
 }
 
+func (f fakeSteps) StartGrant(context.Context, string, string, int64) (access.Grant, error) {
+	return access.Grant{}, f.err
+}
+
 // fakeTokens is the request store behind the approval wait's function.
 type fakeTokens struct{ request access.Request }
 

@@ -99,12 +99,22 @@ var scheduleNameChars = regexp.MustCompile(`^[0-9A-Za-z_.-]+$`)
 // than 64 characters, or that holds characters a schedule name cannot, gives
 // "elv-h-" and the first 32 hex digits of the id's SHA-256 instead. Grant ids
 // are unique across tenants, so the name alone identifies the grant.
-func ScheduleName(grantID string) string {
-	if len(scheduleNamePrefix)+len(grantID) <= maxScheduleName && scheduleNameChars.MatchString(grantID) {
-		return scheduleNamePrefix + grantID
+func ScheduleName(grantID string) string { return nameOf(scheduleNamePrefix, grantID) }
+
+// startNamePrefix starts the name of every start schedule.
+const startNamePrefix = "elv-start-"
+
+// StartScheduleName is the name of a scheduled grant's start schedule:
+// "elv-start-" and the grant id, or "elv-start-h-" and the first 32 hex
+// digits of its SHA-256 (as ScheduleName).
+func StartScheduleName(grantID string) string { return nameOf(startNamePrefix, grantID) }
+
+func nameOf(prefix, grantID string) string {
+	if len(prefix)+len(grantID) <= maxScheduleName && scheduleNameChars.MatchString(grantID) {
+		return prefix + grantID
 	}
 	sum := sha256.Sum256([]byte(grantID))
-	return scheduleNamePrefix + "h-" + hex.EncodeToString(sum[:16])
+	return prefix + "h-" + hex.EncodeToString(sum[:16])
 }
 
 // ExpiryExpression is the schedule expression for an expiry due at expires:
@@ -124,13 +134,34 @@ func ExpiryExpression(expires, now time.Time) string {
 // ScheduleExpiry creates the grant's expiry schedule, or replaces the one
 // in place, unless that one belongs to a newer generation of the grant.
 func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
-	name := ScheduleName(g.ID)
-	input, err := json.Marshal(workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation})
-	if err != nil {
-		return fmt.Errorf("schedule expiry of grant %s: %w", g.ID, err)
+	return s.put(ctx, g, ScheduleName(g.ID), workflow.ActionExpire, g.ExpiresAt)
+}
+
+// ScheduleStart creates a scheduled grant's start schedule (the same target
+// as the expiry, with action "start"), or replaces the one in place, unless
+// that one belongs to a newer generation of the grant.
+func (s *Scheduler) ScheduleStart(ctx context.Context, g access.Grant) error {
+	return s.put(ctx, g, StartScheduleName(g.ID), workflow.ActionStart, g.StartsAt)
+}
+
+// CancelStart deletes the grant's start schedule; a missing one is fine.
+func (s *Scheduler) CancelStart(ctx context.Context, g access.Grant) error {
+	return s.delete(ctx, g, StartScheduleName(g.ID), "start")
+}
+
+// put creates or replaces the one-time schedule name that delivers action
+// for g at at.
+func (s *Scheduler) put(ctx context.Context, g access.Grant, name, action string, at time.Time) error {
+	in := workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation}
+	if action != workflow.ActionExpire {
+		in.Action = action
 	}
-	expression := ExpiryExpression(g.ExpiresAt, s.now())
-	description := fmt.Sprintf("Elevate: expire grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation)
+	input, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("schedule %s of grant %s: %w", action, g.ID, err)
+	}
+	expression := ExpiryExpression(at, s.now())
+	description := fmt.Sprintf("Elevate: %s grant %s of tenant %s (generation %d)", action, g.ID, g.TenantID, g.Generation)
 	window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
 	target := s.targetFor(string(input))
 
@@ -147,14 +178,14 @@ func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
 			return nil
 		}
 		if !errors.As(err, new(*types.ConflictException)) {
-			return fmt.Errorf("schedule expiry of grant %s: create schedule %s: %w", g.ID, name, err)
+			return fmt.Errorf("schedule %s of grant %s: create schedule %s: %w", action, g.ID, name, err)
 		}
 
 		cur, err := s.client.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name), GroupName: s.group})
 		if errors.As(err, new(*types.ResourceNotFoundException)) {
 			continue
 		} else if err != nil {
-			return fmt.Errorf("schedule expiry of grant %s: get schedule %s: %w", g.ID, name, err)
+			return fmt.Errorf("schedule %s of grant %s: get schedule %s: %w", action, g.ID, name, err)
 		}
 		if gen, ok := scheduledGeneration(cur); ok && gen > g.Generation {
 			return nil // a newer expiry is in place; this one is stale
@@ -169,19 +200,22 @@ func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
 		if errors.As(err, new(*types.ResourceNotFoundException)) {
 			continue
 		} else if err != nil {
-			return fmt.Errorf("schedule expiry of grant %s: update schedule %s: %w", g.ID, name, err)
+			return fmt.Errorf("schedule %s of grant %s: update schedule %s: %w", action, g.ID, name, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("schedule expiry of grant %s: schedule %s kept appearing and disappearing", g.ID, name)
+	return fmt.Errorf("schedule %s of grant %s: schedule %s kept appearing and disappearing", action, g.ID, name)
 }
 
 // CancelExpiry deletes the grant's expiry schedule; a missing one is fine.
 func (s *Scheduler) CancelExpiry(ctx context.Context, g access.Grant) error {
-	name := ScheduleName(g.ID)
+	return s.delete(ctx, g, ScheduleName(g.ID), "expiry")
+}
+
+func (s *Scheduler) delete(ctx context.Context, g access.Grant, name, what string) error {
 	_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: s.group})
 	if err != nil && !errors.As(err, new(*types.ResourceNotFoundException)) {
-		return fmt.Errorf("cancel expiry of grant %s: delete schedule %s: %w", g.ID, name, err)
+		return fmt.Errorf("cancel %s of grant %s: delete schedule %s: %w", what, g.ID, name, err)
 	}
 	return nil
 }
