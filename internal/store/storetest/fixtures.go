@@ -74,6 +74,7 @@ func newTenant() access.Tenant {
 			// Set, so the round trip shows the store keeps it.
 			DenyReasoningOptional: true,
 			MaxGrantLifetime:      36 * time.Hour,
+			MaxStartAhead:         48 * time.Hour,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -120,6 +121,7 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		ApprovalExpiresAt: at.Add(4 * time.Hour),
 		GrantID:           uuid.NewString(),
 		ExtendsGrantID:    uuid.NewString(),
+		StartsAt:          at.Add(6 * time.Hour),
 		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",
@@ -182,6 +184,7 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Generation:       2,
 		Extensions:       1,
 		PendingExtension: uuid.NewString(),
+		StartsAt:         at.Add(-time.Hour),
 		Revision:         1,
 		CreatedAt:        at,
 		UpdatedAt:        at.Add(5 * time.Second),
