@@ -80,6 +80,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	patch.AuditRetention = seconds(in.AuditRetentionDays, 24*time.Hour)
 	patch.DenyRequiresReasoning = in.DenyRequiresReasoning
 	patch.MaxGrantLifetime = seconds(in.MaxGrantLifetimeSeconds, time.Second)
+	patch.MaxStartAhead = seconds(in.MaxStartAheadSeconds, time.Second)
 	patch.Boundary.MaxDuration = seconds(in.MaxDurationCeilingSeconds, time.Second)
 	patch.Boundary.MinAuditRetention = seconds(in.AuditRetentionFloorDays, 24*time.Hour)
 	patch.Boundary.MaxKeyLifetime = seconds(in.APIKeyMaxLifetimeDays, 24*time.Hour)
