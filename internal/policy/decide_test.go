@@ -481,6 +481,27 @@ when {
 	}
 }
 
+// context.starts_in_seconds is how long after the request its access
+// begins: 0 for access at once.
+func TestDecideStartsIn(t *testing.T) {
+	s := mustParse(t, `
+@id("soon")
+@approval("auto")
+permit (principal, action == Elevate::Action::"request", resource)
+when { context.starts_in_seconds <= 3600 };
+`)
+	req := Request{Principal: alice, Resource: account("111111111111"), Action: "Admin", DurationSeconds: 600, Justification: "x", Time: monday10}
+	for _, c := range []struct {
+		in      int64
+		allowed bool
+	}{{0, true}, {3600, true}, {3601, false}, {-5, true}} {
+		req.StartsInSeconds = c.in
+		if d := s.Decide(req); d.Allowed != c.allowed {
+			t.Errorf("starts in %d s: Decide = %+v, want allowed=%v", c.in, d, c.allowed)
+		}
+	}
+}
+
 func TestDecideOUChain(t *testing.T) {
 	// The ancestors form a chain, so an inner OU is in the outer ones.
 	s := mustParse(t, `

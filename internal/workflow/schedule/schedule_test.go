@@ -175,6 +175,56 @@ func TestSchedulerCancelExpiry(t *testing.T) {
 	}
 }
 
+// A scheduled grant's start is a schedule of its own beside the expiry:
+// the same target, with action "start", deleted by CancelStart.
+func TestSchedulerStart(t *testing.T) {
+	s, client, group := newMotoScheduler(t)
+	g := testGrant(0, time.Time{})
+	g.Status, g.StartsAt = access.GrantScheduled, schedulerNow.Add(3*time.Hour)
+	if err := s.ScheduleStart(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	name := "elv-start-" + g.ID
+	got := getSchedule(t, client, group, name)
+	checks := []struct{ field, got, want string }{
+		{"ScheduleExpression", aws.ToString(got.ScheduleExpression), "at(2030-06-01T15:00:00)"},
+		{"ActionAfterCompletion", string(got.ActionAfterCompletion), "DELETE"},
+		{"Target.Arn", aws.ToString(got.Target.Arn), testTargetARN},
+		{"Target.RoleArn", aws.ToString(got.Target.RoleArn), testRoleARN},
+		{"Target.Input", aws.ToString(got.Target.Input), `{"tenant_id":"` + g.TenantID + `","grant_id":"` + g.ID + `","generation":0,"action":"start"}`},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)
+		}
+	}
+	// Twice is harmless; the expiry schedule of the same grant is another.
+	if err := s.ScheduleStart(t.Context(), g); err != nil {
+		t.Fatalf("schedule the start again: %v", err)
+	}
+	g.ExpiresAt = schedulerNow.Add(4 * time.Hour)
+	if err := s.ScheduleExpiry(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	if n := countSchedules(t, client, group); n != 2 {
+		t.Fatalf("%d schedules, want the start and the expiry", n)
+	}
+
+	if err := s.CancelStart(t.Context(), g); err != nil {
+		t.Fatalf("cancel start: %v", err)
+	}
+	_, err := client.GetSchedule(t.Context(), &scheduler.GetScheduleInput{GroupName: aws.String(group), Name: aws.String(name)})
+	if !errors.As(err, new(*types.ResourceNotFoundException)) {
+		t.Fatalf("GetSchedule after cancel: %v, want ResourceNotFoundException", err)
+	}
+	if n := countSchedules(t, client, group); n != 1 {
+		t.Fatalf("%d schedules after cancelling the start, want the expiry alone", n)
+	}
+	if err := s.CancelStart(t.Context(), g); err != nil {
+		t.Errorf("cancel the start again: %v, want nil", err)
+	}
+}
+
 // TestSchedulerPastExpiry checks that an expiry already due is scheduled
 // MinLead from now: EventBridge Scheduler rejects one-time schedules in the past.
 func TestSchedulerPastExpiry(t *testing.T) {
