@@ -83,12 +83,18 @@ type EvalError struct {
 
 // Decision is the outcome of Decide or MayApprove, with the reasons people see.
 type Decision struct {
-	Allowed     bool
-	Mode        Mode // "" when denied
-	Approvals   int  // distinct approvers required: >= 1 when Mode == ModeRequire, else 0
-	Determining []Determining
-	Notices     []string
-	Errors      []EvalError
+	Allowed   bool
+	Mode      Mode // "" when denied
+	Approvals int  // distinct approvers required: >= 1 when Mode == ModeRequire, else 0
+	// EscalateAfter and EscalateTo widen who may approve a request that
+	// needs approvers: after EscalateAfter, members of group EscalateTo
+	// may decide it too (the earliest @escalate_after of the determining
+	// permits; zero and "" when none says so).
+	EscalateAfter time.Duration
+	EscalateTo    string
+	Determining   []Determining
+	Notices       []string
+	Errors        []EvalError
 }
 
 // Notices Elevate adds itself, beside those of the policies.
@@ -141,6 +147,9 @@ func (s *Set) Decide(r Request) Decision {
 		d.Approvals = 1
 		for _, c := range permits {
 			d.Approvals = max(d.Approvals, c.approvals)
+			if c.escalateAfter > 0 && (d.EscalateAfter == 0 || c.escalateAfter < d.EscalateAfter) {
+				d.EscalateAfter, d.EscalateTo = c.escalateAfter, c.escalateTo
+			}
 		}
 	}
 	return d
