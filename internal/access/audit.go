@@ -9,6 +9,8 @@ const (
 	AuditRequestDenied           = "request.denied"
 	AuditRequestCancelled        = "request.cancelled"
 	AuditRequestExpired          = "request.expired"
+	AuditRequestReminder         = "request.reminder"
+	AuditRequestEscalated        = "request.escalated"
 	AuditRequestFailed           = "request.failed"
 	AuditGrantCreated            = "grant.created"
 	AuditGrantCreatedDirect      = "grant.created_direct"

@@ -124,6 +124,7 @@ func (s *core) afterRequest(ctx context.Context, r Request, g *Grant) (Request, 
 		if err := s.workflow.StartApproval(ctx, r); err != nil {
 			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request " + r.ID, err})
 		}
+		s.scheduleNudges(ctx, r)
 	case RequestApproved:
 		if g == nil {
 			break
@@ -317,6 +318,7 @@ func applyDecision(r *Request, dec policy.Decision, t Tenant, now time.Time) Req
 		r.Status, r.ApprovalMode = RequestPending, ModeRequire
 		r.ApprovalsRequired = max(dec.Approvals, 1)
 		r.ApprovalExpiresAt = now.Add(t.Settings.ApprovalWindow)
+		planNudges(r, dec, t, now)
 	default:
 		r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ApprovalMode(dec.Mode), now
 		r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)

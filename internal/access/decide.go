@@ -23,8 +23,11 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if approve {
 		verb = "approve"
 	}
-	if err := requireRole(p, RoleApprover, "deciding requests"); err != nil {
-		return Request{}, err
+	// Below the approver role, only a member of the group a request
+	// escalated to may decide it, once it has escalated.
+	roleErr := requireRole(p, RoleApprover, "deciding requests")
+	if roleErr != nil && !s.escalatedTo(ctx, p, id) {
+		return Request{}, roleErr
 	}
 	if p.IsService() {
 		return Request{}, Errorf(CodeForbidden, "a service principal cannot %s requests", verb)
@@ -58,6 +61,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 			return r, Errorf(CodeForbidden, "you cannot %s a request you made or will receive", verb)
 		}
 		now := s.clock()
+		if roleErr != nil && !escalatedMember(p, r, now) {
+			return r, roleErr
+		}
 		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
 			return r, err
 		}
@@ -128,11 +134,19 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 		s.startGrant(ctx, *grant)
 	}
 	if r.Status != RequestPending {
-		if err := s.workflow.EndApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-		}
+		s.endApproval(ctx, r)
 	}
 	return r, nil
+}
+
+// escalatedTo reports whether request id of p's tenant has escalated to a
+// group p is in.
+func (s *core) escalatedTo(ctx context.Context, p Principal, id string) bool {
+	if !p.Role.AtLeast(RoleRequester) || p.IsService() {
+		return false
+	}
+	r, err := s.store.GetRequest(ctx, p.TenantID, id)
+	return err == nil && escalatedMember(p, r, s.clock())
 }
 
 // Cancel withdraws the caller's own pending request, or an approved one
@@ -171,9 +185,7 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 		return Request{}, err
 	}
 	if r.GrantID == "" { // an approved request's wait ended when it was approved
-		if err := s.workflow.EndApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-		}
+		s.endApproval(ctx, r)
 	}
 	return r, nil
 }
@@ -206,7 +218,11 @@ func (s *core) cancelScheduled(ctx context.Context, t Tenant, p Principal, r Req
 // decision. It is the approval wait's timeout; a request that was decided in
 // the meantime is returned unchanged, so the caller can tell who won.
 func (s *Steps) ExpireRequest(ctx context.Context, tenantID, id string) (Request, error) {
-	return s.expireStaleRequest(ctx, tenantID, id)
+	r, err := s.expireStaleRequest(ctx, tenantID, id)
+	if err == nil && r.Status == RequestExpired {
+		s.cancelNudges(ctx, r)
+	}
+	return r, err
 }
 
 func (s *core) expireStaleRequest(ctx context.Context, tenantID, id string) (Request, error) {
@@ -240,9 +256,7 @@ func (s *core) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now ti
 	if err := s.expireRequest(ctx, t, r, now); err != nil {
 		return err
 	}
-	if err := s.workflow.EndApproval(ctx, *r); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-	}
+	s.endApproval(ctx, *r)
 	return &Error{Code: CodeRequestNotPending, Message: "request expired: its approval window ended at " + r.ApprovalExpiresAt.Format(time.RFC3339)}
 }
 

@@ -112,7 +112,8 @@ func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, pers
 			Resource: policyResource(r.Resource, nil), Action: r.Action, DurationSeconds: r.DurationSeconds,
 			BreakGlass: r.BreakGlass, Delegated: r.Delegated(), Justification: r.Justification,
 		},
-		Time:     at,
-		Location: t.Settings.Location(),
+		Time:      at,
+		Location:  t.Settings.Location(),
+		Escalated: r.Escalated(at),
 	}), nil
 }

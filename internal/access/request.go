@@ -96,7 +96,17 @@ type Request struct {
 	ExtendsGrantID string
 	// StartsAt is when the access asked for begins (starts_at); zero means
 	// as soon as the request is approved.
-	StartsAt      time.Time
+	StartsAt time.Time
+	// RemindAt is when the approvers of a pending request are reminded
+	// (zero when reminders are off); RemindedAt is when they were.
+	RemindAt   time.Time
+	RemindedAt time.Time
+	// EscalateAt is when the approval widens to the members of group
+	// EscalateTo (@escalate_after, @escalate_to of the deciding permit; zero
+	// and "" when none); EscalatedAt is when the escalation was announced.
+	EscalateAt    time.Time
+	EscalateTo    string
+	EscalatedAt   time.Time
 	Notices       []string
 	Metadata      map[string]any
 	PolicyVersion int

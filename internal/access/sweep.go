@@ -459,9 +459,7 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 		if got.Status == RequestExpired {
 			rep.RequestsExpired++
 		}
-		if err := s.workflow.EndApproval(ctx, got); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-		}
+		s.endApproval(ctx, got)
 		return nil
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("stale requests: %w", err))

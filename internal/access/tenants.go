@@ -201,6 +201,9 @@ type TenantPatch struct {
 	MaxGrantLifetime *time.Duration
 	// MaxStartAhead bounds how far ahead a request's start may be.
 	MaxStartAhead *time.Duration
+	// ReminderPercent is the reminder's point of the approval window; 0
+	// turns reminders off.
+	ReminderPercent *int
 	// AllowedRoots narrows the boundary's roots; an empty list means all of
 	// them again.
 	AllowedRoots *[]string
@@ -400,6 +403,9 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	}
 	setIf(&st.MaxGrantLifetime, p.MaxGrantLifetime)
 	setIf(&st.MaxStartAhead, p.MaxStartAhead)
+	if p.ReminderPercent != nil {
+		st.ReminderPercent, st.RemindersOff = *p.ReminderPercent, *p.ReminderPercent == 0
+	}
 	if p.AllowedRoots != nil {
 		st.AllowedRoots = slices.Clone(*p.AllowedRoots)
 		if slices.Equal(st.AllowedRoots, t.Boundary.AllowedRoots) {
@@ -433,6 +439,7 @@ func (p TenantPatch) fields() []string {
 	add(p.DenyRequiresReasoning != nil, "deny_requires_reasoning")
 	add(p.MaxGrantLifetime != nil, "max_grant_lifetime_seconds")
 	add(p.MaxStartAhead != nil, "max_start_ahead_seconds")
+	add(p.ReminderPercent != nil, "approval_reminder_percent")
 	return f
 }
 
@@ -469,6 +476,8 @@ func settingsDetails(t Tenant, fields []string) map[string]any {
 			out[f] = int64(st.GrantLifetime() / time.Second)
 		case "max_start_ahead_seconds":
 			out[f] = int64(st.StartAhead() / time.Second)
+		case "approval_reminder_percent":
+			out[f] = st.Reminder()
 		}
 	}
 	return out

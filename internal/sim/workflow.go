@@ -417,6 +417,12 @@ func (f *flow) ScheduleStart(_ context.Context, g access.Grant) error {
 	})
 }
 
+// ScheduleNudge and CancelNudges are no-ops: the simulation does not
+// deliver reminders or escalations (a lost one only delays an
+// announcement; escalation follows the clock).
+func (f *flow) ScheduleNudge(context.Context, access.Request, access.Nudge) error { return nil }
+func (f *flow) CancelNudges(context.Context, access.Request) error                { return nil }
+
 // CancelStart is a no-op: a start that fires for a grant that is no longer
 // scheduled does nothing.
 func (f *flow) CancelStart(context.Context, access.Grant) error { return nil }

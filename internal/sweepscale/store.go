@@ -146,3 +146,7 @@ func (f *flow) ScheduleExpiry(context.Context, access.Grant) error { return f.re
 func (f *flow) CancelExpiry(context.Context, access.Grant) error   { return f.record("CancelExpiry") }
 func (f *flow) ScheduleStart(context.Context, access.Grant) error  { return f.record("ScheduleStart") }
 func (f *flow) CancelStart(context.Context, access.Grant) error    { return f.record("CancelStart") }
+func (f *flow) ScheduleNudge(context.Context, access.Request, access.Nudge) error {
+	return f.record("ScheduleNudge")
+}
+func (f *flow) CancelNudges(context.Context, access.Request) error { return f.record("CancelNudges") }

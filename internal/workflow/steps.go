@@ -180,11 +180,22 @@ func (h Handlers) Deprovision(ctx context.Context, in GrantStepInput) (StepOutpu
 // a scheduled one (ActionStart), if the schedule is of its current
 // generation (a stale schedule is a no-op).
 func (h Handlers) Expire(ctx context.Context, in ExpiryInput) (struct{}, error) {
-	if err := need(in.TenantID, in.GrantID); err != nil {
-		return struct{}{}, err
-	}
 	var err error
 	switch in.Action {
+	case ActionRemind, ActionEscalate:
+		if err := need(in.TenantID, in.RequestID); err != nil {
+			return struct{}{}, err
+		}
+	default:
+		if err := need(in.TenantID, in.GrantID); err != nil {
+			return struct{}{}, err
+		}
+	}
+	switch in.Action {
+	case ActionRemind:
+		_, err = h.Steps.RemindRequest(ctx, in.TenantID, in.RequestID)
+	case ActionEscalate:
+		_, err = h.Steps.EscalateRequest(ctx, in.TenantID, in.RequestID)
 	case "", ActionExpire:
 		_, err = h.Steps.ExpireGrant(ctx, in.TenantID, in.GrantID, in.Generation)
 	case ActionStart:

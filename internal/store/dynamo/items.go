@@ -75,6 +75,10 @@ type settingsData struct {
 	MaxGrantLifetime int64 `dynamodbav:"max_grant_lifetime_ns,omitempty"`
 	// MaxStartAhead is absent (0) for a tenant that keeps the default.
 	MaxStartAhead int64 `dynamodbav:"max_start_ahead_ns,omitempty"`
+	// ReminderPercent is absent (0) for the default; RemindersOff is absent
+	// (false) unless reminders were turned off.
+	ReminderPercent int  `dynamodbav:"reminder_percent,omitempty"`
+	RemindersOff    bool `dynamodbav:"reminders_off,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -142,6 +146,11 @@ type requestData struct {
 	GrantID           string         `dynamodbav:"grant_id,omitempty"`
 	ExtendsGrantID    string         `dynamodbav:"extends_grant_id,omitempty"`
 	StartsAt          string         `dynamodbav:"starts_at,omitempty"`
+	RemindAt          string         `dynamodbav:"remind_at,omitempty"`
+	RemindedAt        string         `dynamodbav:"reminded_at,omitempty"`
+	EscalateAt        string         `dynamodbav:"escalate_at,omitempty"`
+	EscalateTo        string         `dynamodbav:"escalate_to,omitempty"`
+	EscalatedAt       string         `dynamodbav:"escalated_at,omitempty"`
 	Notices           []string       `dynamodbav:"notices,omitempty"`
 	Metadata          string         `dynamodbav:"metadata,omitempty"`
 	PolicyVersion     int            `dynamodbav:"policy_version,omitempty"`
@@ -403,6 +412,7 @@ func tenantToData(t access.Tenant) tenantData {
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: int64(s.MaxGrantLifetime), MaxStartAhead: int64(s.MaxStartAhead),
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
@@ -461,6 +471,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime), MaxStartAhead: time.Duration(s.MaxStartAhead),
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
 	}
@@ -510,6 +521,8 @@ func requestToData(r access.Request) (requestData, error) {
 		ApprovalMode: string(r.ApprovalMode), ApprovalsRequired: r.ApprovalsRequired,
 		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
 		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, StartsAt: formatTime(r.StartsAt), Notices: r.Notices,
+		RemindAt: formatTime(r.RemindAt), RemindedAt: formatTime(r.RemindedAt),
+		EscalateAt: formatTime(r.EscalateAt), EscalateTo: r.EscalateTo, EscalatedAt: formatTime(r.EscalatedAt),
 		Metadata: meta, PolicyVersion: r.PolicyVersion, TaskToken: r.TaskToken, Rev: r.Revision,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
@@ -529,6 +542,8 @@ func requestFromData(d requestData) (access.Request, error) {
 		ApprovalMode: access.ApprovalMode(d.ApprovalMode), ApprovalsRequired: d.ApprovalsRequired,
 		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
 		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, StartsAt: p.parse(d.StartsAt), Notices: d.Notices,
+		RemindAt: p.parse(d.RemindAt), RemindedAt: p.parse(d.RemindedAt),
+		EscalateAt: p.parse(d.EscalateAt), EscalateTo: d.EscalateTo, EscalatedAt: p.parse(d.EscalatedAt),
 		PolicyVersion: d.PolicyVersion, TaskToken: d.TaskToken, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}

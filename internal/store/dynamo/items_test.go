@@ -25,7 +25,7 @@ func testTenant() access.Tenant {
 			JWT:        access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},
 			GroupRoles: map[string]access.Role{"admins": access.RoleAdmin},
 			TimeZone:   "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
-			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour,
+			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true,
 		},
 		Catalog:       access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"}}},
 		PolicyVersion: 3, Revision: 7, CreatedAt: at, UpdatedAt: at.Add(time.Nanosecond),
@@ -42,6 +42,7 @@ func testRequest() access.Request {
 		Approvals: []access.Approval{{ApproverID: "carol", ApproverUserID: "u-carol", Reasoning: "ok", At: at.Add(time.Minute)}},
 		Reasoning: "why", DecidedBy: "carol", DecidedAt: at.Add(2 * time.Minute), ApprovalExpiresAt: at.Add(time.Hour),
 		GrantID: "g1", ExtendsGrantID: "g0", StartsAt: at.Add(3 * time.Hour), Notices: []string{"n1", "n2"},
+		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute),
 		Metadata:      map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
 		PolicyVersion: 3, TaskToken: "token", Revision: 4, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
 	}

@@ -75,6 +75,8 @@ func newTenant() access.Tenant {
 			DenyReasoningOptional: true,
 			MaxGrantLifetime:      36 * time.Hour,
 			MaxStartAhead:         48 * time.Hour,
+			ReminderPercent:       75,
+			RemindersOff:          true,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -122,6 +124,11 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		GrantID:           uuid.NewString(),
 		ExtendsGrantID:    uuid.NewString(),
 		StartsAt:          at.Add(6 * time.Hour),
+		RemindAt:          at.Add(2 * time.Hour),
+		RemindedAt:        at.Add(2*time.Hour + time.Second),
+		EscalateAt:        at.Add(time.Hour),
+		EscalateTo:        "payments-leads",
+		EscalatedAt:       at.Add(time.Hour + 2*time.Second),
 		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",

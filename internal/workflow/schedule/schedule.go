@@ -134,34 +134,72 @@ func ExpiryExpression(expires, now time.Time) string {
 // ScheduleExpiry creates the grant's expiry schedule, or replaces the one
 // in place, unless that one belongs to a newer generation of the grant.
 func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
-	return s.put(ctx, g, ScheduleName(g.ID), workflow.ActionExpire, g.ExpiresAt)
+	in := workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation}
+	return s.put(ctx, in, ScheduleName(g.ID), "expiry", g.ExpiresAt, fmt.Sprintf("grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation))
 }
 
 // ScheduleStart creates a scheduled grant's start schedule (the same target
 // as the expiry, with action "start"), or replaces the one in place, unless
 // that one belongs to a newer generation of the grant.
 func (s *Scheduler) ScheduleStart(ctx context.Context, g access.Grant) error {
-	return s.put(ctx, g, StartScheduleName(g.ID), workflow.ActionStart, g.StartsAt)
+	in := workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation, Action: workflow.ActionStart}
+	return s.put(ctx, in, StartScheduleName(g.ID), "start", g.StartsAt, fmt.Sprintf("grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation))
 }
 
 // CancelStart deletes the grant's start schedule; a missing one is fine.
 func (s *Scheduler) CancelStart(ctx context.Context, g access.Grant) error {
-	return s.delete(ctx, g, StartScheduleName(g.ID), "start")
+	return s.delete(ctx, StartScheduleName(g.ID), "start", "grant "+g.ID)
 }
 
-// put creates or replaces the one-time schedule name that delivers action
-// for g at at.
-func (s *Scheduler) put(ctx context.Context, g access.Grant, name, action string, at time.Time) error {
-	in := workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation}
-	if action != workflow.ActionExpire {
-		in.Action = action
+// The name prefixes of a pending request's reminder and escalation.
+const (
+	remindNamePrefix   = "elv-remind-"
+	escalateNamePrefix = "elv-escalate-"
+)
+
+// NudgeScheduleName is the name of a pending request's reminder
+// ("elv-remind-" and the request id) or escalation ("elv-escalate-"), with
+// ScheduleName's rule for ids that do not fit.
+func NudgeScheduleName(requestID string, kind access.Nudge) string {
+	if kind == access.NudgeEscalate {
+		return nameOf(escalateNamePrefix, requestID)
 	}
+	return nameOf(remindNamePrefix, requestID)
+}
+
+// ScheduleNudge creates a pending request's reminder or escalation
+// schedule (the expiry function, with action "remind" or "escalate"), or
+// replaces the one in place.
+func (s *Scheduler) ScheduleNudge(ctx context.Context, r access.Request, kind access.Nudge) error {
+	action := workflow.ActionRemind
+	if kind == access.NudgeEscalate {
+		action = workflow.ActionEscalate
+	}
+	in := workflow.ExpiryInput{TenantID: r.TenantID, RequestID: r.ID, Action: action}
+	return s.put(ctx, in, NudgeScheduleName(r.ID, kind), string(kind), kind.At(r), fmt.Sprintf("request %s of tenant %s", r.ID, r.TenantID))
+}
+
+// CancelNudges deletes a request's reminder and escalation schedules;
+// missing ones are fine.
+func (s *Scheduler) CancelNudges(ctx context.Context, r access.Request) error {
+	var errs []error
+	for _, kind := range []access.Nudge{access.NudgeRemind, access.NudgeEscalate} {
+		errs = append(errs, s.delete(ctx, NudgeScheduleName(r.ID, kind), string(kind), "request "+r.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// put creates or replaces the one-time schedule name that delivers in at
+// at, unless the schedule in place carries a newer generation of the same
+// grant. action and subject name the schedule in its description and
+// errors.
+func (s *Scheduler) put(ctx context.Context, in workflow.ExpiryInput, name, action string, at time.Time, subject string) error {
 	input, err := json.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("schedule %s of grant %s: %w", action, g.ID, err)
+		return fmt.Errorf("schedule %s of %s: %w", action, subject, err)
 	}
 	expression := ExpiryExpression(at, s.now())
-	description := fmt.Sprintf("Elevate: %s grant %s of tenant %s (generation %d)", action, g.ID, g.TenantID, g.Generation)
+	description := fmt.Sprintf("Elevate: %s of %s", action, subject)
 	window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
 	target := s.targetFor(string(input))
 
@@ -178,16 +216,16 @@ func (s *Scheduler) put(ctx context.Context, g access.Grant, name, action string
 			return nil
 		}
 		if !errors.As(err, new(*types.ConflictException)) {
-			return fmt.Errorf("schedule %s of grant %s: create schedule %s: %w", action, g.ID, name, err)
+			return fmt.Errorf("schedule %s of %s: create schedule %s: %w", action, subject, name, err)
 		}
 
 		cur, err := s.client.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name), GroupName: s.group})
 		if errors.As(err, new(*types.ResourceNotFoundException)) {
 			continue
 		} else if err != nil {
-			return fmt.Errorf("schedule %s of grant %s: get schedule %s: %w", action, g.ID, name, err)
+			return fmt.Errorf("schedule %s of %s: get schedule %s: %w", action, subject, name, err)
 		}
-		if gen, ok := scheduledGeneration(cur); ok && gen > g.Generation {
+		if gen, ok := scheduledGeneration(cur); ok && in.GrantID != "" && gen > in.Generation {
 			return nil // a newer expiry is in place; this one is stale
 		}
 
@@ -200,22 +238,22 @@ func (s *Scheduler) put(ctx context.Context, g access.Grant, name, action string
 		if errors.As(err, new(*types.ResourceNotFoundException)) {
 			continue
 		} else if err != nil {
-			return fmt.Errorf("schedule %s of grant %s: update schedule %s: %w", action, g.ID, name, err)
+			return fmt.Errorf("schedule %s of %s: update schedule %s: %w", action, subject, name, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("schedule %s of grant %s: schedule %s kept appearing and disappearing", action, g.ID, name)
+	return fmt.Errorf("schedule %s of %s: schedule %s kept appearing and disappearing", action, subject, name)
 }
 
 // CancelExpiry deletes the grant's expiry schedule; a missing one is fine.
 func (s *Scheduler) CancelExpiry(ctx context.Context, g access.Grant) error {
-	return s.delete(ctx, g, ScheduleName(g.ID), "expiry")
+	return s.delete(ctx, ScheduleName(g.ID), "expiry", "grant "+g.ID)
 }
 
-func (s *Scheduler) delete(ctx context.Context, g access.Grant, name, what string) error {
+func (s *Scheduler) delete(ctx context.Context, name, what, subject string) error {
 	_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: s.group})
 	if err != nil && !errors.As(err, new(*types.ResourceNotFoundException)) {
-		return fmt.Errorf("cancel %s of grant %s: delete schedule %s: %w", what, g.ID, name, err)
+		return fmt.Errorf("cancel %s of %s: delete schedule %s: %w", what, subject, name, err)
 	}
 	return nil
 }
