@@ -149,6 +149,7 @@ type tenantJSON struct {
 	DenyRequiresReasoning        bool               `json:"deny_requires_reasoning"`
 	MaxGrantLifetimeSeconds      int64              `json:"max_grant_lifetime_seconds"`
 	MaxStartAheadSeconds         int64              `json:"max_start_ahead_seconds"`
+	ApprovalReminderPercent      int                `json:"approval_reminder_percent"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        int64              `json:"api_key_max_lifetime_days"`
@@ -247,6 +248,7 @@ type tenantPatchBody struct {
 	DenyRequiresReasoning        *bool                    `json:"deny_requires_reasoning"`
 	MaxGrantLifetimeSeconds      *int64                   `json:"max_grant_lifetime_seconds"`
 	MaxStartAheadSeconds         *int64                   `json:"max_start_ahead_seconds"`
+	ApprovalReminderPercent      *int64                   `json:"approval_reminder_percent"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        *int64                   `json:"api_key_max_lifetime_days"`
@@ -356,6 +358,7 @@ func fromTenant(t access.Tenant) tenantJSON {
 		DenyRequiresReasoning:        !s.DenyReasoningOptional,
 		MaxGrantLifetimeSeconds:      int64(s.GrantLifetime() / time.Second),
 		MaxStartAheadSeconds:         int64(s.StartAhead() / time.Second),
+		ApprovalReminderPercent:      s.Reminder(),
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
 		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
 		APIKeyMaxLifetimeDays:        int64(b.MaxKeyLifetime / (24 * time.Hour)),
