@@ -101,8 +101,10 @@ func (a *API) routes() {
 	a.handle("POST /v1/requests", access.RoleRequester, "requesting access", a.createRequest)
 	a.handle("GET /v1/requests", access.RoleRequester, "reading requests", a.listRequests)
 	a.handle("GET /v1/requests/{id}", access.RoleRequester, "reading requests", a.getRequest)
-	a.handle("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", a.approveRequest)
-	a.handle("POST /v1/requests/{id}/deny", access.RoleApprover, "deciding requests", a.denyRequest)
+	// Below the approver role, the domain lets only members of the group a
+	// request escalated to (@escalate_to) decide it.
+	a.handle("POST /v1/requests/{id}/approve", access.RoleRequester, "deciding requests", a.approveRequest)
+	a.handle("POST /v1/requests/{id}/deny", access.RoleRequester, "deciding requests", a.denyRequest)
 	a.handle("POST /v1/requests/{id}/cancel", access.RoleRequester, "cancelling requests", a.cancelRequest)
 	a.handle("GET /v1/approvals/pending", access.RoleApprover, "the approvals inbox", a.listPendingApprovals)
 
