@@ -225,6 +225,51 @@ func TestSchedulerStart(t *testing.T) {
 	}
 }
 
+// A pending request's reminder and escalation are schedules of their own,
+// with the request in their input, deleted together by CancelNudges.
+func TestSchedulerNudges(t *testing.T) {
+	s, client, group := newMotoScheduler(t)
+	r := access.Request{
+		ID: "5e4d3c2b-1a09-4f8e-b7d6-c5b4a3928170", TenantID: "7d2e9a41-1b3c-4d5e-8f70-9a8b7c6d5e4f", Status: access.RequestPending,
+		RemindAt: schedulerNow.Add(12 * time.Hour), EscalateAt: schedulerNow.Add(30 * time.Minute), EscalateTo: "oncall",
+	}
+	for _, kind := range []access.Nudge{access.NudgeRemind, access.NudgeEscalate} {
+		if err := s.ScheduleNudge(t.Context(), r, kind); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ScheduleNudge(t.Context(), r, kind); err != nil {
+			t.Fatalf("schedule the %s again: %v", kind, err)
+		}
+	}
+	for _, c := range []struct{ name, expr, input string }{
+		{"elv-remind-" + r.ID, "at(2030-06-02T00:00:00)", `{"tenant_id":"` + r.TenantID + `","generation":0,"action":"remind","request_id":"` + r.ID + `"}`},
+		{"elv-escalate-" + r.ID, "at(2030-06-01T12:30:00)", `{"tenant_id":"` + r.TenantID + `","generation":0,"action":"escalate","request_id":"` + r.ID + `"}`},
+	} {
+		got := getSchedule(t, client, group, c.name)
+		if e := aws.ToString(got.ScheduleExpression); e != c.expr {
+			t.Errorf("%s: expression = %s, want %s", c.name, e, c.expr)
+		}
+		if in := aws.ToString(got.Target.Input); in != c.input {
+			t.Errorf("%s: input = %s, want %s", c.name, in, c.input)
+		}
+		if a := aws.ToString(got.Target.Arn); a != testTargetARN || got.ActionAfterCompletion != types.ActionAfterCompletionDelete {
+			t.Errorf("%s: target %s, after completion %s", c.name, a, got.ActionAfterCompletion)
+		}
+	}
+	if n := countSchedules(t, client, group); n != 2 {
+		t.Fatalf("%d schedules, want the reminder and the escalation", n)
+	}
+	if err := s.CancelNudges(t.Context(), r); err != nil {
+		t.Fatalf("cancel nudges: %v", err)
+	}
+	if n := countSchedules(t, client, group); n != 0 {
+		t.Fatalf("%d schedules after CancelNudges, want 0", n)
+	}
+	if err := s.CancelNudges(t.Context(), r); err != nil {
+		t.Errorf("cancel the nudges again: %v, want nil", err)
+	}
+}
+
 // TestSchedulerPastExpiry checks that an expiry already due is scheduled
 // MinLead from now: EventBridge Scheduler rejects one-time schedules in the past.
 func TestSchedulerPastExpiry(t *testing.T) {
