@@ -89,8 +89,12 @@ func TestReminder(t *testing.T) {
 func TestReminderStaleAfterDecision(t *testing.T) {
 	runAll(t, func(t *testing.T, e *env) {
 		for _, decide := range []func(r request){
-			func(r request) { e.acme.carol.post("/v1/requests/"+r.ID+"/approve", body{"reasoning": "ok"}).want(http.StatusOK) },
-			func(r request) { e.acme.carol.post("/v1/requests/"+r.ID+"/deny", body{"reasoning": "no"}).want(http.StatusOK) },
+			func(r request) {
+				e.acme.carol.post("/v1/requests/"+r.ID+"/approve", body{"reasoning": "ok"}).want(http.StatusOK)
+			},
+			func(r request) {
+				e.acme.carol.post("/v1/requests/"+r.ID+"/deny", body{"reasoning": "no"}).want(http.StatusOK)
+			},
 			func(r request) { e.acme.bob.post("/v1/requests/"+r.ID+"/cancel", nil).want(http.StatusOK) },
 		} {
 			r := pendingAdmin(t, e)
