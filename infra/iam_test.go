@@ -253,3 +253,22 @@ func TestRDSLookupRoleStaysInTheOrganization(t *testing.T) {
 		t.Fatal("no function may assume the RDS lookup role")
 	}
 }
+
+// Scheduled starts (starts_at) use the expiry schedules' group, role and
+// target: the functions that schedule or cancel a start may manage
+// schedules, and the target, the expiry function, may start the workflow
+// that provisions a started grant.
+func TestStartSchedules(t *testing.T) {
+	f := stack(t)
+	for _, name := range []string{"requests-create", "requests-approve", "requests-cancel", "grants-revoke", infra.FnExpiry, infra.FnSweeperTenant} {
+		actions := allowed(withoutRateLimit(f.functionPolicy(t, name)))
+		for _, a := range []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"} {
+			if !slices.Contains(actions, a) {
+				t.Errorf("%s may not %s: it schedules or cancels grant starts", name, a)
+			}
+		}
+	}
+	if actions := allowed(withoutRateLimit(f.functionPolicy(t, infra.FnExpiry))); !slices.Contains(actions, "states:StartExecution") {
+		t.Errorf("the expiry function, which starts scheduled grants, may not states:StartExecution (%v)", actions)
+	}
+}

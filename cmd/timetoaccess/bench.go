@@ -441,8 +441,13 @@ func (s issueEarly) ProvisionGrant(ctx context.Context, tenantID, grantID string
 	return s.Steps.ProvisionGrant(ctx, tenantID, grantID)
 }
 
-// noScheduler drops expiry schedules: the bench ends before any grant does.
+// noScheduler drops every schedule: the bench ends before any grant does,
+// and its requests neither start later nor wait for a reminder.
 type noScheduler struct{}
 
-func (noScheduler) ScheduleExpiry(context.Context, access.Grant) error { return nil }
-func (noScheduler) CancelExpiry(context.Context, access.Grant) error   { return nil }
+func (noScheduler) ScheduleExpiry(context.Context, access.Grant) error                { return nil }
+func (noScheduler) CancelExpiry(context.Context, access.Grant) error                  { return nil }
+func (noScheduler) ScheduleStart(context.Context, access.Grant) error                 { return nil }
+func (noScheduler) CancelStart(context.Context, access.Grant) error                   { return nil }
+func (noScheduler) ScheduleNudge(context.Context, access.Request, access.Nudge) error { return nil }
+func (noScheduler) CancelNudges(context.Context, access.Request) error                { return nil }

@@ -126,6 +126,12 @@ func (f *failingFlow) EndApproval(context.Context, access.Request) error       {
 func (f *failingFlow) StartProvisioning(context.Context, access.Grant) error   { return errBroken }
 func (f *failingFlow) StartDeprovisioning(context.Context, access.Grant) error { return errBroken }
 func (f *failingFlow) CancelExpiry(context.Context, access.Grant) error        { return errBroken }
+func (f *failingFlow) ScheduleStart(context.Context, access.Grant) error       { return errBroken }
+func (f *failingFlow) CancelStart(context.Context, access.Grant) error         { return errBroken }
+func (f *failingFlow) ScheduleNudge(context.Context, access.Request, access.Nudge) error {
+	return errBroken
+}
+func (f *failingFlow) CancelNudges(context.Context, access.Request) error { return errBroken }
 
 var errBroken = errors.New("broken")
 
@@ -155,9 +161,10 @@ func TestFollowUpFailuresAreReported(t *testing.T) {
 			workflow++
 		}
 	}
-	// start provisioning, start approval, end approval, cancel expiry, start deprovisioning
-	if workflow != 5 {
-		t.Errorf("%d workflow failures reported, want 5: %q", workflow, f.reports)
+	// start provisioning, start approval, schedule the reminder, end
+	// approval, cancel the reminder, cancel expiry, start deprovisioning
+	if workflow != 7 {
+		t.Errorf("%d workflow failures reported, want 7: %q", workflow, f.reports)
 	}
 	if publish == 0 {
 		t.Error("publishing failures were not reported")

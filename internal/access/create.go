@@ -30,6 +30,8 @@ type CreateRequestInput struct {
 	GranteeID  string
 	BreakGlass bool
 	Metadata   map[string]any
+	// StartsAt is when access should begin; zero means once approved.
+	StartsAt time.Time
 }
 
 // CreateRequest records a request and decides it with the tenant's policies:
@@ -47,7 +49,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if in.GranteeID == "" && !p.IsService() {
 		in.GranteeID = p.ID
 	}
-	if err := validateCreate(t, p, in); err != nil {
+	if err := validateCreate(t, p, in, s.clock()); err != nil {
 		return Request{}, err
 	}
 	requester, grantee, err := s.resolveParties(ctx, t, p, in.GranteeID)
@@ -72,7 +74,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		ID: s.newID(), TenantID: t.ID, RequesterID: p.ID, RequesterKind: p.Kind, GranteeID: in.GranteeID,
 		RequesterUserID: requester.UserID, GranteeUserID: grantee.UserID,
 		PermissionSetARN: catalogPermissionSet(t.Catalog, in.Resource, in.Action), Resource: in.Resource, Action: in.Action, Justification: strings.TrimSpace(in.Justification),
-		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata,
+		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata, StartsAt: startsAt(in.StartsAt),
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	dec := s.decideRequest(set, t, p, &r, ancestors, now)
@@ -94,6 +96,9 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
 		"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
 	}))
+	if !r.StartsAt.IsZero() {
+		c.Audit[0].Details["starts_at"] = r.StartsAt.Format(time.RFC3339)
+	}
 	if g != nil {
 		c.Grants = []Grant{*g}
 		c.Audit = append(c.Audit, s.audit(t, p, now, AuditGrantCreated, "grant", g.ID, sev, map[string]any{"request_id": r.ID}))
@@ -119,13 +124,12 @@ func (s *core) afterRequest(ctx context.Context, r Request, g *Grant) (Request, 
 		if err := s.workflow.StartApproval(ctx, r); err != nil {
 			s.report(ctx, Problem{ProblemWorkflow, "start approval wait for request " + r.ID, err})
 		}
+		s.scheduleNudges(ctx, r)
 	case RequestApproved:
 		if g == nil {
 			break
 		}
-		if err := s.workflow.StartProvisioning(ctx, *g); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "start provisioning of grant " + g.ID, err})
-		}
+		s.startGrant(ctx, *g)
 	}
 	return r, nil
 }
@@ -141,7 +145,7 @@ func (s *Service) CheckRequest(ctx context.Context, p Principal, in CreateReques
 	if in.GranteeID == "" && !p.IsService() {
 		in.GranteeID = p.ID
 	}
-	return validateCreate(t, p, in)
+	return validateCreate(t, p, in, s.clock())
 }
 
 // DeniedError is the policy_denied error for a request the policies denied;
@@ -164,15 +168,28 @@ func determiningIDs(d policy.Decision) string {
 	return strings.Join(ids, ", ")
 }
 
-// grantFor makes the provisioning grant of an approved request: exactly
-// what was asked and approved, permission set and policy version included.
+// grantFor makes the grant of an approved request: exactly what was asked
+// and approved, permission set and policy version included. It is
+// provisioning, or scheduled when the request starts later.
 func (s *core) grantFor(r Request, now time.Time) *Grant {
-	return &Grant{
+	g := &Grant{
 		ID: s.newID(), TenantID: r.TenantID, RequestID: r.ID, GranteeID: r.GranteeID, GranteeUserID: r.GranteeUserID,
 		CreatedBy: r.RequesterID, PermissionSetARN: r.PermissionSetARN, PolicyVersion: r.PolicyVersion,
 		Resource: r.Resource, Action: r.Action, Status: GrantProvisioning, DurationSeconds: r.DurationSeconds,
 		BreakGlass: r.BreakGlass, Metadata: r.Metadata, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
+	if r.scheduled(now) {
+		g.Status, g.StartsAt = GrantScheduled, r.StartsAt
+	}
+	return g
+}
+
+// startsAt is a request's starts_at as stored: UTC, to the microsecond.
+func startsAt(at time.Time) time.Time {
+	if at.IsZero() {
+		return at
+	}
+	return at.UTC().Truncate(time.Microsecond)
 }
 
 // catalogPermissionSet is the permission set the catalog maps an action on
@@ -190,7 +207,7 @@ func catalogPermissionSet(c Catalog, r Resource, action string) string {
 }
 
 // validateCreate checks a request against the tenant's catalog and limits.
-func validateCreate(t Tenant, p Principal, in CreateRequestInput) error {
+func validateCreate(t Tenant, p Principal, in CreateRequestInput, now time.Time) error {
 	v := Violations{}
 	in.Resource.Validate("resource", v)
 	validateAction(t.Catalog, in.Resource, in.Action, v)
@@ -209,6 +226,7 @@ func validateCreate(t Tenant, p Principal, in CreateRequestInput) error {
 		validateUserID(v, "grantee_id", in.GranteeID)
 	}
 	validateMetadata(v, in.Metadata)
+	validateStartsAt(v, t, in, now)
 	return v.Err()
 }
 
@@ -300,6 +318,7 @@ func applyDecision(r *Request, dec policy.Decision, t Tenant, now time.Time) Req
 		r.Status, r.ApprovalMode = RequestPending, ModeRequire
 		r.ApprovalsRequired = max(dec.Approvals, 1)
 		r.ApprovalExpiresAt = now.Add(t.Settings.ApprovalWindow)
+		planNudges(r, dec, t, now)
 	default:
 		r.Status, r.ApprovalMode, r.DecidedAt = RequestApproved, ApprovalMode(dec.Mode), now
 		r.Reasoning = "Approved automatically by policy " + determiningIDs(dec)

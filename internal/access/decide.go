@@ -23,8 +23,11 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if approve {
 		verb = "approve"
 	}
-	if err := requireRole(p, RoleApprover, "deciding requests"); err != nil {
-		return Request{}, err
+	// Below the approver role, only a member of the group a request
+	// escalated to may decide it, once it has escalated.
+	roleErr := requireRole(p, RoleApprover, "deciding requests")
+	if roleErr != nil && !s.escalatedTo(ctx, p, id) {
+		return Request{}, roleErr
 	}
 	if p.IsService() {
 		return Request{}, Errorf(CodeForbidden, "a service principal cannot %s requests", verb)
@@ -58,6 +61,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 			return r, Errorf(CodeForbidden, "you cannot %s a request you made or will receive", verb)
 		}
 		now := s.clock()
+		if roleErr != nil && !escalatedMember(p, r, now) {
+			return r, roleErr
+		}
 		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
 			return r, err
 		}
@@ -124,15 +130,28 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 	if extended != nil {
 		s.rescheduleExpiry(ctx, *extended)
 	}
+	if grant != nil && grant.Status == GrantScheduled {
+		s.startGrant(ctx, *grant)
+	}
 	if r.Status != RequestPending {
-		if err := s.workflow.EndApproval(ctx, r); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-		}
+		s.endApproval(ctx, r)
 	}
 	return r, nil
 }
 
-// Cancel withdraws the caller's own pending request.
+// escalatedTo reports whether request id of p's tenant has escalated to a
+// group p is in.
+func (s *core) escalatedTo(ctx context.Context, p Principal, id string) bool {
+	if !p.Role.AtLeast(RoleRequester) || p.IsService() {
+		return false
+	}
+	r, err := s.store.GetRequest(ctx, p.TenantID, id)
+	return err == nil && escalatedMember(p, r, s.clock())
+}
+
+// Cancel withdraws the caller's own pending request, or an approved one
+// whose grant has not started yet (that grant is revoked at once, and never
+// reaches Identity Center).
 func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idempotency) (Request, error) {
 	t, err := s.tenant(ctx, p.TenantID)
 	if err != nil {
@@ -147,6 +166,9 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 			return r, Errorf(CodeForbidden, "only the requester can cancel a request")
 		}
 		now := s.clock()
+		if r.Status == RequestApproved && r.GrantID != "" && r.ExtendsGrantID == "" {
+			return s.cancelScheduled(ctx, t, p, r, idem)
+		}
 		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
 			return r, err
 		}
@@ -162,17 +184,45 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string, idem *Idem
 	if err != nil {
 		return Request{}, err
 	}
-	if err := s.workflow.EndApproval(ctx, r); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
+	if r.GrantID == "" { // an approved request's wait ended when it was approved
+		s.endApproval(ctx, r)
 	}
 	return r, nil
+}
+
+// cancelScheduled cancels an approved request whose grant is still
+// scheduled, revoking the grant in the same write.
+func (s *core) cancelScheduled(ctx context.Context, t Tenant, p Principal, r Request, idem *Idempotency) (Request, error) {
+	g, err := s.loadGrant(ctx, t.ID, r.GrantID)
+	if err != nil {
+		return r, err
+	}
+	if g.Status != GrantScheduled {
+		return r, &Error{Code: CodeRequestNotPending, Message: "request is approved and its grant is " + string(g.Status) + ": revoke the grant instead",
+			Details: map[string]any{"grant_id": g.ID}}
+	}
+	now := s.clock()
+	r.Revision++
+	if err := r.transition(RequestCancelled, now); err != nil {
+		return r, err
+	}
+	r.UpdatedAt = now
+	r.Reasoning = "Cancelled by the requester before the access started"
+	c := Change{Requests: []Request{r}, Audit: []AuditEvent{s.audit(t, p, now, AuditRequestCancelled, "request", r.ID, SeverityInfo, map[string]any{"grant_id": g.ID})}}
+	withIdempotency(&c, idem, now, Outcome{Request: &r})
+	_, err = s.revokeScheduled(ctx, t, g, p, r.Reasoning, c, nil)
+	return r, err
 }
 
 // ExpireRequest ends a request whose approval window passed without a
 // decision. It is the approval wait's timeout; a request that was decided in
 // the meantime is returned unchanged, so the caller can tell who won.
 func (s *Steps) ExpireRequest(ctx context.Context, tenantID, id string) (Request, error) {
-	return s.expireStaleRequest(ctx, tenantID, id)
+	r, err := s.expireStaleRequest(ctx, tenantID, id)
+	if err == nil && r.Status == RequestExpired {
+		s.cancelNudges(ctx, r)
+	}
+	return r, err
 }
 
 func (s *core) expireStaleRequest(ctx context.Context, tenantID, id string) (Request, error) {
@@ -206,9 +256,7 @@ func (s *core) pendingOrExpire(ctx context.Context, t Tenant, r *Request, now ti
 	if err := s.expireRequest(ctx, t, r, now); err != nil {
 		return err
 	}
-	if err := s.workflow.EndApproval(ctx, *r); err != nil {
-		s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-	}
+	s.endApproval(ctx, *r)
 	return &Error{Code: CodeRequestNotPending, Message: "request expired: its approval window ended at " + r.ApprovalExpiresAt.Format(time.RFC3339)}
 }
 

@@ -106,6 +106,22 @@ func (f *flow) CancelExpiry(_ context.Context, g access.Grant) error {
 	return f.record(call{Method: "CancelExpiry", ID: g.ID, Generation: g.Generation})
 }
 
+func (f *flow) ScheduleStart(_ context.Context, g access.Grant) error {
+	return f.record(call{Method: "ScheduleStart", ID: g.ID, Generation: g.Generation})
+}
+
+func (f *flow) CancelStart(_ context.Context, g access.Grant) error {
+	return f.record(call{Method: "CancelStart", ID: g.ID, Generation: g.Generation})
+}
+
+func (f *flow) ScheduleNudge(_ context.Context, r access.Request, kind access.Nudge) error {
+	return f.record(call{Method: "ScheduleNudge:" + string(kind), ID: r.ID})
+}
+
+func (f *flow) CancelNudges(_ context.Context, r access.Request) error {
+	return f.record(call{Method: "CancelNudges", ID: r.ID})
+}
+
 // of returns the calls of one method for one object id.
 func (f *flow) of(method, id string) []call {
 	f.mu.Lock()

@@ -11,6 +11,7 @@ type GrantStatus string
 
 // The grant statuses (docs/design.md, "Lifecycle").
 const (
+	GrantScheduled    GrantStatus = "scheduled"
 	GrantProvisioning GrantStatus = "provisioning"
 	GrantActive       GrantStatus = "active"
 	GrantRevoking     GrantStatus = "revoking"
@@ -20,13 +21,16 @@ const (
 )
 
 // GrantStatuses lists every grant status.
-var GrantStatuses = []GrantStatus{GrantProvisioning, GrantActive, GrantRevoking, GrantExpired, GrantRevoked, GrantFailed}
+var GrantStatuses = []GrantStatus{GrantScheduled, GrantProvisioning, GrantActive, GrantRevoking, GrantExpired, GrantRevoked, GrantFailed}
 
 // grantTransitions is the one table of allowed grant status changes. A grant
 // is revoked or expired only from revoking, that is only after its
-// assignments were removed.
+// assignments were removed, except a scheduled grant, which has none.
 var grantTransitions = map[GrantStatus][]GrantStatus{
-	"":                {GrantProvisioning},
+	"": {GrantScheduled, GrantProvisioning},
+	// A scheduled grant starts provisioning at its StartsAt, or is revoked
+	// before: it never touched Identity Center.
+	GrantScheduled:    {GrantProvisioning, GrantRevoked},
 	GrantProvisioning: {GrantActive, GrantRevoking, GrantFailed},
 	GrantActive:       {GrantRevoking},
 	GrantRevoking:     {GrantExpired, GrantRevoked},
@@ -114,12 +118,15 @@ type Grant struct {
 	Action          string
 	Status          GrantStatus
 	DurationSeconds int64
-	ExpiresAt       time.Time
-	GrantedAt       time.Time
-	RevokedAt       time.Time
-	RevokedBy       string
-	Reasoning       string
-	EndReason       EndReason
+	// StartsAt is when a scheduled grant begins provisioning (zero for a
+	// grant provisioned at once); its ExpiresAt counts from activation.
+	StartsAt  time.Time
+	ExpiresAt time.Time
+	GrantedAt time.Time
+	RevokedAt time.Time
+	RevokedBy string
+	Reasoning string
+	EndReason EndReason
 	// EndingAt is when the grant became revoking: with the time it ended,
 	// how long taking its access away took.
 	EndingAt time.Time

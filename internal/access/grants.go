@@ -120,6 +120,9 @@ func (s *Service) RevokeGrant(ctx context.Context, p Principal, id, reasoning st
 		if err != nil {
 			return g, err
 		}
+		if g.Status == GrantScheduled {
+			return s.revokeScheduled(ctx, t, g, p, trimReasoning(reasoning), Change{}, idem)
+		}
 		if g.Status != GrantProvisioning && g.Status != GrantActive {
 			return g, Errorf(CodeConflict, "grant is %s and cannot be revoked", g.Status)
 		}

@@ -126,6 +126,7 @@ func replayRequest(r Request) (req policy.Request, complete bool) {
 		Delegated:       r.Delegated(),
 		Time:            r.CreatedAt,
 		Location:        loc,
+		StartsInSeconds: startsIn(r, r.CreatedAt),
 	}
 	if e := c.Extension; e != nil {
 		req.Extension = &policy.Extension{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
@@ -146,6 +147,7 @@ func policyRequest(t Tenant, p Principal, r Request, ancestors []string, at time
 		Delegated:       r.Delegated(),
 		Time:            at,
 		Location:        t.Settings.Location(),
+		StartsInSeconds: startsIn(r, at),
 	}
 }
 
@@ -165,7 +167,8 @@ func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, pers
 			Resource: policyResource(r.Resource, nil), Action: r.Action, DurationSeconds: r.DurationSeconds,
 			BreakGlass: r.BreakGlass, Delegated: r.Delegated(), Justification: r.Justification,
 		},
-		Time:     at,
-		Location: t.Settings.Location(),
+		Time:      at,
+		Location:  t.Settings.Location(),
+		Escalated: r.Escalated(at),
 	}), nil
 }

@@ -101,8 +101,21 @@ type Workflow interface {
 	StartDeprovisioning(ctx context.Context, g Grant) error
 }
 
-// Scheduler ends grants on time.
+// Scheduler starts scheduled grants and ends grants on time.
 type Scheduler interface {
+	// ScheduleStart arranges for StartGrant(tenant, grant, generation) to be
+	// called at a scheduled grant's StartsAt. Scheduling it twice is
+	// harmless.
+	ScheduleStart(ctx context.Context, g Grant) error
+	// CancelStart removes a grant's pending start; a missing one is fine.
+	CancelStart(ctx context.Context, g Grant) error
+	// ScheduleNudge arranges for RemindRequest or EscalateRequest (as kind
+	// says) to be called at a pending request's RemindAt or EscalateAt.
+	// Scheduling it twice is harmless.
+	ScheduleNudge(ctx context.Context, r Request, kind Nudge) error
+	// CancelNudges removes a request's pending reminder and escalation;
+	// missing ones are fine.
+	CancelNudges(ctx context.Context, r Request) error
 	// ScheduleExpiry arranges for ExpireGrant(tenant, grant, generation) to be
 	// called at the grant's ExpiresAt. Scheduling the same generation twice is
 	// harmless.

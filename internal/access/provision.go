@@ -635,9 +635,7 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 		return err
 	}
 	if ended != nil {
-		if err := s.workflow.EndApproval(ctx, *ended); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + ended.ID, err})
-		}
+		s.endApproval(ctx, *ended)
 	}
 	s.observe(ctx, g)
 	return nil

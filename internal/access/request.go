@@ -25,9 +25,10 @@ var RequestStatuses = []RequestStatus{RequestPending, RequestApproved, RequestDe
 // requestTransitions is the one table of allowed request status changes. The
 // empty status is "not yet stored".
 var requestTransitions = map[RequestStatus][]RequestStatus{
-	"":              {RequestPending, RequestApproved, RequestDenied},
-	RequestPending:  {RequestApproved, RequestDenied, RequestCancelled, RequestExpired, RequestFailed},
-	RequestApproved: {RequestFailed},
+	"":             {RequestPending, RequestApproved, RequestDenied},
+	RequestPending: {RequestApproved, RequestDenied, RequestCancelled, RequestExpired, RequestFailed},
+	// An approved request whose grant has not started yet may be cancelled.
+	RequestApproved: {RequestFailed, RequestCancelled},
 }
 
 // Valid reports whether s is a known request status.
@@ -93,9 +94,22 @@ type Request struct {
 	// (POST /v1/grants/{id}/extend); empty for a request for new access.
 	// Once approved, GrantID names the same grant.
 	ExtendsGrantID string
-	Notices        []string
-	Metadata       map[string]any
-	PolicyVersion  int
+	// StartsAt is when the access asked for begins (starts_at); zero means
+	// as soon as the request is approved.
+	StartsAt time.Time
+	// RemindAt is when the approvers of a pending request are reminded
+	// (zero when reminders are off); RemindedAt is when they were.
+	RemindAt   time.Time
+	RemindedAt time.Time
+	// EscalateAt is when the approval widens to the members of group
+	// EscalateTo (@escalate_after, @escalate_to of the deciding permit; zero
+	// and "" when none); EscalatedAt is when the escalation was announced.
+	EscalateAt    time.Time
+	EscalateTo    string
+	EscalatedAt   time.Time
+	Notices       []string
+	Metadata      map[string]any
+	PolicyVersion int
 	// Context is what the policies saw of the request when it was decided,
 	// beyond its own fields, so that a backtest can replay it (nil for a
 	// request recorded before Elevate kept it).

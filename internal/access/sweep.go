@@ -91,9 +91,11 @@ type SweepReport struct {
 	Tenants int
 	// TenantsQueued counts the tenants handed to the queue (SweepQueue)
 	// rather than swept by this run.
-	TenantsQueued       int
-	GrantsExpired       int
-	GrantsRestarted     int
+	TenantsQueued   int
+	GrantsExpired   int
+	GrantsRestarted int
+	// GrantsStarted counts scheduled grants found past their start.
+	GrantsStarted       int
 	RequestsExpired     int
 	OrphansReleased     int
 	AssignmentsMissing  int
@@ -410,6 +412,24 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("overdue grants: %w", err))
 	}
+	// Scheduled grants past their start: their start schedule was lost.
+	if err := eachPage(func(p PageRequest) (Page[Grant], error) {
+		return s.store.ListGrants(ctx, t.ID, GrantFilter{Statuses: []GrantStatus{GrantScheduled}}, p)
+	}, func(g Grant) error {
+		if now.Sub(g.StartsAt) < overdueGrace {
+			return nil
+		}
+		got, err := s.startScheduled(ctx, t.ID, g.ID, g.Generation)
+		if err != nil {
+			return err
+		}
+		if got.Status == GrantProvisioning {
+			rep.GrantsStarted++
+		}
+		return nil
+	}); err != nil {
+		errs = append(errs, fmt.Errorf("overdue scheduled grants: %w", err))
+	}
 	// Grants stuck in provisioning or revoking.
 	if err := eachPage(func(p PageRequest) (Page[Grant], error) {
 		return s.store.ListGrants(ctx, t.ID, GrantFilter{Statuses: []GrantStatus{GrantProvisioning, GrantRevoking}}, p)
@@ -439,9 +459,7 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 		if got.Status == RequestExpired {
 			rep.RequestsExpired++
 		}
-		if err := s.workflow.EndApproval(ctx, got); err != nil {
-			s.report(ctx, Problem{ProblemWorkflow, "end approval wait of request " + r.ID, err})
-		}
+		s.endApproval(ctx, got)
 		return nil
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("stale requests: %w", err))

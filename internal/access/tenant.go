@@ -120,6 +120,44 @@ type Settings struct {
 	// included, from when it became active; zero means
 	// DefaultMaxGrantLifetime.
 	MaxGrantLifetime time.Duration
+	// MaxStartAhead bounds how far ahead a request's starts_at may be; zero
+	// means DefaultMaxStartAhead.
+	MaxStartAhead time.Duration
+	// ReminderPercent is the point of the approval window, in percent, at
+	// which the approvers of a pending request are reminded (1..99); zero
+	// means DefaultReminderPercent. RemindersOff turns the reminder off
+	// (approval_reminder_percent 0).
+	ReminderPercent int
+	RemindersOff    bool
+}
+
+// ReminderAfter is how long after a request is made its approvers are
+// reminded, for an approval window of window; zero when reminders are off.
+func (s Settings) ReminderAfter(window time.Duration) time.Duration {
+	if s.RemindersOff {
+		return 0
+	}
+	return window * time.Duration(s.Reminder()) / 100
+}
+
+// Reminder is the reminder's point of the approval window in percent; 0
+// when reminders are off.
+func (s Settings) Reminder() int {
+	switch {
+	case s.RemindersOff:
+		return 0
+	case s.ReminderPercent <= 0:
+		return DefaultReminderPercent
+	}
+	return s.ReminderPercent
+}
+
+// StartAhead is how far ahead a request may schedule its start.
+func (s Settings) StartAhead() time.Duration {
+	if s.MaxStartAhead <= 0 {
+		return DefaultMaxStartAhead
+	}
+	return s.MaxStartAhead
 }
 
 // GrantLifetime is the longest a grant may last, extensions included.
@@ -138,11 +176,18 @@ const (
 	// life, extensions included (max_grant_lifetime_seconds).
 	DefaultMaxGrantLifetime = 24 * time.Hour
 	MaxMaxGrantLifetime     = 14 * 24 * time.Hour
-	DefaultAuditRetention   = 365 * 24 * time.Hour
-	DefaultGroupsClaim      = "groups"
-	MaxApprovalWindow       = 7 * 24 * time.Hour
-	MaxMaxDuration          = 7 * 24 * time.Hour
-	MinAuditRetention       = 24 * time.Hour
+	// DefaultMaxStartAhead and MaxMaxStartAhead bound how far ahead a
+	// request's starts_at may be (max_start_ahead_seconds).
+	DefaultMaxStartAhead = 14 * 24 * time.Hour
+	MaxMaxStartAhead     = 14 * 24 * time.Hour
+	// DefaultReminderPercent reminds approvers half-way through the
+	// approval window (approval_reminder_percent).
+	DefaultReminderPercent = 50
+	DefaultAuditRetention  = 365 * 24 * time.Hour
+	DefaultGroupsClaim     = "groups"
+	MaxApprovalWindow      = 7 * 24 * time.Hour
+	MaxMaxDuration         = 7 * 24 * time.Hour
+	MinAuditRetention      = 24 * time.Hour
 	// DefaultKeyLifetime is how long an API key made for a user lives when
 	// its maker gives no expiry; DefaultMaxKeyLifetime the operator's default
 	// maximum, and MaxMaxKeyLifetime the most an operator may allow.
@@ -236,6 +281,12 @@ func (s Settings) Validate(v Violations) {
 	}
 	if s.MaxGrantLifetime != 0 && (s.MaxGrantLifetime < time.Minute || s.MaxGrantLifetime > MaxMaxGrantLifetime) {
 		v.Add("max_grant_lifetime_seconds", "must be between 60 and %d", int(MaxMaxGrantLifetime/time.Second))
+	}
+	if s.ReminderPercent < 0 || s.ReminderPercent > 99 {
+		v.Add("approval_reminder_percent", "must be between 0 (no reminder) and 99")
+	}
+	if s.MaxStartAhead != 0 && (s.MaxStartAhead < time.Minute || s.MaxStartAhead > MaxMaxStartAhead) {
+		v.Add("max_start_ahead_seconds", "must be between 60 and %d", int(MaxMaxStartAhead/time.Second))
 	}
 	if s.AuditRetention < MinAuditRetention || s.AuditRetention > MaxAuditRetention {
 		v.Add("audit_retention_days", "must be between 1 and 3650 days")

@@ -199,6 +199,11 @@ type TenantPatch struct {
 	DenyRequiresReasoning *bool
 	// MaxGrantLifetime bounds a grant's whole life, extensions included.
 	MaxGrantLifetime *time.Duration
+	// MaxStartAhead bounds how far ahead a request's start may be.
+	MaxStartAhead *time.Duration
+	// ReminderPercent is the reminder's point of the approval window; 0
+	// turns reminders off.
+	ReminderPercent *int
 	// AllowedRoots narrows the boundary's roots; an empty list means all of
 	// them again.
 	AllowedRoots *[]string
@@ -397,6 +402,10 @@ func applyPatch(t *Tenant, p TenantPatch) {
 		st.DenyReasoningOptional = !*p.DenyRequiresReasoning
 	}
 	setIf(&st.MaxGrantLifetime, p.MaxGrantLifetime)
+	setIf(&st.MaxStartAhead, p.MaxStartAhead)
+	if p.ReminderPercent != nil {
+		st.ReminderPercent, st.RemindersOff = *p.ReminderPercent, *p.ReminderPercent == 0
+	}
 	if p.AllowedRoots != nil {
 		st.AllowedRoots = slices.Clone(*p.AllowedRoots)
 		if slices.Equal(st.AllowedRoots, t.Boundary.AllowedRoots) {
@@ -429,6 +438,8 @@ func (p TenantPatch) fields() []string {
 	add(p.AuditRetention != nil, "audit_retention_days")
 	add(p.DenyRequiresReasoning != nil, "deny_requires_reasoning")
 	add(p.MaxGrantLifetime != nil, "max_grant_lifetime_seconds")
+	add(p.MaxStartAhead != nil, "max_start_ahead_seconds")
+	add(p.ReminderPercent != nil, "approval_reminder_percent")
 	return f
 }
 
@@ -463,6 +474,10 @@ func settingsDetails(t Tenant, fields []string) map[string]any {
 			out[f] = !st.DenyReasoningOptional
 		case "max_grant_lifetime_seconds":
 			out[f] = int64(st.GrantLifetime() / time.Second)
+		case "max_start_ahead_seconds":
+			out[f] = int64(st.StartAhead() / time.Second)
+		case "approval_reminder_percent":
+			out[f] = st.Reminder()
 		}
 	}
 	return out

@@ -10,15 +10,16 @@ import (
 func TestRequestTransitions(t *testing.T) {
 	// The lifecycle (docs/design.md, "Lifecycle"): "" is "not yet stored".
 	allowed := map[[2]access.RequestStatus]bool{
-		{"", access.RequestPending}:                      true, // needs approval
-		{"", access.RequestApproved}:                     true, // auto or break-glass
-		{"", access.RequestDenied}:                       true, // denied by policy, and recorded
-		{access.RequestPending, access.RequestApproved}:  true,
-		{access.RequestPending, access.RequestDenied}:    true,
-		{access.RequestPending, access.RequestCancelled}: true,
-		{access.RequestPending, access.RequestExpired}:   true,
-		{access.RequestPending, access.RequestFailed}:    true,
-		{access.RequestApproved, access.RequestFailed}:   true, // its grant could not be provisioned
+		{"", access.RequestPending}:                       true, // needs approval
+		{"", access.RequestApproved}:                      true, // auto or break-glass
+		{"", access.RequestDenied}:                        true, // denied by policy, and recorded
+		{access.RequestPending, access.RequestApproved}:   true,
+		{access.RequestPending, access.RequestDenied}:     true,
+		{access.RequestPending, access.RequestCancelled}:  true,
+		{access.RequestPending, access.RequestExpired}:    true,
+		{access.RequestPending, access.RequestFailed}:     true,
+		{access.RequestApproved, access.RequestFailed}:    true, // its grant could not be provisioned
+		{access.RequestApproved, access.RequestCancelled}: true, // its grant has not started yet (starts_at)
 	}
 	from := append([]access.RequestStatus{""}, access.RequestStatuses...)
 	to := append([]access.RequestStatus{""}, access.RequestStatuses...)
@@ -60,13 +61,16 @@ func TestRequestTransitions(t *testing.T) {
 
 func TestGrantTransitions(t *testing.T) {
 	allowed := map[[2]access.GrantStatus]bool{
-		{"", access.GrantProvisioning}:                   true,
-		{access.GrantProvisioning, access.GrantActive}:   true,
-		{access.GrantProvisioning, access.GrantRevoking}: true, // revoked or expired inline while provisioning
-		{access.GrantProvisioning, access.GrantFailed}:   true,
-		{access.GrantActive, access.GrantRevoking}:       true,
-		{access.GrantRevoking, access.GrantExpired}:      true,
-		{access.GrantRevoking, access.GrantRevoked}:      true,
+		{"", access.GrantProvisioning}:                    true,
+		{"", access.GrantScheduled}:                       true, // approved before its starts_at
+		{access.GrantScheduled, access.GrantProvisioning}: true, // its start came
+		{access.GrantScheduled, access.GrantRevoked}:      true, // revoked before its start: nothing to remove
+		{access.GrantProvisioning, access.GrantActive}:    true,
+		{access.GrantProvisioning, access.GrantRevoking}:  true, // revoked or expired inline while provisioning
+		{access.GrantProvisioning, access.GrantFailed}:    true,
+		{access.GrantActive, access.GrantRevoking}:        true,
+		{access.GrantRevoking, access.GrantExpired}:       true,
+		{access.GrantRevoking, access.GrantRevoked}:       true,
 	}
 	states := append([]access.GrantStatus{""}, access.GrantStatuses...)
 	for _, a := range states {

@@ -80,6 +80,11 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	patch.AuditRetention = seconds(in.AuditRetentionDays, 24*time.Hour)
 	patch.DenyRequiresReasoning = in.DenyRequiresReasoning
 	patch.MaxGrantLifetime = seconds(in.MaxGrantLifetimeSeconds, time.Second)
+	patch.MaxStartAhead = seconds(in.MaxStartAheadSeconds, time.Second)
+	if n := in.ApprovalReminderPercent; n != nil {
+		pct := int(min(max(*n, -1), 100)) // out of range stays out of range, for the domain to name
+		patch.ReminderPercent = &pct
+	}
 	patch.Boundary.MaxDuration = seconds(in.MaxDurationCeilingSeconds, time.Second)
 	patch.Boundary.MinAuditRetention = seconds(in.AuditRetentionFloorDays, 24*time.Hour)
 	patch.Boundary.MaxKeyLifetime = seconds(in.APIKeyMaxLifetimeDays, 24*time.Hour)

@@ -41,6 +41,7 @@ func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 	if in.BreakGlass != nil {
 		cr.BreakGlass = *in.BreakGlass
 	}
+	cr.StartsAt = parseTime("starts_at", in.StartsAt, v)
 	if len(v) > 0 {
 		// Name every problem at once: what is missing, and what the domain
 		// finds wrong with what is there.

@@ -46,12 +46,15 @@ func RequestsGet() Route {
 	return route("GET /v1/requests/{id}", access.RoleRequester, "reading requests", func(a *API) handlerFunc { return a.getRequest })
 }
 
+// Below the approver role, the domain lets only members of the group a
+// request escalated to (@escalate_to) decide it.
+
 func RequestsApprove() Route {
-	return route("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", func(a *API) handlerFunc { return a.approveRequest })
+	return route("POST /v1/requests/{id}/approve", access.RoleRequester, "deciding requests", func(a *API) handlerFunc { return a.approveRequest })
 }
 
 func RequestsDeny() Route {
-	return route("POST /v1/requests/{id}/deny", access.RoleApprover, "deciding requests", func(a *API) handlerFunc { return a.denyRequest })
+	return route("POST /v1/requests/{id}/deny", access.RoleRequester, "deciding requests", func(a *API) handlerFunc { return a.denyRequest })
 }
 
 func RequestsCancel() Route {

@@ -44,6 +44,7 @@ type requestJSON struct {
 	ApprovalExpiresAt *time.Time     `json:"approval_expires_at"`
 	GrantID           *string        `json:"grant_id"`
 	ExtendsGrantID    *string        `json:"extends_grant_id"`
+	StartsAt          *time.Time     `json:"starts_at"`
 	Notices           []string       `json:"notices"`
 	Metadata          map[string]any `json:"metadata"`
 	PolicyVersion     int            `json:"policy_version"`
@@ -71,6 +72,7 @@ type grantJSON struct {
 	Status          string           `json:"status"`
 	DurationSeconds int64            `json:"duration_seconds"`
 	BreakGlass      bool             `json:"break_glass"`
+	StartsAt        *time.Time       `json:"starts_at"`
 	ExpiresAt       *time.Time       `json:"expires_at"`
 	Extensions      int              `json:"extensions"`
 	GrantedAt       *time.Time       `json:"granted_at"`
@@ -146,6 +148,8 @@ type tenantJSON struct {
 	AuditRetentionDays           int64              `json:"audit_retention_days"`
 	DenyRequiresReasoning        bool               `json:"deny_requires_reasoning"`
 	MaxGrantLifetimeSeconds      int64              `json:"max_grant_lifetime_seconds"`
+	MaxStartAheadSeconds         int64              `json:"max_start_ahead_seconds"`
+	ApprovalReminderPercent      int                `json:"approval_reminder_percent"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        int64              `json:"api_key_max_lifetime_days"`
@@ -187,6 +191,7 @@ type createRequestBody struct {
 	GranteeID       *string        `json:"grantee_id"`
 	BreakGlass      *bool          `json:"break_glass"`
 	Metadata        map[string]any `json:"metadata"`
+	StartsAt        *string        `json:"starts_at"`
 }
 
 type extendGrantBody struct {
@@ -242,6 +247,8 @@ type tenantPatchBody struct {
 	AuditRetentionDays           *int64                   `json:"audit_retention_days"`
 	DenyRequiresReasoning        *bool                    `json:"deny_requires_reasoning"`
 	MaxGrantLifetimeSeconds      *int64                   `json:"max_grant_lifetime_seconds"`
+	MaxStartAheadSeconds         *int64                   `json:"max_start_ahead_seconds"`
+	ApprovalReminderPercent      *int64                   `json:"approval_reminder_percent"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        *int64                   `json:"api_key_max_lifetime_days"`
@@ -295,7 +302,7 @@ func fromRequest(r access.Request) requestJSON {
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
 		ApprovalMode: optString(string(r.ApprovalMode)), ApprovalsRequired: r.ApprovalsRequired, Approvals: approvals,
 		Reasoning: optString(r.Reasoning), DecidedBy: optString(r.DecidedBy), DecidedAt: optTime(r.DecidedAt),
-		ApprovalExpiresAt: optTime(r.ApprovalExpiresAt), GrantID: optString(r.GrantID), ExtendsGrantID: optString(r.ExtendsGrantID),
+		ApprovalExpiresAt: optTime(r.ApprovalExpiresAt), GrantID: optString(r.GrantID), ExtendsGrantID: optString(r.ExtendsGrantID), StartsAt: optTime(r.StartsAt),
 		Notices: nonNil(r.Notices), Metadata: nonNilMap(r.Metadata), PolicyVersion: r.PolicyVersion,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -310,7 +317,7 @@ func fromGrant(g access.Grant) grantJSON {
 	return grantJSON{
 		ID: g.ID, TenantID: g.TenantID, RequestID: optString(g.RequestID), GranteeID: g.GranteeID, CreatedBy: g.CreatedBy,
 		Resource: fromResource(g.Resource), Action: g.Action, Status: string(g.Status), DurationSeconds: g.DurationSeconds,
-		BreakGlass: g.BreakGlass, ExpiresAt: optTime(g.ExpiresAt), Extensions: g.Extensions, GrantedAt: optTime(g.GrantedAt),
+		BreakGlass: g.BreakGlass, StartsAt: optTime(g.StartsAt), ExpiresAt: optTime(g.ExpiresAt), Extensions: g.Extensions, GrantedAt: optTime(g.GrantedAt),
 		RevokedAt: optTime(g.RevokedAt), RevokedBy: optString(g.RevokedBy), Reasoning: optString(g.Reasoning),
 		Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata),
 		CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC(),
@@ -350,6 +357,8 @@ func fromTenant(t access.Tenant) tenantJSON {
 		AuditRetentionDays:           int64(s.AuditRetention / (24 * time.Hour)),
 		DenyRequiresReasoning:        !s.DenyReasoningOptional,
 		MaxGrantLifetimeSeconds:      int64(s.GrantLifetime() / time.Second),
+		MaxStartAheadSeconds:         int64(s.StartAhead() / time.Second),
+		ApprovalReminderPercent:      s.Reminder(),
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
 		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
 		APIKeyMaxLifetimeDays:        int64(b.MaxKeyLifetime / (24 * time.Hour)),

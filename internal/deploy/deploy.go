@@ -173,12 +173,12 @@ var (
 
 // Functions is every Lambda function of Elevate.
 var Functions = []Function{
-	{"requests-create", "POST /v1/requests", create},
+	{"requests-create", "POST /v1/requests", append([]Need{NeedSchedule}, create...)}, // an auto-approved request with starts_at schedules its start
 	{"requests-list", "GET /v1/requests", list},
 	{"requests-get", "GET /v1/requests/{id}", read},
 	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)}, // approving an extension reschedules the expiry
-	{"requests-deny", "POST /v1/requests/{id}/deny", approve},
-	{"requests-cancel", "POST /v1/requests/{id}/cancel", decide},
+	{"requests-deny", "POST /v1/requests/{id}/deny", append([]Need{NeedSchedule}, approve...)},       // a decided request's reminder and escalation are deleted
+	{"requests-cancel", "POST /v1/requests/{id}/cancel", append([]Need{NeedSchedule}, decide...)},    // cancelling before the start deletes the start schedule
 	{"approvals-pending", "GET /v1/approvals/pending", append([]Need{NeedResolveUsers}, list...)},
 	{"grants-list", "GET /v1/grants", list},
 	{"grants-create", "POST /v1/grants", create},
@@ -206,7 +206,7 @@ var Functions = []Function{
 	// tenant) and the sweep queue's consumer (one tenant at a time, no
 	// Identity Center calls).
 	{"wf-attach-token", "", []Need{NeedTableRead, NeedTableWrite, NeedSendTask}},
-	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish}},
+	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule}}, // an expired request's reminder and escalation are deleted
 	{"wf-provision", "", stepWF},
 	{"wf-deprovision", "", stepWF},
 	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},

@@ -81,5 +81,5 @@ func (s meteredSweeper) SweepTenant(ctx context.Context, tenantID string) (acces
 // permission sets and reporting untracked assignments are routine, not
 // repairs.
 func repairs(r access.SweepReport) int {
-	return r.GrantsExpired + r.GrantsRestarted + r.RequestsExpired + r.OrphansReleased + r.AssignmentsRepaired
+	return r.GrantsExpired + r.GrantsRestarted + r.GrantsStarted + r.RequestsExpired + r.OrphansReleased + r.AssignmentsRepaired
 }

@@ -21,7 +21,13 @@ func (r refused) StartProvisioning(context.Context, access.Grant) error   { retu
 func (r refused) StartDeprovisioning(context.Context, access.Grant) error { return r.err() }
 func (r refused) ScheduleExpiry(context.Context, access.Grant) error      { return r.err() }
 func (r refused) CancelExpiry(context.Context, access.Grant) error        { return r.err() }
-func (r refused) Resume(context.Context, string, access.Request) error    { return r.err() }
+func (r refused) ScheduleStart(context.Context, access.Grant) error       { return r.err() }
+func (r refused) CancelStart(context.Context, access.Grant) error         { return r.err() }
+func (r refused) ScheduleNudge(context.Context, access.Request, access.Nudge) error {
+	return r.err()
+}
+func (r refused) CancelNudges(context.Context, access.Request) error   { return r.err() }
+func (r refused) Resume(context.Context, string, access.Request) error { return r.err() }
 func (r refused) ResolveUser(context.Context, access.Tenant, string) (string, error) {
 	return "", r.err()
 }

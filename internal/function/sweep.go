@@ -34,7 +34,7 @@ func sweepTenants(s sweeper, log *slog.Logger) func(context.Context, events.SQSE
 				fail(m.MessageId)
 			}
 			log.Log(ctx, level, "sweep tenant", "tenant_id", msg.TenantID, "grants_expired", rep.GrantsExpired,
-				"grants_restarted", rep.GrantsRestarted, "requests_expired", rep.RequestsExpired, "problems", rep.Problems, "error", err)
+				"grants_restarted", rep.GrantsRestarted, "grants_started", rep.GrantsStarted, "requests_expired", rep.RequestsExpired, "problems", rep.Problems, "error", err)
 		}
 		return res, nil
 	}

@@ -135,7 +135,7 @@ func (l *Server) sweepLoop(ctx context.Context, every time.Duration, log *slog.L
 			rep, err := l.Operator.Sweep(ctx)
 			if err != nil || len(rep.Problems) > 0 {
 				log.WarnContext(ctx, "sweep found problems", "error", err, "problems", rep.Problems)
-			} else if rep.GrantsExpired+rep.GrantsRestarted+rep.RequestsExpired+rep.OrphansReleased+rep.AssignmentsMissing+rep.PermissionSetsGone > 0 {
+			} else if rep.GrantsExpired+rep.GrantsRestarted+rep.GrantsStarted+rep.RequestsExpired+rep.OrphansReleased+rep.AssignmentsMissing+rep.PermissionSetsGone > 0 {
 				log.InfoContext(ctx, "sweep fixed work", "report", rep)
 			}
 		}

@@ -13,6 +13,9 @@ type ApproveRequest struct {
 	Request  RequestInfo
 	Time     time.Time      // when the approver acts
 	Location *time.Location // tenant time zone; nil means UTC
+	// Escalated is true once the request's @escalate_after has passed
+	// (context.escalated).
+	Escalated bool
 }
 
 // RequestInfo is the pending request as policies see it (Elevate::Request).
@@ -83,8 +86,9 @@ func (s *Set) approveEnv(r ApproveRequest) (*env, cedar.Request, string) {
 		Action:    actionApprove,
 		Resource:  ents.resource.UID,
 		Context: types.NewRecord(types.RecordMap{
-			"hour":    hour,
-			"weekday": weekday,
+			"hour":      hour,
+			"weekday":   weekday,
+			"escalated": types.Boolean(r.Escalated),
 		}),
 	}, grantee
 }

@@ -42,6 +42,9 @@ type Request struct {
 	Location        *time.Location // tenant time zone; nil means UTC
 	// Extension is set for a request to extend an active grant.
 	Extension *Extension
+	// StartsInSeconds is how long after Time a scheduled request's access
+	// begins (context.starts_in_seconds); 0 means at once.
+	StartsInSeconds int64
 }
 
 // Extension is what policies see of the grant an extension request extends:
@@ -80,12 +83,18 @@ type EvalError struct {
 
 // Decision is the outcome of Decide or MayApprove, with the reasons people see.
 type Decision struct {
-	Allowed     bool
-	Mode        Mode // "" when denied
-	Approvals   int  // distinct approvers required: >= 1 when Mode == ModeRequire, else 0
-	Determining []Determining
-	Notices     []string
-	Errors      []EvalError
+	Allowed   bool
+	Mode      Mode // "" when denied
+	Approvals int  // distinct approvers required: >= 1 when Mode == ModeRequire, else 0
+	// EscalateAfter and EscalateTo widen who may approve a request that
+	// needs approvers: after EscalateAfter, members of group EscalateTo
+	// may decide it too (the earliest @escalate_after of the determining
+	// permits; zero and "" when none says so).
+	EscalateAfter time.Duration
+	EscalateTo    string
+	Determining   []Determining
+	Notices       []string
+	Errors        []EvalError
 }
 
 // Notices Elevate adds itself, beside those of the policies.
@@ -138,6 +147,9 @@ func (s *Set) Decide(r Request) Decision {
 		d.Approvals = 1
 		for _, c := range permits {
 			d.Approvals = max(d.Approvals, c.approvals)
+			if c.escalateAfter > 0 && (d.EscalateAfter == 0 || c.escalateAfter < d.EscalateAfter) {
+				d.EscalateAfter, d.EscalateTo = c.escalateAfter, c.escalateTo
+			}
 		}
 	}
 	return d
@@ -176,6 +188,7 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 			"remaining_seconds":         types.Long(ext.RemainingSeconds),
 			"extensions":                types.Long(ext.Extensions),
 			"original_duration_seconds": types.Long(ext.OriginalDurationSeconds),
+			"starts_in_seconds":         types.Long(max(r.StartsInSeconds, 0)),
 		}),
 	}, nil
 }

@@ -481,6 +481,61 @@ when {
 	}
 }
 
+// context.starts_in_seconds is how long after the request its access
+// begins: 0 for access at once.
+func TestDecideStartsIn(t *testing.T) {
+	s := mustParse(t, `
+@id("soon")
+@approval("auto")
+permit (principal, action == Elevate::Action::"request", resource)
+when { context.starts_in_seconds <= 3600 };
+`)
+	req := Request{Principal: alice, Resource: account("111111111111"), Action: "Admin", DurationSeconds: 600, Justification: "x", Time: monday10}
+	for _, c := range []struct {
+		in      int64
+		allowed bool
+	}{{0, true}, {3600, true}, {3601, false}, {-5, true}} {
+		req.StartsInSeconds = c.in
+		if d := s.Decide(req); d.Allowed != c.allowed {
+			t.Errorf("starts in %d s: Decide = %+v, want allowed=%v", c.in, d, c.allowed)
+		}
+	}
+}
+
+// The earliest @escalate_after of the permits that require approval
+// decides when, and to which group, a request escalates; approve policies
+// see context.escalated.
+func TestDecideEscalation(t *testing.T) {
+	s := mustParse(t, `
+@id("slow")
+@escalate_after("PT2H") @escalate_to("managers")
+permit (principal, action == Elevate::Action::"request", resource);
+
+@id("fast")
+@escalate_after("PT30M") @escalate_to("oncall")
+permit (principal, action == Elevate::Action::"request", resource) when { context.action == "Admin" };
+
+@id("escalated-oncall")
+permit (principal in Elevate::Group::"oncall", action == Elevate::Action::"approve", resource) when { context.escalated };
+`)
+	req := Request{Principal: bob, Resource: account("111111111111"), Action: "Admin", DurationSeconds: 600, Justification: "x", Time: monday10}
+	if d := s.Decide(req); d.Mode != ModeRequire || d.EscalateAfter != 30*time.Minute || d.EscalateTo != "oncall" {
+		t.Errorf("Admin: Decide = %+v, want escalation to oncall after 30m", d)
+	}
+	req.Action = "ReadOnly"
+	if d := s.Decide(req); d.EscalateAfter != 2*time.Hour || d.EscalateTo != "managers" {
+		t.Errorf("ReadOnly: Decide = %+v, want escalation to managers after 2h", d)
+	}
+	ar := ApproveRequest{Approver: alice, Request: RequestInfo{ID: "r1", Requester: "bob", Resource: account("111111111111"), Action: "Admin"}, Time: monday10}
+	if d := s.MayApprove(ar); d.Allowed {
+		t.Errorf("before escalation: MayApprove = %+v, want refused", d)
+	}
+	ar.Escalated = true
+	if d := s.MayApprove(ar); !d.Allowed {
+		t.Errorf("escalated: MayApprove = %+v, want allowed", d)
+	}
+}
+
 func TestDecideOUChain(t *testing.T) {
 	// The ancestors form a chain, so an inner OU is in the outer ones.
 	s := mustParse(t, `

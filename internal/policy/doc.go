@@ -13,6 +13,11 @@
 //     largest N among the permits that allow a request wins.
 //   - @notice("…") is the sentence shown to people when the policy determines
 //     a decision (at most 500 characters).
+//   - @escalate_after("PT30M") with @escalate_to("group") on a permit that
+//     requires approval: after that time (an ISO 8601 duration from PT1M to
+//     P7D) members of the group may decide the request too; the earliest
+//     among the permits that allow a request wins, and the approve action
+//     sees context.escalated.
 //
 // [Set.Decide] and [Set.MayApprove] are pure: they build the Cedar request and
 // entities from plain Go values and never re-parse. Any evaluation error

@@ -3,10 +3,13 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cedar-policy/cedar-go"
@@ -29,6 +32,18 @@ const (
 	annotationApproval  = "approval"
 	annotationApprovals = "approvals"
 	annotationNotice    = "notice"
+	// @escalate_after("PT30M") and @escalate_to("group") on a permit that
+	// requires approval widen who may approve a pending request it decided:
+	// after that time, members of the group may decide it too (the approve
+	// action sees context.escalated).
+	annotationEscalateAfter = "escalate_after"
+	annotationEscalateTo    = "escalate_to"
+)
+
+// The bounds of @escalate_after.
+const (
+	minEscalateAfter = time.Minute
+	maxEscalateAfter = 7 * 24 * time.Hour
 )
 
 // Set is a parsed, schema-validated policy set, built once per policy version
@@ -49,13 +64,17 @@ type Set struct {
 
 // compiled is one policy with the annotations Elevate reads, precomputed.
 type compiled struct {
-	id          string
-	policy      *cedar.Policy
-	permit      bool
-	auto        bool   // @approval("auto")
-	approvals   int    // @approvals("N"), 0 when absent
-	notice      string // @notice, "" when absent
-	annotations map[string]string
+	id        string
+	policy    *cedar.Policy
+	permit    bool
+	auto      bool   // @approval("auto")
+	approvals int    // @approvals("N"), 0 when absent
+	notice    string // @notice, "" when absent
+	// escalateAfter and escalateTo are @escalate_after and @escalate_to
+	// (zero and "" when absent).
+	escalateAfter time.Duration
+	escalateTo    string
+	annotations   map[string]string
 	// testsDelegated is true when a condition reads context.delegated, which
 	// lets a permit auto-approve or break glass for delegated requests.
 	testsDelegated bool
@@ -261,6 +280,33 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 			c.approvals = n
 		}
 	}
+	after, hasAfter := c.annotations[annotationEscalateAfter]
+	to, hasTo := c.annotations[annotationEscalateTo]
+	switch {
+	case !hasAfter && !hasTo:
+	case !c.permit:
+		problem("@escalate_after and @escalate_to only apply to permit policies")
+	case hasAfter != hasTo:
+		problem("@escalate_after and @escalate_to go together: name both the time and the group")
+	default:
+		d, err := ParseISODuration(after)
+		switch {
+		case err != nil:
+			problem("@escalate_after must be an ISO 8601 duration such as \"PT30M\", not %q", after)
+		case d < minEscalateAfter || d > maxEscalateAfter:
+			problem("@escalate_after must be between PT1M and P7D, not %q", after)
+		default:
+			c.escalateAfter = d
+		}
+		switch {
+		case strings.TrimSpace(to) == "" || strings.TrimSpace(to) != to:
+			problem("@escalate_to must name a group, without leading or trailing spaces")
+		case len(to) > 256 || strings.ContainsFunc(to, unicode.IsControl):
+			problem("@escalate_to must be at most 256 characters, without control characters")
+		default:
+			c.escalateTo = to
+		}
+	}
 	if v, ok := c.annotations[annotationNotice]; ok {
 		switch n := utf8.RuneCountInString(v); {
 		case strings.TrimSpace(v) == "":
@@ -422,4 +468,28 @@ func actionIn(action, group types.EntityUID) bool {
 		}
 	}
 	return false
+}
+
+var isoDuration = regexp.MustCompile(`^P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?(?:(\d{1,7})S)?)?$`)
+
+// ParseISODuration reads an ISO 8601 duration of days, hours, minutes and
+// seconds ("PT30M", "P1DT2H"); years, months, weeks and fractions are not
+// accepted.
+func ParseISODuration(s string) (time.Duration, error) {
+	m := isoDuration.FindStringSubmatch(s)
+	if m == nil || s == "P" || strings.HasSuffix(s, "T") {
+		return 0, fmt.Errorf("%q is not an ISO 8601 duration of days, hours, minutes and seconds", s)
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second} {
+		if m[i+1] == "" {
+			continue
+		}
+		n, err := strconv.Atoi(m[i+1])
+		if err != nil {
+			return 0, err
+		}
+		d += time.Duration(n) * unit
+	}
+	return d, nil
 }

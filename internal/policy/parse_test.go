@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseDefault(t *testing.T) {
@@ -159,6 +160,26 @@ func TestParseProblems(t *testing.T) {
 			want: []problem{{"", 0, 0, "the policy text is 262145 bytes; the limit is 262144 bytes (256 KiB)"}},
 		},
 		{
+			name: "@escalate_after without @escalate_to",
+			text: `@id("e") @escalate_after("PT30M") permit (principal, action == Elevate::Action::"request", resource);`,
+			want: []problem{{"e", 1, 1, "@escalate_after and @escalate_to go together"}},
+		},
+		{
+			name: "bad @escalate_after",
+			text: `@id("e") @escalate_after("30 minutes") @escalate_to("leads") permit (principal, action == Elevate::Action::"request", resource);`,
+			want: []problem{{"e", 1, 1, "@escalate_after must be an ISO 8601 duration"}},
+		},
+		{
+			name: "@escalate_after out of range",
+			text: `@id("e") @escalate_after("PT30S") @escalate_to("leads") permit (principal, action == Elevate::Action::"request", resource);`,
+			want: []problem{{"e", 1, 1, "@escalate_after must be between PT1M and P7D"}},
+		},
+		{
+			name: "@escalate_to on a forbid",
+			text: `@id("e") @escalate_after("PT30M") @escalate_to("leads") forbid (principal, action == Elevate::Action::"request", resource);`,
+			want: []problem{{"e", 1, 1, "only apply to permit policies"}},
+		},
+		{
 			name: "too many policies",
 			text: manyPolicies(2001),
 			want: []problem{{"", 0, 0, "the policy text has 2001 policies; the limit is 2000"}},
@@ -282,4 +303,19 @@ func manyPolicies(n int) string {
 		fmt.Fprintf(&b, "@id(\"p%d\") permit (principal, action, resource);\n", i)
 	}
 	return b.String()
+}
+
+func TestParseISODuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"PT30M": 30 * time.Minute, "PT1H": time.Hour, "P1D": 24 * time.Hour, "P1DT2H3M4S": 26*time.Hour + 3*time.Minute + 4*time.Second, "PT90S": 90 * time.Second,
+	} {
+		if got, err := ParseISODuration(in); err != nil || got != want {
+			t.Errorf("ParseISODuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "P", "PT", "30M", "PT30", "P1W", "P1Y", "PT0.5H", "pt30m", "P1DT"} {
+		if got, err := ParseISODuration(in); err == nil {
+			t.Errorf("ParseISODuration(%q) = %v, want an error", in, got)
+		}
+	}
 }

@@ -404,6 +404,29 @@ func (f *flow) deliver(s *schedule, tenantID string, at time.Time, copy, attempt
 	})
 }
 
+// ScheduleStart delivers the start of a scheduled grant once, at its
+// StartsAt (the simulated requests never name starts_at; the sweeper starts
+// a grant whose start is lost).
+func (f *flow) ScheduleStart(_ context.Context, g access.Grant) error {
+	w := f.w
+	return f.sfnCall("scheduler.CreateSchedule", w.label(g.ID), func() {
+		w.schedule(g.StartsAt, "scheduler:"+g.ID, fmt.Sprintf("StartGrant %s gen %d", w.label(g.ID), g.Generation), func() {
+			_, err := f.handlers.Expire(w.ctx, workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation, Action: workflow.ActionStart})
+			w.trace.event(w, "= StartGrant %s err=%v", w.label(g.ID), err)
+		})
+	})
+}
+
+// ScheduleNudge and CancelNudges are no-ops: the simulation does not
+// deliver reminders or escalations (a lost one only delays an
+// announcement; escalation follows the clock).
+func (f *flow) ScheduleNudge(context.Context, access.Request, access.Nudge) error { return nil }
+func (f *flow) CancelNudges(context.Context, access.Request) error                { return nil }
+
+// CancelStart is a no-op: a start that fires for a grant that is no longer
+// scheduled does nothing.
+func (f *flow) CancelStart(context.Context, access.Grant) error { return nil }
+
 // CancelExpiry deletes the grant's schedule.
 func (f *flow) CancelExpiry(_ context.Context, g access.Grant) error {
 	return f.sfnCall("scheduler.DeleteSchedule", f.w.label(g.ID), func() { f.cancel(g.ID) })

@@ -144,3 +144,9 @@ func (f *flow) StartDeprovisioning(context.Context, access.Grant) error {
 }
 func (f *flow) ScheduleExpiry(context.Context, access.Grant) error { return f.record("ScheduleExpiry") }
 func (f *flow) CancelExpiry(context.Context, access.Grant) error   { return f.record("CancelExpiry") }
+func (f *flow) ScheduleStart(context.Context, access.Grant) error  { return f.record("ScheduleStart") }
+func (f *flow) CancelStart(context.Context, access.Grant) error    { return f.record("CancelStart") }
+func (f *flow) ScheduleNudge(context.Context, access.Request, access.Nudge) error {
+	return f.record("ScheduleNudge")
+}
+func (f *flow) CancelNudges(context.Context, access.Request) error { return f.record("CancelNudges") }

@@ -35,10 +35,26 @@ type Decision struct {
 }
 
 // ExpiryInput is the JSON a schedule delivers to the expiry function, which
-// calls ExpireGrant(TenantID, GrantID, Generation). A schedule of an older
-// generation than the grant's is a no-op there.
+// calls ExpireGrant(TenantID, GrantID, Generation), or, when Action is
+// ActionStart, StartGrant. A schedule of an older generation than the
+// grant's is a no-op there. A pending request's reminder and escalation
+// (ActionRemind, ActionEscalate) name RequestID instead of a grant, and
+// call RemindRequest or EscalateRequest.
 type ExpiryInput struct {
 	TenantID   string `json:"tenant_id"`
-	GrantID    string `json:"grant_id"`
+	GrantID    string `json:"grant_id,omitempty"`
 	Generation int64  `json:"generation"`
+	// Action is "" (or ActionExpire) for an expiry, ActionStart for the
+	// start of a scheduled grant, ActionRemind or ActionEscalate for a
+	// pending request's nudges.
+	Action    string `json:"action,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
+
+// The actions of the schedules.
+const (
+	ActionExpire   = "expire"
+	ActionStart    = "start"
+	ActionRemind   = "remind"
+	ActionEscalate = "escalate"
+)

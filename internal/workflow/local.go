@@ -21,6 +21,9 @@ type Steps interface {
 	ProvisionGrant(ctx context.Context, tenantID, grantID string) (bool, error)
 	DeprovisionGrant(ctx context.Context, tenantID, grantID string) (bool, error)
 	ExpireGrant(ctx context.Context, tenantID, grantID string, generation int64) (access.Grant, error)
+	StartGrant(ctx context.Context, tenantID, grantID string, generation int64) (access.Grant, error)
+	RemindRequest(ctx context.Context, tenantID, requestID string) (access.Request, error)
+	EscalateRequest(ctx context.Context, tenantID, requestID string) (access.Request, error)
 }
 
 // Local is an in-process workflow and scheduler: approval windows and
@@ -41,6 +44,8 @@ type Local struct {
 	mu       sync.Mutex
 	waits    map[string]clock.Timer
 	expiries map[string]clock.Timer
+	starts   map[string]clock.Timer
+	nudges   map[string]clock.Timer
 	running  map[string]bool
 	busy     int
 	idle     *sync.Cond
@@ -65,7 +70,7 @@ func NewLocal(opts ...LocalOption) *Local {
 	l := &Local{
 		clock: clock.Real{}, log: slog.Default(), poll: 20 * time.Millisecond, maxWait: 30 * time.Second,
 		ctx: ctx, cancel: cancel,
-		waits: map[string]clock.Timer{}, expiries: map[string]clock.Timer{}, running: map[string]bool{},
+		waits: map[string]clock.Timer{}, expiries: map[string]clock.Timer{}, starts: map[string]clock.Timer{}, nudges: map[string]clock.Timer{}, running: map[string]bool{},
 	}
 	l.idle = sync.NewCond(&l.mu)
 	for _, o := range opts {
@@ -162,6 +167,102 @@ func (l *Local) CancelExpiry(_ context.Context, g access.Grant) error {
 		delete(l.expiries, key)
 	}
 	return nil
+}
+
+// ScheduleStart starts a scheduled grant at its StartsAt, replacing an
+// earlier schedule.
+func (l *Local) ScheduleStart(_ context.Context, g access.Grant) error {
+	key := g.TenantID + "/" + g.ID
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.starts[key]; ok {
+		t.Stop()
+	}
+	gen := g.Generation
+	l.starts[key] = l.clock.AfterFunc(g.StartsAt.Sub(l.clock.Now()), func() {
+		l.mu.Lock()
+		delete(l.starts, key)
+		l.mu.Unlock()
+		l.run("start grant "+g.ID, func(ctx context.Context) (bool, error) {
+			_, err := l.steps.StartGrant(ctx, g.TenantID, g.ID, gen)
+			return true, err
+		})
+	})
+	return nil
+}
+
+// CancelStart drops a grant's pending start.
+func (l *Local) CancelStart(_ context.Context, g access.Grant) error {
+	key := g.TenantID + "/" + g.ID
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.starts[key]; ok {
+		t.Stop()
+		delete(l.starts, key)
+	}
+	return nil
+}
+
+// ScheduleNudge reminds or escalates a pending request at its RemindAt or
+// EscalateAt, replacing an earlier schedule of the same kind.
+func (l *Local) ScheduleNudge(_ context.Context, r access.Request, kind access.Nudge) error {
+	key := r.TenantID + "/" + r.ID + "/" + string(kind)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.nudges[key]; ok {
+		t.Stop()
+	}
+	l.nudges[key] = l.clock.AfterFunc(kind.At(r).Sub(l.clock.Now()), func() {
+		l.mu.Lock()
+		delete(l.nudges, key)
+		l.mu.Unlock()
+		l.run(string(kind)+" request "+r.ID, func(ctx context.Context) (bool, error) {
+			var err error
+			if kind == access.NudgeEscalate {
+				_, err = l.steps.EscalateRequest(ctx, r.TenantID, r.ID)
+			} else {
+				_, err = l.steps.RemindRequest(ctx, r.TenantID, r.ID)
+			}
+			return true, err
+		})
+	})
+	return nil
+}
+
+// CancelNudges drops a request's pending reminder and escalation.
+func (l *Local) CancelNudges(_ context.Context, r access.Request) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, kind := range []access.Nudge{access.NudgeRemind, access.NudgeEscalate} {
+		key := r.TenantID + "/" + r.ID + "/" + string(kind)
+		if t, ok := l.nudges[key]; ok {
+			t.Stop()
+			delete(l.nudges, key)
+		}
+	}
+	return nil
+}
+
+// Nudges lists the pending nudges (tenant/request/kind), for tests.
+func (l *Local) Nudges() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.nudges))
+	for k := range l.nudges {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Starts lists the grants (tenant/id) with a pending start, for tests.
+func (l *Local) Starts() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.starts))
+	for k := range l.starts {
+		out = append(out, k)
+	}
+	return out
 }
 
 // loop repeats step until it reports done, pausing between steps and backing

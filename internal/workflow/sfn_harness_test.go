@@ -373,6 +373,18 @@ func (f fakeSteps) ExpireGrant(context.Context, string, string, int64) (access.G
 	return access.Grant{}, f.err
 }
 
+func (f fakeSteps) StartGrant(context.Context, string, string, int64) (access.Grant, error) {
+	return access.Grant{}, f.err
+}
+
+func (f fakeSteps) RemindRequest(context.Context, string, string) (access.Request, error) {
+	return access.Request{}, f.err
+}
+
+func (f fakeSteps) EscalateRequest(context.Context, string, string) (access.Request, error) {
+	return access.Request{}, f.err
+}
+
 // fakeTokens is the request store behind the approval wait's function.
 type fakeTokens struct{ request access.Request }
 

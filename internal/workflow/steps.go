@@ -85,6 +85,7 @@ type SweepOutput struct {
 	TenantsQueued        int `json:"tenants_queued"`
 	GrantsExpired        int `json:"grants_expired"`
 	GrantsRestarted      int `json:"grants_restarted"`
+	GrantsStarted        int `json:"grants_started"`
 	RequestsExpired      int `json:"requests_expired"`
 	OrphansReleased      int `json:"orphans_released"`
 	AssignmentsMissing   int `json:"assignments_missing"`
@@ -103,7 +104,7 @@ type SweepOutput struct {
 // the function's error alarm sees them.
 func (h Handlers) Sweep(ctx context.Context, _ json.RawMessage) (SweepOutput, error) {
 	rep, err := h.Sweeper.Sweep(ctx)
-	out := SweepOutput{Tenants: rep.Tenants, TenantsQueued: rep.TenantsQueued, UsersAudited: rep.UsersAudited, UsersToAudit: rep.UsersToAudit, GrantsExpired: rep.GrantsExpired, GrantsRestarted: rep.GrantsRestarted,
+	out := SweepOutput{Tenants: rep.Tenants, TenantsQueued: rep.TenantsQueued, UsersAudited: rep.UsersAudited, UsersToAudit: rep.UsersToAudit, GrantsExpired: rep.GrantsExpired, GrantsRestarted: rep.GrantsRestarted, GrantsStarted: rep.GrantsStarted,
 		RequestsExpired: rep.RequestsExpired, OrphansReleased: rep.OrphansReleased, AssignmentsMissing: rep.AssignmentsMissing,
 		AssignmentsRepaired: rep.AssignmentsRepaired, AssignmentsUntracked: rep.AssignmentsUntracked,
 		PermissionSetsGone: rep.PermissionSetsGone, Problems: rep.Problems}
@@ -175,13 +176,33 @@ func (h Handlers) Deprovision(ctx context.Context, in GrantStepInput) (StepOutpu
 	return loopOutput(in.Steps, done, err)
 }
 
-// Expire is the expiry schedule's target: it ends the grant if the schedule
-// is of its current generation (a stale schedule is a no-op).
+// Expire is the target of a grant's schedules: it ends the grant, or starts
+// a scheduled one (ActionStart), if the schedule is of its current
+// generation (a stale schedule is a no-op).
 func (h Handlers) Expire(ctx context.Context, in ExpiryInput) (struct{}, error) {
-	if err := need(in.TenantID, in.GrantID); err != nil {
-		return struct{}{}, err
+	var err error
+	switch in.Action {
+	case ActionRemind, ActionEscalate:
+		if err := need(in.TenantID, in.RequestID); err != nil {
+			return struct{}{}, err
+		}
+	default:
+		if err := need(in.TenantID, in.GrantID); err != nil {
+			return struct{}{}, err
+		}
 	}
-	_, err := h.Steps.ExpireGrant(ctx, in.TenantID, in.GrantID, in.Generation)
+	switch in.Action {
+	case ActionRemind:
+		_, err = h.Steps.RemindRequest(ctx, in.TenantID, in.RequestID)
+	case ActionEscalate:
+		_, err = h.Steps.EscalateRequest(ctx, in.TenantID, in.RequestID)
+	case "", ActionExpire:
+		_, err = h.Steps.ExpireGrant(ctx, in.TenantID, in.GrantID, in.Generation)
+	case ActionStart:
+		_, err = h.Steps.StartGrant(ctx, in.TenantID, in.GrantID, in.Generation)
+	default:
+		return struct{}{}, fmt.Errorf("unknown schedule action %q", in.Action)
+	}
 	return struct{}{}, gone(err)
 }
 

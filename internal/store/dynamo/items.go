@@ -73,6 +73,12 @@ type settingsData struct {
 	DenyReasoningOptional bool `dynamodbav:"deny_reasoning_optional,omitempty"`
 	// MaxGrantLifetime is absent (0) for a tenant that keeps the default.
 	MaxGrantLifetime int64 `dynamodbav:"max_grant_lifetime_ns,omitempty"`
+	// MaxStartAhead is absent (0) for a tenant that keeps the default.
+	MaxStartAhead int64 `dynamodbav:"max_start_ahead_ns,omitempty"`
+	// ReminderPercent is absent (0) for the default; RemindersOff is absent
+	// (false) unless reminders were turned off.
+	ReminderPercent int  `dynamodbav:"reminder_percent,omitempty"`
+	RemindersOff    bool `dynamodbav:"reminders_off,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -139,6 +145,12 @@ type requestData struct {
 	ApprovalExpiresAt string         `dynamodbav:"approval_expires_at,omitempty"`
 	GrantID           string         `dynamodbav:"grant_id,omitempty"`
 	ExtendsGrantID    string         `dynamodbav:"extends_grant_id,omitempty"`
+	StartsAt          string         `dynamodbav:"starts_at,omitempty"`
+	RemindAt          string         `dynamodbav:"remind_at,omitempty"`
+	RemindedAt        string         `dynamodbav:"reminded_at,omitempty"`
+	EscalateAt        string         `dynamodbav:"escalate_at,omitempty"`
+	EscalateTo        string         `dynamodbav:"escalate_to,omitempty"`
+	EscalatedAt       string         `dynamodbav:"escalated_at,omitempty"`
 	Notices           []string       `dynamodbav:"notices,omitempty"`
 	Metadata          string         `dynamodbav:"metadata,omitempty"`
 	PolicyVersion     int            `dynamodbav:"policy_version,omitempty"`
@@ -210,6 +222,7 @@ type grantData struct {
 	Action          string           `dynamodbav:"action,omitempty"`
 	Status          string           `dynamodbav:"status"`
 	DurationSeconds int64            `dynamodbav:"duration_seconds,omitempty"`
+	StartsAt        string           `dynamodbav:"starts_at,omitempty"`
 	ExpiresAt       string           `dynamodbav:"expires_at,omitempty"`
 	GrantedAt       string           `dynamodbav:"granted_at,omitempty"`
 	RevokedAt       string           `dynamodbav:"revoked_at,omitempty"`
@@ -435,7 +448,8 @@ func tenantToData(t access.Tenant) tenantData {
 			JWTIssuer: s.JWT.Issuer, JWTAudience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
-			MaxGrantLifetime: int64(s.MaxGrantLifetime),
+			MaxGrantLifetime: int64(s.MaxGrantLifetime), MaxStartAhead: int64(s.MaxStartAhead),
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
@@ -493,7 +507,8 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 			JWT:      access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
-			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime),
+			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime), MaxStartAhead: time.Duration(s.MaxStartAhead),
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
 	}
@@ -542,7 +557,9 @@ func requestToData(r access.Request) (requestData, error) {
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),
 		ApprovalMode: string(r.ApprovalMode), ApprovalsRequired: r.ApprovalsRequired,
 		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
-		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, Notices: r.Notices,
+		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, StartsAt: formatTime(r.StartsAt), Notices: r.Notices,
+		RemindAt: formatTime(r.RemindAt), RemindedAt: formatTime(r.RemindedAt),
+		EscalateAt: formatTime(r.EscalateAt), EscalateTo: r.EscalateTo, EscalatedAt: formatTime(r.EscalatedAt),
 		Metadata: meta, PolicyVersion: r.PolicyVersion, Context: contextToData(r.Context), TaskToken: r.TaskToken, Rev: r.Revision,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
@@ -561,7 +578,9 @@ func requestFromData(d requestData) (access.Request, error) {
 		DurationSeconds: d.DurationSeconds, BreakGlass: d.BreakGlass, Status: access.RequestStatus(d.Status),
 		ApprovalMode: access.ApprovalMode(d.ApprovalMode), ApprovalsRequired: d.ApprovalsRequired,
 		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
-		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, Notices: d.Notices,
+		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, StartsAt: p.parse(d.StartsAt), Notices: d.Notices,
+		RemindAt: p.parse(d.RemindAt), RemindedAt: p.parse(d.RemindedAt),
+		EscalateAt: p.parse(d.EscalateAt), EscalateTo: d.EscalateTo, EscalatedAt: p.parse(d.EscalatedAt),
 		PolicyVersion: d.PolicyVersion, Context: contextFromData(d.Context), TaskToken: d.TaskToken, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
@@ -609,7 +628,7 @@ func grantToData(g access.Grant) (grantData, error) {
 		ID: g.ID, TenantID: g.TenantID, RequestID: g.RequestID, GranteeID: g.GranteeID, GranteeUserID: g.GranteeUserID, CreatedBy: g.CreatedBy,
 		PermissionSet: g.PermissionSetARN, PolicyVersion: g.PolicyVersion,
 		Resource: resourceToData(g.Resource), Action: g.Action, Status: string(g.Status),
-		DurationSeconds: g.DurationSeconds, ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
+		DurationSeconds: g.DurationSeconds, StartsAt: formatTime(g.StartsAt), ExpiresAt: formatTime(g.ExpiresAt), GrantedAt: formatTime(g.GrantedAt),
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
 		EndReason: string(g.EndReason), EndingAt: formatTime(g.EndingAt), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
 		BreakGlass: g.BreakGlass, Generation: g.Generation, Extensions: g.Extensions, PendingExt: g.PendingExtension, Rev: g.Revision,
@@ -630,7 +649,7 @@ func grantFromData(d grantData) (access.Grant, error) {
 		ID: d.ID, TenantID: d.TenantID, RequestID: d.RequestID, GranteeID: d.GranteeID, GranteeUserID: d.GranteeUserID, CreatedBy: d.CreatedBy,
 		PermissionSetARN: d.PermissionSet, PolicyVersion: d.PolicyVersion,
 		Resource: resourceFromData(d.Resource), Action: d.Action, Status: access.GrantStatus(d.Status),
-		DurationSeconds: d.DurationSeconds, ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
+		DurationSeconds: d.DurationSeconds, StartsAt: p.parse(d.StartsAt), ExpiresAt: p.parse(d.ExpiresAt), GrantedAt: p.parse(d.GrantedAt),
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
 		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
 		BreakGlass: d.BreakGlass, Generation: d.Generation, Extensions: d.Extensions, PendingExtension: d.PendingExt, Revision: d.Rev,

@@ -74,6 +74,9 @@ func newTenant() access.Tenant {
 			// Set, so the round trip shows the store keeps it.
 			DenyReasoningOptional: true,
 			MaxGrantLifetime:      36 * time.Hour,
+			MaxStartAhead:         48 * time.Hour,
+			ReminderPercent:       75,
+			RemindersOff:          true,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -120,11 +123,17 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		ApprovalExpiresAt: at.Add(4 * time.Hour),
 		GrantID:           uuid.NewString(),
 		ExtendsGrantID:    uuid.NewString(),
+		StartsAt:          at.Add(6 * time.Hour),
+		RemindAt:          at.Add(2 * time.Hour),
+		RemindedAt:        at.Add(2*time.Hour + time.Second),
+		EscalateAt:        at.Add(time.Hour),
+		EscalateTo:        "payments-leads",
+		EscalatedAt:       at.Add(time.Hour + 2*time.Second),
+		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Context: &access.DecisionContext{
 			Groups: []string{"payments-oncall", "engineering"}, Ancestors: []string{"r-a1b2", "ou-a1b2-payments"}, TimeZone: "Europe/Berlin",
 			Extension: &access.ExtensionContext{RemainingSeconds: 900, Extensions: 1, OriginalDurationSeconds: 3600},
 		},
-		Notices: []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",
 			"severity": 2.0,
@@ -186,6 +195,7 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Generation:       2,
 		Extensions:       1,
 		PendingExtension: uuid.NewString(),
+		StartsAt:         at.Add(-time.Hour),
 		Revision:         1,
 		CreatedAt:        at,
 		UpdatedAt:        at.Add(5 * time.Second),

@@ -99,12 +99,22 @@ var scheduleNameChars = regexp.MustCompile(`^[0-9A-Za-z_.-]+$`)
 // than 64 characters, or that holds characters a schedule name cannot, gives
 // "elv-h-" and the first 32 hex digits of the id's SHA-256 instead. Grant ids
 // are unique across tenants, so the name alone identifies the grant.
-func ScheduleName(grantID string) string {
-	if len(scheduleNamePrefix)+len(grantID) <= maxScheduleName && scheduleNameChars.MatchString(grantID) {
-		return scheduleNamePrefix + grantID
+func ScheduleName(grantID string) string { return nameOf(scheduleNamePrefix, grantID) }
+
+// startNamePrefix starts the name of every start schedule.
+const startNamePrefix = "elv-start-"
+
+// StartScheduleName is the name of a scheduled grant's start schedule:
+// "elv-start-" and the grant id, or "elv-start-h-" and the first 32 hex
+// digits of its SHA-256 (as ScheduleName).
+func StartScheduleName(grantID string) string { return nameOf(startNamePrefix, grantID) }
+
+func nameOf(prefix, grantID string) string {
+	if len(prefix)+len(grantID) <= maxScheduleName && scheduleNameChars.MatchString(grantID) {
+		return prefix + grantID
 	}
 	sum := sha256.Sum256([]byte(grantID))
-	return scheduleNamePrefix + "h-" + hex.EncodeToString(sum[:16])
+	return prefix + "h-" + hex.EncodeToString(sum[:16])
 }
 
 // ExpiryExpression is the schedule expression for an expiry due at expires:
@@ -124,13 +134,72 @@ func ExpiryExpression(expires, now time.Time) string {
 // ScheduleExpiry creates the grant's expiry schedule, or replaces the one
 // in place, unless that one belongs to a newer generation of the grant.
 func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
-	name := ScheduleName(g.ID)
-	input, err := json.Marshal(workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation})
-	if err != nil {
-		return fmt.Errorf("schedule expiry of grant %s: %w", g.ID, err)
+	in := workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation}
+	return s.put(ctx, in, ScheduleName(g.ID), "expiry", g.ExpiresAt, fmt.Sprintf("grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation))
+}
+
+// ScheduleStart creates a scheduled grant's start schedule (the same target
+// as the expiry, with action "start"), or replaces the one in place, unless
+// that one belongs to a newer generation of the grant.
+func (s *Scheduler) ScheduleStart(ctx context.Context, g access.Grant) error {
+	in := workflow.ExpiryInput{TenantID: g.TenantID, GrantID: g.ID, Generation: g.Generation, Action: workflow.ActionStart}
+	return s.put(ctx, in, StartScheduleName(g.ID), "start", g.StartsAt, fmt.Sprintf("grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation))
+}
+
+// CancelStart deletes the grant's start schedule; a missing one is fine.
+func (s *Scheduler) CancelStart(ctx context.Context, g access.Grant) error {
+	return s.delete(ctx, StartScheduleName(g.ID), "start", "grant "+g.ID)
+}
+
+// The name prefixes of a pending request's reminder and escalation.
+const (
+	remindNamePrefix   = "elv-remind-"
+	escalateNamePrefix = "elv-escalate-"
+)
+
+// NudgeScheduleName is the name of a pending request's reminder
+// ("elv-remind-" and the request id) or escalation ("elv-escalate-"), with
+// ScheduleName's rule for ids that do not fit.
+func NudgeScheduleName(requestID string, kind access.Nudge) string {
+	if kind == access.NudgeEscalate {
+		return nameOf(escalateNamePrefix, requestID)
 	}
-	expression := ExpiryExpression(g.ExpiresAt, s.now())
-	description := fmt.Sprintf("Elevate: expire grant %s of tenant %s (generation %d)", g.ID, g.TenantID, g.Generation)
+	return nameOf(remindNamePrefix, requestID)
+}
+
+// ScheduleNudge creates a pending request's reminder or escalation
+// schedule (the expiry function, with action "remind" or "escalate"), or
+// replaces the one in place.
+func (s *Scheduler) ScheduleNudge(ctx context.Context, r access.Request, kind access.Nudge) error {
+	action := workflow.ActionRemind
+	if kind == access.NudgeEscalate {
+		action = workflow.ActionEscalate
+	}
+	in := workflow.ExpiryInput{TenantID: r.TenantID, RequestID: r.ID, Action: action}
+	return s.put(ctx, in, NudgeScheduleName(r.ID, kind), string(kind), kind.At(r), fmt.Sprintf("request %s of tenant %s", r.ID, r.TenantID))
+}
+
+// CancelNudges deletes a request's reminder and escalation schedules;
+// missing ones are fine.
+func (s *Scheduler) CancelNudges(ctx context.Context, r access.Request) error {
+	var errs []error
+	for _, kind := range []access.Nudge{access.NudgeRemind, access.NudgeEscalate} {
+		errs = append(errs, s.delete(ctx, NudgeScheduleName(r.ID, kind), string(kind), "request "+r.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// put creates or replaces the one-time schedule name that delivers in at
+// at, unless the schedule in place carries a newer generation of the same
+// grant. action and subject name the schedule in its description and
+// errors.
+func (s *Scheduler) put(ctx context.Context, in workflow.ExpiryInput, name, action string, at time.Time, subject string) error {
+	input, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("schedule %s of %s: %w", action, subject, err)
+	}
+	expression := ExpiryExpression(at, s.now())
+	description := fmt.Sprintf("Elevate: %s of %s", action, subject)
 	window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
 	target := s.targetFor(string(input))
 
@@ -147,16 +216,16 @@ func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
 			return nil
 		}
 		if !errors.As(err, new(*types.ConflictException)) {
-			return fmt.Errorf("schedule expiry of grant %s: create schedule %s: %w", g.ID, name, err)
+			return fmt.Errorf("schedule %s of %s: create schedule %s: %w", action, subject, name, err)
 		}
 
 		cur, err := s.client.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name), GroupName: s.group})
 		if errors.As(err, new(*types.ResourceNotFoundException)) {
 			continue
 		} else if err != nil {
-			return fmt.Errorf("schedule expiry of grant %s: get schedule %s: %w", g.ID, name, err)
+			return fmt.Errorf("schedule %s of %s: get schedule %s: %w", action, subject, name, err)
 		}
-		if gen, ok := scheduledGeneration(cur); ok && gen > g.Generation {
+		if gen, ok := scheduledGeneration(cur); ok && in.GrantID != "" && gen > in.Generation {
 			return nil // a newer expiry is in place; this one is stale
 		}
 
@@ -169,19 +238,22 @@ func (s *Scheduler) ScheduleExpiry(ctx context.Context, g access.Grant) error {
 		if errors.As(err, new(*types.ResourceNotFoundException)) {
 			continue
 		} else if err != nil {
-			return fmt.Errorf("schedule expiry of grant %s: update schedule %s: %w", g.ID, name, err)
+			return fmt.Errorf("schedule %s of %s: update schedule %s: %w", action, subject, name, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("schedule expiry of grant %s: schedule %s kept appearing and disappearing", g.ID, name)
+	return fmt.Errorf("schedule %s of %s: schedule %s kept appearing and disappearing", action, subject, name)
 }
 
 // CancelExpiry deletes the grant's expiry schedule; a missing one is fine.
 func (s *Scheduler) CancelExpiry(ctx context.Context, g access.Grant) error {
-	name := ScheduleName(g.ID)
+	return s.delete(ctx, ScheduleName(g.ID), "expiry", "grant "+g.ID)
+}
+
+func (s *Scheduler) delete(ctx context.Context, name, what, subject string) error {
 	_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: s.group})
 	if err != nil && !errors.As(err, new(*types.ResourceNotFoundException)) {
-		return fmt.Errorf("cancel expiry of grant %s: delete schedule %s: %w", g.ID, name, err)
+		return fmt.Errorf("cancel %s of %s: delete schedule %s: %w", what, subject, name, err)
 	}
 	return nil
 }

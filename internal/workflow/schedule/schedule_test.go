@@ -175,6 +175,101 @@ func TestSchedulerCancelExpiry(t *testing.T) {
 	}
 }
 
+// A scheduled grant's start is a schedule of its own beside the expiry:
+// the same target, with action "start", deleted by CancelStart.
+func TestSchedulerStart(t *testing.T) {
+	s, client, group := newMotoScheduler(t)
+	g := testGrant(0, time.Time{})
+	g.Status, g.StartsAt = access.GrantScheduled, schedulerNow.Add(3*time.Hour)
+	if err := s.ScheduleStart(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	name := "elv-start-" + g.ID
+	got := getSchedule(t, client, group, name)
+	checks := []struct{ field, got, want string }{
+		{"ScheduleExpression", aws.ToString(got.ScheduleExpression), "at(2030-06-01T15:00:00)"},
+		{"ActionAfterCompletion", string(got.ActionAfterCompletion), "DELETE"},
+		{"Target.Arn", aws.ToString(got.Target.Arn), testTargetARN},
+		{"Target.RoleArn", aws.ToString(got.Target.RoleArn), testRoleARN},
+		{"Target.Input", aws.ToString(got.Target.Input), `{"tenant_id":"` + g.TenantID + `","grant_id":"` + g.ID + `","generation":0,"action":"start"}`},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)
+		}
+	}
+	// Twice is harmless; the expiry schedule of the same grant is another.
+	if err := s.ScheduleStart(t.Context(), g); err != nil {
+		t.Fatalf("schedule the start again: %v", err)
+	}
+	g.ExpiresAt = schedulerNow.Add(4 * time.Hour)
+	if err := s.ScheduleExpiry(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	if n := countSchedules(t, client, group); n != 2 {
+		t.Fatalf("%d schedules, want the start and the expiry", n)
+	}
+
+	if err := s.CancelStart(t.Context(), g); err != nil {
+		t.Fatalf("cancel start: %v", err)
+	}
+	_, err := client.GetSchedule(t.Context(), &scheduler.GetScheduleInput{GroupName: aws.String(group), Name: aws.String(name)})
+	if !errors.As(err, new(*types.ResourceNotFoundException)) {
+		t.Fatalf("GetSchedule after cancel: %v, want ResourceNotFoundException", err)
+	}
+	if n := countSchedules(t, client, group); n != 1 {
+		t.Fatalf("%d schedules after cancelling the start, want the expiry alone", n)
+	}
+	if err := s.CancelStart(t.Context(), g); err != nil {
+		t.Errorf("cancel the start again: %v, want nil", err)
+	}
+}
+
+// A pending request's reminder and escalation are schedules of their own,
+// with the request in their input, deleted together by CancelNudges.
+func TestSchedulerNudges(t *testing.T) {
+	s, client, group := newMotoScheduler(t)
+	r := access.Request{
+		ID: "5e4d3c2b-1a09-4f8e-b7d6-c5b4a3928170", TenantID: "7d2e9a41-1b3c-4d5e-8f70-9a8b7c6d5e4f", Status: access.RequestPending,
+		RemindAt: schedulerNow.Add(12 * time.Hour), EscalateAt: schedulerNow.Add(30 * time.Minute), EscalateTo: "oncall",
+	}
+	for _, kind := range []access.Nudge{access.NudgeRemind, access.NudgeEscalate} {
+		if err := s.ScheduleNudge(t.Context(), r, kind); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ScheduleNudge(t.Context(), r, kind); err != nil {
+			t.Fatalf("schedule the %s again: %v", kind, err)
+		}
+	}
+	for _, c := range []struct{ name, expr, input string }{
+		{"elv-remind-" + r.ID, "at(2030-06-02T00:00:00)", `{"tenant_id":"` + r.TenantID + `","generation":0,"action":"remind","request_id":"` + r.ID + `"}`},
+		{"elv-escalate-" + r.ID, "at(2030-06-01T12:30:00)", `{"tenant_id":"` + r.TenantID + `","generation":0,"action":"escalate","request_id":"` + r.ID + `"}`},
+	} {
+		got := getSchedule(t, client, group, c.name)
+		if e := aws.ToString(got.ScheduleExpression); e != c.expr {
+			t.Errorf("%s: expression = %s, want %s", c.name, e, c.expr)
+		}
+		if in := aws.ToString(got.Target.Input); in != c.input {
+			t.Errorf("%s: input = %s, want %s", c.name, in, c.input)
+		}
+		if a := aws.ToString(got.Target.Arn); a != testTargetARN || got.ActionAfterCompletion != types.ActionAfterCompletionDelete {
+			t.Errorf("%s: target %s, after completion %s", c.name, a, got.ActionAfterCompletion)
+		}
+	}
+	if n := countSchedules(t, client, group); n != 2 {
+		t.Fatalf("%d schedules, want the reminder and the escalation", n)
+	}
+	if err := s.CancelNudges(t.Context(), r); err != nil {
+		t.Fatalf("cancel nudges: %v", err)
+	}
+	if n := countSchedules(t, client, group); n != 0 {
+		t.Fatalf("%d schedules after CancelNudges, want 0", n)
+	}
+	if err := s.CancelNudges(t.Context(), r); err != nil {
+		t.Errorf("cancel the nudges again: %v, want nil", err)
+	}
+}
+
 // TestSchedulerPastExpiry checks that an expiry already due is scheduled
 // MinLead from now: EventBridge Scheduler rejects one-time schedules in the past.
 func TestSchedulerPastExpiry(t *testing.T) {
