@@ -99,6 +99,7 @@ func (a *API) routes() {
 	})
 
 	a.handle("POST /v1/requests", access.RoleRequester, "requesting access", a.createRequest)
+	a.handle("POST /v1/requests/preview", access.RoleRequester, "requesting access", a.previewRequest)
 	a.handle("GET /v1/requests", access.RoleRequester, "reading requests", a.listRequests)
 	a.handle("GET /v1/requests/{id}", access.RoleRequester, "reading requests", a.getRequest)
 	a.handle("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", a.approveRequest)

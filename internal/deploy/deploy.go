@@ -174,6 +174,7 @@ var (
 // Functions is every Lambda function of Elevate.
 var Functions = []Function{
 	{"requests-create", "POST /v1/requests", create},
+	{"requests-preview", "POST /v1/requests/preview", append([]Need{NeedResolveUsers}, evaluate...)},
 	{"requests-list", "GET /v1/requests", list},
 	{"requests-get", "GET /v1/requests/{id}", read},
 	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)}, // approving an extension reschedules the expiry

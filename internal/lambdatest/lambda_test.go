@@ -447,6 +447,7 @@ func checkAPI(t *testing.T, f deploy.Function, o *outcome) string {
 // fmt.Sprint prints them, that show the function did what its event asks.
 var expectFields = map[string]map[string]string{
 	"requests-create":   {"status": "pending", "approval_mode": "require", "requester_id": "alice"},
+	"requests-preview":  {"status": "pending", "approval_mode": "require", "approvals_required": "1"},
 	"requests-get":      {"status": "pending"},
 	"requests-approve":  {"status": "approved", "decided_by": "carol"},
 	"requests-deny":     {"status": "denied", "decided_by": "carol"},
