@@ -99,6 +99,9 @@ func (a *API) routes() {
 	})
 
 	a.handle("POST /v1/requests", access.RoleRequester, "requesting access", a.createRequest)
+	// Before anyone is signed in: how the console signs in to a tenant.
+	a.mux.HandleFunc("GET /v1/tenants/{id}/sign-in", a.signIn)
+
 	a.handle("POST /v1/requests/preview", access.RoleRequester, "requesting access", a.previewRequest)
 	a.handle("GET /v1/requests", access.RoleRequester, "reading requests", a.listRequests)
 	a.handle("GET /v1/requests/{id}", access.RoleRequester, "reading requests", a.getRequest)

@@ -193,6 +193,8 @@ var Functions = []Function{
 	{"catalog-get", "GET /v1/catalog", read},
 	{"catalog-put", "PUT /v1/catalog", change},
 	{"tenant-get", "GET /v1/tenant", read},
+	// Before sign-in, so not rate-limited per caller (there is none yet).
+	{"tenant-sign-in", "GET /v1/tenants/{id}/sign-in", []Need{NeedTableRead}},
 	{"tenant-patch", "PATCH /v1/tenant", append([]Need{NeedOrganizationsRead}, change...)},
 	{"apikeys-create", "POST /v1/api-keys", change},
 	{"apikeys-list", "GET /v1/api-keys", list},

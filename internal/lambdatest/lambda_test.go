@@ -461,6 +461,7 @@ var expectFields = map[string]map[string]string{
 	"policies-evaluate": {"decision": "allow", "approval_mode": "require"},
 	"catalog-put":       {"actions.aws_ec2_instance.0.name": "ssm-session"},
 	"tenant-patch":      {"time_zone": "Europe/Berlin"},
+	"tenant-sign-in":    {"api_keys": "true", "oidc": "<nil>"},
 	"apikeys-create":    {"principal_id": "deploy-bot", "principal_kind": "service"},
 	"openapi":           {"info.title": "Elevate API"},
 }
