@@ -546,7 +546,7 @@ async function policiesPage() {
       history();
     } catch (e) { showError(e); }
   }
-  const diffBox = h('pre', { class: 'diff', id: 'policy-diff', tabindex: '0', 'aria-label': 'Differences' });
+  const diffBox = h('pre', { class: 'diff', id: 'policy-diff', tabindex: '0', role: 'region', 'aria-label': 'Differences' });
   const versions = h('ul', { id: 'policy-versions' });
   async function history() {
     versions.replaceChildren();
@@ -575,7 +575,7 @@ async function policiesPage() {
 
 async function auditPage() {
   const f = h('input', { id: 'audit-filter', type: 'search' });
-  const sev = h('select', { id: 'audit-severity' }, ['', 'info', 'warning', 'high'].map(s => h('option', { value: s }, s || 'any')));
+  const sev = h('select', { id: 'audit-severity' }, ['', 'info', 'high'].map(s => h('option', { value: s }, s || 'any')));
   const body = h('tbody', {});
   const apply = () => {
     const q = f.value.toLowerCase();
