@@ -130,6 +130,13 @@ func (w *walk) screenshot(name string) {
 	if err := os.WriteFile(filepath.Join(w.shot, name+".png"), png, 0o644); err != nil {
 		w.t.Fatal(err)
 	}
+	// One page at a time: a page that rendered twice, or into another page,
+	// repeats its ids.
+	dup, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](`(() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+		return ids.filter((id, i) => ids.indexOf(id) !== i).join(' ') })()`))
+	if err != nil || dup != "" {
+		w.t.Errorf("%s repeats ids %q (%v)", name, dup, err)
+	}
 	w.eval(w.axe + "\n;true")
 	raw, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))))`,
 		chromedp.EvalAwaitPromise))

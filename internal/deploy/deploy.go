@@ -202,6 +202,9 @@ var Functions = []Function{
 	{"apikeys-delete", "DELETE /v1/api-keys/{id}", change},
 	{"audit-list", "GET /v1/audit-events", list},
 	{"openapi", "GET /openapi.json", nil},
+	// The web console: GET / and, in ExtraRoutes, everything under
+	// /console/. Like openapi it needs nothing.
+	{"console", "GET /", nil},
 
 	// Workflow steps: the state machine's tasks, the expiry schedules'
 	// target, the sweeper (the deployment-wide sweep, which queues each
@@ -214,6 +217,21 @@ var Functions = []Function{
 	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
 	{"sweeper", "", append([]Need{NeedSendTask, NeedSweepQueue}, stepWF...)},
 	{"sweeper-tenant", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedSendTask, NeedSchedule}},
+}
+
+// ExtraRoutes are routes a function serves besides its Route; the stack
+// adds them to the HTTP API too.
+var ExtraRoutes = map[string][]string{
+	"console": {"GET /console/{proxy+}"},
+}
+
+// Routes are every API route the function serves: its Route and its
+// ExtraRoutes; none for a workflow function.
+func (f Function) Routes() []string {
+	if f.Route == "" {
+		return nil
+	}
+	return append([]string{f.Route}, ExtraRoutes[f.Name]...)
 }
 
 // FunctionByName finds a function of the inventory.

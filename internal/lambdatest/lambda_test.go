@@ -358,6 +358,14 @@ func checkAPI(t *testing.T, f deploy.Function, o *outcome) string {
 	if resp.StatusCode != want {
 		t.Fatalf("%s answered %d, want %d: %s", f.Name, resp.StatusCode, want, body)
 	}
+	if f.Name == "console" {
+		// A page, not an API answer: what the browser needs of it.
+		if h := resp.Headers; !strings.HasPrefix(h["Content-Type"], "text/html") || h["Cache-Control"] != "no-store" ||
+			!strings.Contains(h["Content-Security-Policy"], "frame-ancestors 'none'") || !bytes.Contains(body, []byte("/console/assets/app.")) {
+			t.Fatalf("console answered headers %v and %.200s", resp.Headers, body)
+		}
+		return "the console's page"
+	}
 
 	// Replay the call through the OpenAPI-validating client, with the
 	// function's response as the server's.

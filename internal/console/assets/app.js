@@ -5,7 +5,10 @@
 const SESSION = 'elevate.session';
 const PENDING = 'elevate.oidc';
 const AGAIN = 'elevate.again';
-const main = document.getElementById('main');
+// Each page renders into its own view inside <main>: a page still loading
+// when another is shown renders into a detached view.
+const root = document.getElementById('main');
+let main = root;
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 const alertBox = document.getElementById('alert');
@@ -141,12 +144,14 @@ function route() {
   clearInterval(timer);
   timer = null;
   const name = (location.hash.match(/^#\/([a-z]+)/) || [])[1];
-  if (!session) { renderNav(); return signInPage(); }
+  main = h('div', {});
+  root.replaceChildren(main);
+  if (!session) { renderNav(); return signInPage(main); }
   const page = pages[name] && rank[session.role] >= rank[pages[name].min] ? name : 'mine';
   renderNav(page);
   document.title = pages[page].title + ' · Elevate';
   main.replaceChildren(h('h1', {}, pages[page].title));
-  pages[page].render().catch(showError);
+  pages[page].render(main).catch(showError);
 }
 
 function renderNav(current) {
@@ -165,13 +170,14 @@ function signOut() {
   sessionStorage.clear();
   session = null;
   alertBox.replaceChildren();
-  location.hash = '';
+  if (location.hash) history.replaceState(null, '', location.pathname);
   route();
 }
 
 // ---- sign-in --------------------------------------------------------------
 
-async function signInPage() {
+// main is the view this page renders into (a later page has its own).
+async function signInPage(main) {
   document.title = 'Sign in · Elevate';
   const tenant = h('input', { id: 'tenant', autocomplete: 'organization', required: true, value: localStorage.getItem('elevate.tenant') || '' });
   const methods = h('div', {});
@@ -262,8 +268,8 @@ async function finishSignIn(tenant, kind, secret, principal) {
   }
   save(SESSION, session);
   alertBox.replaceChildren();
-  location.hash = session.role === 'approver' ? '#/inbox' : '#/request';
-  route();
+  const next = session.role === 'approver' ? '#/inbox' : '#/request';
+  if (location.hash === next) route(); else location.hash = next; // hashchange routes
 }
 
 // ---- requester: request form with a live preview ---------------------------
@@ -278,7 +284,7 @@ const resourceFields = {
 };
 const fieldLabels = { id: 'Resource ID', account_id: 'Account ID', region: 'Region', db_user: 'Database user' };
 
-async function requestPage() {
+async function requestPage(main) {
   const { data: catalog } = await api('GET', '/v1/catalog');
   const again = load(AGAIN);
   sessionStorage.removeItem(AGAIN);
@@ -370,7 +376,7 @@ async function requestPage() {
 
 // ---- requester: my requests and grants, live -------------------------------
 
-async function minePage() {
+async function minePage(main) {
   const grantsBox = h('div', { id: 'grants' });
   const reqBox = h('div', { id: 'requests' });
   const scope = session.principal && session.role !== 'requester' ? '&grantee_id=' + encodeURIComponent(session.principal) : '';
@@ -384,8 +390,9 @@ async function minePage() {
     reqBox.replaceChildren(r.data.data.length ? requestTable(r.data.data) : h('p', { class: 'empty' }, 'No requests yet: use Request access.'),
       r.data.has_more ? h('p', { class: 'muted' }, 'Showing the 50 newest.') : null);
   }
+  const view = main;
   await refresh();
-  timer = setInterval(() => refresh().catch(showError), 2000);
+  if (view.isConnected) timer = setInterval(() => refresh().catch(showError), 2000);
 }
 
 function grantTable(list) {
@@ -433,7 +440,7 @@ function extend(g) {
 
 // ---- approver: the inbox ---------------------------------------------------
 
-async function inboxPage() {
+async function inboxPage(main) {
   main.append(h('p', { class: 'muted' }, 'Oldest first. Approving or denying needs your reasoning.'));
   const list = pager('/v1/approvals/pending?limit=20', inboxCard, 'Nothing waits for you: requests that need your approval appear here.');
   main.append(list);
@@ -484,10 +491,20 @@ function lineDiff(a, b) {
   }
   while (i < n) out.push(['del', '- ' + x[i++]]);
   while (j < m) out.push(['add', '+ ' + y[j++]]);
-  return out;
+  // Keep three lines of context around each change.
+  const near = out.map((_, k) => out.slice(Math.max(0, k - 3), k + 4).some(([t]) => t !== 'same'));
+  const shown = [];
+  for (let k = 0; k < out.length; k++) {
+    if (near[k]) { shown.push(out[k]); continue; }
+    let e = k;
+    while (e < out.length && !near[e]) e++;
+    shown.push(['skip', '  … ' + (e - k) + ' unchanged lines']);
+    k = e - 1;
+  }
+  return shown.length ? shown : [['same', '(no differences)']];
 }
 
-async function policiesPage() {
+async function policiesPage(main) {
   let { data: cur, headers } = await api('GET', '/v1/policies');
   let etag = headers.get('ETag');
   const text = h('textarea', { class: 'code', id: 'policy-text', spellcheck: 'false', 'aria-describedby': 'policy-problems' });
@@ -554,7 +571,7 @@ async function policiesPage() {
       versions.append(h('li', {}, h('button', { type: 'button', onclick: async () => {
         try {
           const { data } = await api('GET', '/v1/policies/versions/' + n);
-          diffBox.replaceChildren(...lineDiff(data.policies, text.value).map(([k, l]) => h('span', { class: k }, l)));
+          diffBox.replaceChildren(...lineDiff(data.policies, text.value).map(([k, l]) => h('span', { class: k }, l + '\n')));
           diffBox.setAttribute('aria-label', 'Differences from version ' + n + ' to the draft');
         } catch (e) { showError(e); }
       } }, 'Compare version ' + n + ' with the draft')));
@@ -573,7 +590,7 @@ async function policiesPage() {
 
 // ---- admin: audit trail ----------------------------------------------------
 
-async function auditPage() {
+async function auditPage(main) {
   const f = h('input', { id: 'audit-filter', type: 'search' });
   const sev = h('select', { id: 'audit-severity' }, ['', 'info', 'high'].map(s => h('option', { value: s }, s || 'any')));
   const body = h('tbody', {});
@@ -604,7 +621,7 @@ async function auditPage() {
 
 // ---- admin: catalog, tenant settings, API keys -----------------------------
 
-async function settingsPage() {
+async function settingsPage(main) {
   const { data: tenant } = await api('GET', '/v1/tenant');
   const { data: catalog } = await api('GET', '/v1/catalog');
   const cat = h('textarea', { class: 'code', id: 'catalog-text', spellcheck: 'false' });
@@ -642,7 +659,7 @@ async function settingsPage() {
 // ---- start -----------------------------------------------------------------
 
 window.addEventListener('hashchange', () => { if (location.hash.startsWith('#/') || !location.hash) route(); });
-document.getElementById('skip').addEventListener('click', (ev) => { ev.preventDefault(); main.focus(); });
+document.getElementById('skip').addEventListener('click', (ev) => { ev.preventDefault(); root.focus(); });
 if (location.pathname === '/console/callback') {
   finishOIDC().catch((e) => { showError(e); route(); });
 } else {
