@@ -74,7 +74,7 @@ func (w *walk) text(sel string) string {
 // broken console fails instead of hanging.
 func (w *walk) until(what, js string) {
 	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if ok, err := chromedp.Run(w.ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
 			return
@@ -221,7 +221,7 @@ func TestConsoleWalk(t *testing.T) {
 	t.Cleanup(cancel)
 	bctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	tctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	tctx, cancel := context.WithTimeout(bctx, 6*time.Minute)
 	t.Cleanup(cancel)
 	w := &walk{t: t, ctx: tctx, base: srv.URL, shot: artifacts(t), axe: string(axe)}
 

@@ -103,6 +103,11 @@ async function api(method, path, body, headers) {
     const e = new Error((data && data.message) || res.statusText);
     e.api = data || { code: String(res.status), message: res.statusText };
     e.status = res.status;
+    if (res.status === 401) {
+      // The token expired or the key was revoked: start again.
+      signOut();
+      e.api = { ...e.api, message: 'Your sign-in is no longer valid (' + e.api.message + '): sign in again.' };
+    }
     throw e;
   }
   return { data, headers: res.headers };
