@@ -217,11 +217,10 @@ func checkContract() error {
 			return fmt.Errorf("deploy.Functions: %q appears twice", f.Name)
 		}
 		names[f.Name] = true
-		if f.Route == "" {
-			continue
-		}
-		if _, _, err := splitRoute(f.Route); err != nil {
-			return fmt.Errorf("deploy.Functions: %s: %w", f.Name, err)
+		for _, r := range f.Routes() {
+			if _, _, err := splitRoute(r); err != nil {
+				return fmt.Errorf("deploy.Functions: %s: %w", f.Name, err)
+			}
 		}
 	}
 	for _, n := range []string{FnAttachToken, FnExpireRequest, FnProvision, FnDeprovision, FnExpiry, FnSweeper, FnSweeperTenant} {
@@ -232,7 +231,9 @@ func checkContract() error {
 	return nil
 }
 
-var routePath = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+|/\{[A-Za-z0-9_]+\})+$`)
+// routePath is a path the HTTP API routes: "/", or segments of which the
+// last may be a greedy {name+}.
+var routePath = regexp.MustCompile(`^(/|(/[A-Za-z0-9._~-]+|/\{[A-Za-z0-9_]+\})*(/\{[A-Za-z0-9_]+\+\})?)$`)
 
 // splitRoute splits "GET /v1/requests/{id}" into its method and path.
 func splitRoute(route string) (awsapigatewayv2.HttpMethod, string, error) {
@@ -697,15 +698,20 @@ func (s *Stack) api() {
 		if f.Route == "" {
 			continue
 		}
-		method, path, _ := splitRoute(f.Route) // checked by checkContract
-		s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:    jsii.String(path),
-			Methods: &[]awsapigatewayv2.HttpMethod{method},
-			Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), s.Functions[f.Name],
-				&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-					PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-				}),
-		})
+		// One integration per function, for all of its routes (the console
+		// has two).
+		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), s.Functions[f.Name],
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+		for _, r := range f.Routes() {
+			method, path, _ := splitRoute(r) // checked by checkContract
+			s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+				Path:        jsii.String(path),
+				Methods:     &[]awsapigatewayv2.HttpMethod{method},
+				Integration: integration,
+			})
+		}
 	}
 }
 

@@ -164,36 +164,51 @@ func TestRoutes(t *testing.T) {
 	}
 	n := 0
 	for _, fn := range deploy.Functions {
-		if fn.Route == "" {
-			continue
+		for _, key := range fn.Routes() {
+			n++
+			t.Run(fn.Name+" "+key, func(t *testing.T) {
+				checkRoute(t, f, byKey, integrations, fn.Name, key)
+			})
 		}
-		n++
-		t.Run(fn.Name, func(t *testing.T) {
-			route, ok := byKey[fn.Route]
-			if !ok {
-				t.Fatalf("no route %q", fn.Route)
-			}
-			if route["AuthorizationType"] != nil && route["AuthorizationType"] != "NONE" {
-				t.Errorf("AuthorizationType = %v, want none (the functions authenticate)", route["AuthorizationType"])
-			}
-			// Target is "integrations/<integration>".
-			join := route["Target"].(map[string]any)["Fn::Join"].([]any)[1].([]any)
-			if join[0] != "integrations/" {
-				t.Fatalf("Target = %v", route["Target"])
-			}
-			integration := integrations[join[1].(map[string]any)["Ref"].(string)]
-			ip := props(integration)
-			if want := getAtt(f.functionID(t, fn.Name), "Arn"); !jsonEqual(ip["IntegrationUri"], want) {
-				t.Errorf("IntegrationUri = %v, want %v", ip["IntegrationUri"], want)
-			}
-			if ip["IntegrationType"] != "AWS_PROXY" || ip["PayloadFormatVersion"] != "2.0" {
-				t.Errorf("integration = %v %v, want AWS_PROXY 2.0", ip["IntegrationType"], ip["PayloadFormatVersion"])
-			}
-		})
 	}
 	if len(routes) != n {
-		t.Errorf("%d routes, want %d (one per API function)", len(routes), n)
+		t.Errorf("%d routes, want %d (one per route of an API function)", len(routes), n)
 	}
+	// The console is one more function, on GET / and GET /console/{proxy+}
+	// of the same API: same origin, so no CORS.
+	for _, key := range []string{"GET /", "GET /console/{proxy+}"} {
+		t.Run("console "+key, func(t *testing.T) { checkRoute(t, f, byKey, integrations, "console", key) })
+	}
+	rest(t, f)
+}
+
+// checkRoute checks that the route key goes to the function, unauthorized
+// at the gateway (the functions authenticate), by a Lambda proxy integration.
+func checkRoute(t *testing.T, f *fixture, byKey, integrations map[string]map[string]any, fn, key string) {
+	t.Helper()
+	route, ok := byKey[key]
+	if !ok {
+		t.Fatalf("no route %q", key)
+	}
+	if route["AuthorizationType"] != nil && route["AuthorizationType"] != "NONE" {
+		t.Errorf("AuthorizationType = %v, want none (the functions authenticate)", route["AuthorizationType"])
+	}
+	// Target is "integrations/<integration>".
+	join := route["Target"].(map[string]any)["Fn::Join"].([]any)[1].([]any)
+	if join[0] != "integrations/" {
+		t.Fatalf("Target = %v", route["Target"])
+	}
+	ip := props(integrations[join[1].(map[string]any)["Ref"].(string)])
+	if want := getAtt(f.functionID(t, fn), "Arn"); !jsonEqual(ip["IntegrationUri"], want) {
+		t.Errorf("IntegrationUri = %v, want %v", ip["IntegrationUri"], want)
+	}
+	if ip["IntegrationType"] != "AWS_PROXY" || ip["PayloadFormatVersion"] != "2.0" {
+		t.Errorf("integration = %v %v, want AWS_PROXY 2.0", ip["IntegrationType"], ip["PayloadFormatVersion"])
+	}
+}
+
+// rest checks the API's own settings.
+func rest(t *testing.T, f *fixture) {
 	must(t, "no CORS, default stage throttled and logged", func() {
 		f.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
 			"ProtocolType": "HTTP", "CorsConfiguration": assertions.Match_Absent(),

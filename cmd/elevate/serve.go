@@ -92,9 +92,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintln(stdout, "No demo tenants seeded (give --demo to seed them); create tenants with elevate tenant create.")
 	}
-	fmt.Fprintf(stdout, "Elevate is listening on %s (Ctrl-C to stop)\n", base)
+	fmt.Fprintf(stdout, "Elevate is listening on %s (Ctrl-C to stop); the console is at %s/\n", base, base)
 
-	srv := &http.Server{Handler: elevate.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: elevate.Web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

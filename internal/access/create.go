@@ -39,47 +39,11 @@ type CreateRequestInput struct {
 // and break-glass requests get a grant that is provisioned at once; the rest
 // wait for approval.
 func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateRequestInput, idem *Idempotency) (Request, error) {
-	if err := requireRole(p, RoleRequester, "requesting access"); err != nil {
-		return Request{}, err
-	}
-	t, err := s.tenant(ctx, p.TenantID)
+	t, r, dec, err := s.prepareRequest(ctx, p, in)
 	if err != nil {
 		return Request{}, err
 	}
-	if in.GranteeID == "" && !p.IsService() {
-		in.GranteeID = p.ID
-	}
-	if err := validateCreate(t, p, in, s.clock()); err != nil {
-		return Request{}, err
-	}
-	requester, grantee, err := s.resolveParties(ctx, t, p, in.GranteeID)
-	if err != nil {
-		return Request{}, err
-	}
-	in.Resource = in.Resource.Normalize()
-	ancestors, err := s.ic.Ancestors(ctx, t, in.Resource)
-	if err != nil {
-		return Request{}, err
-	}
-	if err := s.checkTarget(t, in.Resource, ancestors); err != nil {
-		return Request{}, err
-	}
-	set, err := s.policySet(ctx, t)
-	if err != nil {
-		return Request{}, err
-	}
-
-	now := s.clock()
-	r := Request{
-		ID: s.newID(), TenantID: t.ID, RequesterID: p.ID, RequesterKind: p.Kind, GranteeID: in.GranteeID,
-		RequesterUserID: requester.UserID, GranteeUserID: grantee.UserID,
-		PermissionSetARN: catalogPermissionSet(t.Catalog, in.Resource, in.Action), Resource: in.Resource, Action: in.Action, Justification: strings.TrimSpace(in.Justification),
-		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata, StartsAt: startsAt(in.StartsAt),
-		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
-	}
-	dec := s.decideRequest(set, t, p, &r, ancestors, now)
-	r.Notices = dec.Notices
-
+	now := r.CreatedAt
 	var g *Grant
 	if applyDecision(&r, dec, t, now) == RequestApproved {
 		g = s.grantFor(r, now)
@@ -109,6 +73,53 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	}
 
 	return s.afterRequest(ctx, r, g)
+}
+
+// prepareRequest validates a would-be request and decides it with the
+// tenant's policies, storing nothing: CreateRequest commits what it
+// answers, PreviewRequest only shows it.
+func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequestInput) (Tenant, Request, policy.Decision, error) {
+	if err := requireRole(p, RoleRequester, "requesting access"); err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+	t, err := s.tenant(ctx, p.TenantID)
+	if err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+	if in.GranteeID == "" && !p.IsService() {
+		in.GranteeID = p.ID
+	}
+	if err := validateCreate(t, p, in, s.clock()); err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+	requester, grantee, err := s.resolveParties(ctx, t, p, in.GranteeID)
+	if err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+	in.Resource = in.Resource.Normalize()
+	ancestors, err := s.ic.Ancestors(ctx, t, in.Resource)
+	if err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+	if err := s.checkTarget(t, in.Resource, ancestors); err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+	set, err := s.policySet(ctx, t)
+	if err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
+
+	now := s.clock()
+	r := Request{
+		ID: s.newID(), TenantID: t.ID, RequesterID: p.ID, RequesterKind: p.Kind, GranteeID: in.GranteeID,
+		RequesterUserID: requester.UserID, GranteeUserID: grantee.UserID,
+		PermissionSetARN: catalogPermissionSet(t.Catalog, in.Resource, in.Action), Resource: in.Resource, Action: in.Action, Justification: strings.TrimSpace(in.Justification),
+		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata, StartsAt: startsAt(in.StartsAt),
+		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	dec := s.decideRequest(set, t, p, &r, ancestors, now)
+	r.Notices = dec.Notices
+	return t, r, dec, nil
 }
 
 // afterRequest does what a committed new request needs: a denial is

@@ -59,6 +59,13 @@ type JWTSettings struct {
 	Audience    string
 	JWKSURL     string
 	GroupsClaim string
+	// ClientID is the public OIDC client (no secret) the console signs in
+	// with, by the authorization code flow with PKCE; empty means the
+	// console offers only API keys for this tenant.
+	ClientID string
+	// AuthorizationEndpoint overrides the one the issuer's
+	// .well-known/openid-configuration names (optional).
+	AuthorizationEndpoint string
 }
 
 // Enabled reports whether JWT authentication is configured.
@@ -253,6 +260,18 @@ func (s Settings) Validate(v Violations) {
 		u, err := url.Parse(s.JWT.JWKSURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(s.JWT.JWKSURL) > 2048 {
 			v.Add("jwt.jwks_url", "must be an https URL")
+		}
+	}
+	if c := s.JWT.ClientID; len(c) > 256 || strings.ContainsFunc(c, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		v.Add("jwt.client_id", "must be at most 256 characters without spaces or control characters")
+	}
+	if e := s.JWT.AuthorizationEndpoint; e != "" {
+		u, err := url.Parse(e)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || len(e) > 2048 {
+			v.Add("jwt.authorization_endpoint", "must be an https URL without user info or fragment")
+		}
+		if s.JWT.ClientID == "" {
+			v.Add("jwt.client_id", "is required when an authorization endpoint is set")
 		}
 	}
 	if c := s.JWT.GroupsClaim; c == "" || len(c) > 128 || strings.ContainsAny(c, " \t\n") {

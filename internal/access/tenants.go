@@ -215,10 +215,11 @@ type TenantPatch struct {
 // JWTPatch changes some JWT settings.
 type JWTPatch struct {
 	Issuer, Audience, JWKSURL, GroupsClaim *string
+	ClientID, AuthorizationEndpoint        *string
 }
 
 func (p JWTPatch) set() bool {
-	return p.Issuer != nil || p.Audience != nil || p.JWKSURL != nil || p.GroupsClaim != nil
+	return p.Issuer != nil || p.Audience != nil || p.JWKSURL != nil || p.GroupsClaim != nil || p.ClientID != nil || p.AuthorizationEndpoint != nil
 }
 
 // operatorOwns is the message of an attempt to change the boundary.
@@ -386,6 +387,8 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	setIf(&st.JWT.Audience, p.JWT.Audience)
 	setIf(&st.JWT.JWKSURL, p.JWT.JWKSURL)
 	setIf(&st.JWT.GroupsClaim, p.JWT.GroupsClaim)
+	setIf(&st.JWT.ClientID, p.JWT.ClientID)
+	setIf(&st.JWT.AuthorizationEndpoint, p.JWT.AuthorizationEndpoint)
 	if st.JWT.GroupsClaim == "" {
 		st.JWT.GroupsClaim = DefaultGroupsClaim
 	}

@@ -57,7 +57,8 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	}
 	patch := access.TenantPatch{Name: in.Name, TimeZone: in.TimeZone}
 	if in.JWT != nil {
-		patch.JWT = access.JWTPatch{Issuer: in.JWT.Issuer, Audience: in.JWT.Audience, JWKSURL: in.JWT.JWKSURL, GroupsClaim: in.JWT.GroupsClaim}
+		patch.JWT = access.JWTPatch{Issuer: in.JWT.Issuer, Audience: in.JWT.Audience, JWKSURL: in.JWT.JWKSURL, GroupsClaim: in.JWT.GroupsClaim,
+			ClientID: in.JWT.ClientID, AuthorizationEndpoint: in.JWT.AuthorizationEndpoint}
 	}
 	if in.GroupRoles != nil {
 		patch.GroupRolesSet = true
@@ -199,4 +200,38 @@ func (a *API) listAuditEvents(w http.ResponseWriter, r *http.Request, p access.P
 	}
 	writeList(w, a, b, res, fromAuditEvent)
 	return nil
+}
+
+type signInJSON struct {
+	TenantID string    `json:"tenant_id"`
+	OIDC     *oidcJSON `json:"oidc"`
+	// APIKeys: an API key always signs in (local mode, service users).
+	APIKeys bool `json:"api_keys"`
+}
+
+type oidcJSON struct {
+	Issuer                string  `json:"issuer"`
+	Audience              string  `json:"audience"`
+	ClientID              string  `json:"client_id"`
+	AuthorizationEndpoint *string `json:"authorization_endpoint"`
+}
+
+// signIn answers, to anyone, how the console signs a person in to a tenant:
+// the tenant's public OIDC client, or none (API keys only).
+func (a *API) signIn(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	si, err := a.svc.SignInSettings(r.Context(), id)
+	if err != nil {
+		WriteError(w, r, a.log, err)
+		return
+	}
+	out := signInJSON{TenantID: access.CanonicalTenantID(id), APIKeys: true}
+	if si.ClientID != "" {
+		out.OIDC = &oidcJSON{Issuer: si.Issuer, Audience: si.Audience, ClientID: si.ClientID}
+		if si.AuthorizationEndpoint != "" {
+			out.OIDC.AuthorizationEndpoint = &si.AuthorizationEndpoint
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
 }

@@ -9,15 +9,17 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 )
 
-func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+// readCreateRequest reads and checks the body of a new request, which a
+// preview takes too.
+func (a *API) readCreateRequest(w http.ResponseWriter, r *http.Request, p access.Principal) ([]byte, access.CreateRequestInput, error) {
 	body, err := readBody(w, r, maxBody)
 	if err != nil {
-		return err
+		return nil, access.CreateRequestInput{}, err
 	}
 	var in createRequestBody
 	v, err := decodeFields(body, &in)
 	if err != nil {
-		return err
+		return nil, access.CreateRequestInput{}, err
 	}
 	cr := access.CreateRequestInput{Metadata: in.Metadata}
 	if in.Resource == nil {
@@ -46,7 +48,46 @@ func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 		// Name every problem at once: what is missing, and what the domain
 		// finds wrong with what is there.
 		v.Absorb(a.svc.CheckRequest(r.Context(), p, cr))
-		return v.Err()
+		return nil, access.CreateRequestInput{}, v.Err()
+	}
+	return body, cr, nil
+}
+
+type previewJSON struct {
+	Status            string   `json:"status"`
+	ApprovalMode      *string  `json:"approval_mode"`
+	ApprovalsRequired int      `json:"approvals_required"`
+	Notices           []string `json:"notices"`
+	PolicyVersion     int      `json:"policy_version"`
+}
+
+// previewRequest answers what creating the same request would do, creating
+// nothing.
+func (a *API) previewRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	_, cr, err := a.readCreateRequest(w, r, p)
+	if err != nil {
+		return err
+	}
+	pv, err := a.svc.PreviewRequest(r.Context(), p, cr)
+	if err != nil {
+		return err
+	}
+	out := previewJSON{Status: string(pv.Status), ApprovalsRequired: pv.ApprovalsRequired, Notices: pv.Notices, PolicyVersion: pv.PolicyVersion}
+	if pv.ApprovalMode != "" {
+		m := string(pv.ApprovalMode)
+		out.ApprovalMode = &m
+	}
+	if out.Notices == nil {
+		out.Notices = []string{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) createRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, cr, err := a.readCreateRequest(w, r, p)
+	if err != nil {
+		return err
 	}
 	return a.idempotent(w, r, p, body, renderCreatedRequest, func(idem *access.Idempotency) (access.Outcome, error) {
 		req, err := a.svc.CreateRequest(r.Context(), p, cr, idem)

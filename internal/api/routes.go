@@ -1,9 +1,15 @@
 package api
 
-import "github.com/elevate-jit/elevate/internal/access"
+import (
+	"net/http"
 
-// Route is one authenticated route of the API: its pattern, the least role
-// that may call it (what names it in the refusal), and its handler.
+	"github.com/elevate-jit/elevate/internal/access"
+)
+
+// Route is one route of the API: its pattern, the least role that may call
+// it (what names it in the refusal), and its handler; or, for the few
+// routes anyone may call before signing in, its public handler, which is
+// neither authenticated nor rate-limited.
 //
 // Each route has a constructor named after the Lambda function that serves
 // it (requests-get: RequestsGet), which that function's generated main
@@ -14,6 +20,7 @@ type Route struct {
 	role    access.Role
 	what    string
 	serve   func(a *API) handlerFunc
+	public  func(a *API) http.HandlerFunc
 }
 
 func route(pattern string, role access.Role, what string, serve func(a *API) handlerFunc) Route {
@@ -23,7 +30,7 @@ func route(pattern string, role access.Role, what string, serve func(a *API) han
 // AllRoutes is every route, in the order New registers them.
 func AllRoutes() []Route {
 	return []Route{
-		RequestsCreate(), RequestsList(), RequestsGet(), RequestsApprove(), RequestsDeny(), RequestsCancel(), ApprovalsPending(),
+		RequestsCreate(), RequestsPreview(), TenantSignIn(), RequestsList(), RequestsGet(), RequestsApprove(), RequestsDeny(), RequestsCancel(), ApprovalsPending(),
 		GrantsList(), GrantsCreate(), GrantsGet(), GrantsRevoke(), GrantsExtend(),
 		CatalogGet(), CatalogPut(), TenantGet(), TenantPatch(),
 		ApikeysCreate(), ApikeysList(), ApikeysGet(), ApikeysDelete(),
@@ -36,6 +43,16 @@ func AllRoutes() []Route {
 
 func RequestsCreate() Route {
 	return route("POST /v1/requests", access.RoleRequester, "requesting access", func(a *API) handlerFunc { return a.createRequest })
+}
+
+func RequestsPreview() Route {
+	return route("POST /v1/requests/preview", access.RoleRequester, "requesting access", func(a *API) handlerFunc { return a.previewRequest })
+}
+
+// TenantSignIn is public: how the console signs in to a tenant, before
+// anyone is signed in.
+func TenantSignIn() Route {
+	return Route{Pattern: "GET /v1/tenants/{id}/sign-in", public: func(a *API) http.HandlerFunc { return a.signIn }}
 }
 
 func RequestsList() Route {

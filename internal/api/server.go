@@ -127,6 +127,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p access.Principal
 // handle registers an authenticated route. Its role is checked before
 // anything of the call is read, so authorization comes before validation.
 func (a *API) handle(rt Route) {
+	if rt.public != nil {
+		a.mux.HandleFunc(rt.Pattern, rt.public(a))
+		return
+	}
 	h := rt.serve(a)
 	a.mux.HandleFunc(rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.auth.Authenticate(r.Context(), r.Header.Get("X-Tenant-ID"), r.Header.Get("X-API-Key"), r.Header.Get("Authorization"))

@@ -122,6 +122,9 @@ type jwtJSON struct {
 	Audience    string `json:"audience"`
 	JWKSURL     string `json:"jwks_url"`
 	GroupsClaim string `json:"groups_claim"`
+	// ClientID and AuthorizationEndpoint are the console's OIDC sign-in.
+	ClientID              string `json:"client_id"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
 }
 
 // identityCenterJSON is the tenant boundary as tenant admins see it: all
@@ -225,6 +228,9 @@ type jwtPatchJSON struct {
 	Audience    *string `json:"audience"`
 	JWKSURL     *string `json:"jwks_url"`
 	GroupsClaim *string `json:"groups_claim"`
+	// ClientID and AuthorizationEndpoint are the console's OIDC sign-in.
+	ClientID              *string `json:"client_id"`
+	AuthorizationEndpoint *string `json:"authorization_endpoint"`
 }
 
 type identityCenterPatchJSON struct {
@@ -347,7 +353,8 @@ func fromTenant(t access.Tenant) tenantJSON {
 	}
 	return tenantJSON{
 		ID: t.ID, Name: t.Name,
-		JWT:        jwtJSON{Issuer: s.JWT.Issuer, Audience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim},
+		JWT: jwtJSON{Issuer: s.JWT.Issuer, Audience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
+			ClientID: s.JWT.ClientID, AuthorizationEndpoint: s.JWT.AuthorizationEndpoint},
 		GroupRoles: roles, IdentityMapping: string(b.IdentityMapping),
 		IdentityCenter: identityCenterJSON{InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID,
 			AllowedRoots: nonNil(t.AllowedRoots()), AllowedRootsCeiling: nonNil(b.AllowedRoots), Assignable: nonNil(b.Assignable)},

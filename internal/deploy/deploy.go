@@ -174,6 +174,7 @@ var (
 // Functions is every Lambda function of Elevate.
 var Functions = []Function{
 	{"requests-create", "POST /v1/requests", append([]Need{NeedSchedule}, create...)}, // an auto-approved request with starts_at schedules its start
+	{"requests-preview", "POST /v1/requests/preview", append([]Need{NeedResolveUsers}, evaluate...)},
 	{"requests-list", "GET /v1/requests", list},
 	{"requests-get", "GET /v1/requests/{id}", read},
 	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)}, // approving an extension reschedules the expiry
@@ -193,6 +194,8 @@ var Functions = []Function{
 	{"catalog-get", "GET /v1/catalog", read},
 	{"catalog-put", "PUT /v1/catalog", change},
 	{"tenant-get", "GET /v1/tenant", read},
+	// Before sign-in, so not rate-limited per caller (there is none yet).
+	{"tenant-sign-in", "GET /v1/tenants/{id}/sign-in", []Need{NeedTableRead}},
 	{"tenant-patch", "PATCH /v1/tenant", append([]Need{NeedOrganizationsRead}, change...)},
 	{"apikeys-create", "POST /v1/api-keys", change},
 	{"apikeys-list", "GET /v1/api-keys", list},
@@ -200,6 +203,9 @@ var Functions = []Function{
 	{"apikeys-delete", "DELETE /v1/api-keys/{id}", change},
 	{"audit-list", "GET /v1/audit-events", list},
 	{"openapi", "GET /openapi.json", nil},
+	// The web console: GET / and, in ExtraRoutes, everything under
+	// /console/. Like openapi it needs nothing.
+	{"console", "GET /", nil},
 
 	// Workflow steps: the state machine's tasks, the expiry schedules'
 	// target, the sweeper (the deployment-wide sweep, which queues each
@@ -212,6 +218,21 @@ var Functions = []Function{
 	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
 	{"sweeper", "", append([]Need{NeedSendTask, NeedSweepQueue}, stepWF...)},
 	{"sweeper-tenant", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedSendTask, NeedSchedule}},
+}
+
+// ExtraRoutes are routes a function serves besides its Route; the stack
+// adds them to the HTTP API too.
+var ExtraRoutes = map[string][]string{
+	"console": {"GET /console/{proxy+}"},
+}
+
+// Routes are every API route the function serves: its Route and its
+// ExtraRoutes; none for a workflow function.
+func (f Function) Routes() []string {
+	if f.Route == "" {
+		return nil
+	}
+	return append([]string{f.Route}, ExtraRoutes[f.Name]...)
 }
 
 // FunctionByName finds a function of the inventory.

@@ -27,6 +27,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/function/docs"
 	"github.com/elevate-jit/elevate/internal/function/gateway"
+	"github.com/elevate-jit/elevate/internal/function/webconsole"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -114,8 +115,11 @@ func ServesOf(name string) (Serves, error) {
 				return Route(r), nil
 			}
 		}
-		if fn.Route == docs.Route {
+		switch {
+		case fn.Route == docs.Route:
 			return func(w *Wiring) (any, error) { return docs.Handler(w.Getenv, w.Log.Handler()), nil }, nil
+		case fn.Name == webconsole.Name:
+			return func(w *Wiring) (any, error) { return webconsole.Handler(w.Getenv, w.Log.Handler()), nil }, nil
 		}
 		return nil, fmt.Errorf("function %q: no API route %q", name, fn.Route)
 	}

@@ -229,7 +229,8 @@ func checkAPIEvent(f deploy.Function, req events.APIGatewayV2HTTPRequest) []stri
 		}
 	}
 	want := []string{"host", "user-agent", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id"}
-	if f.Name != "openapi" {
+	// The document, the console and how to sign in need no credential.
+	if f.Name != "openapi" && f.Name != "tenant-sign-in" && f.Name != "console" {
 		want = append(want, "x-tenant-id", "x-api-key")
 	}
 	if req.Body != "" {

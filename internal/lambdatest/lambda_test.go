@@ -358,6 +358,14 @@ func checkAPI(t *testing.T, f deploy.Function, o *outcome) string {
 	if resp.StatusCode != want {
 		t.Fatalf("%s answered %d, want %d: %s", f.Name, resp.StatusCode, want, body)
 	}
+	if f.Name == "console" {
+		// A page, not an API answer: what the browser needs of it.
+		if h := resp.Headers; !strings.HasPrefix(h["Content-Type"], "text/html") || h["Cache-Control"] != "no-store" ||
+			!strings.Contains(h["Content-Security-Policy"], "frame-ancestors 'none'") || !bytes.Contains(body, []byte("/console/assets/app.")) {
+			t.Fatalf("console answered headers %v and %.200s", resp.Headers, body)
+		}
+		return "the console's page"
+	}
 
 	// Replay the call through the OpenAPI-validating client, with the
 	// function's response as the server's.
@@ -447,6 +455,7 @@ func checkAPI(t *testing.T, f deploy.Function, o *outcome) string {
 // fmt.Sprint prints them, that show the function did what its event asks.
 var expectFields = map[string]map[string]string{
 	"requests-create":   {"status": "pending", "approval_mode": "require", "requester_id": "alice"},
+	"requests-preview":  {"status": "pending", "approval_mode": "require", "approvals_required": "1"},
 	"requests-get":      {"status": "pending"},
 	"requests-approve":  {"status": "approved", "decided_by": "carol"},
 	"requests-deny":     {"status": "denied", "decided_by": "carol"},
@@ -461,6 +470,7 @@ var expectFields = map[string]map[string]string{
 	"policies-backtest": {"changes.0.after.approval_mode": "require"},
 	"catalog-put":       {"actions.aws_ec2_instance.0.name": "ssm-session"},
 	"tenant-patch":      {"time_zone": "Europe/Berlin"},
+	"tenant-sign-in":    {"api_keys": "true", "oidc": "<nil>"},
 	"apikeys-create":    {"principal_id": "deploy-bot", "principal_kind": "service"},
 	"openapi":           {"info.title": "Elevate API"},
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/auth"
 	"github.com/elevate-jit/elevate/internal/clock"
+	"github.com/elevate-jit/elevate/internal/console"
 	"github.com/elevate-jit/elevate/internal/cursor"
 	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 	"github.com/elevate-jit/elevate/internal/ratelimit"
@@ -62,11 +63,14 @@ type Config struct {
 // workflow and expiry timers, and a recording Identity Center; Handler
 // serves its API.
 type Server struct {
-	Store          access.Store
-	Service        *access.Service
-	Steps          *access.Steps
-	Operator       *access.Operator
-	Handler        *api.API
+	Store    access.Store
+	Service  *access.Service
+	Steps    *access.Steps
+	Operator *access.Operator
+	Handler  *api.API
+	// Web serves the console at / and /console/ beside the API, both
+	// through the API's Middleware: what elevate serve serves.
+	Web            http.Handler
 	Workflow       *workflow.Local
 	IdentityCenter *recording.IdentityCenter
 	Clock          clock.Clock
@@ -113,13 +117,28 @@ func New(c Config) *Server {
 		limiter = ratelimit.New(ratelimit.Config{PerPrincipal: int(math.Ceil(c.RateLimit)), PerTenant: int(math.Ceil(tenant)), Now: c.Clock.Now})
 	}
 	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
-	l := &Server{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock}
+	l := &Server{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock,
+		Web: Web(c.Logger, h)}
 	if c.SweepEvery > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		l.stopSweeps, l.sweeps = cancel, make(chan struct{})
 		go l.sweepLoop(ctx, c.SweepEvery, c.Logger)
 	}
 	return l
+}
+
+// Web is the console beside the API: / and /console/... go to the console,
+// everything else to the API's routes, both through the API's Middleware.
+func Web(log *slog.Logger, a *api.API) http.Handler {
+	c := console.New()
+	routes := a.Routes()
+	return api.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if console.Serves(r.URL.Path) {
+			c.ServeHTTP(w, r)
+			return
+		}
+		routes.ServeHTTP(w, r)
+	}))
 }
 
 // sweepLoop runs the sweeper until ctx ends.

@@ -27,6 +27,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/function/needs/stepfunctions"
 	"github.com/elevate-jit/elevate/internal/function/needs/sweepqueue"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
+	"github.com/elevate-jit/elevate/internal/function/webconsole"
 )
 
 // module is the import path of this repository.
@@ -87,6 +88,11 @@ func Main(fn deploy.Function) ([]byte, error) {
 		// The document alone: nothing of the domain, the authenticator or
 		// the AWS SDK.
 		fmt.Fprintf(&b, "package main\n\nimport %q\n\nfunc main() { docs.Run() }\n", module+"/internal/function/docs")
+		return format.Source(b.Bytes())
+	}
+	if fn.Name == webconsole.Name {
+		// The console's files alone, like the document.
+		fmt.Fprintf(&b, "package main\n\nimport %q\n\nfunc main() { webconsole.Run() }\n", module+"/internal/function/webconsole")
 		return format.Source(b.Bytes())
 	}
 	ps := For(fn)

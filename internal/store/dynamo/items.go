@@ -61,6 +61,8 @@ type settingsData struct {
 	JWTAudience    string            `dynamodbav:"jwt_audience,omitempty"`
 	JWKSURL        string            `dynamodbav:"jwks_url,omitempty"`
 	GroupsClaim    string            `dynamodbav:"groups_claim,omitempty"`
+	ClientID       string            `dynamodbav:"jwt_client_id,omitempty"`
+	AuthzEndpoint  string            `dynamodbav:"jwt_authorization_endpoint,omitempty"`
 	GroupRoles     map[string]string `dynamodbav:"group_roles,omitempty"`
 	TimeZone       string            `dynamodbav:"time_zone,omitempty"`
 	ApprovalWindow int64             `dynamodbav:"approval_window_ns,omitempty"`
@@ -446,6 +448,7 @@ func tenantToData(t access.Tenant) tenantData {
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
 		Settings: settingsData{
 			JWTIssuer: s.JWT.Issuer, JWTAudience: s.JWT.Audience, JWKSURL: s.JWT.JWKSURL, GroupsClaim: s.JWT.GroupsClaim,
+			ClientID: s.JWT.ClientID, AuthzEndpoint: s.JWT.AuthorizationEndpoint,
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: int64(s.MaxGrantLifetime), MaxStartAhead: int64(s.MaxStartAhead),
@@ -504,7 +507,8 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 		ID: d.ID, Name: d.Name, PolicyVersion: d.PolicyVersion, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 		Settings: access.Settings{
-			JWT:      access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim},
+			JWT: access.JWTSettings{Issuer: s.JWTIssuer, Audience: s.JWTAudience, JWKSURL: s.JWKSURL, GroupsClaim: s.GroupsClaim,
+				ClientID: s.ClientID, AuthorizationEndpoint: s.AuthzEndpoint},
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime), MaxStartAhead: time.Duration(s.MaxStartAhead),

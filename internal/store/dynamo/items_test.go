@@ -22,7 +22,8 @@ func testTenant() access.Tenant {
 			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour,
 		},
 		Settings: access.Settings{
-			JWT:        access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups"},
+			JWT: access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups",
+				ClientID: "elevate-console", AuthorizationEndpoint: "https://idp.example.com/authorize"},
 			GroupRoles: map[string]access.Role{"admins": access.RoleAdmin},
 			TimeZone:   "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
 			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true,

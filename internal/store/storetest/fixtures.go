@@ -56,10 +56,12 @@ func newTenant() access.Tenant {
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{
-				Issuer:      "https://acme.okta.com/oauth2/" + id,
-				Audience:    "api://elevate",
-				JWKSURL:     "https://acme.okta.com/oauth2/" + id + "/v1/keys",
-				GroupsClaim: "groups",
+				Issuer:                "https://acme.okta.com/oauth2/" + id,
+				Audience:              "api://elevate",
+				JWKSURL:               "https://acme.okta.com/oauth2/" + id + "/v1/keys",
+				GroupsClaim:           "groups",
+				ClientID:              "0oa-console-" + id,
+				AuthorizationEndpoint: "https://acme.okta.com/oauth2/" + id + "/v1/authorize",
 			},
 			GroupRoles: map[string]access.Role{
 				"aws-admins":    access.RoleAdmin,
