@@ -247,7 +247,7 @@ func TestTable(t *testing.T) {
 			names = append(names, g.(map[string]any)["IndexName"].(string))
 		}
 	}
-	for _, want := range []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"} {
+	for _, want := range []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6", "GSI7", "GSI8"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no index %s among %v", want, names)
 		}

@@ -42,8 +42,10 @@ func testRequest() access.Request {
 		Approvals: []access.Approval{{ApproverID: "carol", ApproverUserID: "u-carol", Reasoning: "ok", At: at.Add(time.Minute)}},
 		Reasoning: "why", DecidedBy: "carol", DecidedAt: at.Add(2 * time.Minute), ApprovalExpiresAt: at.Add(time.Hour),
 		GrantID: "g1", ExtendsGrantID: "g0", Notices: []string{"n1", "n2"},
-		Metadata:      map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
-		PolicyVersion: 3, TaskToken: "token", Revision: 4, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
+		ForwardHistory: []access.Forward{{From: "carol", To: "dave", By: "ada", Comment: "away", At: at.Add(30 * time.Second)}},
+		Conflicts:      []access.Conflict{{PolicyID: "p1", Name: "sod", Enforce: "deny", GrantIDs: []string{"g7", "g8"}}},
+		Metadata:       map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
+		PolicyVersion:  3, TaskToken: "token", Revision: 4, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
 	}
 }
 

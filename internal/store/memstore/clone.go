@@ -21,6 +21,15 @@ type copier struct{ err error }
 
 func (c *copier) request(r access.Request) access.Request {
 	r.Approvals = slices.Clone(r.Approvals)
+	r.ForwardHistory = slices.Clone(r.ForwardHistory)
+	if r.Conflicts != nil {
+		cs := make([]access.Conflict, len(r.Conflicts))
+		for i, cf := range r.Conflicts {
+			cf.GrantIDs = slices.Clone(cf.GrantIDs)
+			cs[i] = cf
+		}
+		r.Conflicts = cs
+	}
 	r.Notices = slices.Clone(r.Notices)
 	r.Metadata = c.object(r.Metadata)
 	return r

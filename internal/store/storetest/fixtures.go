@@ -30,6 +30,7 @@ const (
 	storeUserID  = "94482488-3041-7026-18f3-3a0c1c8e9b71"
 	paymentsDB   = "arn:aws:rds:eu-west-1:111122223333:db:payments-primary"
 	paymentsAcct = "111122223333"
+	otherAcct    = "444455556666"
 )
 
 // now is the wall clock at the precision the domain writes. Expiry is checked
@@ -120,7 +121,12 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		ApprovalExpiresAt: at.Add(4 * time.Hour),
 		GrantID:           uuid.NewString(),
 		ExtendsGrantID:    uuid.NewString(),
-		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
+		ForwardHistory: []access.Forward{
+			{From: carol, To: "dave@example.com", By: carol, Comment: "dave owns the payments database", At: at.Add(time.Minute)},
+			{From: "dave@example.com", To: "erin@example.com", By: "ada@example.com", Comment: "dave is away", At: at.Add(90 * time.Second)},
+		},
+		Conflicts: []access.Conflict{{PolicyID: "sod-payments", Name: "payments-vs-audit", Enforce: "require", GrantIDs: []string{uuid.NewString(), uuid.NewString()}}},
+		Notices:   []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",
 			"severity": 2.0,
