@@ -194,6 +194,9 @@ func TestRoutes(t *testing.T) {
 	if len(routes) != n {
 		t.Errorf("%d routes, want %d (one per API function)", len(routes), n)
 	}
+	if _, ok := byKey["POST /v1/requests/{id}/forward"]; !ok {
+		t.Error("no route for forwarding a request (requests-forward)")
+	}
 	must(t, "no CORS, default stage throttled and logged", func() {
 		f.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
 			"ProtocolType": "HTTP", "CorsConfiguration": assertions.Match_Absent(),

@@ -10,6 +10,7 @@ const (
 	AuditRequestCancelled        = "request.cancelled"
 	AuditRequestExpired          = "request.expired"
 	AuditRequestFailed           = "request.failed"
+	AuditRequestForwarded        = "request.forwarded"
 	AuditGrantCreated            = "grant.created"
 	AuditGrantCreatedDirect      = "grant.created_direct"
 	AuditGrantActivated          = "grant.activated"

@@ -66,6 +66,10 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if err != nil {
 		return Request{}, err
 	}
+	active, err := s.activeGrants(ctx, t.ID, in.GranteeID, "")
+	if err != nil {
+		return Request{}, err
+	}
 
 	now := s.clock()
 	r := Request{
@@ -75,7 +79,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata,
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	dec := s.decideRequest(set, t, p, r, ancestors, now)
+	dec := s.decideRequest(set, t, p, r, ancestors, active, now)
 	r.Notices = dec.Notices
 
 	var g *Grant
@@ -292,6 +296,7 @@ func validateMetadata(v Violations, m map[string]any) {
 // pending for approvers (within the tenant's approval window), or approved
 // at once. It returns the request's status.
 func applyDecision(r *Request, dec policy.Decision, t Tenant, now time.Time) RequestStatus {
+	r.Conflicts = ConflictsOf(dec)
 	switch {
 	case !dec.Allowed:
 		r.Status, r.DecidedAt = RequestDenied, now

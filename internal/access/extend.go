@@ -78,7 +78,11 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			Justification: strings.TrimSpace(in.Justification), DurationSeconds: in.DurationSeconds,
 			ExtendsGrantID: g.ID, PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 		}
-		dec := s.decideExtension(set, t, p, r, g, ancestors, now)
+		active, err := s.activeGrants(ctx, t.ID, g.GranteeID, g.ID)
+		if err != nil {
+			return Request{}, err
+		}
+		dec := s.decideExtension(set, t, p, r, g, ancestors, active, now)
 		r.Notices = dec.Notices
 
 		c := Change{}
@@ -183,8 +187,9 @@ func (s *core) noPendingExtension(ctx context.Context, t Tenant, g Grant, now ti
 }
 
 // decideExtension asks the tenant's policies about a would-be extension of g.
-func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r Request, g Grant, ancestors []string, at time.Time) policy.Decision {
+func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r Request, g Grant, ancestors []string, active []policy.ActiveGrant, at time.Time) policy.Decision {
 	req := policyRequest(t, p, r, ancestors, at)
+	req.ActiveGrants = active
 	req.Extension = &policy.Extension{
 		RemainingSeconds:        max(int64(g.ExpiresAt.Sub(at).Seconds()), 0),
 		Extensions:              int64(g.Extensions),

@@ -74,9 +74,49 @@ func policyResource(r Resource, ancestors []string) policy.Resource {
 	}
 }
 
-// decideRequest asks the tenant's policies about a would-be request.
-func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, ancestors []string, at time.Time) policy.Decision {
-	return set.Decide(policyRequest(t, p, r, ancestors, at))
+// decideRequest asks the tenant's policies about a would-be request, given
+// the grantee's active grants.
+func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, ancestors []string, active []policy.ActiveGrant, at time.Time) policy.Decision {
+	req := policyRequest(t, p, r, ancestors, at)
+	req.ActiveGrants = active
+	return set.Decide(req)
+}
+
+// maxActiveGrants bounds the active grants separation-of-duties policies
+// see: one store page (docs/design.md, "Separation of duties").
+const maxActiveGrants = MaxPageSize
+
+// activeGrants returns the grantee's active and provisioning grants as the
+// policies see them, without the grant an extension extends (except).
+func (s *core) activeGrants(ctx context.Context, tenantID, granteeID, except string) ([]policy.ActiveGrant, error) {
+	page, err := s.store.ListGrants(ctx, tenantID, GrantFilter{GranteeID: granteeID, Statuses: []GrantStatus{GrantProvisioning, GrantActive}}, PageRequest{Limit: maxActiveGrants})
+	if err != nil {
+		return nil, fmt.Errorf("list active grants of %s: %w", granteeID, err)
+	}
+	out := make([]policy.ActiveGrant, 0, len(page.Items))
+	for _, g := range page.Items {
+		if g.ID == except {
+			continue
+		}
+		out = append(out, policy.ActiveGrant{ID: g.ID, ResourceType: string(g.Resource.Type), ResourceID: g.Resource.ID, AccountID: g.Resource.TargetAccount(), Action: g.Action})
+	}
+	return out, nil
+}
+
+// ConflictsOf converts the policies' conflicts for a request.
+func ConflictsOf(d policy.Decision) []Conflict {
+	if len(d.Conflicts) == 0 {
+		return nil
+	}
+	out := make([]Conflict, len(d.Conflicts))
+	for i, c := range d.Conflicts {
+		enforce := "require"
+		if c.Deny {
+			enforce = "deny"
+		}
+		out[i] = Conflict{PolicyID: c.PolicyID, Name: c.Name, Enforce: enforce, GrantIDs: c.GrantIDs}
+	}
+	return out
 }
 
 // policyRequest is what the policies see of a would-be request.

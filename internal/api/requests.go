@@ -140,6 +140,28 @@ func (a *API) cancelRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 	})
 }
 
+func (a *API) forwardRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in forwardBody
+	v, err := decodeFields(body, &in)
+	if err != nil {
+		return err
+	}
+	fw := access.ForwardInput{Comment: deref(in.Comment)}
+	required(v, "to", in.To, &fw.To)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return a.idempotent(w, r, p, body, renderRequest, func(idem *access.Idempotency) (access.Outcome, error) {
+		req, err := a.svc.Forward(r.Context(), p, id, fw, idem)
+		return access.Outcome{Request: &req}, err
+	})
+}
+
 func (a *API) listPendingApprovals(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	q := readQuery(r, "limit", "cursor", "approver_id", "requester_id", "grantee_id", "resource_type", "account_id",
 		"updated_after", "updated_before", "sort", "order", "count")

@@ -104,6 +104,7 @@ func (a *API) routes() {
 	a.handle("POST /v1/requests/{id}/approve", access.RoleApprover, "deciding requests", a.approveRequest)
 	a.handle("POST /v1/requests/{id}/deny", access.RoleApprover, "deciding requests", a.denyRequest)
 	a.handle("POST /v1/requests/{id}/cancel", access.RoleRequester, "cancelling requests", a.cancelRequest)
+	a.handle("POST /v1/requests/{id}/forward", access.RoleApprover, "forwarding requests", a.forwardRequest)
 	a.handle("GET /v1/approvals/pending", access.RoleApprover, "the approvals inbox", a.listPendingApprovals)
 
 	a.handle("GET /v1/grants", access.RoleRequester, "reading grants", a.listGrants)

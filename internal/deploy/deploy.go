@@ -179,6 +179,7 @@ var Functions = []Function{
 	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)}, // approving an extension reschedules the expiry
 	{"requests-deny", "POST /v1/requests/{id}/deny", approve},
 	{"requests-cancel", "POST /v1/requests/{id}/cancel", decide},
+	{"requests-forward", "POST /v1/requests/{id}/forward", append([]Need{NeedResolveUsers}, change...)}, // the forwardee must be a known user
 	{"approvals-pending", "GET /v1/approvals/pending", append([]Need{NeedResolveUsers}, list...)},
 	{"grants-list", "GET /v1/grants", list},
 	{"grants-create", "POST /v1/grants", create},
