@@ -260,6 +260,8 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 	responses := map[string][]pair{
 		"resourceJSON":       {{schema: "Resource"}},
 		"approvalJSON":       {{schema: "Approval"}},
+		"forwardJSON":        {{schema: "Forward"}},
+		"conflictJSON":       {{schema: "SodConflict"}},
 		"requestJSON":        {{schema: "Request"}},
 		"assignmentJSON":     {{schema: "Assignment"}},
 		"grantJSON":          {{schema: "Grant"}},
@@ -280,6 +282,7 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 	requests := map[string][]pair{
 		"createRequestBody":       {{schema: "CreateRequestBody"}},
 		"reasoningBody":           {{schema: "ReasoningBody"}},
+		"forwardBody":             {{schema: "ForwardBody"}},
 		"extendGrantBody":         {{schema: "ExtendGrantBody"}},
 		"createGrantBody":         {{schema: "CreateGrantBody"}},
 		"createAPIKeyBody":        {{schema: "CreateApiKeyBody"}},
