@@ -93,11 +93,11 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if r.BreakGlass {
 		sev = SeverityHigh
 	}
-	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, map[string]any{
+	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, withConflicts(map[string]any{
 		"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": r.BreakGlass,
 		"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
 		"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
-	}))
+	}, r.Conflicts)))
 	if g != nil {
 		c.Grants = []Grant{*g}
 		c.Audit = append(c.Audit, s.audit(t, p, now, AuditGrantCreated, "grant", g.ID, sev, map[string]any{"request_id": r.ID}))

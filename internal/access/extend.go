@@ -99,12 +99,12 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			c.Grants, c.Touched = []Grant{ext}, touchedBy(ext, now)
 		}
 		c.Requests = []Request{r}
-		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, map[string]any{
+		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, withConflicts(map[string]any{
 			"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": false,
 			"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
 			"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
 			"extends_grant_id": g.ID,
-		}))
+		}, r.Conflicts)))
 		if extended != nil {
 			c.Audit = append(c.Audit, s.extendedEvent(t, p, *extended, r, g.ExpiresAt, now))
 		}

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,4 +155,18 @@ func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, pers
 		Time:     at,
 		Location: t.Settings.Location(),
 	}), nil
+}
+
+// withConflicts adds a request's separation-of-duties conflicts to its
+// audit details: the policy ids, comma-separated, when there are any.
+func withConflicts(details map[string]any, cs []Conflict) map[string]any {
+	if len(cs) == 0 {
+		return details
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.PolicyID
+	}
+	details["conflicts"] = strings.Join(ids, ",")
+	return details
 }

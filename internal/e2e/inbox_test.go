@@ -349,6 +349,9 @@ func TestSoDConflicts(t *testing.T) {
 		if !slices.ContainsFunc(r.Notices, func(n string) bool { return strings.Contains(n, "Separation of duties") }) {
 			t.Errorf("notices = %q", r.Notices)
 		}
+		if d := auditActions(e, r.ID)["request.created"]; d["conflicts"] != "sod-prod-vs-audit" {
+			t.Errorf("request.created details = %v", d)
+		}
 		// The pending item shows the conflict.
 		_, page, _ := inbox(a.carol, "?requester_id=alice")
 		if len(page.Data) != 1 || page.Data[0].ID != r.ID || len(page.Data[0].Conflicts) != 1 || !sameConflict(page.Data[0].Conflicts[0], want) {
