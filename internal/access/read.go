@@ -164,11 +164,15 @@ func (s *Service) ListPendingApprovals(ctx context.Context, p Principal, f Inbox
 	return out, err
 }
 
+// maxCountPages bounds the store pages one count reads: filtered store
+// pages may be short, so MaxInboxCount alone would not bound the calls.
+const maxCountPages = 2 * MaxInboxCount / MaxPageSize
+
 // countPages counts the items keep accepts, reading at most MaxInboxCount
-// items in pages of MaxPageSize; capped says more were left unread.
+// items in at most maxCountPages pages; capped says more were left unread.
 func countPages[T any](list func(PageRequest) (Page[T], error), keep func(T) (bool, error)) (n int, capped bool, err error) {
 	var after []byte
-	for read := 0; read < MaxInboxCount; {
+	for read, pages := 0, 0; read < MaxInboxCount && pages < maxCountPages; pages++ {
 		p, err := list(PageRequest{Limit: min(MaxPageSize, MaxInboxCount-read), After: after})
 		if err != nil {
 			return 0, false, err
@@ -185,9 +189,6 @@ func countPages[T any](list func(PageRequest) (Page[T], error), keep func(T) (bo
 		}
 		if after = p.Next; after == nil {
 			return n, false, nil
-		}
-		if len(p.Items) == 0 {
-			read += MaxPageSize // a store's empty filtered page still costs a read
 		}
 	}
 	return n, true, nil

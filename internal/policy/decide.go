@@ -320,11 +320,21 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 	}, nil
 }
 
+// noActiveGrants is context.active_grants of a grantee with none, built once
+// so a decision does not allocate it.
+var noActiveGrants = types.NewRecord(types.RecordMap{
+	"count": types.Long(0), "accounts": types.NewSet(), "resources": types.NewSet(),
+	"actions": types.NewSet(), "account_actions": types.NewSet(),
+})
+
 // activeGrants is context.active_grants. Cedar has no "some element of a
 // set" test, so the grants are given as sets a policy can ask with
 // contains: the accounts they are in, the resources and actions they give,
 // and "<account>:<action>" pairs, with their count.
 func activeGrants(gs []ActiveGrant) types.Value {
+	if len(gs) == 0 {
+		return noActiveGrants
+	}
 	accounts := make([]types.Value, 0, len(gs))
 	resources := make([]types.Value, 0, len(gs))
 	actions := make([]types.Value, 0, len(gs))
