@@ -66,7 +66,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if err != nil {
 		return Request{}, err
 	}
-	active, err := s.activeGrants(ctx, t.ID, in.GranteeID, "")
+	active, err := s.activeGrants(ctx, set, t.ID, in.GranteeID, "")
 	if err != nil {
 		return Request{}, err
 	}

@@ -78,7 +78,7 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			Justification: strings.TrimSpace(in.Justification), DurationSeconds: in.DurationSeconds,
 			ExtendsGrantID: g.ID, PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 		}
-		active, err := s.activeGrants(ctx, t.ID, g.GranteeID, g.ID)
+		active, err := s.activeGrants(ctx, set, t.ID, g.GranteeID, g.ID)
 		if err != nil {
 			return Request{}, err
 		}

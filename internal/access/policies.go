@@ -88,8 +88,12 @@ func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r Request, 
 const maxActiveGrants = MaxPageSize
 
 // activeGrants returns the grantee's active and provisioning grants as the
-// policies see them, without the grant an extension extends (except).
-func (s *core) activeGrants(ctx context.Context, tenantID, granteeID, except string) ([]policy.ActiveGrant, error) {
+// policies see them, without the grant an extension extends (except). A set
+// without separation-of-duties policies needs none, and costs no read.
+func (s *core) activeGrants(ctx context.Context, set *policy.Set, tenantID, granteeID, except string) ([]policy.ActiveGrant, error) {
+	if !set.SeparatesDuties() {
+		return nil, nil
+	}
 	page, err := s.store.ListGrants(ctx, tenantID, GrantFilter{GranteeID: granteeID, Statuses: []GrantStatus{GrantProvisioning, GrantActive}}, PageRequest{Limit: maxActiveGrants})
 	if err != nil {
 		return nil, fmt.Errorf("list active grants of %s: %w", granteeID, err)

@@ -157,7 +157,7 @@ func (s *Service) EvaluatePolicies(ctx context.Context, p Principal, in Evaluate
 	}
 	r := Request{RequesterID: in.PrincipalID, GranteeID: grantee, Resource: in.Resource, Action: in.Action,
 		DurationSeconds: in.DurationSeconds, Justification: in.Justification, BreakGlass: in.BreakGlass}
-	active, err := s.activeGrants(ctx, t.ID, grantee, "")
+	active, err := s.activeGrants(ctx, set, t.ID, grantee, "")
 	if err != nil {
 		return Evaluation{}, err
 	}

@@ -224,6 +224,10 @@ func cmpNotice(notice, fallback string) string {
 	return fallback
 }
 
+// SeparatesDuties reports whether the set has separation-of-duties policies,
+// so a caller reads the grantee's active grants only when they matter.
+func (s *Set) SeparatesDuties() bool { return len(s.sodRequest)+len(s.sodBreakGlass) > 0 }
+
 // maxSoDGrants bounds the active grants tried one by one to name a
 // conflict's grants.
 const maxSoDGrants = 100
