@@ -179,6 +179,9 @@ func TestRoutes(t *testing.T) {
 	for _, key := range []string{"GET /", "GET /console/{proxy+}"} {
 		t.Run("console "+key, func(t *testing.T) { checkRoute(t, f, byKey, integrations, "console", key) })
 	}
+	if _, ok := byKey["POST /v1/requests/{id}/forward"]; !ok {
+		t.Error("no route for forwarding a request (requests-forward)")
+	}
 	rest(t, f)
 }
 
@@ -262,7 +265,7 @@ func TestTable(t *testing.T) {
 			names = append(names, g.(map[string]any)["IndexName"].(string))
 		}
 	}
-	for _, want := range []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"} {
+	for _, want := range []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6", "GSI7", "GSI8"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no index %s among %v", want, names)
 		}

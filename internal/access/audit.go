@@ -12,6 +12,7 @@ const (
 	AuditRequestReminder         = "request.reminder"
 	AuditRequestEscalated        = "request.escalated"
 	AuditRequestFailed           = "request.failed"
+	AuditRequestForwarded        = "request.forwarded"
 	AuditGrantCreated            = "grant.created"
 	AuditGrantCreatedDirect      = "grant.created_direct"
 	AuditGrantStarted            = "grant.started"

@@ -55,11 +55,11 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if r.BreakGlass {
 		sev = SeverityHigh
 	}
-	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, map[string]any{
+	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, withConflicts(map[string]any{
 		"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": r.BreakGlass,
 		"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
 		"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
-	}))
+	}, r.Conflicts)))
 	if !r.StartsAt.IsZero() {
 		c.Audit[0].Details["starts_at"] = r.StartsAt.Format(time.RFC3339)
 	}
@@ -108,6 +108,10 @@ func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequ
 	if err != nil {
 		return Tenant{}, Request{}, policy.Decision{}, err
 	}
+	active, err := s.activeGrants(ctx, set, t.ID, in.GranteeID, "")
+	if err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
 
 	now := s.clock()
 	r := Request{
@@ -117,7 +121,7 @@ func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequ
 		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata, StartsAt: startsAt(in.StartsAt),
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	dec := s.decideRequest(set, t, p, &r, ancestors, now)
+	dec := s.decideRequest(set, t, p, &r, ancestors, active, now)
 	r.Notices = dec.Notices
 	return t, r, dec, nil
 }
@@ -321,6 +325,7 @@ func validateMetadata(v Violations, m map[string]any) {
 // pending for approvers (within the tenant's approval window), or approved
 // at once. It returns the request's status.
 func applyDecision(r *Request, dec policy.Decision, t Tenant, now time.Time) RequestStatus {
+	r.Conflicts = ConflictsOf(dec)
 	switch {
 	case !dec.Allowed:
 		r.Status, r.DecidedAt = RequestDenied, now

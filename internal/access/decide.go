@@ -67,6 +67,9 @@ func (s *core) decide(ctx context.Context, p Principal, id, reasoning string, id
 		if err := s.pendingOrExpire(ctx, t, &r, now); err != nil {
 			return r, err
 		}
+		if r.ForwardedAway(p.ID) {
+			return r, Errorf(CodeForbidden, "you forwarded this request to %s, who decides it now", r.Assignee())
+		}
 		dec, err := s.mayDecide(ctx, t, p, approver, r, now)
 		if err != nil {
 			return r, err

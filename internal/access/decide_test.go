@@ -355,7 +355,7 @@ func TestQuorum(t *testing.T) {
 		r := f.pending(alice, readOnly(acct1))
 		must(f.svc.Approve(f.ctx, carol, r.ID, "", nil))(t)
 		has := func(p access.Principal) bool {
-			page := must(f.svc.ListPendingApprovals(f.ctx, p, access.PageRequest{Limit: 50}))(t)
+			page := must(f.svc.ListPendingApprovals(f.ctx, p, access.InboxFilter{}, access.PageRequest{Limit: 50}))(t)
 			return slices.ContainsFunc(page.Items, func(x access.Request) bool { return x.ID == r.ID })
 		}
 		if has(carol) {

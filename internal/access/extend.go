@@ -78,7 +78,11 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			Justification: strings.TrimSpace(in.Justification), DurationSeconds: in.DurationSeconds,
 			ExtendsGrantID: g.ID, PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 		}
-		dec := s.decideExtension(set, t, p, &r, g, ancestors, now)
+		active, err := s.activeGrants(ctx, set, t.ID, g.GranteeID, g.ID)
+		if err != nil {
+			return Request{}, err
+		}
+		dec := s.decideExtension(set, t, p, &r, g, ancestors, active, now)
 		r.Notices = dec.Notices
 
 		c := Change{}
@@ -95,12 +99,12 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			c.Grants, c.Touched = []Grant{ext}, touchedBy(ext, now)
 		}
 		c.Requests = []Request{r}
-		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, map[string]any{
+		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, withConflicts(map[string]any{
 			"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": false,
 			"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
 			"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
 			"extends_grant_id": g.ID,
-		}))
+		}, r.Conflicts)))
 		if extended != nil {
 			c.Audit = append(c.Audit, s.extendedEvent(t, p, *extended, r, g.ExpiresAt, now))
 		}
@@ -183,9 +187,10 @@ func (s *core) noPendingExtension(ctx context.Context, t Tenant, g Grant, now ti
 }
 
 // decideExtension asks the tenant's policies about a would-be extension of
-// g, and records on r what they saw.
-func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r *Request, g Grant, ancestors []string, at time.Time) policy.Decision {
+// g, given the grantee's other active grants, and records on r what they saw.
+func (s *core) decideExtension(set *policy.Set, t Tenant, p Principal, r *Request, g Grant, ancestors []string, active []policy.ActiveGrant, at time.Time) policy.Decision {
 	req := policyRequest(t, p, *r, ancestors, at)
+	req.ActiveGrants = active
 	req.Extension = &policy.Extension{
 		RemainingSeconds:        max(int64(g.ExpiresAt.Sub(at).Seconds()), 0),
 		Extensions:              int64(g.Extensions),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,12 +81,55 @@ func policyResource(r Resource, ancestors []string) policy.Resource {
 	}
 }
 
-// decideRequest asks the tenant's policies about a would-be request, and
-// records on it what they saw (Request.Context).
-func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r *Request, ancestors []string, at time.Time) policy.Decision {
+// decideRequest asks the tenant's policies about a would-be request, given
+// the grantee's active grants, and records on it what they saw
+// (Request.Context).
+func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r *Request, ancestors []string, active []policy.ActiveGrant, at time.Time) policy.Decision {
 	req := policyRequest(t, p, *r, ancestors, at)
+	req.ActiveGrants = active
 	r.Context = decisionContext(t, req)
 	return set.Decide(req)
+}
+
+// maxActiveGrants bounds the active grants separation-of-duties policies
+// see: one store page (docs/design.md, "Separation of duties").
+const maxActiveGrants = MaxPageSize
+
+// activeGrants returns the grantee's active and provisioning grants as the
+// policies see them, without the grant an extension extends (except). A set
+// without separation-of-duties policies needs none, and costs no read.
+func (s *core) activeGrants(ctx context.Context, set *policy.Set, tenantID, granteeID, except string) ([]policy.ActiveGrant, error) {
+	if !set.SeparatesDuties() {
+		return nil, nil
+	}
+	page, err := s.store.ListGrants(ctx, tenantID, GrantFilter{GranteeID: granteeID, Statuses: []GrantStatus{GrantProvisioning, GrantActive}}, PageRequest{Limit: maxActiveGrants})
+	if err != nil {
+		return nil, fmt.Errorf("list active grants of %s: %w", granteeID, err)
+	}
+	out := make([]policy.ActiveGrant, 0, len(page.Items))
+	for _, g := range page.Items {
+		if g.ID == except {
+			continue
+		}
+		out = append(out, policy.ActiveGrant{ID: g.ID, ResourceType: string(g.Resource.Type), ResourceID: g.Resource.ID, AccountID: g.Resource.TargetAccount(), Action: g.Action})
+	}
+	return out, nil
+}
+
+// ConflictsOf converts the policies' conflicts for a request.
+func ConflictsOf(d policy.Decision) []Conflict {
+	if len(d.Conflicts) == 0 {
+		return nil
+	}
+	out := make([]Conflict, len(d.Conflicts))
+	for i, c := range d.Conflicts {
+		enforce := "require"
+		if c.Deny {
+			enforce = "deny"
+		}
+		out[i] = Conflict{PolicyID: c.PolicyID, Name: c.Name, Enforce: enforce, GrantIDs: c.GrantIDs}
+	}
+	return out
 }
 
 // decisionContext is what a request records of what its policies saw.
@@ -96,6 +140,9 @@ func decisionContext(t Tenant, req policy.Request) *DecisionContext {
 	}
 	if e := req.Extension; e != nil {
 		c.Extension = &ExtensionContext{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
+	}
+	for _, g := range req.ActiveGrants {
+		c.ActiveGrants = append(c.ActiveGrants, ActiveGrantContext(g))
 	}
 	return c
 }
@@ -130,6 +177,9 @@ func replayRequest(r Request) (req policy.Request, complete bool) {
 	}
 	if e := c.Extension; e != nil {
 		req.Extension = &policy.Extension{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
+	}
+	for _, g := range c.ActiveGrants {
+		req.ActiveGrants = append(req.ActiveGrants, policy.ActiveGrant(g))
 	}
 	return req, complete
 }
@@ -171,4 +221,18 @@ func (s *core) mayDecide(ctx context.Context, t Tenant, approver Principal, pers
 		Location:  t.Settings.Location(),
 		Escalated: r.Escalated(at),
 	}), nil
+}
+
+// withConflicts adds a request's separation-of-duties conflicts to its
+// audit details: the policy ids, comma-separated, when there are any.
+func withConflicts(details map[string]any, cs []Conflict) map[string]any {
+	if len(cs) == 0 {
+		return details
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.PolicyID
+	}
+	details["conflicts"] = strings.Join(ids, ",")
+	return details
 }

@@ -157,6 +157,10 @@ func (s *Service) EvaluatePolicies(ctx context.Context, p Principal, in Evaluate
 	}
 	r := Request{RequesterID: in.PrincipalID, GranteeID: grantee, Resource: in.Resource, Action: in.Action,
 		DurationSeconds: in.DurationSeconds, Justification: in.Justification, BreakGlass: in.BreakGlass}
-	ev.Decision = s.decideRequest(set, t, Principal{ID: in.PrincipalID, Groups: in.Groups}, &r, ancestors, at)
+	active, err := s.activeGrants(ctx, set, t.ID, grantee, "")
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev.Decision = s.decideRequest(set, t, Principal{ID: in.PrincipalID, Groups: in.Groups}, &r, ancestors, active, at)
 	return ev, nil
 }

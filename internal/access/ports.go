@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -74,8 +75,41 @@ type RequestFilter struct {
 	RequesterID string
 	GranteeID   string
 	// Party keeps requests whose requester or grantee is this user.
-	Party       string
+	Party string
+	// ResourceType keeps requests for this type of resource.
+	ResourceType ResourceType
+	// AccountID keeps requests whose target account (Resource.TargetAccount)
+	// is this one.
+	AccountID string
+	// UpdatedAfter and UpdatedBefore keep requests updated strictly after
+	// and strictly before these times; zero does not filter.
+	UpdatedAfter, UpdatedBefore time.Time
+	// SortBy orders the list by creation (the default) or by last update,
+	// ties broken by id.
+	SortBy      RequestSort
 	OldestFirst bool
+}
+
+// RequestSort names the time a request list is ordered by.
+type RequestSort string
+
+// The request list orders.
+const (
+	SortCreatedAt RequestSort = "created_at"
+	SortUpdatedAt RequestSort = "updated_at"
+)
+
+// Matches reports whether r passes the filter; stores may use it for the
+// filters they cannot express in a query.
+func (f RequestFilter) Matches(r Request) bool {
+	return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, r.Status)) &&
+		(f.RequesterID == "" || r.RequesterID == f.RequesterID) &&
+		(f.GranteeID == "" || r.GranteeID == f.GranteeID) &&
+		(f.Party == "" || r.RequesterID == f.Party || r.GranteeID == f.Party) &&
+		(f.ResourceType == "" || r.Resource.Type == f.ResourceType) &&
+		(f.AccountID == "" || r.Resource.TargetAccount() == f.AccountID) &&
+		(f.UpdatedAfter.IsZero() || r.UpdatedAt.After(f.UpdatedAfter)) &&
+		(f.UpdatedBefore.IsZero() || r.UpdatedAt.Before(f.UpdatedBefore))
 }
 
 // GrantFilter selects grants, newest first; empty fields do not filter.

@@ -3,7 +3,18 @@ package access
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 )
+
+// joinTypes lists resource types for a message.
+func joinTypes(ts []ResourceType) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = string(t)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // List limits.
 const (
@@ -44,34 +55,143 @@ func (s *Service) ListRequests(ctx context.Context, p Principal, f RequestFilter
 	}, func(r Request) (bool, error) { return r.VisibleTo(p), nil })
 }
 
-// ListPendingApprovals lists, oldest first, the pending requests the caller
-// may decide and has not yet approved.
-func (s *Service) ListPendingApprovals(ctx context.Context, p Principal, page PageRequest) (Page[Request], error) {
+// InboxFilter narrows and orders an approvals inbox; empty fields do not
+// filter.
+type InboxFilter struct {
+	// ApproverID shows another approver's inbox (admins only); "" or the
+	// caller's own id is the caller's inbox.
+	ApproverID   string
+	RequesterID  string
+	GranteeID    string
+	ResourceType ResourceType
+	AccountID    string
+	// UpdatedAfter and UpdatedBefore are exclusive bounds on updated_at.
+	UpdatedAfter, UpdatedBefore time.Time
+	// SortBy is created_at (the default) or updated_at; Descending puts the
+	// newest first (the default is oldest first).
+	SortBy     RequestSort
+	Descending bool
+	// Count asks for the number of items the whole inbox holds.
+	Count bool
+}
+
+// Inbox is a page of an approvals inbox and, when asked, its size.
+type Inbox struct {
+	Page[Request]
+	// Total is the number of items the inbox holds, counted up to
+	// MaxInboxCount pending requests read; TotalCapped says the count
+	// stopped there and the inbox may hold more.
+	Total       int
+	TotalCapped bool
+}
+
+// MaxInboxCount bounds the pending requests one count reads (docs/design.md,
+// "The approvals inbox").
+const MaxInboxCount = 1000
+
+// ListPendingApprovals lists the pending requests the approver may decide
+// and has not yet approved, oldest first unless asked otherwise: the caller's
+// own inbox, or for an admin the inbox of the approver f.ApproverID names.
+func (s *Service) ListPendingApprovals(ctx context.Context, p Principal, f InboxFilter, page PageRequest) (Inbox, error) {
 	if err := requireRole(p, RoleApprover, "the approvals inbox"); err != nil {
-		return Page[Request]{}, err
+		return Inbox{}, err
 	}
-	if p.IsService() {
-		return Page[Request]{}, Errorf(CodeForbidden, "a service principal cannot decide requests")
+	v := Violations{}
+	if f.ApproverID != "" {
+		validateUserID(v, "approver_id", f.ApproverID)
+	}
+	if len(f.RequesterID) > MaxIDLength {
+		v.Add("requester_id", "must be at most %d characters", MaxIDLength)
+	}
+	if f.GranteeID != "" {
+		validateUserID(v, "grantee_id", f.GranteeID)
+	}
+	if f.ResourceType != "" && !f.ResourceType.Valid() {
+		v.Add("resource_type", "must be one of %s", joinTypes(ResourceTypes))
+	}
+	if f.AccountID != "" && !ValidAccountID(f.AccountID) {
+		v.Add("account_id", "must be a 12-digit AWS account id")
+	}
+	if f.SortBy != "" && f.SortBy != SortCreatedAt && f.SortBy != SortUpdatedAt {
+		v.Add("sort", "must be created_at or updated_at")
+	}
+	if !f.UpdatedAfter.IsZero() && !f.UpdatedBefore.IsZero() && f.UpdatedAfter.After(f.UpdatedBefore) {
+		v.Add("updated_after", "must not be later than updated_before")
+	}
+	if err := v.Err(); err != nil {
+		return Inbox{}, err
+	}
+	viewer := p
+	if f.ApproverID != "" && f.ApproverID != p.ID {
+		if err := requireRole(p, RoleAdmin, "another approver's inbox"); err != nil {
+			return Inbox{}, Errorf(CodeForbidden, "only admins may see another approver's inbox (approver_id); leave it out to see your own")
+		}
+		// Elevate knows a person's groups only when they call: the approver
+		// is seen by id alone (docs/design.md, "The approvals inbox").
+		viewer = Principal{TenantID: p.TenantID, ID: f.ApproverID, Kind: PrincipalUser, Role: RoleApprover}
+	} else if p.IsService() {
+		return Inbox{}, Errorf(CodeForbidden, "a service principal cannot decide requests, so it has no inbox; an admin key may name an approver_id")
 	}
 	t, err := s.tenant(ctx, p.TenantID)
 	if err != nil {
-		return Page[Request]{}, err
+		return Inbox{}, err
 	}
-	approver, err := s.resolveCaller(ctx, t, p)
+	approver, err := s.resolveCaller(ctx, t, viewer)
 	if err != nil {
-		return Page[Request]{}, err
+		return Inbox{}, err
 	}
-	f := RequestFilter{Statuses: []RequestStatus{RequestPending}, OldestFirst: true}
+	sf := RequestFilter{
+		Statuses: []RequestStatus{RequestPending}, RequesterID: f.RequesterID, GranteeID: f.GranteeID,
+		ResourceType: f.ResourceType, AccountID: f.AccountID, UpdatedAfter: f.UpdatedAfter, UpdatedBefore: f.UpdatedBefore,
+		SortBy: f.SortBy, OldestFirst: !f.Descending,
+	}
 	now := s.clock()
-	return filterPages(page, func(pr PageRequest) (Page[Request], error) {
-		return s.store.ListRequests(ctx, t.ID, f, pr)
-	}, func(r Request) (bool, error) {
-		if r.Involves(approver) || r.ApprovedBy(approver) || !now.Before(r.ApprovalExpiresAt) {
+	list := func(pr PageRequest) (Page[Request], error) { return s.store.ListRequests(ctx, t.ID, sf, pr) }
+	keep := func(r Request) (bool, error) {
+		if r.Involves(approver) || r.ApprovedBy(approver) || r.ForwardedAway(approver.ID) || !now.Before(r.ApprovalExpiresAt) {
 			return false, nil
 		}
-		dec, err := s.mayDecide(ctx, t, p, approver, r, now)
+		dec, err := s.mayDecide(ctx, t, viewer, approver, r, now)
 		return dec.Allowed, err
-	})
+	}
+	out := Inbox{}
+	if out.Page, err = filterPages(page, list, keep); err != nil {
+		return Inbox{}, err
+	}
+	if f.Count {
+		out.Total, out.TotalCapped, err = countPages(list, keep)
+	}
+	return out, err
+}
+
+// maxCountPages bounds the store pages one count reads: filtered store
+// pages may be short, so MaxInboxCount alone would not bound the calls.
+const maxCountPages = 2 * MaxInboxCount / MaxPageSize
+
+// countPages counts the items keep accepts, reading at most MaxInboxCount
+// items in at most maxCountPages pages; capped says more were left unread.
+func countPages[T any](list func(PageRequest) (Page[T], error), keep func(T) (bool, error)) (n int, capped bool, err error) {
+	var after []byte
+	for read, pages := 0, 0; read < MaxInboxCount && pages < maxCountPages; pages++ {
+		p, err := list(PageRequest{Limit: min(MaxPageSize, MaxInboxCount-read), After: after})
+		if err != nil {
+			return 0, false, err
+		}
+		read += len(p.Items)
+		for _, it := range p.Items {
+			ok, err := keep(it)
+			if err != nil {
+				return 0, false, err
+			}
+			if ok {
+				n++
+			}
+		}
+		if after = p.Next; after == nil {
+			return n, false, nil
+		}
+	}
+	return n, true, nil
 }
 
 // filterPages reads store pages and keeps the items keep accepts, until the

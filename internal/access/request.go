@@ -59,6 +59,30 @@ type Approval struct {
 	At             time.Time
 }
 
+// Forward is one hand-over of a pending request to another approver
+// (POST /v1/requests/{id}/forward): From no longer decides it, To does.
+type Forward struct {
+	// From is who the request was taken from: the previous forward's To, or
+	// the caller on a first forward.
+	From string
+	To   string
+	// By is who forwarded it: From, or an admin covering for them.
+	By      string
+	Comment string
+	At      time.Time
+}
+
+// Conflict is a separation-of-duties conflict: a forbid policy annotated
+// @sod that matches the request given the grantee's active grants.
+type Conflict struct {
+	PolicyID string
+	Name     string
+	// Enforce is "deny" when the policy says @sod_enforce("deny"), else
+	// "require".
+	Enforce  string
+	GrantIDs []string
+}
+
 // Request is an ask for access.
 type Request struct {
 	ID          string
@@ -107,6 +131,11 @@ type Request struct {
 	EscalateAt    time.Time
 	EscalateTo    string
 	EscalatedAt   time.Time
+	// ForwardHistory lists the request's forwards, oldest first.
+	ForwardHistory []Forward
+	// Conflicts are the separation-of-duties conflicts found when the
+	// request was decided (docs/design.md, "Separation of duties").
+	Conflicts     []Conflict
 	Notices       []string
 	Metadata      map[string]any
 	PolicyVersion int
@@ -134,6 +163,16 @@ type DecisionContext struct {
 	TimeZone string
 	// Extension is set for a request to extend an active grant.
 	Extension *ExtensionContext
+	// ActiveGrants are the grantee's active grants that
+	// separation-of-duties policies saw (none when the set had no @sod
+	// policy).
+	ActiveGrants []ActiveGrantContext
+}
+
+// ActiveGrantContext is one of the grantee's active grants as the policies
+// saw it (context.active_grants).
+type ActiveGrantContext struct {
+	ID, ResourceType, ResourceID, AccountID, Action string
 }
 
 // ExtensionContext is what the policies saw of the grant an extension
@@ -165,6 +204,29 @@ func (r Request) ApprovedBy(p Person) bool {
 	return slices.ContainsFunc(r.Approvals, func(a Approval) bool {
 		return p.Same(Person{Kind: PrincipalUser, ID: a.ApproverID, UserID: a.ApproverUserID})
 	})
+}
+
+// ForwardedAway reports whether id forwarded the request to someone else and
+// did not get it back: such an approver no longer decides it.
+func (r Request) ForwardedAway(id string) bool {
+	away := false
+	for _, f := range r.ForwardHistory {
+		switch id {
+		case f.To:
+			away = false
+		case f.From:
+			away = true
+		}
+	}
+	return away
+}
+
+// Assignee is who the request was last forwarded to ("" when never).
+func (r Request) Assignee() string {
+	if n := len(r.ForwardHistory); n > 0 {
+		return r.ForwardHistory[n-1].To
+	}
+	return ""
 }
 
 // Involves reports whether p is the request's requester or grantee.

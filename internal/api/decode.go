@@ -312,4 +312,18 @@ func (q *query) userParam(name string) string {
 	return s
 }
 
+// timeParam reads an RFC 3339 time filter ("" is the zero time).
+func (q *query) timeParam(name string) time.Time {
+	s := q.values.Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		q.v.Add(name, "must be an RFC 3339 time, such as 2026-03-01T09:00:00Z")
+		return time.Time{}
+	}
+	return t
+}
+
 func (q *query) err() error { return q.v.Err() }

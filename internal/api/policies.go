@@ -55,6 +55,7 @@ type evaluationJSON struct {
 	Determining       []determiningJSON `json:"determining"`
 	Notices           []string          `json:"notices"`
 	Errors            []evalErrorJSON   `json:"errors"`
+	Conflicts         []conflictJSON    `json:"conflicts"`
 	PolicyVersion     *int              `json:"policy_version"`
 }
 
@@ -186,6 +187,7 @@ func fromEvaluation(ev access.Evaluation) evaluationJSON {
 	for _, e := range d.Errors {
 		out.Errors = append(out.Errors, evalErrorJSON{PolicyID: e.PolicyID, Message: e.Message})
 	}
+	out.Conflicts = fromConflicts(access.ConflictsOf(d))
 	if !ev.Draft {
 		out.PolicyVersion = &ev.PolicyVersion
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/elevate-jit/elevate/internal/access"
@@ -181,17 +182,78 @@ func (a *API) cancelRequest(w http.ResponseWriter, r *http.Request, p access.Pri
 	})
 }
 
+func (a *API) forwardRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var in forwardBody
+	v, err := decodeFields(body, &in)
+	if err != nil {
+		return err
+	}
+	fw := access.ForwardInput{Comment: deref(in.Comment)}
+	required(v, "to", in.To, &fw.To)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return a.idempotent(w, r, p, body, renderRequest, func(idem *access.Idempotency) (access.Outcome, error) {
+		req, err := a.svc.Forward(r.Context(), p, id, fw, idem)
+		return access.Outcome{Request: &req}, err
+	})
+}
+
 func (a *API) listPendingApprovals(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	q := readQuery(r, "limit", "cursor")
-	page, b, err := a.pageOf(r, p, q, url.Values{})
+	q := readQuery(r, "limit", "cursor", "approver_id", "requester_id", "grantee_id", "resource_type", "account_id",
+		"updated_after", "updated_before", "sort", "order", "count")
+	f := access.InboxFilter{
+		ApproverID:   q.userParam("approver_id"),
+		RequesterID:  q.userParam("requester_id"),
+		GranteeID:    q.userParam("grantee_id"),
+		ResourceType: access.ResourceType(q.get("resource_type")),
+		AccountID:    q.get("account_id"),
+		UpdatedAfter: q.timeParam("updated_after"), UpdatedBefore: q.timeParam("updated_before"),
+		SortBy: access.RequestSort(q.get("sort")),
+	}
+	switch f.SortBy {
+	case "", access.SortCreatedAt, access.SortUpdatedAt:
+	default:
+		q.v.Add("sort", "must be created_at or updated_at")
+	}
+	switch q.get("order") {
+	case "", "asc":
+	case "desc":
+		f.Descending = true
+	default:
+		q.v.Add("order", "must be asc (oldest first, the default) or desc")
+	}
+	switch q.get("count") {
+	case "", "false":
+	case "true":
+		f.Count = true
+	default:
+		q.v.Add("count", "must be true or false")
+	}
+	filters := url.Values{}
+	for _, name := range []string{"approver_id", "requester_id", "grantee_id", "resource_type", "account_id", "updated_after", "updated_before", "sort", "order"} {
+		filters.Set(name, q.get(name))
+	}
+	page, b, err := a.pageOf(r, p, q, filters)
 	if err != nil {
 		return err
 	}
-	res, err := a.svc.ListPendingApprovals(r.Context(), p, page)
+	res, err := a.svc.ListPendingApprovals(r.Context(), p, f, page)
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromRequest)
+	if f.Count {
+		w.Header().Set("X-Total-Count", strconv.Itoa(res.Total))
+		if res.TotalCapped {
+			w.Header().Set("X-Total-Count-Capped", "true")
+		}
+	}
+	writeList(w, a, b, res.Page, fromRequest)
 	return nil
 }
 

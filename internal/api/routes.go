@@ -30,7 +30,7 @@ func route(pattern string, role access.Role, what string, serve func(a *API) han
 // AllRoutes is every route, in the order New registers them.
 func AllRoutes() []Route {
 	return []Route{
-		RequestsCreate(), RequestsPreview(), TenantSignIn(), RequestsList(), RequestsGet(), RequestsApprove(), RequestsDeny(), RequestsCancel(), ApprovalsPending(),
+		RequestsCreate(), RequestsPreview(), TenantSignIn(), RequestsList(), RequestsGet(), RequestsApprove(), RequestsDeny(), RequestsCancel(), RequestsForward(), ApprovalsPending(),
 		GrantsList(), GrantsCreate(), GrantsGet(), GrantsRevoke(), GrantsExtend(),
 		CatalogGet(), CatalogPut(), TenantGet(), TenantPatch(),
 		ApikeysCreate(), ApikeysList(), ApikeysGet(), ApikeysDelete(),
@@ -76,6 +76,10 @@ func RequestsDeny() Route {
 
 func RequestsCancel() Route {
 	return route("POST /v1/requests/{id}/cancel", access.RoleRequester, "cancelling requests", func(a *API) handlerFunc { return a.cancelRequest })
+}
+
+func RequestsForward() Route {
+	return route("POST /v1/requests/{id}/forward", access.RoleApprover, "forwarding requests", func(a *API) handlerFunc { return a.forwardRequest })
 }
 
 func ApprovalsPending() Route {

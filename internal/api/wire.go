@@ -45,11 +45,36 @@ type requestJSON struct {
 	GrantID           *string        `json:"grant_id"`
 	ExtendsGrantID    *string        `json:"extends_grant_id"`
 	StartsAt          *time.Time     `json:"starts_at"`
+	ForwardHistory    []forwardJSON  `json:"forward_history"`
+	Conflicts         []conflictJSON `json:"conflicts"`
 	Notices           []string       `json:"notices"`
 	Metadata          map[string]any `json:"metadata"`
 	PolicyVersion     int            `json:"policy_version"`
 	CreatedAt         time.Time      `json:"created_at"`
 	UpdatedAt         time.Time      `json:"updated_at"`
+}
+
+type forwardJSON struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	By      string    `json:"by"`
+	Comment string    `json:"comment"`
+	At      time.Time `json:"at"`
+}
+
+type conflictJSON struct {
+	PolicyID string   `json:"policy_id"`
+	Name     string   `json:"name"`
+	Enforce  string   `json:"enforce"`
+	GrantIDs []string `json:"grant_ids"`
+}
+
+func fromConflicts(cs []access.Conflict) []conflictJSON {
+	out := make([]conflictJSON, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, conflictJSON{PolicyID: c.PolicyID, Name: c.Name, Enforce: c.Enforce, GrantIDs: nonNil(c.GrantIDs)})
+	}
+	return out
 }
 
 type assignmentJSON struct {
@@ -202,6 +227,11 @@ type extendGrantBody struct {
 	Justification   *string `json:"justification"`
 }
 
+type forwardBody struct {
+	To      *string `json:"to"`
+	Comment *string `json:"comment"`
+}
+
 type reasoningBody struct {
 	Reasoning *string `json:"reasoning"`
 }
@@ -302,7 +332,12 @@ func fromRequest(r access.Request) requestJSON {
 	for _, a := range r.Approvals {
 		approvals = append(approvals, approvalJSON{ApproverID: a.ApproverID, Reasoning: a.Reasoning, ApprovedAt: a.At.UTC()})
 	}
+	forwards := make([]forwardJSON, 0, len(r.ForwardHistory))
+	for _, f := range r.ForwardHistory {
+		forwards = append(forwards, forwardJSON{From: f.From, To: f.To, By: f.By, Comment: f.Comment, At: f.At.UTC()})
+	}
 	return requestJSON{
+		ForwardHistory: forwards, Conflicts: fromConflicts(r.Conflicts),
 		ID: r.ID, TenantID: r.TenantID, RequesterID: r.RequesterID, GranteeID: r.GranteeID,
 		Resource: fromResource(r.Resource), Action: r.Action, PermissionSetARN: optString(r.PermissionSetARN), Justification: r.Justification,
 		DurationSeconds: r.DurationSeconds, BreakGlass: r.BreakGlass, Status: string(r.Status),

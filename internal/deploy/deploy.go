@@ -177,9 +177,10 @@ var Functions = []Function{
 	{"requests-preview", "POST /v1/requests/preview", append([]Need{NeedResolveUsers}, evaluate...)},
 	{"requests-list", "GET /v1/requests", list},
 	{"requests-get", "GET /v1/requests/{id}", read},
-	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)}, // approving an extension reschedules the expiry
-	{"requests-deny", "POST /v1/requests/{id}/deny", append([]Need{NeedSchedule}, approve...)},       // a decided request's reminder and escalation are deleted
-	{"requests-cancel", "POST /v1/requests/{id}/cancel", append([]Need{NeedSchedule}, decide...)},    // cancelling before the start deletes the start schedule
+	{"requests-approve", "POST /v1/requests/{id}/approve", append([]Need{NeedSchedule}, approve...)},    // approving an extension reschedules the expiry
+	{"requests-deny", "POST /v1/requests/{id}/deny", append([]Need{NeedSchedule}, approve...)},          // a decided request's reminder and escalation are deleted
+	{"requests-cancel", "POST /v1/requests/{id}/cancel", append([]Need{NeedSchedule}, decide...)},       // cancelling before the start deletes the start schedule
+	{"requests-forward", "POST /v1/requests/{id}/forward", append([]Need{NeedResolveUsers}, change...)}, // the forwardee must be a known user
 	{"approvals-pending", "GET /v1/approvals/pending", append([]Need{NeedResolveUsers}, list...)},
 	{"grants-list", "GET /v1/grants", list},
 	{"grants-create", "POST /v1/grants", create},

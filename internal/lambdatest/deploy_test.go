@@ -336,6 +336,7 @@ func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 		"APPROVE_REQUEST_ID":   pendingRequest(svc, "INC-4211: roll back the checkout deploy"),
 		"DENY_REQUEST_ID":      pendingRequest(svc, "Look at the logs"),
 		"CANCEL_REQUEST_ID":    pendingRequest(svc, "Rotate the deploy key"),
+		"FORWARD_REQUEST_ID":   pendingRequest(svc, "Read the billing exports"),
 		"EXPIRED_REQUEST_ID":   pendingRequest(pastSvc, "Nobody answered this one"),
 		"GRANT_ID":             activeGrant(svc, "alice", "ReadOnly", inTwoHours).ID,
 		"REVOKE_GRANT_ID":      activeGrant(svc, "bob", "ReadOnly", inTwoHours).ID,

@@ -460,6 +460,7 @@ var expectFields = map[string]map[string]string{
 	"requests-approve":  {"status": "approved", "decided_by": "carol"},
 	"requests-deny":     {"status": "denied", "decided_by": "carol"},
 	"requests-cancel":   {"status": "cancelled"},
+	"requests-forward":  {"status": "pending", "forward_history.0.to": "erin", "forward_history.0.from": "carol"},
 	"grants-create":     {"status": "provisioning", "grantee_id": "bob"},
 	"grants-get":        {"status": "active", "grantee_id": "alice"},
 	"grants-revoke":     {"status": "revoking"},

@@ -45,6 +45,26 @@ type Request struct {
 	// StartsInSeconds is how long after Time a scheduled request's access
 	// begins (context.starts_in_seconds); 0 means at once.
 	StartsInSeconds int64
+	// ActiveGrants are the grantee's active grants (context.active_grants),
+	// which separation-of-duties policies (@sod) test.
+	ActiveGrants []ActiveGrant
+}
+
+// ActiveGrant is one of the grantee's active grants as policies see it in
+// context.active_grants. AccountID is the account the grant is in (the
+// account's own id for an account; "" for an OU).
+type ActiveGrant struct {
+	ID, ResourceType, ResourceID, AccountID, Action string
+}
+
+// Conflict is a separation-of-duties policy (forbid with @sod) that matches
+// a request given the grantee's active grants. GrantIDs are the grants that
+// make it match on their own, or all of them when only together they do.
+type Conflict struct {
+	PolicyID string
+	Name     string
+	Deny     bool // @sod_enforce("deny")
+	GrantIDs []string
 }
 
 // Extension is what policies see of the grant an extension request extends:
@@ -95,6 +115,10 @@ type Decision struct {
 	Determining   []Determining
 	Notices       []string
 	Errors        []EvalError
+	// Conflicts are the separation-of-duties policies that match (Decide
+	// only). A conflict makes an auto decision require an approver, or
+	// denies under @sod_enforce("deny").
+	Conflicts []Conflict
 }
 
 // Notices Elevate adds itself, beside those of the policies.
@@ -152,7 +176,126 @@ func (s *Set) Decide(r Request) Decision {
 			}
 		}
 	}
+	return s.separateDuties(r, d)
+}
+
+// Separation-of-duties notices, when the policy has no @notice.
+const (
+	noticeSoDRequire = "Separation of duties: %q conflicts with the grantee's active access, so an approver must decide."
+	noticeSoDDeny    = "Separation of duties: %q conflicts with the grantee's active access, so the request is denied."
+)
+
+// separateDuties evaluates the separation-of-duties policies for an allowed
+// decision d: a conflict makes auto require an approver, and one under
+// @sod_enforce("deny") denies. Break-glass stays break-glass (it is reviewed
+// afterwards) but carries the conflicts. A policy that fails to evaluate
+// denies, as everywhere.
+func (s *Set) separateDuties(r Request, d Decision) Decision {
+	conflicts, errs := s.sodConflicts(r)
+	if len(errs) > 0 {
+		out := Decision{Errors: errs}
+		for _, e := range errs {
+			out.Notices = append(out.Notices, fmt.Sprintf("Policy %q could not be evaluated, so the request is denied: %s", e.PolicyID, e.Message))
+		}
+		return out
+	}
+	if len(conflicts) == 0 {
+		return d
+	}
+	d.Conflicts = conflicts
+	deny := false
+	for _, cf := range conflicts {
+		deny = deny || cf.Deny
+	}
+	if deny {
+		out := Decision{Conflicts: conflicts}
+		for _, cf := range conflicts {
+			c := s.byID[cedar.PolicyID(cf.PolicyID)]
+			if !cf.Deny {
+				continue
+			}
+			out.Determining = append(out.Determining, Determining{ID: c.id, Effect: "forbid", Annotations: maps.Clone(c.annotations)})
+			out.Notices = append(out.Notices, cmpNotice(c.notice, fmt.Sprintf(noticeSoDDeny, cf.Name)))
+		}
+		return out
+	}
+	for _, cf := range conflicts {
+		c := s.byID[cedar.PolicyID(cf.PolicyID)]
+		d.Notices = append(d.Notices, cmpNotice(c.notice, fmt.Sprintf(noticeSoDRequire, cf.Name)))
+	}
+	if d.Mode == ModeAuto {
+		d.Mode, d.Approvals = ModeRequire, 1
+	}
 	return d
+}
+
+func cmpNotice(notice, fallback string) string {
+	if notice != "" {
+		return notice
+	}
+	return fallback
+}
+
+// SeparatesDuties reports whether the set has separation-of-duties policies,
+// so a caller reads the grantee's active grants only when they matter.
+func (s *Set) SeparatesDuties() bool { return len(s.sodRequest)+len(s.sodBreakGlass) > 0 }
+
+// maxSoDGrants bounds the active grants tried one by one to name a
+// conflict's grants.
+const maxSoDGrants = 100
+
+// sodConflicts evaluates the separation-of-duties policies that apply to r.
+func (s *Set) sodConflicts(r Request) ([]Conflict, []EvalError) {
+	list := s.sodRequest
+	if r.BreakGlass {
+		list = s.sodBreakGlass
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	matched, errs := s.sodMatches(r, list)
+	if len(errs) > 0 || len(matched) == 0 {
+		return nil, errs
+	}
+	out := make([]Conflict, 0, len(matched))
+	for _, c := range matched {
+		cf := Conflict{PolicyID: c.id, Name: c.sod, Deny: c.sodDeny, GrantIDs: []string{}}
+		if len(r.ActiveGrants) <= maxSoDGrants {
+			one := r
+			for _, g := range r.ActiveGrants {
+				one.ActiveGrants = []ActiveGrant{g}
+				if m, _ := s.sodMatches(one, policyList{c}); len(m) > 0 {
+					cf.GrantIDs = append(cf.GrantIDs, g.ID)
+				}
+			}
+		}
+		if len(cf.GrantIDs) == 0 { // only together, or too many to try
+			for _, g := range r.ActiveGrants {
+				cf.GrantIDs = append(cf.GrantIDs, g.ID)
+			}
+		}
+		out = append(out, cf)
+	}
+	return out, nil
+}
+
+// sodMatches returns the policies of list that match r.
+func (s *Set) sodMatches(r Request, list policyList) ([]*compiled, []EvalError) {
+	e, req, err := s.requestEnv(r, s.ouChain)
+	if err != nil {
+		return nil, []EvalError{{Message: err.Error()}}
+	}
+	e.policies = list
+	_, diag := cedar.Authorize(e, e, req)
+	var errs []EvalError
+	for _, de := range diag.Errors {
+		errs = append(errs, EvalError{PolicyID: string(de.PolicyID), Message: de.Message})
+	}
+	var out []*compiled
+	for _, reason := range diag.Reasons {
+		out = append(out, s.byID[reason.PolicyID])
+	}
+	return out, errs
 }
 
 // requestEnv builds the entities, candidate policies and Cedar request for r;
@@ -189,8 +332,45 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 			"extensions":                types.Long(ext.Extensions),
 			"original_duration_seconds": types.Long(ext.OriginalDurationSeconds),
 			"starts_in_seconds":         types.Long(max(r.StartsInSeconds, 0)),
+			"active_grants":             activeGrants(r.ActiveGrants),
 		}),
 	}, nil
+}
+
+// noActiveGrants is context.active_grants of a grantee with none, built once
+// so a decision does not allocate it.
+var noActiveGrants = types.NewRecord(types.RecordMap{
+	"count": types.Long(0), "accounts": types.NewSet(), "resources": types.NewSet(),
+	"actions": types.NewSet(), "account_actions": types.NewSet(),
+})
+
+// activeGrants is context.active_grants. Cedar has no "some element of a
+// set" test, so the grants are given as sets a policy can ask with
+// contains: the accounts they are in, the resources and actions they give,
+// and "<account>:<action>" pairs, with their count.
+func activeGrants(gs []ActiveGrant) types.Value {
+	if len(gs) == 0 {
+		return noActiveGrants
+	}
+	accounts := make([]types.Value, 0, len(gs))
+	resources := make([]types.Value, 0, len(gs))
+	actions := make([]types.Value, 0, len(gs))
+	pairs := make([]types.Value, 0, len(gs))
+	for _, g := range gs {
+		if g.AccountID != "" {
+			accounts = append(accounts, types.String(g.AccountID))
+			pairs = append(pairs, types.String(g.AccountID+":"+g.Action))
+		}
+		resources = append(resources, types.String(g.ResourceID))
+		actions = append(actions, types.String(g.Action))
+	}
+	return types.NewRecord(types.RecordMap{
+		"count":           types.Long(len(gs)),
+		"accounts":        types.NewSet(accounts...),
+		"resources":       types.NewSet(resources...),
+		"actions":         types.NewSet(actions...),
+		"account_actions": types.NewSet(pairs...),
+	})
 }
 
 // granteeOf returns who receives access: the grantee, or the principal when

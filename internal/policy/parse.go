@@ -38,6 +38,8 @@ const (
 	// action sees context.escalated).
 	annotationEscalateAfter = "escalate_after"
 	annotationEscalateTo    = "escalate_to"
+	annotationSoD           = "sod"
+	annotationSoDEnforce    = "sod_enforce"
 )
 
 // The bounds of @escalate_after.
@@ -60,6 +62,10 @@ type Set struct {
 	// policy whose scope cannot match an action is false for it without
 	// evaluating its conditions, so leaving it out changes no decision.
 	request, breakGlass, approve policyList
+	// Separation-of-duties policies (forbid with @sod) for each access
+	// action: left out of request and breakGlass, evaluated apart by
+	// sodConflicts.
+	sodRequest, sodBreakGlass policyList
 }
 
 // compiled is one policy with the annotations Elevate reads, precomputed.
@@ -74,6 +80,8 @@ type compiled struct {
 	// (zero and "" when absent).
 	escalateAfter time.Duration
 	escalateTo    string
+	sod           string // @sod name: a separation-of-duties forbid; "" when absent
+	sodDeny       bool   // @sod_enforce("deny")
 	annotations   map[string]string
 	// testsDelegated is true when a condition reads context.delegated, which
 	// lets a permit auto-approve or break glass for delegated requests.
@@ -183,11 +191,15 @@ func Parse(filename string, text []byte) (*Set, error) {
 		s.byID[cedar.PolicyID(c.id)] = c
 		s.ouChain = s.ouChain || c.needsOUChain
 		scope := p.AST().Action
+		request, breakGlass := &s.request, &s.breakGlass
+		if c.sod != "" {
+			request, breakGlass = &s.sodRequest, &s.sodBreakGlass
+		}
 		if actionScopeMatches(scope, actionRequest) {
-			s.request = append(s.request, c)
+			*request = append(*request, c)
 		}
 		if actionScopeMatches(scope, actionBreakGlass) {
-			s.breakGlass = append(s.breakGlass, c)
+			*breakGlass = append(*breakGlass, c)
 		}
 		if actionScopeMatches(scope, actionApprove) {
 			s.approve = append(s.approve, c)
@@ -315,6 +327,30 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 			problem("@notice is %d characters long; the limit is %d", n, maxNotice)
 		default:
 			c.notice = v
+		}
+	}
+
+	if v, ok := c.annotations[annotationSoD]; ok {
+		switch {
+		case c.permit:
+			problem("@sod only applies to forbid policies")
+		case strings.TrimSpace(v) == "":
+			problem("@sod must name the separation-of-duties rule")
+		case actionScopeMatches(x.Action, actionApprove):
+			problem("@sod applies to requests: its action must be request, break_glass or access")
+		default:
+			c.sod = v
+		}
+	}
+	if v, ok := c.annotations[annotationSoDEnforce]; ok {
+		switch {
+		case c.annotations[annotationSoD] == "":
+			problem("@sod_enforce only applies to @sod policies")
+		case v == "deny":
+			c.sodDeny = true
+		case v == "require":
+		default:
+			problem(`@sod_enforce must be "require" or "deny", not %q`, v)
 		}
 	}
 

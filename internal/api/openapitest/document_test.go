@@ -287,10 +287,13 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 		"previewJSON":         {{schema: "RequestPreview"}},
 		"signInJSON":          {{schema: "SignIn"}},
 		"oidcJSON":            {{schema: "SignIn.oidc", value: schemas["SignIn"].Value.Properties["oidc"].Value}},
+		"forwardJSON":         {{schema: "Forward"}},
+		"conflictJSON":        {{schema: "SodConflict"}},
 	}
 	requests := map[string][]pair{
 		"createRequestBody":       {{schema: "CreateRequestBody"}},
 		"reasoningBody":           {{schema: "ReasoningBody"}},
+		"forwardBody":             {{schema: "ForwardBody"}},
 		"extendGrantBody":         {{schema: "ExtendGrantBody"}},
 		"createGrantBody":         {{schema: "CreateGrantBody"}},
 		"createAPIKeyBody":        {{schema: "CreateApiKeyBody"}},

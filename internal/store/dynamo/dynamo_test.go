@@ -90,7 +90,7 @@ func TestCreateTable(t *testing.T) {
 		}
 	}
 	slices.Sort(indexes)
-	if want := []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6", "GSI7"}; !slices.Equal(indexes, want) {
+	if want := []string{"GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6", "GSI7", "GSI8"}; !slices.Equal(indexes, want) {
 		t.Errorf("indexes %v, want %v", indexes, want)
 	}
 	if d.Table.BillingModeSummary == nil || d.Table.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {

@@ -35,6 +35,10 @@ type keys struct {
 	// grants carry it.
 	GSI7PK string `dynamodbav:"GSI7PK,omitempty"`
 	GSI7SK string `dynamodbav:"GSI7SK,omitempty"`
+	// GSI8 lists requests of one status by their last update (the approval
+	// inbox's sort=updated_at); only requests carry it.
+	GSI8PK string `dynamodbav:"GSI8PK,omitempty"`
+	GSI8SK string `dynamodbav:"GSI8SK,omitempty"`
 	// TTL is when DynamoDB may delete the item, in Unix seconds.
 	TTL int64 `dynamodbav:"ttl,omitempty"`
 }
@@ -153,6 +157,8 @@ type requestData struct {
 	EscalateAt        string         `dynamodbav:"escalate_at,omitempty"`
 	EscalateTo        string         `dynamodbav:"escalate_to,omitempty"`
 	EscalatedAt       string         `dynamodbav:"escalated_at,omitempty"`
+	ForwardHistory    []forwardData  `dynamodbav:"forward_history,omitempty"`
+	Conflicts         []conflictData `dynamodbav:"conflicts,omitempty"`
 	Notices           []string       `dynamodbav:"notices,omitempty"`
 	Metadata          string         `dynamodbav:"metadata,omitempty"`
 	PolicyVersion     int            `dynamodbav:"policy_version,omitempty"`
@@ -165,10 +171,19 @@ type requestData struct {
 
 // contextData is a request's DecisionContext.
 type contextData struct {
-	Groups    []string       `dynamodbav:"groups,omitempty"`
-	Ancestors []string       `dynamodbav:"ancestors,omitempty"`
-	TimeZone  string         `dynamodbav:"time_zone,omitempty"`
-	Extension *extensionData `dynamodbav:"extension,omitempty"`
+	Groups       []string          `dynamodbav:"groups,omitempty"`
+	Ancestors    []string          `dynamodbav:"ancestors,omitempty"`
+	TimeZone     string            `dynamodbav:"time_zone,omitempty"`
+	Extension    *extensionData    `dynamodbav:"extension,omitempty"`
+	ActiveGrants []activeGrantData `dynamodbav:"active_grants,omitempty"`
+}
+
+type activeGrantData struct {
+	ID           string `dynamodbav:"id"`
+	ResourceType string `dynamodbav:"resource_type"`
+	ResourceID   string `dynamodbav:"resource_id"`
+	AccountID    string `dynamodbav:"account_id,omitempty"`
+	Action       string `dynamodbav:"action"`
 }
 
 type extensionData struct {
@@ -185,6 +200,9 @@ func contextToData(c *access.DecisionContext) *contextData {
 	if e := c.Extension; e != nil {
 		d.Extension = &extensionData{e.RemainingSeconds, e.Extensions, e.OriginalDurationSeconds}
 	}
+	for _, g := range c.ActiveGrants {
+		d.ActiveGrants = append(d.ActiveGrants, activeGrantData(g))
+	}
 	return d
 }
 
@@ -196,6 +214,9 @@ func contextFromData(d *contextData) *access.DecisionContext {
 	if e := d.Extension; e != nil {
 		c.Extension = &access.ExtensionContext{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
 	}
+	for _, g := range d.ActiveGrants {
+		c.ActiveGrants = append(c.ActiveGrants, access.ActiveGrantContext(g))
+	}
 	return c
 }
 
@@ -204,6 +225,21 @@ type approvalData struct {
 	ApproverUserID string `dynamodbav:"approver_user_id,omitempty"`
 	Reasoning      string `dynamodbav:"reasoning,omitempty"`
 	At             string `dynamodbav:"at,omitempty"`
+}
+
+type forwardData struct {
+	From    string `dynamodbav:"from"`
+	To      string `dynamodbav:"to"`
+	By      string `dynamodbav:"by"`
+	Comment string `dynamodbav:"comment,omitempty"`
+	At      string `dynamodbav:"at,omitempty"`
+}
+
+type conflictData struct {
+	PolicyID string   `dynamodbav:"policy_id"`
+	Name     string   `dynamodbav:"name"`
+	Enforce  string   `dynamodbav:"enforce,omitempty"`
+	GrantIDs []string `dynamodbav:"grant_ids,omitempty"`
 }
 
 type grantItem struct {
@@ -570,6 +606,12 @@ func requestToData(r access.Request) (requestData, error) {
 	for _, a := range r.Approvals {
 		d.Approvals = append(d.Approvals, approvalData{ApproverID: a.ApproverID, ApproverUserID: a.ApproverUserID, Reasoning: a.Reasoning, At: formatTime(a.At)})
 	}
+	for _, f := range r.ForwardHistory {
+		d.ForwardHistory = append(d.ForwardHistory, forwardData{From: f.From, To: f.To, By: f.By, Comment: f.Comment, At: formatTime(f.At)})
+	}
+	for _, c := range r.Conflicts {
+		d.Conflicts = append(d.Conflicts, conflictData{PolicyID: c.PolicyID, Name: c.Name, Enforce: c.Enforce, GrantIDs: c.GrantIDs})
+	}
 	return d, nil
 }
 
@@ -591,6 +633,12 @@ func requestFromData(d requestData) (access.Request, error) {
 	for _, a := range d.Approvals {
 		r.Approvals = append(r.Approvals, access.Approval{ApproverID: a.ApproverID, ApproverUserID: a.ApproverUserID, Reasoning: a.Reasoning, At: p.parse(a.At)})
 	}
+	for _, f := range d.ForwardHistory {
+		r.ForwardHistory = append(r.ForwardHistory, access.Forward{From: f.From, To: f.To, By: f.By, Comment: f.Comment, At: p.parse(f.At)})
+	}
+	for _, c := range d.Conflicts {
+		r.Conflicts = append(r.Conflicts, access.Conflict{PolicyID: c.PolicyID, Name: c.Name, Enforce: c.Enforce, GrantIDs: c.GrantIDs})
+	}
 	meta, err := decodeJSON(d.Metadata)
 	r.Metadata = meta
 	return r, errors.Join(p.err, err)
@@ -610,6 +658,7 @@ func requestToItems(r access.Request) ([]requestItem, error) {
 		GSI1PK: requestsAll(t), GSI2PK: requestsByStatus(t, r.Status),
 		GSI3PK: requestsByRequester(t, r.RequesterID), GSI4PK: requestsByGrantee(t, r.GranteeID),
 		GSI5PK: requestsByParty(t, r.RequesterID), GSK: pos,
+		GSI8PK: requestsByStatus(t, r.Status), GSI8SK: sortKey(r.UpdatedAt, r.ID),
 	}, requestData: d}
 	if r.GranteeID == r.RequesterID { // the party index lists each spelling once
 		return []requestItem{main}, nil

@@ -45,9 +45,12 @@ func testRequest() access.Request {
 		GrantID: "g1", ExtendsGrantID: "g0", StartsAt: at.Add(3 * time.Hour), Notices: []string{"n1", "n2"},
 		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute),
 		Context: &access.DecisionContext{Groups: []string{"oncall"}, Ancestors: []string{"r-1", "ou-1"}, TimeZone: "Europe/Paris",
-			Extension: &access.ExtensionContext{RemainingSeconds: 60, Extensions: 1, OriginalDurationSeconds: 3600}},
-		Metadata:      map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
-		PolicyVersion: 3, TaskToken: "token", Revision: 4, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
+			Extension:    &access.ExtensionContext{RemainingSeconds: 60, Extensions: 1, OriginalDurationSeconds: 3600},
+			ActiveGrants: []access.ActiveGrantContext{{ID: "g7", ResourceType: "aws_account", ResourceID: "111122223333", AccountID: "111122223333", Action: "Admin"}}},
+		ForwardHistory: []access.Forward{{From: "carol", To: "dave", By: "ada", Comment: "away", At: at.Add(30 * time.Second)}},
+		Conflicts:      []access.Conflict{{PolicyID: "p1", Name: "sod", Enforce: "deny", GrantIDs: []string{"g7", "g8"}}},
+		Metadata:       map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
+		PolicyVersion:  3, TaskToken: "token", Revision: 4, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
 	}
 }
 

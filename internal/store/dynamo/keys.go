@@ -33,6 +33,7 @@ var (
 	idxParty      = index{"GSI5", "GSI5PK"} // requests one user made or will receive
 	idxKeyID      = index{"GSI6", "GSI6PK"} // an API key by its id alone
 	idxExpiry     = index{"GSI7", "GSI7PK"} // a tenant's active grants by their end (sorted by GSI7SK)
+	idxUpdated    = index{"GSI8", "GSI8PK"} // requests of one status by their last update (sorted by GSI8SK)
 	sortedIndexes = []index{idxAll, idxStatus, idxRequester, idxGrantee, idxParty}
 )
 
@@ -106,6 +107,8 @@ func ledgerDigest(k access.AssignmentKey) string {
 const (
 	tenantsAll   = "TENANTS"
 	attrExpirySK = "GSI7SK"
+	// attrUpdatedSK sorts GSI8: "<updated_at>#<id>".
+	attrUpdatedSK = "GSI8SK"
 )
 
 // touchedPK is the deployment-wide item of a user Elevate assigned

@@ -102,6 +102,22 @@ func (s *Store) ListRequests(ctx context.Context, tenantID string, f access.Requ
 	l := listing{name: "requests", ascending: f.OldestFirst}
 	var conds []expression.ConditionBuilder
 	switch {
+	case f.SortBy == access.SortUpdatedAt:
+		// Only GSI8 is sorted by update: one partition per status, the
+		// other filters on the items read.
+		l.name = "requests-by-update"
+		sts := statuses
+		if len(sts) == 0 {
+			sts = access.RequestStatuses
+		}
+		for _, st := range sts {
+			l.sources = append(l.sources, source{index: idxUpdated.name, pk: idxUpdated.pk, sk: attrUpdatedSK, value: requestsByStatus(tenantID, st)})
+		}
+		statuses = nil
+		conds = append(conds, equal("requester", f.RequesterID), equal("grantee", f.GranteeID))
+		if f.Party != "" {
+			conds = append(conds, expression.Or(expression.Name("requester").Equal(expression.Value(f.Party)), expression.Name("grantee").Equal(expression.Value(f.Party))))
+		}
 	case f.Party != "":
 		l.sources = []source{onIndex(idxParty, requestsByParty(tenantID, f.Party))}
 		conds = append(conds, equal("requester", f.RequesterID), equal("grantee", f.GranteeID))
@@ -119,6 +135,20 @@ func (s *Store) ListRequests(ctx context.Context, tenantID string, f access.Requ
 			l.sources = append(l.sources, onIndex(idxStatus, requestsByStatus(tenantID, st)))
 		}
 		statuses = nil
+	}
+	conds = append(conds, equal("resource.type", string(f.ResourceType)))
+	if f.AccountID != "" {
+		// The target account: the id of an account, the account of the rest.
+		account := expression.Value(string(access.ResourceAccount))
+		conds = append(conds, expression.Or(
+			expression.And(expression.Name("resource.type").NotEqual(account), expression.Name("resource.account_id").Equal(expression.Value(f.AccountID))),
+			expression.And(expression.Name("resource.type").Equal(account), expression.Name("resource.id").Equal(expression.Value(f.AccountID)))))
+	}
+	if !f.UpdatedAfter.IsZero() {
+		conds = append(conds, expression.Name("updated_at").GreaterThan(expression.Value(formatTime(f.UpdatedAfter))))
+	}
+	if !f.UpdatedBefore.IsZero() {
+		conds = append(conds, expression.Name("updated_at").LessThan(expression.Value(formatTime(f.UpdatedBefore))))
 	}
 	conds = append(conds, statusIn(statuses))
 	l.filter = and(conds)

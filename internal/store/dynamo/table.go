@@ -36,7 +36,7 @@ func CreateTable(ctx context.Context, client TableAPI, table string) error {
 	in := &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{s(attrPK), s(attrSK), s(attrGSK), s(idxKeyID.pk), s(idxExpiry.pk), s(attrExpirySK)},
+		AttributeDefinitions: []types.AttributeDefinition{s(attrPK), s(attrSK), s(attrGSK), s(idxKeyID.pk), s(idxExpiry.pk), s(attrExpirySK), s(idxUpdated.pk), s(attrUpdatedSK)},
 		KeySchema:            []types.KeySchemaElement{key(attrPK, types.KeyTypeHash), key(attrSK, types.KeyTypeRange)},
 	}
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
@@ -56,6 +56,11 @@ func CreateTable(ctx context.Context, client TableAPI, table string) error {
 	in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 		IndexName:  aws.String(idxExpiry.name),
 		KeySchema:  []types.KeySchemaElement{key(idxExpiry.pk, types.KeyTypeHash), key(attrExpirySK, types.KeyTypeRange)},
+		Projection: all,
+	})
+	in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+		IndexName:  aws.String(idxUpdated.name),
+		KeySchema:  []types.KeySchemaElement{key(idxUpdated.pk, types.KeyTypeHash), key(attrUpdatedSK, types.KeyTypeRange)},
 		Projection: all,
 	})
 	_, err := client.CreateTable(ctx, in)

@@ -21,11 +21,20 @@ type copier struct{ err error }
 
 func (c *copier) request(r access.Request) access.Request {
 	r.Approvals = slices.Clone(r.Approvals)
+	r.ForwardHistory = slices.Clone(r.ForwardHistory)
+	if r.Conflicts != nil {
+		cs := make([]access.Conflict, len(r.Conflicts))
+		for i, cf := range r.Conflicts {
+			cf.GrantIDs = slices.Clone(cf.GrantIDs)
+			cs[i] = cf
+		}
+		r.Conflicts = cs
+	}
 	r.Notices = slices.Clone(r.Notices)
 	r.Metadata = c.object(r.Metadata)
 	if r.Context != nil {
 		ctx := *r.Context
-		ctx.Groups, ctx.Ancestors = slices.Clone(ctx.Groups), slices.Clone(ctx.Ancestors)
+		ctx.Groups, ctx.Ancestors, ctx.ActiveGrants = slices.Clone(ctx.Groups), slices.Clone(ctx.Ancestors), slices.Clone(ctx.ActiveGrants)
 		if ctx.Extension != nil {
 			e := *ctx.Extension
 			ctx.Extension = &e

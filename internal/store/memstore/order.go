@@ -128,3 +128,13 @@ func page[T any](o ordered[T], req access.PageRequest, ascending bool, keep func
 	}
 	return out, nil
 }
+
+// byUpdate reorders a request index by last update, ties broken by id.
+func byUpdate(o ordered[access.Request]) ordered[access.Request] {
+	out := make(ordered[access.Request], len(o))
+	for i, e := range o {
+		out[i] = entry[access.Request]{position{e.v.UpdatedAt, e.v.ID}, e.v}
+	}
+	slices.SortFunc(out, func(a, b entry[access.Request]) int { return a.compare(b.position) })
+	return out
+}

@@ -65,11 +65,9 @@ func (s *Store) ListRequests(ctx context.Context, tenantID string, f access.Requ
 	if part := s.partitions[tenantID]; part != nil {
 		o = part.requestOrder
 	}
-	keep := func(r *access.Request) bool {
-		return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, r.Status)) &&
-			(f.RequesterID == "" || r.RequesterID == f.RequesterID) &&
-			(f.GranteeID == "" || r.GranteeID == f.GranteeID) &&
-			(f.Party == "" || r.RequesterID == f.Party || r.GranteeID == f.Party)
+	keep := func(r *access.Request) bool { return f.Matches(*r) }
+	if f.SortBy == access.SortUpdatedAt {
+		o = byUpdate(o)
 	}
 	var c copier
 	out, err := page(o, p, f.OldestFirst, keep, func(r *access.Request) access.Request { return c.request(*r) })

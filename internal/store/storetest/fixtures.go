@@ -30,6 +30,7 @@ const (
 	storeUserID  = "94482488-3041-7026-18f3-3a0c1c8e9b71"
 	paymentsDB   = "arn:aws:rds:eu-west-1:111122223333:db:payments-primary"
 	paymentsAcct = "111122223333"
+	otherAcct    = "444455556666"
 )
 
 // now is the wall clock at the precision the domain writes. Expiry is checked
@@ -135,7 +136,16 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		Context: &access.DecisionContext{
 			Groups: []string{"payments-oncall", "engineering"}, Ancestors: []string{"r-a1b2", "ou-a1b2-payments"}, TimeZone: "Europe/Berlin",
 			Extension: &access.ExtensionContext{RemainingSeconds: 900, Extensions: 1, OriginalDurationSeconds: 3600},
+			ActiveGrants: []access.ActiveGrantContext{
+				{ID: uuid.NewString(), ResourceType: "aws_account", ResourceID: paymentsAcct, AccountID: paymentsAcct, Action: "AuditRead"},
+			},
 		},
+		ForwardHistory: []access.Forward{
+			{From: carol, To: "dave@example.com", By: carol, Comment: "dave owns the payments database", At: at.Add(time.Minute)},
+			{From: "dave@example.com", To: "erin@example.com", By: "ada@example.com", Comment: "dave is away", At: at.Add(90 * time.Second)},
+		},
+		Conflicts: []access.Conflict{{PolicyID: "sod-payments", Name: "payments-vs-audit", Enforce: "require", GrantIDs: []string{uuid.NewString(), uuid.NewString()}}},
+
 		Metadata: map[string]any{
 			"ticket":   "INC-4821",
 			"severity": 2.0,

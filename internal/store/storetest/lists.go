@@ -32,6 +32,14 @@ func seedRequests(t *testing.T, s access.Store, tenantID string, n int) []access
 			r.GranteeID = people[rng.IntN(len(people))] // delegated, mostly
 		}
 		r.Status = access.RequestStatuses[rng.IntN(len(access.RequestStatuses))]
+		switch i % 3 { // resources over two accounts and three types
+		case 1:
+			r.Resource = access.Resource{Type: access.ResourceAccount, ID: paymentsAcct}
+		case 2:
+			r.Resource = access.Resource{Type: access.ResourceS3Bucket, ID: "audit-logs", AccountID: otherAcct}
+		}
+		// Updates in another order than creation, some tied.
+		r.UpdatedAt = base.Add(time.Duration(rng.IntN(n)) * time.Minute)
 		out[i] = r
 	}
 	for _, i := range rng.Perm(n) {
@@ -90,6 +98,15 @@ func testRequestLists(t *testing.T, s access.Store) {
 		{"party and statuses", access.RequestFilter{Party: alice, Statuses: []access.RequestStatus{access.RequestPending, access.RequestApproved}}},
 		{"requester and grantee", access.RequestFilter{RequesterID: alice, GranteeID: bob}},
 		{"party and status oldest first", access.RequestFilter{Party: bob, Statuses: pending, OldestFirst: true}},
+		{"resource type", access.RequestFilter{ResourceType: access.ResourceAccount}},
+		{"account of an account", access.RequestFilter{AccountID: paymentsAcct}},
+		{"account of a bucket", access.RequestFilter{AccountID: otherAcct, Statuses: pending}},
+		{"updated after", access.RequestFilter{UpdatedAfter: base.Add(10 * time.Minute)}},
+		{"updated between", access.RequestFilter{Statuses: pending, UpdatedAfter: base.Add(5 * time.Minute), UpdatedBefore: base.Add(30 * time.Minute)}},
+		{"by update", access.RequestFilter{SortBy: access.SortUpdatedAt}},
+		{"by update oldest first", access.RequestFilter{SortBy: access.SortUpdatedAt, OldestFirst: true}},
+		{"pending by update with filters", access.RequestFilter{Statuses: pending, SortBy: access.SortUpdatedAt, OldestFirst: true, GranteeID: bob, RequesterID: alice}},
+		{"party by update", access.RequestFilter{Party: carol, SortBy: access.SortUpdatedAt, ResourceType: access.ResourceS3Bucket, UpdatedBefore: base.Add(20 * time.Minute)}},
 	}
 	for _, f := range filters {
 		var matching []access.Request
@@ -98,7 +115,11 @@ func testRequestLists(t *testing.T, s access.Store) {
 				matching = append(matching, r)
 			}
 		}
-		want := sorted(matching, requestAt, requestID, f.filter.OldestFirst)
+		at := requestAt
+		if f.filter.SortBy == access.SortUpdatedAt {
+			at = func(r access.Request) time.Time { return r.UpdatedAt }
+		}
+		want := sorted(matching, at, requestID, f.filter.OldestFirst)
 		for _, limit := range limits {
 			t.Run(fmt.Sprintf("%s/limit %d", f.name, limit), func(t *testing.T) {
 				got := walk(t, limit, exactRequests(f.filter), func(p access.PageRequest) (access.Page[access.Request], error) {
@@ -115,13 +136,20 @@ func requestMatches(f access.RequestFilter, r access.Request) bool {
 	return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, r.Status)) &&
 		(f.RequesterID == "" || r.RequesterID == f.RequesterID) &&
 		(f.GranteeID == "" || r.GranteeID == f.GranteeID) &&
-		(f.Party == "" || r.RequesterID == f.Party || r.GranteeID == f.Party)
+		(f.Party == "" || r.RequesterID == f.Party || r.GranteeID == f.Party) &&
+		(f.ResourceType == "" || r.Resource.Type == f.ResourceType) &&
+		(f.AccountID == "" || r.Resource.TargetAccount() == f.AccountID) &&
+		(f.UpdatedAfter.IsZero() || r.UpdatedAt.After(f.UpdatedAfter)) &&
+		(f.UpdatedBefore.IsZero() || r.UpdatedAt.Before(f.UpdatedBefore))
 }
 
 // exactRequests reports whether a request list must have exact pages: it
 // filters on at most one dimension (see the package doc).
 func exactRequests(f access.RequestFilter) bool {
 	n := 0
+	if f.SortBy == access.SortUpdatedAt && len(f.Statuses) != 1 || f.ResourceType != "" || f.AccountID != "" || !f.UpdatedAfter.IsZero() || !f.UpdatedBefore.IsZero() {
+		return false // merged partitions, or a filter on the items read
+	}
 	for _, set := range []bool{len(f.Statuses) > 0, f.RequesterID != "", f.GranteeID != "", f.Party != ""} {
 		if set {
 			n++
