@@ -288,7 +288,9 @@ func (s *core) visibleRequest(ctx context.Context, t Tenant, p Principal, id str
 	if err != nil {
 		return r, err
 	}
-	if !p.Role.AtLeast(RoleApprover) && !r.VisibleTo(p) {
+	// Below the approver role: one's own requests, and a pending request
+	// that escalated to one's group (which one may now decide).
+	if !p.Role.AtLeast(RoleApprover) && !r.VisibleTo(p) && !(r.Status == RequestPending && escalatedMember(p, r, s.clock())) {
 		return Request{}, NotFound("request")
 	}
 	return r, nil

@@ -188,8 +188,10 @@ func TestEscalation(t *testing.T) {
 			t.Fatalf("nudges %v: want an escalation", e.local.Workflow.Nudges())
 		}
 		e.advance(10 * time.Minute)
-		// alice is in oncall but only a requester: not yet.
+		// alice is in oncall but only a requester: not yet, and she does not
+		// see the request either.
 		a.alice.post("/v1/requests/"+r.ID+"/approve", body{"reasoning": "ok"}).wantError(http.StatusForbidden, "forbidden")
+		a.alice.get("/v1/requests/"+r.ID).wantError(http.StatusNotFound, "not_found")
 		e.advance(20*time.Minute - time.Second)
 		if evs := auditTrail(e, r.ID, "request.escalated"); len(evs) != 0 {
 			t.Fatalf("escalated early: %v", evs)
@@ -207,6 +209,10 @@ func TestEscalation(t *testing.T) {
 		// bob made the request, and is not in oncall anyway; others outside
 		// oncall still need the approver role.
 		a.bob.post("/v1/requests/"+r.ID+"/approve", body{"reasoning": "ok"}).wantError(http.StatusForbidden, "forbidden")
+		// Once escalated, alice sees what she may now decide.
+		if seen := a.alice.get("/v1/requests/" + r.ID).want(http.StatusOK).request(); seen.ID != r.ID || seen.Status != "pending" {
+			t.Fatalf("alice sees %+v", seen)
+		}
 		got := a.alice.post("/v1/requests/"+r.ID+"/approve", body{"reasoning": "on call, approved"}).want(http.StatusOK).request()
 		if got.Status != "approved" || got.DecidedBy == nil || *got.DecidedBy != "alice" {
 			t.Fatalf("request = %+v, want approved by alice", got)
