@@ -128,9 +128,9 @@ type Request struct {
 	// EscalateAt is when the approval widens to the members of group
 	// EscalateTo (@escalate_after, @escalate_to of the deciding permit; zero
 	// and "" when none); EscalatedAt is when the escalation was announced.
-	EscalateAt    time.Time
-	EscalateTo    string
-	EscalatedAt   time.Time
+	EscalateAt  time.Time
+	EscalateTo  string
+	EscalatedAt time.Time
 	// ForwardHistory lists the request's forwards, oldest first.
 	ForwardHistory []Forward
 	// Conflicts are the separation-of-duties conflicts found when the
