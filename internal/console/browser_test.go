@@ -256,6 +256,20 @@ func TestConsoleWalk(t *testing.T) {
 	w.click("#submit-request")
 	w.contains("#requests", "pending")
 	w.contains("#requests", "0 of 1 approvals")
+
+	// Access that starts tomorrow is approved now and waits, scheduled.
+	w.visit("#/request")
+	w.set("#type", "aws_account")
+	w.set("#res-id", "123456789012")
+	w.set("#action", "ReadOnly")
+	w.set("#minutes", "30")
+	w.set("#justification", "CHG-7: tomorrow's maintenance window")
+	w.set("#starts-at", time.Now().Add(24*time.Hour).Format("2006-01-02T15:04"))
+	w.contains("#preview", "Approved at once")
+	w.click("#submit-request")
+	w.contains("#grants", "scheduled")
+	w.contains("#grants", "starts")
+	w.until("no stray null on the page", `!/\bnull\b/.test(document.querySelector('main').innerText)`)
 	w.screenshot("03-my-access")
 	w.signOut()
 
@@ -266,6 +280,7 @@ func TestConsoleWalk(t *testing.T) {
 	w.contains("main", "INC-4243: roll back the deploy")
 	w.contains("main", "0 of 1 approvals")
 	w.contains("main", "ReadOnly on aws_account · 123456789012 — approved") // the requester's recent history
+	w.contains("main", "Forward to (user id)")
 	w.screenshot("04-inbox")
 	w.set("textarea[id^=reason-]", "Rollback approved")
 	w.click("article button.primary")

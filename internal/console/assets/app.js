@@ -37,6 +37,11 @@ function h(tag, attrs, ...kids) {
   }
   return el;
 }
+// fill replaces an element's children, leaving out null, undefined and
+// false as h does (replaceChildren would show them as text).
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat().filter(k => k !== undefined && k !== null && k !== false));
+}
 let ids = 0;
 function field(label, input, hint) {
   const id = input.id || ('f' + (++ids));
@@ -76,7 +81,7 @@ function claims(jwt) {
 // showError puts an API error (code, message, details, notices) or any other
 // failure in the page's alert region.
 function showError(e) {
-  alertBox.replaceChildren();
+  fill(alertBox, );
   if (!e) return;
   const a = e.api || { message: e.message || String(e) };
   const box = h('div', { class: 'error' }, h('strong', {}, a.code ? a.code + ': ' : 'Error: '), a.message || '');
@@ -86,7 +91,7 @@ function showError(e) {
   if (a.notices && a.notices.length) box.append(h('ul', { class: 'notices' }, a.notices.map(n => h('li', {}, n))));
   alertBox.append(box);
 }
-function showOK(text) { alertBox.replaceChildren(h('div', { class: 'ok', role: 'status' }, text)); }
+function showOK(text) { fill(alertBox, h('div', { class: 'ok', role: 'status' }, text)); }
 
 // api calls the API as the signed-in person and throws the API's error.
 async function api(method, path, body, headers) {
@@ -150,18 +155,18 @@ function route() {
   timer = null;
   const name = (location.hash.match(/^#\/([a-z]+)/) || [])[1];
   main = h('div', {});
-  root.replaceChildren(main);
+  fill(root, main);
   if (!session) { renderNav(); return signInPage(main); }
   const page = pages[name] && rank[session.role] >= rank[pages[name].min] ? name : 'mine';
   renderNav(page);
   document.title = pages[page].title + ' · Elevate';
-  main.replaceChildren(h('h1', {}, pages[page].title));
+  fill(main, h('h1', {}, pages[page].title));
   pages[page].render(main).catch(showError);
 }
 
 function renderNav(current) {
-  nav.replaceChildren();
-  who.replaceChildren();
+  fill(nav, );
+  fill(who, );
   if (!session) return;
   for (const [name, p] of Object.entries(pages)) {
     if (rank[session.role] < rank[p.min]) continue;
@@ -174,7 +179,7 @@ function renderNav(current) {
 function signOut() {
   sessionStorage.clear();
   session = null;
-  alertBox.replaceChildren();
+  fill(alertBox, );
   if (location.hash) history.replaceState(null, '', location.pathname);
   route();
 }
@@ -192,10 +197,10 @@ async function signInPage(main) {
     try {
       const { data } = await fetchJSON('/v1/tenants/' + encodeURIComponent(tenant.value.trim()) + '/sign-in');
       localStorage.setItem('elevate.tenant', data.tenant_id);
-      methods.replaceChildren(signInMethods(data));
+      fill(methods, signInMethods(data));
     } catch (e) { showError(e); }
   } }, field('Tenant ID', tenant, 'The UUID your Elevate administrator gave you.'), h('button', { class: 'primary', type: 'submit' }, 'Continue'));
-  main.replaceChildren(h('h1', {}, 'Sign in to Elevate'), form, methods);
+  fill(main, h('h1', {}, 'Sign in to Elevate'), form, methods);
   tenant.focus();
 }
 
@@ -272,7 +277,7 @@ async function finishSignIn(tenant, kind, secret, principal) {
     try { await api('GET', '/v1/approvals/pending?limit=1'); session.role = 'approver'; } catch { /* requester */ }
   }
   save(SESSION, session);
-  alertBox.replaceChildren();
+  fill(alertBox, );
   const next = session.role === 'approver' ? '#/inbox' : '#/request';
   if (location.hash === next) route(); else location.hash = next; // hashchange routes
 }
@@ -305,17 +310,18 @@ async function requestPage(main) {
   const why = h('textarea', { id: 'justification', rows: '3' });
   const grantee = h('input', { id: 'grantee', autocomplete: 'off' });
   const glass = h('input', { id: 'break-glass', type: 'checkbox' });
+  const start = h('input', { id: 'starts-at', type: 'datetime-local' });
   const preview = h('section', { class: 'panel', id: 'preview', 'aria-live': 'polite', 'aria-labelledby': 'preview-h' });
   const inputs = {};
 
   function drawFields() {
-    fields.replaceChildren();
+    fill(fields, );
     for (const f of resourceFields[type.value] || ['id']) {
       inputs[f] = h('input', { id: 'res-' + f, autocomplete: 'off' });
       fields.append(field(fieldLabels[f], inputs[f]));
     }
     for (const k of Object.keys(inputs)) if (!(resourceFields[type.value] || ['id']).includes(k)) delete inputs[k];
-    action.replaceChildren(...catalog.actions[type.value].map(a => h('option', { value: a.name }, a.name + (a.description ? ' — ' + a.description : ''))));
+    fill(action, ...catalog.actions[type.value].map(a => h('option', { value: a.name }, a.name + (a.description ? ' — ' + a.description : ''))));
   }
   function body() {
     const resource = { type: type.value };
@@ -323,6 +329,7 @@ async function requestPage(main) {
     const b = { resource, action: action.value, duration_seconds: Math.round(Number(minutes.value) * 60), justification: why.value };
     if (grantee.value.trim()) b.grantee_id = grantee.value.trim();
     if (glass.checked) b.break_glass = true;
+    if (start.value) b.starts_at = new Date(start.value).toISOString();
     return b;
   }
   let seq = 0;
@@ -331,14 +338,14 @@ async function requestPage(main) {
     const mine = ++seq;
     const b = body();
     if (!b.resource.id || !b.justification.trim()) {
-      preview.replaceChildren(h('h2', { id: 'preview-h' }, 'What the policies will do'), h('p', { class: 'muted' }, 'Fill in the resource and a justification to see what the policies will do.'));
+      fill(preview, h('h2', { id: 'preview-h' }, 'What the policies will do'), h('p', { class: 'muted' }, 'Fill in the resource and a justification to see what the policies will do.'));
       return;
     }
     try {
       const { data } = await api('POST', '/v1/requests/preview', b);
       if (mine !== seq) return;
       const says = { approved: 'Approved at once', pending: 'Needs approval', denied: 'Denied by policy' }[data.status];
-      preview.replaceChildren(h('h2', { id: 'preview-h' }, 'What the policies will do'),
+      fill(preview, h('h2', { id: 'preview-h' }, 'What the policies will do'),
         h('p', { id: 'preview-status' }, status(data.status), ' ', says),
         h('dl', { class: 'facts' }, h('dt', {}, 'Approval mode'), h('dd', {}, data.approval_mode || '–'),
           h('dt', {}, 'Approvals needed'), h('dd', {}, String(data.approvals_required)),
@@ -347,7 +354,7 @@ async function requestPage(main) {
     } catch (e) {
       if (mine !== seq) return;
       const a = e.api || {};
-      preview.replaceChildren(h('h2', { id: 'preview-h' }, 'What the policies will do'),
+      fill(preview, h('h2', { id: 'preview-h' }, 'What the policies will do'),
         h('p', { class: 'error' }, (a.code ? a.code + ': ' : '') + (a.message || e.message)),
         a.details ? h('ul', {}, Object.entries(a.details).map(([k, v]) => h('li', {}, k + ': ' + v))) : null);
     }
@@ -358,13 +365,14 @@ async function requestPage(main) {
     ev.preventDefault();
     try {
       const { data } = await api('POST', '/v1/requests', body(), idem());
-      showOK('Request ' + data.id + ' is ' + data.status + (data.status === 'pending' ? ': it waits for approval.' : ': access is being provisioned.'));
+      showOK('Request ' + data.id + ' is ' + data.status + (data.status === 'pending' ? ': it waits for approval.' : data.starts_at ? ': access starts ' + when(data.starts_at) + '.' : ': access is being provisioned.'));
       location.hash = '#/mine';
     } catch (e) { showError(e); }
   } },
   field('Resource type', type), fields, field('Action', action),
   field('Duration (minutes)', minutes), field('Justification', why, 'Why you need it: a ticket or incident helps approvers.'),
   field('Grantee (optional)', grantee, 'Leave empty to request for yourself.'),
+  field('Start (optional)', start, 'Leave empty to start as soon as it is approved; the duration counts from the start.'),
   h('label', { class: 'check' }, glass, 'Break glass (emergency; flagged for review)'),
   h('button', { class: 'primary', type: 'submit', id: 'submit-request' }, 'Submit request'));
   form.addEventListener('input', schedule);
@@ -386,14 +394,14 @@ async function minePage(main) {
   const reqBox = h('div', { id: 'requests' });
   const scope = session.principal && session.role !== 'requester' ? '&grantee_id=' + encodeURIComponent(session.principal) : '';
   const reqScope = session.principal && session.role !== 'requester' ? '&requester_id=' + encodeURIComponent(session.principal) : '';
-  main.append(h('p', { class: 'muted' }, 'Statuses refresh every few seconds. Scheduled starts and forwarding are not in the API yet; the console will show them when it is.'),
+  main.append(h('p', { class: 'muted' }, 'Statuses refresh every few seconds. A scheduled grant starts at its start time; revoking it before then never touches AWS.'),
     h('h2', {}, 'Grants'), grantsBox, h('h2', {}, 'Requests'), reqBox);
   async function refresh() {
     const [g, r] = await Promise.all([api('GET', '/v1/grants?limit=50' + scope), api('GET', '/v1/requests?limit=50' + reqScope)]);
-    grantsBox.replaceChildren(g.data.data.length ? grantTable(g.data.data) : h('p', { class: 'empty' }, 'No grants yet: request access and it appears here.'),
-      g.data.has_more ? h('p', { class: 'muted' }, 'Showing the 50 newest.') : null);
-    reqBox.replaceChildren(r.data.data.length ? requestTable(r.data.data) : h('p', { class: 'empty' }, 'No requests yet: use Request access.'),
-      r.data.has_more ? h('p', { class: 'muted' }, 'Showing the 50 newest.') : null);
+    fill(grantsBox, g.data.data.length ? grantTable(g.data.data) : h('p', { class: 'empty' }, 'No grants yet: request access and it appears here.'),
+      g.data.has_more ? h('p', { class: 'muted' }, 'Showing the 50 newest.') : '');
+    fill(reqBox, r.data.data.length ? requestTable(r.data.data) : h('p', { class: 'empty' }, 'No requests yet: use Request access.'),
+      r.data.has_more ? h('p', { class: 'muted' }, 'Showing the 50 newest.') : '');
   }
   const view = main;
   await refresh();
@@ -405,8 +413,8 @@ function grantTable(list) {
     h('thead', {}, h('tr', {}, ['Target', 'Action', 'Status', 'Expires', 'Time left', 'Actions'].map(t => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, list.map(g => h('tr', { 'data-grant': g.id },
       h('td', {}, target(g)), h('td', {}, g.action), h('td', {}, status(g.status)),
-      h('td', {}, when(g.expires_at)), h('td', {}, g.status === 'active' ? left(g.expires_at) : '–'),
-      h('td', {}, ['active', 'provisioning'].includes(g.status) ? [
+      h('td', {}, g.status === 'scheduled' ? 'starts ' + when(g.starts_at) : when(g.expires_at)), h('td', {}, g.status === 'active' ? left(g.expires_at) : '–'),
+      h('td', {}, ['active', 'provisioning', 'scheduled'].includes(g.status) ? [
         h('button', { type: 'button', class: 'danger', 'aria-label': 'Revoke ' + target(g), onclick: () => act('POST', '/v1/grants/' + g.id + '/revoke', { reasoning: 'Revoked from the console' }, 'Revoking the grant.') }, 'Revoke'),
         g.status === 'active' ? h('button', { type: 'button', 'aria-label': 'Extend ' + target(g), onclick: () => extend(g) }, 'Extend') : null,
       ] : null)))));
@@ -419,7 +427,7 @@ function requestTable(list) {
       h('td', {}, target(r), r.extends_grant_id ? h('div', { class: 'muted' }, 'extension') : null), h('td', {}, r.action), h('td', {}, duration(r.duration_seconds)),
       h('td', {}, status(r.status), r.status === 'pending' ? h('div', { class: 'muted' }, r.approvals.length + ' of ' + r.approvals_required + ' approvals') : null),
       h('td', {}, when(r.created_at)),
-      h('td', {}, r.status === 'pending' ? h('button', { type: 'button', class: 'danger', onclick: () => act('POST', '/v1/requests/' + r.id + '/cancel', undefined, 'Request cancelled.') }, 'Cancel') : null,
+      h('td', {}, r.status === 'pending' || (r.status === 'approved' && r.starts_at && new Date(r.starts_at) > new Date()) ? h('button', { type: 'button', class: 'danger', onclick: () => act('POST', '/v1/requests/' + r.id + '/cancel', undefined, 'Request cancelled.') }, 'Cancel') : null,
         r.extends_grant_id ? null : h('button', { type: 'button', onclick: () => { save(AGAIN, r); location.hash = '#/request'; } }, 'Request again'))))));
 }
 
@@ -454,11 +462,19 @@ async function inboxPage(main) {
 
 function inboxCard(r) {
   const reasoning = h('textarea', { rows: '2', id: 'reason-' + r.id });
+  const forwardTo = h('input', { id: 'forward-' + r.id, autocomplete: 'off' });
+  const forward = async () => {
+    try {
+      await api('POST', '/v1/requests/' + r.id + '/forward', { to: forwardTo.value.trim(), comment: reasoning.value }, idem());
+      showOK('Request ' + r.id + ' forwarded to ' + forwardTo.value.trim() + '.');
+      route();
+    } catch (e) { showError(e); }
+  };
   const history = h('div', { class: 'muted' }, 'Loading history…');
   api('GET', '/v1/requests?limit=5&requester_id=' + encodeURIComponent(r.requester_id)).then(({ data }) => {
     const past = data.data.filter(x => x.id !== r.id);
-    history.replaceChildren(past.length ? h('ul', {}, past.map(x => h('li', {}, when(x.created_at) + ': ' + x.action + ' on ' + target(x) + ' — ' + x.status))) : 'No earlier requests.');
-  }).catch(() => history.replaceChildren('History not available.'));
+    fill(history, past.length ? h('ul', {}, past.map(x => h('li', {}, when(x.created_at) + ': ' + x.action + ' on ' + target(x) + ' — ' + x.status))) : 'No earlier requests.');
+  }).catch(() => fill(history, 'History not available.'));
   const decide = (verb) => async () => {
     try {
       const { data } = await api('POST', '/v1/requests/' + r.id + '/' + verb, { reasoning: reasoning.value }, idem());
@@ -473,12 +489,21 @@ function inboxCard(r) {
       h('dt', {}, 'Duration'), h('dd', {}, duration(r.duration_seconds)), h('dt', {}, 'Justification'), h('dd', {}, r.justification),
       h('dt', {}, 'Asked'), h('dd', {}, when(r.created_at)), h('dt', {}, 'Decide by'), h('dd', {}, when(r.approval_expires_at)),
       h('dt', {}, 'Quorum'), h('dd', {}, r.approvals.length + ' of ' + r.approvals_required + ' approvals'),
+      r.starts_at ? [h('dt', {}, 'Starts'), h('dd', {}, when(r.starts_at))] : null,
       r.break_glass ? [h('dt', {}, 'Break glass'), h('dd', {}, 'yes')] : null),
     r.notices.length ? h('ul', { class: 'notices' }, r.notices.map(n => h('li', {}, n))) : null,
+    (r.conflicts || []).length ? [h('h4', {}, 'Separation-of-duties conflicts'),
+      h('ul', { class: 'notices' }, r.conflicts.map(c => h('li', {}, c.name + ' (' + c.policy_id + ', ' + c.enforce + '): grants ' + c.grant_ids.join(', '))))] : null,
+    r.approvals.length ? [h('h4', {}, 'Earlier approvals'),
+      h('ul', {}, r.approvals.map(a => h('li', {}, a.approver_id + ' at ' + when(a.approved_at) + (a.reasoning ? ': ' + a.reasoning : ''))))] : null,
+    (r.forward_history || []).length ? [h('h4', {}, 'Forwarded'),
+      h('ul', {}, r.forward_history.map(f => h('li', {}, (f.from || '–') + ' → ' + f.to + ' by ' + f.by + ' at ' + when(f.at) + (f.comment ? ': ' + f.comment : ''))))] : null,
     h('h4', {}, 'Recent requests by ' + r.requester_id), history,
     field('Reasoning', reasoning),
     h('button', { class: 'primary', type: 'button', onclick: decide('approve') }, 'Approve'),
-    h('button', { class: 'danger', type: 'button', onclick: decide('deny') }, 'Deny'));
+    h('button', { class: 'danger', type: 'button', onclick: decide('deny') }, 'Deny'),
+    field('Forward to (user id)', forwardTo, 'Hand it to another approver the policies allow; the reasoning goes with it as the comment.'),
+    h('button', { type: 'button', onclick: forward }, 'Forward'));
 }
 
 // ---- admin: policies -------------------------------------------------------
@@ -516,7 +541,7 @@ async function policiesPage(main) {
   text.value = cur.policies;
   const problems = h('div', { id: 'policy-problems', 'aria-live': 'polite' });
   const versionInfo = h('p', { class: 'muted', id: 'policy-version' });
-  const showVersion = () => versionInfo.replaceChildren('Version ' + cur.version + ' by ' + cur.created_by + ', ' + when(cur.created_at) + '.');
+  const showVersion = () => fill(versionInfo, 'Version ' + cur.version + ' by ' + cur.created_by + ', ' + when(cur.created_at) + '.');
   showVersion();
   let seq = 0;
   let debounce = null;
@@ -526,12 +551,12 @@ async function policiesPage(main) {
     const mine = ++seq;
     try {
       await api('POST', '/v1/policies/evaluate', { ...dryBody(), policies: text.value });
-      if (mine === seq) problems.replaceChildren(h('p', { class: 'ok', id: 'policy-valid' }, 'The draft is valid.'));
+      if (mine === seq) fill(problems, h('p', { class: 'ok', id: 'policy-valid' }, 'The draft is valid.'));
       return true;
     } catch (e) {
       if (mine !== seq) return false;
       const ps = (e.api && e.api.details && e.api.details.policies) || [];
-      problems.replaceChildren(ps.length ? h('ul', { class: 'problems', id: 'policy-errors' }, ps.map(p => h('li', {}, 'Line ' + p.line + ', column ' + p.column + ': ' + p.message)))
+      fill(problems, ps.length ? h('ul', { class: 'problems', id: 'policy-errors' }, ps.map(p => h('li', {}, 'Line ' + p.line + ', column ' + p.column + ': ' + p.message)))
         : h('p', { class: 'error' }, (e.api && e.api.message) || e.message));
       return false;
     }
@@ -552,11 +577,11 @@ async function policiesPage(main) {
   async function dryRun() {
     try {
       const { data } = await api('POST', '/v1/policies/evaluate', { ...dryBody(), policies: text.value });
-      result.replaceChildren(h('p', {}, 'Draft decision: ', status(data.decision === 'allow' ? 'approved' : 'denied'), ' ', data.decision,
+      fill(result, h('p', {}, 'Draft decision: ', status(data.decision === 'allow' ? 'approved' : 'denied'), ' ', data.decision,
         data.approval_mode ? ', ' + data.approval_mode + (data.approval_mode === 'require' ? ' (' + data.approvals_required + ' approvals)' : '') : ''),
       data.determining.length ? h('p', { class: 'muted' }, 'Determining: ' + data.determining.map(d => d.id + ' (' + d.effect + ')').join(', ')) : null,
       data.notices.length ? h('ul', { class: 'notices' }, data.notices.map(n => h('li', {}, n))) : null);
-    } catch (e) { result.replaceChildren(); showError(e); await validate(); }
+    } catch (e) { fill(result, ); showError(e); await validate(); }
   }
   async function saveDraft() {
     if (!(await validate())) return;
@@ -571,12 +596,12 @@ async function policiesPage(main) {
   const diffBox = h('pre', { class: 'diff', id: 'policy-diff', tabindex: '0', role: 'region', 'aria-label': 'Differences' });
   const versions = h('ul', { id: 'policy-versions' });
   async function history() {
-    versions.replaceChildren();
+    fill(versions, );
     for (let n = cur.version; n >= Math.max(1, cur.version - 9); n--) {
       versions.append(h('li', {}, h('button', { type: 'button', onclick: async () => {
         try {
           const { data } = await api('GET', '/v1/policies/versions/' + n);
-          diffBox.replaceChildren(...lineDiff(data.policies, text.value).map(([k, l]) => h('span', { class: k }, l + '\n')));
+          fill(diffBox, ...lineDiff(data.policies, text.value).map(([k, l]) => h('span', { class: k }, l + '\n')));
           diffBox.setAttribute('aria-label', 'Differences from version ' + n + ' to the draft');
         } catch (e) { showError(e); }
       } }, 'Compare version ' + n + ' with the draft')));
@@ -655,7 +680,7 @@ async function settingsPage(main) {
         if (keySvc.value.trim()) b.service_principal = keySvc.value.trim();
         try {
           const { data } = await api('POST', '/v1/api-keys', b, idem());
-          secret.replaceChildren(h('p', {}, 'The key, shown this once: copy it now.'), h('div', { class: 'secret' }, data.key));
+          fill(secret, h('p', {}, 'The key, shown this once: copy it now.'), h('div', { class: 'secret' }, data.key));
         } catch (e) { showError(e); }
       } }, 'Create key'), secret, keys));
   await keys.ready;
