@@ -14,12 +14,13 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/elevate-jit/elevate/internal/api/httpcall"
 )
 
 //go:embed assets
@@ -119,19 +120,19 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	p := r.URL.Path
 	if !Serves(p) {
-		writeError(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+p)
+		httpcall.WriteError(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+p)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+p+"; allowed: GET, HEAD")
+		httpcall.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+p+"; allowed: GET, HEAD")
 		return
 	}
 	if name, ok := strings.CutPrefix(p, AssetPrefix); ok {
 		a, found := c.assets[name]
 		if !found {
 			h.Set("Cache-Control", "no-store")
-			writeError(w, http.StatusNotFound, "not_found", "no console asset "+name)
+			httpcall.WriteError(w, http.StatusNotFound, "not_found", "no console asset "+name)
 			return
 		}
 		h.Set("Content-Type", a.contentType)
@@ -142,14 +143,4 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(c.index)
-}
-
-// writeError answers in the API's error shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, message})
 }

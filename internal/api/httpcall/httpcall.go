@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -109,4 +110,15 @@ func LogAttrs(ctx context.Context) []slog.Attr {
 		return l.list()
 	}
 	return nil
+}
+
+// WriteError answers in the API's error shape ({"code", "message"}), for
+// handlers that link nothing of package api (the document, the console).
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{code, message})
 }

@@ -6,7 +6,6 @@ package docs
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
@@ -14,11 +13,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/elevate-jit/elevate/internal/api/httpcall"
 	"github.com/elevate-jit/elevate/internal/api/spec"
-	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/function/gateway"
 )
 
@@ -31,44 +28,15 @@ func Run() { lambda.Start(Handler(os.Getenv, lambdacontext.NewLogHandler())) }
 // Handler is the function's handler; it reads ELEVATE_LOG_LEVEL through
 // getenv and logs to logs.
 func Handler(getenv func(string) string, logs slog.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	var level slog.Level
-	if v := getenv(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
-		logs = gateway.MinLevel(logs, level)
-	}
-	log := slog.New(logs)
-	panicked := func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(Route, spec.Serve)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/openapi.json" {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on /openapi.json; use GET")
+			httpcall.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on /openapi.json; use GET")
 			return
 		}
-		writeError(w, http.StatusNotFound, "not_found", "no such path: "+r.Method+" "+r.URL.Path)
+		httpcall.WriteError(w, http.StatusNotFound, "not_found", "no such path: "+r.Method+" "+r.URL.Path)
 	})
-	serve := httpadapter.NewV2(httpcall.Middleware(log, mux, panicked))
-	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		gateway.Prepare(&ev)
-		if ev.RouteKey != Route && ev.RouteKey != "$default" {
-			// A misconfigured integration: refused in the API's error shape.
-			notServed := httpcall.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				writeError(w, http.StatusNotFound, "not_found", "this function does not serve "+ev.RouteKey)
-			}), panicked)
-			return httpadapter.NewV2(notServed).ProxyWithContext(ctx, ev)
-		}
-		return serve.ProxyWithContext(ctx, ev)
-	}
-}
-
-// writeError writes an answer in the API's error shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, message})
+	return gateway.Serve(getenv, logs, []string{Route}, mux, nil)
 }

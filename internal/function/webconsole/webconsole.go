@@ -8,7 +8,6 @@ package webconsole
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,9 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/elevate-jit/elevate/internal/api/httpcall"
 	"github.com/elevate-jit/elevate/internal/console"
 	"github.com/elevate-jit/elevate/internal/deploy"
 	"github.com/elevate-jit/elevate/internal/function/gateway"
@@ -33,42 +30,9 @@ func Run() { lambda.Start(Handler(os.Getenv, lambdacontext.NewLogHandler())) }
 // Handler is the function's handler; it reads ELEVATE_LOG_LEVEL through
 // getenv and logs to logs.
 func Handler(getenv func(string) string, logs slog.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	var level slog.Level
-	if v := getenv(deploy.EnvLogLevel); v != "" && level.UnmarshalText([]byte(v)) == nil {
-		logs = gateway.MinLevel(logs, level)
-	}
-	log := slog.New(logs)
-	panicked := func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Security-Policy", console.CSP)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
-	}
-	routes := map[string]bool{"$default": true}
+	var routes []string
 	if f, ok := deploy.FunctionByName(Name); ok {
-		for _, r := range f.Routes() {
-			routes[r] = true
-		}
+		routes = f.Routes()
 	}
-	serve := httpadapter.NewV2(httpcall.Middleware(log, console.New(), panicked))
-	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		gateway.Prepare(&ev)
-		if !routes[ev.RouteKey] {
-			// A misconfigured integration: refused in the API's error shape.
-			notServed := httpcall.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Security-Policy", console.CSP)
-				writeError(w, http.StatusNotFound, "not_found", "this function does not serve "+ev.RouteKey)
-			}), panicked)
-			return httpadapter.NewV2(notServed).ProxyWithContext(ctx, ev)
-		}
-		return serve.ProxyWithContext(ctx, ev)
-	}
-}
-
-// writeError writes an answer in the API's error shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, message})
+	return gateway.Serve(getenv, logs, routes, console.New(), func(h http.Header) { h.Set("Content-Security-Policy", console.CSP) })
 }
