@@ -138,132 +138,102 @@ func (l *Local) StartDeprovisioning(_ context.Context, g access.Grant) error {
 
 // ScheduleExpiry ends the grant at its ExpiresAt, replacing an earlier schedule.
 func (l *Local) ScheduleExpiry(_ context.Context, g access.Grant) error {
-	key := g.TenantID + "/" + g.ID
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.expiries[key]; ok {
-		t.Stop()
-	}
 	gen := g.Generation
-	l.expiries[key] = l.clock.AfterFunc(g.ExpiresAt.Sub(l.clock.Now()), func() {
-		l.mu.Lock()
-		delete(l.expiries, key)
-		l.mu.Unlock()
-		l.run("expire grant "+g.ID, func(ctx context.Context) (bool, error) {
-			_, err := l.steps.ExpireGrant(ctx, g.TenantID, g.ID, gen)
-			return true, err
-		})
+	l.schedule(l.expiries, g.TenantID+"/"+g.ID, g.ExpiresAt, "expire grant "+g.ID, func(ctx context.Context) error {
+		_, err := l.steps.ExpireGrant(ctx, g.TenantID, g.ID, gen)
+		return err
 	})
 	return nil
 }
 
 // CancelExpiry drops a grant's pending expiry.
 func (l *Local) CancelExpiry(_ context.Context, g access.Grant) error {
-	key := g.TenantID + "/" + g.ID
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.expiries[key]; ok {
-		t.Stop()
-		delete(l.expiries, key)
-	}
+	l.unschedule(l.expiries, g.TenantID+"/"+g.ID)
 	return nil
 }
 
 // ScheduleStart starts a scheduled grant at its StartsAt, replacing an
 // earlier schedule.
 func (l *Local) ScheduleStart(_ context.Context, g access.Grant) error {
-	key := g.TenantID + "/" + g.ID
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.starts[key]; ok {
-		t.Stop()
-	}
 	gen := g.Generation
-	l.starts[key] = l.clock.AfterFunc(g.StartsAt.Sub(l.clock.Now()), func() {
-		l.mu.Lock()
-		delete(l.starts, key)
-		l.mu.Unlock()
-		l.run("start grant "+g.ID, func(ctx context.Context) (bool, error) {
-			_, err := l.steps.StartGrant(ctx, g.TenantID, g.ID, gen)
-			return true, err
-		})
+	l.schedule(l.starts, g.TenantID+"/"+g.ID, g.StartsAt, "start grant "+g.ID, func(ctx context.Context) error {
+		_, err := l.steps.StartGrant(ctx, g.TenantID, g.ID, gen)
+		return err
 	})
 	return nil
 }
 
 // CancelStart drops a grant's pending start.
 func (l *Local) CancelStart(_ context.Context, g access.Grant) error {
-	key := g.TenantID + "/" + g.ID
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.starts[key]; ok {
-		t.Stop()
-		delete(l.starts, key)
-	}
+	l.unschedule(l.starts, g.TenantID+"/"+g.ID)
 	return nil
 }
 
 // ScheduleNudge reminds or escalates a pending request at its RemindAt or
 // EscalateAt, replacing an earlier schedule of the same kind.
 func (l *Local) ScheduleNudge(_ context.Context, r access.Request, kind access.Nudge) error {
-	key := r.TenantID + "/" + r.ID + "/" + string(kind)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.nudges[key]; ok {
-		t.Stop()
-	}
-	l.nudges[key] = l.clock.AfterFunc(kind.At(r).Sub(l.clock.Now()), func() {
-		l.mu.Lock()
-		delete(l.nudges, key)
-		l.mu.Unlock()
-		l.run(string(kind)+" request "+r.ID, func(ctx context.Context) (bool, error) {
-			var err error
-			if kind == access.NudgeEscalate {
-				_, err = l.steps.EscalateRequest(ctx, r.TenantID, r.ID)
-			} else {
-				_, err = l.steps.RemindRequest(ctx, r.TenantID, r.ID)
-			}
-			return true, err
-		})
+	l.schedule(l.nudges, r.TenantID+"/"+r.ID+"/"+string(kind), kind.At(r), string(kind)+" request "+r.ID, func(ctx context.Context) error {
+		var err error
+		if kind == access.NudgeEscalate {
+			_, err = l.steps.EscalateRequest(ctx, r.TenantID, r.ID)
+		} else {
+			_, err = l.steps.RemindRequest(ctx, r.TenantID, r.ID)
+		}
+		return err
 	})
 	return nil
 }
 
 // CancelNudges drops a request's pending reminder and escalation.
 func (l *Local) CancelNudges(_ context.Context, r access.Request) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, kind := range []access.Nudge{access.NudgeRemind, access.NudgeEscalate} {
-		key := r.TenantID + "/" + r.ID + "/" + string(kind)
-		if t, ok := l.nudges[key]; ok {
-			t.Stop()
-			delete(l.nudges, key)
-		}
+		l.unschedule(l.nudges, r.TenantID+"/"+r.ID+"/"+string(kind))
 	}
 	return nil
 }
 
-// Nudges lists the pending nudges (tenant/request/kind), for tests.
-func (l *Local) Nudges() []string {
+// schedule runs step once at at, as the timer key of timers, replacing the
+// timer of that key.
+func (l *Local) schedule(timers map[string]clock.Timer, key string, at time.Time, name string, step func(context.Context) error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.nudges))
-	for k := range l.nudges {
+	if t, ok := timers[key]; ok {
+		t.Stop()
+	}
+	timers[key] = l.clock.AfterFunc(at.Sub(l.clock.Now()), func() {
+		l.mu.Lock()
+		delete(timers, key)
+		l.mu.Unlock()
+		l.run(name, func(ctx context.Context) (bool, error) { return true, step(ctx) })
+	})
+}
+
+// unschedule stops and drops the timer of key, if any.
+func (l *Local) unschedule(timers map[string]clock.Timer, key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := timers[key]; ok {
+		t.Stop()
+		delete(timers, key)
+	}
+}
+
+// pending lists the keys of timers, for tests.
+func (l *Local) pending(timers map[string]clock.Timer) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(timers))
+	for k := range timers {
 		out = append(out, k)
 	}
 	return out
 }
 
+// Nudges lists the pending nudges (tenant/request/kind), for tests.
+func (l *Local) Nudges() []string { return l.pending(l.nudges) }
+
 // Starts lists the grants (tenant/id) with a pending start, for tests.
-func (l *Local) Starts() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.starts))
-	for k := range l.starts {
-		out = append(out, k)
-	}
-	return out
-}
+func (l *Local) Starts() []string { return l.pending(l.starts) }
 
 // loop repeats step until it reports done, pausing between steps and backing
 // off after errors. Only one loop runs per name at a time.
