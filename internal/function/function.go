@@ -25,9 +25,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/deploy"
-	"github.com/elevate-jit/elevate/internal/function/docs"
 	"github.com/elevate-jit/elevate/internal/function/gateway"
-	"github.com/elevate-jit/elevate/internal/function/webconsole"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -100,10 +98,18 @@ func Handler(ctx context.Context, name string, getenv func(string) string, logs 
 	if err != nil {
 		return nil, err
 	}
+	return HandlerWith(ctx, name, serves, getenv, logs, providers...)
+}
+
+// HandlerWith is Handler with what the function serves given: for the
+// functions with mains of their own (openapi, console), which this package
+// does not link.
+func HandlerWith(ctx context.Context, name string, serves Serves, getenv func(string) string, logs slog.Handler, providers ...Provider) (any, error) {
 	return handler(ctx, name, serves, getenv, logs, providers)
 }
 
-// ServesOf is what the function of that name serves.
+// ServesOf is what the function of that name serves: its API route or its
+// workflow step.
 func ServesOf(name string) (Serves, error) {
 	fn, ok := deploy.FunctionByName(name)
 	if !ok {
@@ -115,13 +121,7 @@ func ServesOf(name string) (Serves, error) {
 				return Route(r), nil
 			}
 		}
-		switch {
-		case fn.Route == docs.Route:
-			return func(w *Wiring) (any, error) { return docs.Handler(w.Getenv, w.Log.Handler()), nil }, nil
-		case fn.Name == webconsole.Name:
-			return func(w *Wiring) (any, error) { return webconsole.Handler(w.Getenv, w.Log.Handler()), nil }, nil
-		}
-		return nil, fmt.Errorf("function %q: no API route %q", name, fn.Route)
+		return nil, fmt.Errorf("function %q serves no route of the API (%s): it has a main of its own", name, fn.Route)
 	}
 	steps := map[string]Serves{
 		"wf-attach-token": WfAttachToken, "wf-expire-request": WfExpireRequest,

@@ -21,6 +21,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/docs"
 	"github.com/elevate-jit/elevate/internal/function/needs"
+	"github.com/elevate-jit/elevate/internal/function/webconsole"
 )
 
 func TestParseCursorSecret(t *testing.T) {
@@ -252,6 +253,9 @@ func TestFunctionsLinkOnlyTheirHandler(t *testing.T) {
 			"github.com/cedar-policy/cedar-go/internal/eval.",
 			"github.com/cedar-policy/cedar-go/x/exp/schema/validate.",
 			"github.com/cedar-policy/cedar-go/x/exp/schema/internal/parser.",
+			// Cedar's values' JSON encoding, which a package-level Cedar
+			// value built at init drags in through its type.
+			"github.com/go-json-experiment/json.Marshal",
 		}},
 		{"wf-attach-token", []string{"github.com/elevate-jit/elevate/internal/workflow.Handlers.AttachToken"}, []string{
 			api, "github.com/elevate-jit/elevate/internal/workflow.Handlers.Provision",
@@ -356,7 +360,7 @@ func TestEnvironmentIsTheContract(t *testing.T) {
 				read[name] = true
 				return ""
 			}
-			_, err := function.Handler(context.Background(), fn.Name, getenv, slog.DiscardHandler, needs.For(fn)...)
+			_, err := function.HandlerWith(context.Background(), fn.Name, servesOf(t, fn.Name), getenv, slog.DiscardHandler, needs.For(fn)...)
 			var got, want, missing, required []string
 			for name := range read {
 				got = append(got, name)
@@ -387,7 +391,7 @@ func TestEnvironmentIsTheContract(t *testing.T) {
 // route it does not serve (a misconfigured integration) with the API's 404,
 // through the API's middleware.
 func TestWrongRouteIsNotFound(t *testing.T) {
-	h, err := function.Handler(context.Background(), "openapi", func(string) string { return "" }, slog.DiscardHandler)
+	h, err := function.HandlerWith(context.Background(), "openapi", servesOf(t, "openapi"), func(string) string { return "" }, slog.DiscardHandler)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,4 +433,21 @@ func TestWrongRouteIsNotFound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// servesOf is what a function serves, the functions with mains of their own
+// (openapi, console) included.
+func servesOf(t *testing.T, name string) function.Serves {
+	t.Helper()
+	switch name {
+	case "openapi":
+		return func(w *function.Wiring) (any, error) { return docs.Handler(w.Getenv, w.Log.Handler()), nil }
+	case webconsole.Name:
+		return func(w *function.Wiring) (any, error) { return webconsole.Handler(w.Getenv, w.Log.Handler()), nil }
+	}
+	s, err := function.ServesOf(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

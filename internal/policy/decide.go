@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/cedar-policy/cedar-go"
@@ -337,12 +338,24 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 	}, nil
 }
 
-// noActiveGrants is context.active_grants of a grantee with none, built once
-// so a decision does not allocate it.
-var noActiveGrants = types.NewRecord(types.RecordMap{
-	"count": types.Long(0), "accounts": types.NewSet(), "resources": types.NewSet(),
-	"actions": types.NewSet(), "account_actions": types.NewSet(),
-})
+// noActiveGrants is context.active_grants of a grantee with none, built by
+// its first use so a decision does not allocate it. It is not built at
+// package init: a Cedar value there would link Cedar's JSON encoding into
+// every binary that imports this package, reads included (see schemaOf).
+var (
+	noActiveGrantsOnce sync.Once
+	noActiveGrantsVal  types.Value
+)
+
+func noActiveGrants() types.Value {
+	noActiveGrantsOnce.Do(func() {
+		noActiveGrantsVal = types.NewRecord(types.RecordMap{
+			"count": types.Long(0), "accounts": types.NewSet(), "resources": types.NewSet(),
+			"actions": types.NewSet(), "account_actions": types.NewSet(),
+		})
+	})
+	return noActiveGrantsVal
+}
 
 // activeGrants is context.active_grants. Cedar has no "some element of a
 // set" test, so the grants are given as sets a policy can ask with
@@ -350,7 +363,7 @@ var noActiveGrants = types.NewRecord(types.RecordMap{
 // and "<account>:<action>" pairs, with their count.
 func activeGrants(gs []ActiveGrant) types.Value {
 	if len(gs) == 0 {
-		return noActiveGrants
+		return noActiveGrants()
 	}
 	accounts := make([]types.Value, 0, len(gs))
 	resources := make([]types.Value, 0, len(gs))
