@@ -45,6 +45,8 @@ type requestJSON struct {
 	GrantID           *string        `json:"grant_id"`
 	ExtendsGrantID    *string        `json:"extends_grant_id"`
 	StartsAt          *time.Time     `json:"starts_at"`
+	EscalateAt        *time.Time     `json:"escalate_at"`
+	EscalateTo        *string        `json:"escalate_to"`
 	ForwardHistory    []forwardJSON  `json:"forward_history"`
 	Conflicts         []conflictJSON `json:"conflicts"`
 	Notices           []string       `json:"notices"`
@@ -344,6 +346,7 @@ func fromRequest(r access.Request) requestJSON {
 		ApprovalMode: optString(string(r.ApprovalMode)), ApprovalsRequired: r.ApprovalsRequired, Approvals: approvals,
 		Reasoning: optString(r.Reasoning), DecidedBy: optString(r.DecidedBy), DecidedAt: optTime(r.DecidedAt),
 		ApprovalExpiresAt: optTime(r.ApprovalExpiresAt), GrantID: optString(r.GrantID), ExtendsGrantID: optString(r.ExtendsGrantID), StartsAt: optTime(r.StartsAt),
+		EscalateAt: optTime(r.EscalateAt), EscalateTo: optString(r.EscalateTo),
 		Notices: nonNil(r.Notices), Metadata: nonNilMap(r.Metadata), PolicyVersion: r.PolicyVersion,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}

@@ -291,6 +291,8 @@ type request struct {
 	GrantID           *string    `json:"grant_id"`
 	Notices           []string   `json:"notices"`
 	ApprovalExpiresAt *time.Time `json:"approval_expires_at"`
+	EscalateAt        *time.Time `json:"escalate_at"`
+	EscalateTo        *string    `json:"escalate_to"`
 	CreatedAt         time.Time  `json:"created_at"`
 }
 

@@ -187,6 +187,10 @@ func TestEscalation(t *testing.T) {
 		if !hasNudge(e, r.ID, "escalate") {
 			t.Fatalf("nudges %v: want an escalation", e.local.Workflow.Nudges())
 		}
+		// Approvers see when and to whom it escalates.
+		if r.EscalateAt == nil || !r.EscalateAt.Equal(r.CreatedAt.Add(30*time.Minute)) || r.EscalateTo == nil || *r.EscalateTo != "oncall" {
+			t.Fatalf("escalate_at %v, escalate_to %v; want 30 minutes after %v, oncall", r.EscalateAt, r.EscalateTo, r.CreatedAt)
+		}
 		e.advance(10 * time.Minute)
 		// alice is in oncall but only a requester: not yet, and she does not
 		// see the request either.

@@ -46,7 +46,7 @@ func validRequest() map[string]any {
 		"action":   "Admin", "permission_set_arn": nil, "justification": "INC-1", "duration_seconds": 3600, "break_glass": false,
 		"status": "pending", "approval_mode": "require", "approvals_required": 1, "approvals": []any{},
 		"reasoning": nil, "decided_by": nil, "decided_at": nil, "approval_expires_at": "2026-02-28T09:15:00.123456Z",
-		"grant_id": nil, "extends_grant_id": nil, "starts_at": nil, "forward_history": []any{}, "conflicts": []any{}, "notices": []any{"This request needs an approver."}, "metadata": map[string]any{},
+		"grant_id": nil, "extends_grant_id": nil, "starts_at": nil, "escalate_at": nil, "escalate_to": nil, "forward_history": []any{}, "conflicts": []any{}, "notices": []any{"This request needs an approver."}, "metadata": map[string]any{},
 		"policy_version": 1, "created_at": "2026-02-27T09:15:00.123456Z", "updated_at": "2026-02-27T09:15:00Z",
 	}
 }

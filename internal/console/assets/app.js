@@ -490,6 +490,7 @@ function inboxCard(r) {
       h('dt', {}, 'Asked'), h('dd', {}, when(r.created_at)), h('dt', {}, 'Decide by'), h('dd', {}, when(r.approval_expires_at)),
       h('dt', {}, 'Quorum'), h('dd', {}, r.approvals.length + ' of ' + r.approvals_required + ' approvals'),
       r.starts_at ? [h('dt', {}, 'Starts'), h('dd', {}, when(r.starts_at))] : null,
+      r.escalate_at ? [h('dt', {}, 'Escalates'), h('dd', {}, when(r.escalate_at) + ' to ' + r.escalate_to)] : null,
       r.break_glass ? [h('dt', {}, 'Break glass'), h('dd', {}, 'yes')] : null),
     r.notices.length ? h('ul', { class: 'notices' }, r.notices.map(n => h('li', {}, n))) : null,
     (r.conflicts || []).length ? [h('h4', {}, 'Separation-of-duties conflicts'),
