@@ -55,14 +55,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	if r.BreakGlass {
 		sev = SeverityHigh
 	}
-	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, withConflicts(map[string]any{
-		"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": r.BreakGlass,
-		"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
-		"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
-	}, r.Conflicts)))
-	if !r.StartsAt.IsZero() {
-		c.Audit[0].Details["starts_at"] = r.StartsAt.Format(time.RFC3339)
-	}
+	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, createdDetails(r, dec)))
 	if g != nil {
 		c.Grants = []Grant{*g}
 		c.Audit = append(c.Audit, s.audit(t, p, now, AuditGrantCreated, "grant", g.ID, sev, map[string]any{"request_id": r.ID}))
@@ -221,19 +214,42 @@ func catalogPermissionSet(c Catalog, r Resource, action string) string {
 	return a.PermissionSetARN
 }
 
+// createdDetails are the details of a new request's request.created audit
+// event (a new request's or an extension's).
+func createdDetails(r Request, dec policy.Decision) map[string]any {
+	d := withConflicts(map[string]any{
+		"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": r.BreakGlass,
+		"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
+		"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
+	}, r.Conflicts)
+	if !r.StartsAt.IsZero() {
+		d["starts_at"] = r.StartsAt.Format(time.RFC3339)
+	}
+	if r.ExtendsGrantID != "" {
+		d["extends_grant_id"] = r.ExtendsGrantID
+	}
+	return d
+}
+
+// validateAsk checks what every ask for access gives: a duration within
+// the tenant's maximum and a justification.
+func validateAsk(v Violations, t Tenant, seconds int64, justification string) {
+	maxSeconds := int64(t.Settings.MaxDuration.Seconds())
+	switch {
+	case seconds <= 0:
+		v.Add("duration_seconds", "must be a positive number of seconds")
+	case seconds > maxSeconds:
+		v.Add("duration_seconds", "must be at most %d seconds, this tenant's maximum", maxSeconds)
+	}
+	validateText(v, "justification", justification, MaxJustification, true)
+}
+
 // validateCreate checks a request against the tenant's catalog and limits.
 func validateCreate(t Tenant, p Principal, in CreateRequestInput, now time.Time) error {
 	v := Violations{}
 	in.Resource.Validate("resource", v)
 	validateAction(t.Catalog, in.Resource, in.Action, v)
-	maxSeconds := int64(t.Settings.MaxDuration.Seconds())
-	switch {
-	case in.DurationSeconds <= 0:
-		v.Add("duration_seconds", "must be a positive number of seconds")
-	case in.DurationSeconds > maxSeconds:
-		v.Add("duration_seconds", "must be at most %d seconds, this tenant's maximum", maxSeconds)
-	}
-	validateText(v, "justification", in.Justification, MaxJustification, true)
+	validateAsk(v, t, in.DurationSeconds, in.Justification)
 	switch {
 	case in.GranteeID == "" && p.IsService():
 		v.Add("grantee_id", "is required when a service principal makes a request: a service principal cannot receive access")

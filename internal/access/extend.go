@@ -99,12 +99,7 @@ func (s *Service) ExtendGrant(ctx context.Context, p Principal, grantID string, 
 			c.Grants, c.Touched = []Grant{ext}, touchedBy(ext, now)
 		}
 		c.Requests = []Request{r}
-		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, withConflicts(map[string]any{
-			"status": string(r.Status), "approval_mode": string(r.ApprovalMode), "break_glass": false,
-			"grantee_id": r.GranteeID, "resource_type": string(r.Resource.Type), "resource_id": r.Resource.ID,
-			"action": r.Action, "duration_seconds": r.DurationSeconds, "policies": determiningIDs(dec),
-			"extends_grant_id": g.ID,
-		}, r.Conflicts)))
+		c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, SeverityInfo, createdDetails(r, dec)))
 		if extended != nil {
 			c.Audit = append(c.Audit, s.extendedEvent(t, p, *extended, r, g.ExpiresAt, now))
 		}
@@ -134,14 +129,7 @@ func (s *Service) CheckExtend(ctx context.Context, p Principal, in ExtendGrantIn
 // grant.
 func validateExtend(t Tenant, in ExtendGrantInput) error {
 	v := Violations{}
-	maxSeconds := int64(t.Settings.MaxDuration.Seconds())
-	switch {
-	case in.DurationSeconds <= 0:
-		v.Add("duration_seconds", "must be a positive number of seconds")
-	case in.DurationSeconds > maxSeconds:
-		v.Add("duration_seconds", "must be at most %d seconds, this tenant's maximum", maxSeconds)
-	}
-	validateText(v, "justification", in.Justification, MaxJustification, true)
+	validateAsk(v, t, in.DurationSeconds, in.Justification)
 	return v.Err()
 }
 
