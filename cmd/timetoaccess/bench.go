@@ -33,17 +33,7 @@ const (
 	// variantFixed5 is the definition with its loops' waits forced to the
 	// fixed 5 s they were before steps said how long to wait.
 	variantFixed5 variant = "fixed5"
-	// variantIssueEarly is a what-if on the deployed definition: the first
-	// provisioning round also issues the creation. The domain's step plans
-	// the assignments and claims them in the ledger in one round and issues
-	// the creation in the next; here the first round's function calls the
-	// step twice, so it does both (the real steps, called as they are).
-	variantIssueEarly variant = "issue-early"
 )
-
-// provisionEarly is the name the provisioning function of
-// variantIssueEarly is served under.
-const provisionEarly = "elevate-wf-provision-issue-early"
 
 // functions are the workflow functions' ARNs in moto's account and
 // region, by the definition's substitution variable (as the stack makes
@@ -60,9 +50,6 @@ var functions = map[string]string{
 func definition(v variant) (string, error) {
 	def := strings.ReplaceAll(workflow.Definition, "${Partition}", "aws")
 	for key, name := range functions {
-		if v == variantIssueEarly && key == "ProvisionFunctionArn" {
-			name = provisionEarly
-		}
 		def = strings.ReplaceAll(def, "${"+key+"}", "arn:aws:lambda:us-east-1:123456789012:function:"+name)
 	}
 	if i := strings.Index(def, "${"); i >= 0 {
@@ -153,7 +140,7 @@ func (b *bench) connect(ctx context.Context, srv *motoserver.Server) error {
 		}
 	}
 	var adapter *stepfunctions.StepFunctions
-	for _, v := range []variant{variantNow, variantFixed5, variantIssueEarly} {
+	for _, v := range []variant{variantNow, variantFixed5} {
 		def, err := definition(v)
 		if err != nil {
 			return err
@@ -191,7 +178,6 @@ func (b *bench) connect(ctx context.Context, srv *motoserver.Server) error {
 		functions["ExpireRequestFunctionArn"]: motoserver.Handle(h.ExpireRequest),
 		functions["ProvisionFunctionArn"]:     motoserver.Handle(h.Provision),
 		functions["DeprovisionFunctionArn"]:   motoserver.Handle(h.Deprovision),
-		provisionEarly:                        motoserver.Handle(workflow.Handlers{Steps: issueEarly{b.steps, b.store}}.Provision),
 	}
 	b.http = &http.Server{Handler: fns, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.http.Serve(b.listener) }()
@@ -417,28 +403,6 @@ func (c *resumeClock) resumedAt() (time.Time, bool) {
 	at, ok := c.last, c.sent
 	c.sent = false
 	return at, ok
-}
-
-// issueEarly are the domain steps with a first provisioning round that
-// runs the step twice: plan and claim, then issue the creation.
-type issueEarly struct {
-	*access.Steps
-	store access.Store
-}
-
-// ProvisionGrant runs the step again when the grant's assignments were
-// only just planned and claimed (none is issued yet).
-func (s issueEarly) ProvisionGrant(ctx context.Context, tenantID, grantID string) (bool, error) {
-	g, err := s.store.GetGrant(ctx, tenantID, grantID)
-	if err != nil {
-		return false, err
-	}
-	first := g.Status == access.GrantProvisioning && len(g.Assignments) == 0
-	done, err := s.Steps.ProvisionGrant(ctx, tenantID, grantID)
-	if err != nil || done || !first {
-		return done, err
-	}
-	return s.Steps.ProvisionGrant(ctx, tenantID, grantID)
 }
 
 // noScheduler drops every schedule: the bench ends before any grant does,

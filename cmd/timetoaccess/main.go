@@ -19,10 +19,6 @@
 // between. It prints the medians as a markdown table, and where the time
 // went (Wait states, Lambda tasks, moto's engine) from each execution's
 // history.
-//
-// A third state machine is a what-if: its first provisioning round runs
-// the domain step twice, so it plans, claims and issues the creation in one
-// round where the domain takes two (-issue-early=false leaves it out).
 package main
 
 import (
@@ -44,7 +40,6 @@ func main() {
 	runs := flag.Int("runs", 3, "measured runs per latency and state machine (after one warm-up run per state machine)")
 	latencies := flag.String("latencies", "500ms,2s,10s", "Identity Center creation latencies, comma-separated")
 	before := flag.Bool("before", true, "also measure the state machine with the fixed 5 s waits of before")
-	early := flag.Bool("issue-early", true, "also measure the what-if of a first round that also issues the creation")
 	verbose := flag.Bool("v", false, "log what the domain reports")
 	flag.Parse()
 	var lats []time.Duration
@@ -59,9 +54,6 @@ func main() {
 	variants := []variant{variantNow}
 	if *before {
 		variants = append([]variant{variantFixed5}, variants...)
-	}
-	if *early {
-		variants = append(variants, variantIssueEarly)
 	}
 	logs := io.Discard
 	if *verbose {
@@ -152,10 +144,6 @@ func (r *results) table() string {
 	}
 	head += " now: " + waits() + " | calls | now − latency |"
 	rule += "---:|---:|---:|"
-	if _, ok := r.samples[variantIssueEarly]; ok {
-		head += " what-if: first round also issues | calls | what-if − latency |"
-		rule += "---:|---:|---:|"
-	}
 	b.WriteString(head + "\n" + rule + "\n")
 	for _, lat := range r.latencies {
 		fmt.Fprintf(&b, "| %g s |", lat.Seconds())
@@ -164,9 +152,6 @@ func (r *results) table() string {
 		}
 		s := r.samples[variantNow][lat]
 		fmt.Fprintf(&b, " %.2f s | %s | %.2f s |", median(s).Seconds(), callRange(s), (median(s) - lat).Seconds())
-		if s, ok := r.samples[variantIssueEarly]; ok {
-			fmt.Fprintf(&b, " %.2f s | %s | %.2f s |", median(s[lat]).Seconds(), callRange(s[lat]), (median(s[lat]) - lat).Seconds())
-		}
 		b.WriteString("\n")
 	}
 	b.WriteString("\nwhere the time went (medians): provisioning rounds, Wait states, Lambda tasks, and the rest (moto's engine between states)\n\n")

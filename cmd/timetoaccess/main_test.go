@@ -21,23 +21,20 @@ func TestMeasure(t *testing.T) {
 	var progress strings.Builder
 	start := func(o motoserver.Options) (*motoserver.Server, error) { return motoserver.StartWith(t, o), nil }
 	res, err := measure(t.Context(), slog.New(slog.DiscardHandler), setup{
-		scale: 0.01, latencies: []time.Duration{50 * time.Millisecond}, runs: 1, variants: []variant{variantFixed5, variantNow, variantIssueEarly},
+		scale: 0.01, latencies: []time.Duration{50 * time.Millisecond}, runs: 1, variants: []variant{variantFixed5, variantNow},
 	}, &progress, start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []variant{variantFixed5, variantNow, variantIssueEarly} {
+	for _, v := range []variant{variantFixed5, variantNow} {
 		ss := res.samples[v][50*time.Millisecond]
 		if len(ss) != 1 {
 			t.Fatalf("%s: %d samples, want 1", v, len(ss))
 		}
 		s := ss[0]
-		// Plan and claim, issue the creation, poll it: at least three
-		// rounds, or two when the first also issues.
-		rounds := 3
-		if v == variantIssueEarly {
-			rounds = 2
-		}
+		// Plan, claim and issue the creation, then poll it: at least two
+		// rounds.
+		rounds := 2
 		if s.calls["CreateAssignment"] != 1 || s.calls["CreationStatus"] < 1 || s.rounds < rounds {
 			t.Errorf("%s: %d rounds, Identity Center calls %v; want %d rounds or more, one CreateAssignment and a CreationStatus", v, s.rounds, s.calls, rounds)
 		}
@@ -46,7 +43,7 @@ func TestMeasure(t *testing.T) {
 		}
 	}
 	table := res.table()
-	for _, want := range []string{"| creation latency | before: fixed 5 s | calls | now: 1 s, 1 s, 3 s, then 5 s | calls | now − latency | what-if: first round also issues |", "| 0.05 s |"} {
+	for _, want := range []string{"| creation latency | before: fixed 5 s | calls | now: 1 s, 1 s, 3 s, then 5 s | calls | now − latency |", "| 0.05 s |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
 		}

@@ -13,10 +13,10 @@ import (
 // creator can make happen.
 func TestCreatorRevokedBeforeCreatingHandsOverToCoHolder(t *testing.T) {
 
-	f := withTenant(t)
+	f, ds := withDyingStore(t)
 	a := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
 	b := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-	f.step(tenantA, a.GrantID) // A plans and claims the entry as its creator
+	f.claimOnly(ds, tenantA, a.GrantID) // A plans and claims the entry as its creator
 	f.step(tenantA, b.GrantID) // B joins the creating entry
 	if e := must(f.store.GetLedgerEntry(f.ctx, assignment("alice", acct1, psReadOnly)))(t); e.Issuer != (access.Holder{TenantID: tenantA, GrantID: a.GrantID}) || !e.CreationIssuedAt.IsZero() {
 		t.Fatalf("setup: ledger entry = %+v, want A its issuer, no creation issued yet", e)
@@ -39,9 +39,9 @@ func TestCreatorRevokedBeforeCreatingHandsOverToCoHolder(t *testing.T) {
 // someone else may have made meanwhile, or fails for a missing assignment.
 func TestReleaseNeverDeletesAnAssignmentNeverCreated(t *testing.T) {
 
-	f := withTenant(t)
+	f, ds := withDyingStore(t)
 	r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-	f.step(tenantA, r.GrantID)
+	f.claimOnly(ds, tenantA, r.GrantID)
 	must(f.svc.RevokeGrant(f.ctx, alice, r.GrantID, "not needed", nil))(t)
 	f.deprovision(tenantA, r.GrantID)
 	if g := f.grant(tenantA, r.GrantID); g.Status != access.GrantRevoked {

@@ -206,7 +206,15 @@ func (s *core) advanceCreation(ctx context.Context, t Tenant, g Grant, i int) (G
 		g.Revision++
 		g.UpdatedAt = now
 		touched := TouchedPrincipal{InstanceARN: a.InstanceARN, UserID: a.PrincipalID, ExpiresAt: now.Add(touchedFor)}
-		return g, s.commit(ctx, Change{Grants: []Grant{g}, Ledger: []LedgerEntry{entry}, Touched: []TouchedPrincipal{touched}})
+		if err := s.commit(ctx, Change{Grants: []Grant{g}, Ledger: []LedgerEntry{entry}, Touched: []TouchedPrincipal{touched}}); err != nil {
+			return g, err
+		}
+		if a.State == AssignmentCreating && entry.Issuer == me {
+			// This grant claimed a new entry: issue its creation in the
+			// same step, so access waits for Identity Center alone.
+			return s.advanceCreation(ctx, t, g, i)
+		}
+		return g, nil
 	case AssignmentCreating:
 		entry, err := s.ledger.GetLedgerEntry(ctx, a.Key())
 		switch {

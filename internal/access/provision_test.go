@@ -366,9 +366,9 @@ func TestProvisionInlineExpiry(t *testing.T) {
 
 func TestProvisionRevokedMidway(t *testing.T) {
 	t.Run("before the creation is issued", func(t *testing.T) {
-		f := withTenant(t)
+		f, ds := withDyingStore(t)
 		r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-		f.step(tenantA, r.GrantID)
+		f.claimOnly(ds, tenantA, r.GrantID)
 		must(f.svc.RevokeGrant(f.ctx, alice, r.GrantID, "never mind", nil))(t)
 		if !f.step(tenantA, r.GrantID) {
 			t.Error("ProvisionGrant of a revoking grant is not done")
@@ -386,8 +386,7 @@ func TestProvisionRevokedMidway(t *testing.T) {
 		f := withTenant(t)
 		f.ic.SetPendingPolls(2)
 		r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-		f.step(tenantA, r.GrantID) // claim
-		f.step(tenantA, r.GrantID) // create
+		f.step(tenantA, r.GrantID) // claim and create
 		must(f.svc.RevokeGrant(f.ctx, alice, r.GrantID, "never mind", nil))(t)
 		f.deprovision(tenantA, r.GrantID)
 		if g := f.grant(tenantA, r.GrantID); g.Status != access.GrantRevoked || len(f.ic.Assignments()) != 0 {

@@ -39,6 +39,33 @@ func (s *droppingStore) Commit(ctx context.Context, c access.Change) error {
 	return errors.New("the step died before the write")
 }
 
+// withDyingStore is withTenant on a droppingStore.
+func withDyingStore(t *testing.T) (*fixture, *droppingStore) {
+	t.Helper()
+	ds := &droppingStore{}
+	f := newFixtureOn(t, func(f *fixture) {
+		ds.Store = memstore.New(memstore.WithClock(f.clock.Now))
+		f.store = ds
+	})
+	f.tenant(tenantA, nil)
+	return f, ds
+}
+
+// claimOnly runs a grant's first provisioning step and makes it die once it
+// has claimed its ledger entry, before it records the creation as issued:
+// the grant holds the entry as its issuer and nothing was asked of
+// Identity Center.
+func (f *fixture) claimOnly(ds *droppingStore, tenant, grantID string) {
+	f.t.Helper()
+	ds.armed = true
+	if _, err := f.steps.ProvisionGrant(f.ctx, tenant, grantID); err == nil {
+		f.t.Fatal("the step that died after its claim reported no error")
+	}
+	if ds.armed {
+		f.t.Fatal("the step wrote no creation to die before")
+	}
+}
+
 // A creation issued again after its first issue's operation id was lost can
 // fail while the first one succeeded: the assignment exists, and it is the
 // grant's. Found by `make sim SEED=20 LIFECYCLES=1250` (episode 4; also
@@ -53,9 +80,9 @@ func TestReissuedCreationThatFailsFindsTheFirstOne(t *testing.T) {
 	f.tenant(tenantA, nil)
 	key := assignment("alice", acct1, psReadOnly)
 	r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-	f.step(tenantA, r.GrantID) // plan and claim
 
-	// The first issue succeeds, but its operation id is never recorded.
+	// The first step claims the entry and issues the creation, which
+	// succeeds, but its operation id is never recorded.
 	f.ic.OnCreateAssignment(func(access.Assignment) {
 		f.ic.OnCreateAssignment(nil)
 		ds.armed = true
@@ -120,8 +147,7 @@ func TestFailedReissuesKeepTheCreationInFlight(t *testing.T) {
 	key := assignment("alice", acct1, psReadOnly)
 	f.ic.HoldCreations()
 	r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-	f.step(tenantA, r.GrantID) // plan and claim
-	f.ic.OnCreateAssignment(func(access.Assignment) {
+	f.ic.OnCreateAssignment(func(access.Assignment) { // the step claims, issues, and dies
 		f.ic.OnCreateAssignment(nil)
 		ds.armed = true
 	})

@@ -111,12 +111,14 @@ func TestRevokeMeetingACreationLeavesNothingBehind(t *testing.T) {
 		f.tenant(tenantA, nil)
 		f.ic.HoldCreations()
 		r := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
-		f.step(tenantA, r.GrantID) // plan and claim
 		f.ic.OnCreateAssignment(func(access.Assignment) {
 			f.ic.OnCreateAssignment(nil)
 			must(f.svc.RevokeGrant(f.ctx, alice, r.GrantID, "done already", nil))(t)
 		})
-		_, _ = f.steps.ProvisionGrant(f.ctx, tenantA, r.GrantID) // issues the creation; the revoke lands meanwhile
+		_, _ = f.steps.ProvisionGrant(f.ctx, tenantA, r.GrantID) // claims and issues the creation; the revoke lands meanwhile
+		if f.ic.Calls("CreateAssignment") != 1 {
+			t.Fatal("setup: the first step issued no creation")
+		}
 
 		for range 3 { // Identity Center is still creating the assignment
 			done, err := f.steps.DeprovisionGrant(f.ctx, tenantA, r.GrantID)
