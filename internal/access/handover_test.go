@@ -17,7 +17,7 @@ func TestCreatorRevokedBeforeCreatingHandsOverToCoHolder(t *testing.T) {
 	a := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
 	b := must(f.svc.CreateRequest(f.ctx, alice, readOnly(acct1), nil))(t)
 	f.claimOnly(ds, tenantA, a.GrantID) // A plans and claims the entry as its creator
-	f.step(tenantA, b.GrantID) // B joins the creating entry
+	f.step(tenantA, b.GrantID)          // B joins the creating entry
 	if e := must(f.store.GetLedgerEntry(f.ctx, assignment("alice", acct1, psReadOnly)))(t); e.Issuer != (access.Holder{TenantID: tenantA, GrantID: a.GrantID}) || !e.CreationIssuedAt.IsZero() {
 		t.Fatalf("setup: ledger entry = %+v, want A its issuer, no creation issued yet", e)
 	}
