@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -293,7 +294,40 @@ func TestFunctionsLinkOnlyTheirHandler(t *testing.T) {
 					t.Errorf("%s links %s", tc.fn, s)
 				}
 			}
+			checkInitAllocs(t, bin)
 		})
+	}
+}
+
+// maxInitAllocs is what one of our packages may allocate at init: a few
+// small tables, never a compiled pattern, schema or parsed policy (which
+// belong to first use).
+const maxInitAllocs = 150
+
+// checkInitAllocs runs a built function with GODEBUG=inittrace=1 (and no
+// configuration, so it stops right after init) and fails the test for
+// each of our packages that allocates more than maxInitAllocs at init.
+func checkInitAllocs(t *testing.T, bin string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"GODEBUG=inittrace=1"}
+	out, _ := cmd.CombinedOutput() // it exits non-zero without its configuration
+	seen := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		// init <package> @<t> ms, <d> ms clock, <n> bytes, <m> allocs
+		f := strings.Fields(line)
+		if len(f) != 11 || f[0] != "init" || !strings.HasPrefix(f[1], "github.com/elevate-jit/elevate/") {
+			continue
+		}
+		seen++
+		if n, err := strconv.Atoi(f[9]); err != nil || n > maxInitAllocs {
+			t.Errorf("package %s allocates %s times at init, want at most %d: %s", f[1], f[9], maxInitAllocs, line)
+		}
+	}
+	if seen == 0 {
+		t.Errorf("no init trace of our packages in the output of %s:\n%s", bin, out)
 	}
 }
 

@@ -506,13 +506,25 @@ func actionIn(action, group types.EntityUID) bool {
 	return false
 }
 
-var isoDuration = regexp.MustCompile(`^P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?(?:(\d{1,7})S)?)?$`)
+// isoDuration matches the ISO 8601 durations ParseISODuration reads,
+// compiled on first use (no package init code: see schemaOf).
+var (
+	isoDurationOnce sync.Once
+	isoDurationRE   *regexp.Regexp
+)
+
+func isoDuration() *regexp.Regexp {
+	isoDurationOnce.Do(func() {
+		isoDurationRE = regexp.MustCompile(`^P(?:(\d{1,4})D)?(?:T(?:(\d{1,5})H)?(?:(\d{1,6})M)?(?:(\d{1,7})S)?)?$`)
+	})
+	return isoDurationRE
+}
 
 // ParseISODuration reads an ISO 8601 duration of days, hours, minutes and
 // seconds ("PT30M", "P1DT2H"); years, months, weeks and fractions are not
 // accepted.
 func ParseISODuration(s string) (time.Duration, error) {
-	m := isoDuration.FindStringSubmatch(s)
+	m := isoDuration().FindStringSubmatch(s)
 	if m == nil || s == "P" || strings.HasSuffix(s, "T") {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration of days, hours, minutes and seconds", s)
 	}
