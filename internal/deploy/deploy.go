@@ -79,6 +79,10 @@ const (
 	// NeedSweepQueue: send messages to the sweep queue (one per tenant to
 	// sweep).
 	NeedSweepQueue Need = "sweep-queue"
+	// NeedTableStream: receive the table's stream of new images through an
+	// event source mapping (which reads the stream; the function calls
+	// nothing).
+	NeedTableStream Need = "table-stream"
 )
 
 // RateLimitPrefix begins the partition key of every rate-limit counter in
@@ -162,13 +166,13 @@ func (f Function) Environment() []string {
 var (
 	read     = []Need{NeedTableRead, NeedRateLimit}
 	list     = []Need{NeedTableRead, NeedCursorKey, NeedRateLimit}
-	change   = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedRateLimit}
-	decide   = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSendTask, NeedRateLimit}
+	change   = []Need{NeedTableRead, NeedTableWrite, NeedRateLimit}
+	decide   = []Need{NeedTableRead, NeedTableWrite, NeedSendTask, NeedRateLimit}
 	approve  = append([]Need{NeedResolveUsers}, decide...)
-	startWF  = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedOrganizationsRead, NeedRateLimit}
+	startWF  = []Need{NeedTableRead, NeedTableWrite, NeedStartExecution, NeedOrganizationsRead, NeedRateLimit}
 	create   = append([]Need{NeedResolveUsers}, startWF...)
 	evaluate = []Need{NeedTableRead, NeedOrganizationsRead, NeedRateLimit}
-	stepWF   = []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedIdentityCenter, NeedResolveUsers, NeedOrganizationsRead, NeedSchedule, NeedStartExecution}
+	stepWF   = []Need{NeedTableRead, NeedTableWrite, NeedIdentityCenter, NeedResolveUsers, NeedOrganizationsRead, NeedSchedule, NeedStartExecution}
 )
 
 // Functions is every Lambda function of Elevate.
@@ -213,12 +217,16 @@ var Functions = []Function{
 	// tenant) and the sweep queue's consumer (one tenant at a time, no
 	// Identity Center calls).
 	{"wf-attach-token", "", []Need{NeedTableRead, NeedTableWrite, NeedSendTask}},
-	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule}}, // an expired request's reminder and escalation are deleted
+	{"wf-expire-request", "", []Need{NeedTableRead, NeedTableWrite, NeedSchedule}}, // an expired request's reminder and escalation are deleted
 	{"wf-provision", "", stepWF},
 	{"wf-deprovision", "", stepWF},
-	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedSchedule, NeedStartExecution}},
+	{"expiry", "", []Need{NeedTableRead, NeedTableWrite, NeedSchedule, NeedStartExecution}},
 	{"sweeper", "", append([]Need{NeedSendTask, NeedSweepQueue}, stepWF...)},
-	{"sweeper-tenant", "", []Need{NeedTableRead, NeedTableWrite, NeedPublish, NeedStartExecution, NeedSendTask, NeedSchedule}},
+	{"sweeper-tenant", "", []Need{NeedTableRead, NeedTableWrite, NeedStartExecution, NeedSendTask, NeedSchedule}},
+	// The outbox: the table's stream brings it every new audit item, which
+	// it publishes on the event bus. It alone publishes: the functions that
+	// change state write their events into the table in the same commit.
+	{"events-publish", "", []Need{NeedTableStream, NeedPublish}},
 }
 
 // ExtraRoutes are routes a function serves besides its Route; the stack

@@ -82,6 +82,15 @@ func SweeperTenant(w *Wiring) (any, error) {
 	return sweepTenants(meteredSweeper{w.operator, w.meter}, w.Log), nil
 }
 
+// EventsPublish serves the outbox: it publishes the audit events the
+// table's stream brings (publishEvents).
+func EventsPublish(w *Wiring) (any, error) {
+	if w.Ports.Publisher == nil || w.Outbox == nil {
+		return nil, fmt.Errorf("function %s needs an event bus and the table's stream", w.Function.Name)
+	}
+	return publishEvents(w.Ports.Publisher, w.Outbox, w.Log), nil
+}
+
 // workflow is the workflow steps' handlers on this wiring.
 func (w *Wiring) workflow() workflow.Handlers {
 	return workflow.Handlers{Steps: w.steps, Tokens: w.steps, Resumer: w.Resumer, Sweeper: meteredSweeper{w.operator, w.meter}, Log: w.Log}
@@ -127,6 +136,7 @@ func ServesOf(name string) (Serves, error) {
 		"wf-attach-token": WfAttachToken, "wf-expire-request": WfExpireRequest,
 		"wf-provision": WfProvision, "wf-deprovision": WfDeprovision,
 		"expiry": Expiry, "sweeper": Sweeper, "sweeper-tenant": SweeperTenant,
+		"events-publish": EventsPublish,
 	}
 	if s, ok := steps[name]; ok {
 		return s, nil

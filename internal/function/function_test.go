@@ -175,6 +175,8 @@ var linkedBy = map[deploy.Need][]string{
 	// the connect grants of RDS instances.
 	deploy.NeedIdentityCenter: {"ssoadmin", "identitystore", "organizations", "rds", "sts"},
 	deploy.NeedSweepQueue:     {"sqs"},
+	// The stream's items decode with the table's attribute values.
+	deploy.NeedTableStream: {"dynamodb", "dynamodbstreams"},
 }
 
 // TestFunctionsLinkOnlyTheirNeeds keeps the link graph honest: a function
@@ -368,7 +370,7 @@ func TestMissingConfigurationIsNamed(t *testing.T) {
 	if err == nil {
 		t.Fatal("started without configuration")
 	}
-	for _, name := range []string{deploy.EnvTable, deploy.EnvStateMachineARN, deploy.EnvScheduleGroup, deploy.EnvEventBus} {
+	for _, name := range []string{deploy.EnvTable, deploy.EnvStateMachineARN, deploy.EnvScheduleGroup} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}

@@ -57,6 +57,9 @@ type Wiring struct {
 	Resumer workflow.Resumer
 	// JWKSHosts is the operator's allow-list of identity provider hosts.
 	JWKSHosts []string
+	// Outbox decodes the items the table's stream brings (the need
+	// table-stream).
+	Outbox OutboxDecoder
 
 	env    *env
 	meter  meter

@@ -87,6 +87,8 @@ func workflowInput(name string) any {
 		return &events.EventBridgeEvent{}
 	case "sweeper-tenant":
 		return &events.SQSEvent{}
+	case "events-publish":
+		return &events.DynamoDBEvent{}
 	}
 	return nil
 }

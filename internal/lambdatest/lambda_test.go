@@ -592,6 +592,14 @@ func checkWorkflow(t *testing.T, f deploy.Function, d *deployment, body []byte) 
 		if len(res.BatchItemFailures) > 0 {
 			t.Errorf("the tenant sweeper failed messages %v", res.BatchItemFailures)
 		}
+	case "events-publish":
+		var res events.DynamoDBEventResponse
+		if err := strict(body, &res); err != nil {
+			t.Fatalf("the outbox answered %s: %v", body, err)
+		}
+		if len(res.BatchItemFailures) > 0 {
+			t.Errorf("the outbox failed records %v", res.BatchItemFailures)
+		}
 	default:
 		t.Fatalf("no check for workflow function %s", f.Name)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/elevate-jit/elevate/internal/function/needs/stepfunctions"
 	"github.com/elevate-jit/elevate/internal/function/needs/sweepqueue"
 	"github.com/elevate-jit/elevate/internal/function/needs/table"
+	"github.com/elevate-jit/elevate/internal/function/needs/tablestream"
 	"github.com/elevate-jit/elevate/internal/function/webconsole"
 )
 
@@ -39,6 +40,7 @@ const module = "github.com/elevate-jit/elevate"
 var All = []function.Provider{
 	table.Provider, ratelimit.Provider, cursorkey.Provider, stepfunctions.Provider,
 	schedule.Provider, publish.Provider, directory.Provider, identitycenter.Provider, sweepqueue.Provider,
+	tablestream.Provider,
 }
 
 // For returns the providers of a function's needs.
@@ -140,6 +142,8 @@ func describe(fn deploy.Function) string {
 		return "is the sweeper, run on a fixed rate"
 	case fn.Name == "sweeper-tenant":
 		return "sweeps the tenants the sweeper hands to the sweep queue"
+	case fn.Name == "events-publish":
+		return "publishes the audit events the table's stream brings (the outbox)"
 	}
 	return "is the workflow step " + fn.Name
 }

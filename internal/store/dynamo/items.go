@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -325,6 +326,32 @@ type auditItem struct {
 	ObjectID   string `dynamodbav:"object_id,omitempty"`
 	Details    string `dynamodbav:"details,omitempty"`
 	ExpiresAt  string `dynamodbav:"expires_at,omitempty"`
+	// Outbox marks the item as an event to publish: the table's stream
+	// hands the events-publish function only the items it marks
+	// (OutboxAttribute is OutboxEvent).
+	Outbox string `dynamodbav:"outbox"`
+}
+
+// The outbox marker: every audit item carries OutboxAttribute set to
+// OutboxEvent, so that the stream's event source mapping can pass on the
+// new audit items and nothing else (its filters match attribute values,
+// not key suffixes).
+const (
+	OutboxAttribute = "outbox"
+	OutboxEvent     = "event"
+)
+
+// AuditEventOf decodes the new image of an item the table's stream carries,
+// which must be an audit item (its outbox attribute says so).
+func AuditEventOf(image map[string]types.AttributeValue) (access.AuditEvent, error) {
+	var it auditItem
+	if err := unmarshal(image, &it); err != nil {
+		return access.AuditEvent{}, err
+	}
+	if it.Outbox != OutboxEvent || !strings.HasSuffix(it.PK, "#AUDIT") {
+		return access.AuditEvent{}, fmt.Errorf("dynamo: item %s/%s is not an audit event", it.PK, it.SK)
+	}
+	return auditFromItem(it)
 }
 
 type policyItem struct {
@@ -776,7 +803,7 @@ func auditToItem(e access.AuditEvent) (auditItem, error) {
 		keys: keys{PK: auditPK(e.TenantID), SK: sortKey(e.At, e.ID), TTL: ttlOf(e.ExpiresAt)},
 		ID:   e.ID, TenantID: e.TenantID, At: formatTime(e.At), ActorID: e.ActorID, ActorKind: string(e.ActorKind),
 		Action: e.Action, Severity: string(e.Severity), ObjectType: e.ObjectType, ObjectID: e.ObjectID,
-		Details: details, ExpiresAt: formatTime(e.ExpiresAt),
+		Details: details, ExpiresAt: formatTime(e.ExpiresAt), Outbox: OutboxEvent,
 	}, nil
 }
 

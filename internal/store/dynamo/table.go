@@ -22,8 +22,8 @@ type TableAPI interface {
 // tableActiveTimeout bounds the wait for a new table to become active.
 const tableActiveTimeout = 5 * time.Minute
 
-// CreateTable creates the store's table with every index, billed on demand,
-// waits until it is active, and turns on TTL on the attribute "ttl". A table
+// CreateTable creates the store's table with every index and a stream of
+// new images, billed on demand, waits until it is active, and turns on TTL on the attribute "ttl". A table
 // that already exists is left as it is, apart from turning TTL on; its key
 // schema is not checked.
 func CreateTable(ctx context.Context, client TableAPI, table string) error {
@@ -38,6 +38,9 @@ func CreateTable(ctx context.Context, client TableAPI, table string) error {
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{s(attrPK), s(attrSK), s(attrGSK), s(idxKeyID.pk), s(idxExpiry.pk), s(attrExpirySK), s(idxUpdated.pk), s(attrUpdatedSK)},
 		KeySchema:            []types.KeySchemaElement{key(attrPK, types.KeyTypeHash), key(attrSK, types.KeyTypeRange)},
+		// The stream carries new audit items to the events-publish function
+		// (the outbox: an event is published once its commit landed).
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
 	}
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
 	for _, ix := range sortedIndexes {
