@@ -17,12 +17,18 @@ import (
 const (
 	AlarmDeadLetters        = "dead-letters"
 	AlarmSweepDeadLetters   = "sweep-dead-letters"
+	AlarmOutboxDeadLetters  = "outbox-dead-letters"
+	AlarmOutboxLag          = "outbox-lag"
 	AlarmRevocationFailures = "revocation-failures"
 	AlarmWorkflowFailed     = "workflow-failed"
 	AlarmAPIServerErrors    = "api-5xx"
 	// AlarmFunctionErrors is followed by "-<function>".
 	AlarmFunctionErrors = "errors"
 )
+
+// OutboxLagMillis is the outbox's iterator age, in milliseconds, at which
+// its alarm goes off: events five minutes late.
+const OutboxLagMillis = 5 * 60 * 1000
 
 // RevocationFailureMetric is the metric the revocation-failure filters
 // write, in the namespace "Elevate/<stack name>".
@@ -113,6 +119,23 @@ func (s *Stack) alarms() {
 		s.SweepDeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 		}), 1)
+
+	alarm("OutboxDeadLettersAlarm", AlarmOutboxDeadLetters,
+		"Events could not be published to the event bus after every retry: their place in the table's stream is in the outbox "+
+			"dead-letter queue. The events are in the audit trail (GET /v1/audit-events); the events-publish function's logs say why.",
+		s.OutboxDeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 1)
+	for _, f := range deploy.Functions {
+		if f.Has(deploy.NeedTableStream) {
+			alarm("OutboxLagAlarm", AlarmOutboxLag,
+				"Events reach the event bus more than five minutes after their commit: the events-publish function is failing or throttled "+
+					"and retrying a batch. Its logs and errors say why; the stream keeps the events for 24 hours.",
+				s.Functions[f.Name].Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{
+					Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+				}), OutboxLagMillis)
+		}
+	}
 
 	namespace := s.metricsNamespace()
 	for _, name := range []string{FnDeprovision, FnSweeper} {

@@ -25,7 +25,14 @@ var needActions = map[deploy.Need][]string{
 	deploy.NeedTableWrite:        {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 	deploy.NeedTableRead:         {"dynamodb:GetItem", "dynamodb:Query"},
 	deploy.NeedSweepQueue:        {"sqs:SendMessage"},
+	// The outbox's event source mapping reads the stream for the function.
+	deploy.NeedTableStream: {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
 }
+
+// outboxFailureActions are what the outbox's event source mapping needs to
+// send a batch it gave up on to its dead-letter queue (its on-failure
+// destination), in the events-publish function's role.
+var outboxFailureActions = []string{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
 // consumeActions are what Lambda's event source mapping needs to read the
 // sweep queue for the sweeper-tenant function: not a need of the function's
@@ -40,8 +47,8 @@ func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
 			checkRateLimitStatement(t, fn, sts)
 			actions := allowed(withoutRateLimit(sts))
 			for need, prefixes := range needActions {
-				if need == deploy.NeedSweepQueue && fn.Name == infra.FnExpiry {
-					continue // its failed events go to the DLQ with sqs:SendMessage (below)
+				if need == deploy.NeedSweepQueue && (fn.Name == infra.FnExpiry || fn.Has(deploy.NeedTableStream)) {
+					continue // its failed events go to a DLQ with sqs:SendMessage (below)
 				}
 				has := slices.Contains(fn.Needs, need)
 				for _, p := range prefixes {
@@ -57,7 +64,8 @@ func TestEachFunctionGetsOnlyItsNeeds(t *testing.T) {
 				known := strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") ||
 					// The expiry function's failed asynchronous events go to the DLQ.
 					fn.Name == infra.FnExpiry && a == "sqs:SendMessage" ||
-					fn.Name == infra.FnSweeperTenant && slices.Contains(consumeActions, a)
+					fn.Name == infra.FnSweeperTenant && slices.Contains(consumeActions, a) ||
+					fn.Has(deploy.NeedTableStream) && slices.Contains(outboxFailureActions, a)
 				for _, prefixes := range needActions {
 					known = known || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(a, p) })
 				}

@@ -39,6 +39,7 @@ import (
 
 	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/store/dynamo"
 	"github.com/elevate-jit/elevate/internal/workflow"
 )
 
@@ -129,6 +130,10 @@ type Stack struct {
 	// to SweepDeadLetterQueue.
 	SweepQueue           awssqs.Queue
 	SweepDeadLetterQueue awssqs.Queue
+	// OutboxDeadLetterQueue receives, from the outbox's event source
+	// mapping, where in the table's stream a batch it could not publish
+	// lies, once its retries are spent.
+	OutboxDeadLetterQueue awssqs.Queue
 	ScheduleGroup        awsscheduler.ScheduleGroup
 	SchedulerRole        awsiam.Role
 	AlarmTopic           awssns.ITopic
@@ -198,6 +203,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Stack, erro
 	}
 	s.schedulerPermissions()
 	s.sweepConsumer()
+	s.outboxConsumer()
 	s.stateMachine()
 	s.api()
 	s.sweeperSchedule()
@@ -308,6 +314,11 @@ func (s *Stack) storage() {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	s.OutboxDeadLetterQueue = awssqs.NewQueue(s.Stack, jsii.String("OutboxDeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
 	s.SweepQueue = awssqs.NewQueue(s.Stack, jsii.String("SweepQueue"), &awssqs.QueueProps{
 		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
@@ -337,6 +348,45 @@ func (s *Stack) sweepConsumer() {
 		MaxConcurrency:          jsii.Number(SweepConcurrency),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
+}
+
+// The outbox's event source mapping: batches of up to OutboxBatchSize new
+// audit items, each retried up to OutboxRetries times (halved on each
+// failure) before its place in the stream goes to the outbox dead-letter
+// queue. One batch per shard at a time keeps a tenant's events in order.
+const (
+	OutboxBatchSize = 100
+	OutboxRetries   = 10
+)
+
+// outboxConsumer makes the table's stream the event source of the functions
+// with the need table-stream (events-publish): only the INSERT of an item
+// marked as an outbox event reaches them (the store marks its audit items),
+// from the stream's oldest record on, so that no event written before the
+// mapping existed is skipped. The mapping grants the function the stream's
+// read actions.
+func (s *Stack) outboxConsumer() {
+	for _, f := range deploy.Functions {
+		if !f.Has(deploy.NeedTableStream) {
+			continue
+		}
+		s.Functions[f.Name].AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Table, &awslambdaeventsources.DynamoEventSourceProps{
+			StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+			BatchSize:               jsii.Number(OutboxBatchSize),
+			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(0)),
+			ParallelizationFactor:   jsii.Number(1),
+			BisectBatchOnError:      jsii.Bool(true),
+			RetryAttempts:           jsii.Number(OutboxRetries),
+			ReportBatchItemFailures: jsii.Bool(true),
+			OnFailure:               awslambdaeventsources.NewSqsDlq(s.OutboxDeadLetterQueue),
+			Filters: &[]*map[string]any{awslambda.FilterCriteria_Filter(&map[string]any{
+				"eventName": awslambda.FilterRule_IsEqual("INSERT"),
+				"dynamodb": map[string]any{"NewImage": map[string]any{
+					dynamo.OutboxAttribute: map[string]any{"S": awslambda.FilterRule_IsEqual(dynamo.OutboxEvent)},
+				}},
+			})},
+		}))
+	}
 }
 
 // identityCenterCheck fails the deployment, before any function exists,

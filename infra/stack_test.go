@@ -503,6 +503,8 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	check(infra.AlarmDeadLetters, "ApproximateNumberOfMessagesVisible")
+	check(infra.AlarmOutboxDeadLetters, "ApproximateNumberOfMessagesVisible")
+	check(infra.AlarmOutboxLag, "IteratorAge")
 	check(infra.AlarmRevocationFailures, infra.RevocationFailureMetric)
 	check(infra.AlarmWorkflowFailed, "ExecutionsFailed")
 	for _, fn := range deploy.Functions {
@@ -714,12 +716,9 @@ func TestSweepQueue(t *testing.T) {
 	if q["VisibilityTimeout"] != 360.0 || q["SqsManagedSseEnabled"] != true {
 		t.Errorf("sweep queue = %v, want a 360 s visibility timeout (six times the consumer's) and SSE", q)
 	}
-	var mappings []map[string]any
-	for _, m := range f.resources("AWS::Lambda::EventSourceMapping") {
-		mappings = append(mappings, props(m))
-	}
+	mappings := f.mappingsOf(t, infra.FnSweeperTenant)
 	if len(mappings) != 1 {
-		t.Fatalf("%d event source mappings, want the sweep queue's", len(mappings))
+		t.Fatalf("%d event source mappings of %s, want the sweep queue's", len(mappings), infra.FnSweeperTenant)
 	}
 	m := mappings[0]
 	if !jsonEqual(m["EventSourceArn"], getAtt(queue, "Arn")) || !jsonEqual(m["FunctionName"], ref(f.functionID(t, infra.FnSweeperTenant))) ||
@@ -752,5 +751,81 @@ func TestSweepQueue(t *testing.T) {
 	}
 	if !alarmed {
 		t.Error("no alarm on the sweep dead-letter queue")
+	}
+}
+
+// mappingsOf are the event source mappings of a function.
+func (f *fixture) mappingsOf(t *testing.T, fn string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, m := range f.resources("AWS::Lambda::EventSourceMapping") {
+		if p := props(m); jsonEqual(p["FunctionName"], ref(f.functionID(t, fn))) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestOutbox checks the outbox: the table streams new images, and the one
+// function with the need table-stream receives only the INSERTs of items
+// marked as events, from the stream's start, with batch item failures, a
+// bisecting retry and the outbox dead-letter queue (alarmed); no other
+// function has a mapping on the stream or may publish.
+func TestOutbox(t *testing.T) {
+	f := stack(t)
+	table := props(f.resource(t, f.idOf(f.stack.Table)))
+	if !jsonEqual(table["StreamSpecification"], map[string]any{"StreamViewType": "NEW_IMAGE"}) {
+		t.Errorf("table stream = %v, want new images", table["StreamSpecification"])
+	}
+	dlq := f.idOf(f.stack.OutboxDeadLetterQueue)
+	var consumers int
+	for _, fn := range deploy.Functions {
+		if fn.Has(deploy.NeedPublish) != fn.Has(deploy.NeedTableStream) {
+			t.Errorf("%s publishes without reading the outbox, or the reverse: %v", fn.Name, fn.Needs)
+		}
+		if !fn.Has(deploy.NeedTableStream) {
+			continue
+		}
+		consumers++
+		ms := f.mappingsOf(t, fn.Name)
+		if len(ms) != 1 {
+			t.Fatalf("%s has %d event source mappings, want the table's stream", fn.Name, len(ms))
+		}
+		m := ms[0]
+		want := map[string]any{
+			"EventSourceArn":                 getAtt(f.idOf(f.stack.Table), "StreamArn"),
+			"StartingPosition":               "TRIM_HORIZON",
+			"BatchSize":                      float64(infra.OutboxBatchSize),
+			"BisectBatchOnFunctionError":     true,
+			"MaximumRetryAttempts":           float64(infra.OutboxRetries),
+			"ParallelizationFactor":          1.0,
+			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+			"DestinationConfig":              map[string]any{"OnFailure": map[string]any{"Destination": getAtt(dlq, "Arn")}},
+			"MaximumBatchingWindowInSeconds": 0.0,
+		}
+		for k, v := range want {
+			if !jsonEqual(m[k], v) {
+				t.Errorf("%s: mapping %s = %v, want %v", fn.Name, k, render(m[k]), render(v))
+			}
+		}
+		var pattern any
+		filters, _ := m["FilterCriteria"].(map[string]any)["Filters"].([]any)
+		if len(filters) != 1 || json.Unmarshal([]byte(filters[0].(map[string]any)["Pattern"].(string)), &pattern) != nil ||
+			!jsonEqual(pattern, map[string]any{"eventName": []any{"INSERT"}, "dynamodb": map[string]any{"NewImage": map[string]any{"outbox": map[string]any{"S": []any{"event"}}}}}) {
+			t.Errorf("%s: mapping filters %s, want the INSERTs of items marked outbox=event", fn.Name, render(m["FilterCriteria"]))
+		}
+	}
+	if consumers != 1 {
+		t.Errorf("%d functions read the outbox, want one", consumers)
+	}
+	alarmed := false
+	for _, a := range f.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if p["AlarmName"] == "Elevate-"+infra.AlarmOutboxDeadLetters {
+			alarmed = strings.Contains(render(p["Dimensions"]), dlq)
+		}
+	}
+	if !alarmed {
+		t.Error("no alarm on the outbox dead-letter queue")
 	}
 }

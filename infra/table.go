@@ -119,6 +119,13 @@ func (s *Stack) table() error {
 	if ttl != "" {
 		props.TimeToLiveAttribute = jsii.String(ttl)
 	}
+	if st := def.StreamSpecification; st != nil && aws.ToBool(st.StreamEnabled) {
+		// The outbox's stream (events-publish): the store asks for new images.
+		if st.StreamViewType != types.StreamViewTypeNewImage {
+			return fmt.Errorf("the store's table streams %q; the stack deploys new images only", st.StreamViewType)
+		}
+		props.Stream = awsdynamodb.StreamViewType_NEW_IMAGE
+	}
 	s.Table = awsdynamodb.NewTable(s.Stack, jsii.String("Table"), props)
 
 	for _, g := range def.GlobalSecondaryIndexes {
