@@ -134,9 +134,9 @@ type Stack struct {
 	// mapping, where in the table's stream a batch it could not publish
 	// lies, once its retries are spent.
 	OutboxDeadLetterQueue awssqs.Queue
-	ScheduleGroup        awsscheduler.ScheduleGroup
-	SchedulerRole        awsiam.Role
-	AlarmTopic           awssns.ITopic
+	ScheduleGroup         awsscheduler.ScheduleGroup
+	SchedulerRole         awsiam.Role
+	AlarmTopic            awssns.ITopic
 	// IdentityCenterCheck fails the deployment when this account and Region
 	// cannot administer the configured Identity Center instance.
 	IdentityCenterCheck customresources.AwsCustomResource
