@@ -106,7 +106,7 @@ func openReview(t Tenant, g *Grant, now time.Time) {
 // approve policies would not have let approve it, 409 once reviewed. An
 // unjustified outcome suspends the grantee's break-glass in the same
 // commit.
-func (s *Service) ReviewGrant(ctx context.Context, p Principal, id string, in ReviewInput) (Grant, error) {
+func (s *Service) ReviewGrant(ctx context.Context, p Principal, id string, in ReviewInput, idem *Idempotency) (Grant, error) {
 	if err := requireRole(p, RoleApprover, "reviewing break-glass grants"); err != nil {
 		return Grant{}, err
 	}
@@ -172,7 +172,8 @@ func (s *Service) ReviewGrant(ctx context.Context, p Principal, id string, in Re
 				c.Audit = append(c.Audit, s.suspendedEvent(t, p, sp, now))
 			}
 		}
-		return g, s.commit(ctx, c)
+		withIdempotency(&c, idem, now, Outcome{Grant: &g})
+		return g, committed(s.commit(ctx, c))
 	})
 }
 
@@ -324,7 +325,7 @@ func (s *Service) ListSuspensions(ctx context.Context, p Principal, page PageReq
 // LiftSuspension lifts a user's break-glass suspension (admins only, with
 // reasoning; audited as break_glass.lifted) and starts their overdue count
 // again: 404 when the user is not suspended.
-func (s *Service) LiftSuspension(ctx context.Context, p Principal, userID, reasoning string) (Suspension, error) {
+func (s *Service) LiftSuspension(ctx context.Context, p Principal, userID, reasoning string, idem *Idempotency) (Suspension, error) {
 	if err := requireRole(p, RoleAdmin, "lifting break-glass suspensions"); err != nil {
 		return Suspension{}, err
 	}
@@ -356,6 +357,7 @@ func (s *Service) LiftSuspension(ctx context.Context, p Principal, userID, reaso
 			"user_id": userID, "reasoning": sp.LiftReasoning, "reason": string(was.Reason), "grant_id": was.GrantID,
 			"suspended_at": was.SuspendedAt.UTC().Format(time.RFC3339),
 		})}}
-		return sp, s.commit(ctx, c)
+		withIdempotency(&c, idem, now, Outcome{Suspension: &sp})
+		return sp, committed(s.commit(ctx, c))
 	})
 }

@@ -416,9 +416,10 @@ type idempotencyItem struct {
 }
 
 type outcomeData struct {
-	Request *requestData `dynamodbav:"request,omitempty"`
-	Grant   *grantData   `dynamodbav:"grant,omitempty"`
-	APIKey  *apiKeyData  `dynamodbav:"api_key,omitempty"`
+	Request    *requestData    `dynamodbav:"request,omitempty"`
+	Grant      *grantData      `dynamodbav:"grant,omitempty"`
+	APIKey     *apiKeyData     `dynamodbav:"api_key,omitempty"`
+	Suspension *suspensionData `dynamodbav:"suspension,omitempty"`
 }
 
 // issuerItem claims a JWT (issuer, audience) pair for a tenant.
@@ -774,6 +775,10 @@ func grantToItem(g access.Grant) (grantItem, error) {
 // and listed in the tenant's GSI1 partition of standings by last change.
 type suspensionItem struct {
 	keys
+	suspensionData
+}
+
+type suspensionData struct {
 	TenantID      string `dynamodbav:"tenant_id"`
 	UserID        string `dynamodbav:"user_id"`
 	Overdue       int    `dynamodbav:"overdue,omitempty"`
@@ -792,14 +797,18 @@ type suspensionItem struct {
 func suspensionToItem(sp access.Suspension) suspensionItem {
 	t := sp.TenantID
 	return suspensionItem{
-		keys:     keys{PK: suspensionPK(t, sp.UserID), SK: skSuspension, GSI1PK: suspensionsAll(t), GSK: sortKey(sp.UpdatedAt, sp.UserID)},
-		TenantID: t, UserID: sp.UserID, Overdue: sp.Overdue, Suspended: sp.Suspended, Reason: string(sp.Reason), GrantID: sp.GrantID,
-		SuspendedAt: formatTime(sp.SuspendedAt), SuspendedBy: sp.SuspendedBy, LiftedAt: formatTime(sp.LiftedAt), LiftedBy: sp.LiftedBy,
-		LiftReasoning: sp.LiftReasoning, Rev: sp.Revision, UpdatedAt: formatTime(sp.UpdatedAt),
+		keys: keys{PK: suspensionPK(t, sp.UserID), SK: skSuspension, GSI1PK: suspensionsAll(t), GSK: sortKey(sp.UpdatedAt, sp.UserID)},
+		suspensionData: suspensionData{TenantID: t, UserID: sp.UserID, Overdue: sp.Overdue, Suspended: sp.Suspended, Reason: string(sp.Reason), GrantID: sp.GrantID,
+			SuspendedAt: formatTime(sp.SuspendedAt), SuspendedBy: sp.SuspendedBy, LiftedAt: formatTime(sp.LiftedAt), LiftedBy: sp.LiftedBy,
+			LiftReasoning: sp.LiftReasoning, Rev: sp.Revision, UpdatedAt: formatTime(sp.UpdatedAt)},
 	}
 }
 
 func suspensionFromItem(it suspensionItem) (access.Suspension, error) {
+	return suspensionFromData(it.suspensionData)
+}
+
+func suspensionFromData(it suspensionData) (access.Suspension, error) {
 	var p times
 	sp := access.Suspension{
 		TenantID: it.TenantID, UserID: it.UserID, Overdue: it.Overdue, Suspended: it.Suspended, Reason: access.SuspensionReason(it.Reason),
@@ -953,6 +962,10 @@ func idempotencyToItem(r access.IdempotencyRecord) (idempotencyItem, error) {
 		d := apiKeyToData(*o.APIKey)
 		it.Outcome.APIKey = &d
 	}
+	if o.Suspension != nil {
+		d := suspensionToItem(*o.Suspension).suspensionData
+		it.Outcome.Suspension = &d
+	}
 	return it, nil
 }
 
@@ -974,6 +987,10 @@ func idempotencyFromItem(it idempotencyItem) (access.IdempotencyRecord, error) {
 	if d := it.Outcome.APIKey; d != nil {
 		v, err := apiKeyFromData(*d)
 		r.Outcome.APIKey, errs = &v, append(errs, err)
+	}
+	if d := it.Outcome.Suspension; d != nil {
+		v, err := suspensionFromData(*d)
+		r.Outcome.Suspension, errs = &v, append(errs, err)
 	}
 	return r, errors.Join(append(errs, p.err)...)
 }

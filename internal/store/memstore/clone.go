@@ -74,6 +74,10 @@ func (c *copier) idempotency(r access.IdempotencyRecord) access.IdempotencyRecor
 		v := cloneAPIKey(*o.APIKey)
 		o.APIKey = &v
 	}
+	if o.Suspension != nil {
+		v := *o.Suspension
+		o.Suspension = &v
+	}
 	return r
 }
 
