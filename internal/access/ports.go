@@ -48,8 +48,8 @@ type Store interface {
 type ReviewFilter struct {
 	// Unannounced keeps reviews not yet announced overdue.
 	Unannounced bool
-	// DueBefore keeps reviews due strictly before it; zero does not filter.
-	DueBefore time.Time
+	// DueBy keeps reviews due at or before it; zero does not filter.
+	DueBy time.Time
 }
 
 // Matches reports whether g's review is pending and passes the filter.
@@ -57,7 +57,7 @@ func (f ReviewFilter) Matches(g Grant) bool {
 	rv := g.Review
 	return rv != nil && rv.Status == ReviewPending &&
 		(!f.Unannounced || rv.OverdueAt.IsZero()) &&
-		(f.DueBefore.IsZero() || rv.DueAt.Before(f.DueBefore))
+		(f.DueBy.IsZero() || !rv.DueAt.After(f.DueBy))
 }
 
 // Change is one atomic write. Each object carries the revision it will have

@@ -470,7 +470,7 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 	// Break-glass reviews past their due time, not yet announced: each is
 	// announced once (review.overdue) and counted against its grantee.
 	if err := eachPage(func(p PageRequest) (Page[Grant], error) {
-		return s.store.ListPendingReviews(ctx, t.ID, ReviewFilter{Unannounced: true, DueBefore: now}, p)
+		return s.store.ListPendingReviews(ctx, t.ID, ReviewFilter{Unannounced: true, DueBy: now}, p)
 	}, func(g Grant) error {
 		done, err := s.markOverdue(ctx, t, g.ID)
 		if done {

@@ -450,8 +450,8 @@ func (s *Store) ListPendingReviews(ctx context.Context, tenantID string, f acces
 		return access.Page[access.Grant]{Items: []access.Grant{}}, nil
 	}
 	var upTo string
-	if !f.DueBefore.IsZero() {
-		upTo = f.DueBefore.UTC().Format(timeLayout)
+	if !f.DueBy.IsZero() {
+		upTo = f.DueBy.UTC().Format(timeLayout) + "$" // after every "<due>#<id>" of that time
 	}
 	src := func(announced bool) source {
 		return source{index: idxUpdated.name, pk: idxUpdated.pk, sk: attrUpdatedSK, value: reviewsPending(tenantID, announced), upTo: upTo}

@@ -9,7 +9,7 @@ import (
 
 // testPendingReviews checks ListPendingReviews: grants whose review is
 // pending, earliest due first, of one tenant; Unannounced leaves out those
-// announced overdue and DueBefore those due later; a recorded review leaves
+// announced overdue and DueBy those due after it; a recorded review leaves
 // the list.
 func testPendingReviews(t *testing.T, s access.Store) {
 	base := now()
@@ -25,6 +25,7 @@ func testPendingReviews(t *testing.T, s access.Store) {
 	}
 	early := at(a, -time.Hour, true)
 	mid := at(a, -10*time.Minute, false)
+	exact := at(a, 0, false)
 	late := at(a, time.Hour, false)
 	at(b, -time.Hour, false) // another tenant
 	plain := newGrant(a, base)
@@ -37,11 +38,11 @@ func testPendingReviews(t *testing.T, s access.Store) {
 	all := walk(t, 1, false, func(p access.PageRequest) (access.Page[access.Grant], error) {
 		return s.ListPendingReviews(t.Context(), a, access.ReviewFilter{}, p)
 	}, grantID)
-	sameIDs(t, "ListPendingReviews (earliest due first)", []string{early.ID, mid.ID, late.ID}, all)
+	sameIDs(t, "ListPendingReviews (earliest due first)", []string{early.ID, mid.ID, exact.ID, late.ID}, all)
 	due := walk(t, 1, true, func(p access.PageRequest) (access.Page[access.Grant], error) {
-		return s.ListPendingReviews(t.Context(), a, access.ReviewFilter{Unannounced: true, DueBefore: base}, p)
+		return s.ListPendingReviews(t.Context(), a, access.ReviewFilter{Unannounced: true, DueBy: base}, p)
 	}, grantID)
-	sameIDs(t, "ListPendingReviews (unannounced, due before now)", []string{mid.ID}, due)
+	sameIDs(t, "ListPendingReviews (unannounced, due by now)", []string{mid.ID, exact.ID}, due)
 	got, err := s.ListPendingReviews(t.Context(), a, access.ReviewFilter{}, access.PageRequest{Limit: 10})
 	if err != nil || len(got.Items) == 0 {
 		t.Fatalf("ListPendingReviews: %v", err)
