@@ -254,19 +254,19 @@ func (s *core) markOverdue(ctx context.Context, t Tenant, grantID string) (bool,
 			return false, err
 		}
 		sp.Overdue++
-		sp.Revision++
-		sp.UpdatedAt = now
 		actor := systemActor(t.ID)
-		c := Change{Grants: []Grant{g}, Suspensions: []Suspension{sp}, Audit: []AuditEvent{s.audit(t, actor, now, AuditReviewOverdue, "grant", g.ID, SeverityHigh, map[string]any{
+		c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, actor, now, AuditReviewOverdue, "grant", g.ID, SeverityHigh, map[string]any{
 			"request_id": g.RequestID, "grantee_id": g.GranteeID, "due_at": g.Review.DueAt.UTC().Format(time.RFC3339),
 			"overdue_reviews": sp.Overdue,
 		})}}
 		if n := t.Settings.SuspendAfter(); n > 0 && sp.Overdue >= n && !sp.Suspended {
-			sp.Revision-- // suspend counts its own revision
 			suspend(&sp, SuspendedOverdue, g.ID, SystemPrincipalID, now)
-			c.Suspensions[0] = sp
 			c.Audit = append(c.Audit, s.suspendedEvent(t, actor, sp, now))
+		} else {
+			sp.Revision++
+			sp.UpdatedAt = now
 		}
+		c.Suspensions = []Suspension{sp}
 		return true, s.commit(ctx, c)
 	})
 }
