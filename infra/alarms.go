@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/metrics"
 )
 
 // Alarm names (after the stack's name and a dash).
@@ -22,6 +23,7 @@ const (
 	AlarmRevocationFailures = "revocation-failures"
 	AlarmWorkflowFailed     = "workflow-failed"
 	AlarmAPIServerErrors    = "api-5xx"
+	AlarmReviewsOverdue     = "reviews-overdue"
 	// AlarmFunctionErrors is followed by "-<function>".
 	AlarmFunctionErrors = "errors"
 )
@@ -164,6 +166,14 @@ func (s *Stack) alarms() {
 	alarm("WorkflowFailedAlarm", AlarmWorkflowFailed,
 		"A workflow execution failed: provisioning or deprovisioning is stuck (the sweeper retries it) or the input was bad.",
 		s.StateMachine.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1)
+
+	alarm("ReviewsOverdueAlarm", AlarmReviewsOverdue,
+		"A break-glass review passed its due time without an outcome (elevate.review.overdue): someone used emergency access "+
+			"and no approver has judged it yet. The reviews inbox (GET /v1/reviews/pending) lists it; the audit trail says whose it is.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(namespace), MetricName: jsii.String(string(metrics.ReviewsOverdue)),
+			Statistic: jsii.String("Sum"), Period: five,
+		}), 1)
 
 	alarm("ApiServerErrorsAlarm", AlarmAPIServerErrors,
 		"The API answered 5xx at least five times in five minutes.",

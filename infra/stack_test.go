@@ -507,6 +507,7 @@ func TestAlarms(t *testing.T) {
 	check(infra.AlarmOutboxLag, "IteratorAge")
 	check(infra.AlarmRevocationFailures, infra.RevocationFailureMetric)
 	check(infra.AlarmWorkflowFailed, "ExecutionsFailed")
+	check(infra.AlarmReviewsOverdue, "ReviewsOverdue")
 	for _, fn := range deploy.Functions {
 		check(infra.AlarmFunctionErrors+"-"+fn.Name, "Errors")
 	}

@@ -47,6 +47,7 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	var g *Grant
 	if applyDecision(&r, dec, t, now) == RequestApproved {
 		g = s.grantFor(r, now)
+		openReview(t, g, now)
 		r.GrantID = g.ID
 	}
 
@@ -58,7 +59,11 @@ func (s *Service) CreateRequest(ctx context.Context, p Principal, in CreateReque
 	c.Audit = append(c.Audit, s.audit(t, p, now, AuditRequestCreated, "request", r.ID, sev, createdDetails(r, dec)))
 	if g != nil {
 		c.Grants = []Grant{*g}
-		c.Audit = append(c.Audit, s.audit(t, p, now, AuditGrantCreated, "grant", g.ID, sev, map[string]any{"request_id": r.ID}))
+		details := map[string]any{"request_id": r.ID}
+		if g.Review != nil {
+			details["review_due_at"] = g.Review.DueAt.UTC().Format(time.RFC3339)
+		}
+		c.Audit = append(c.Audit, s.audit(t, p, now, AuditGrantCreated, "grant", g.ID, sev, details))
 	}
 	withIdempotency(&c, idem, now, Outcome{Request: &r})
 	if err := s.commit(ctx, c); err != nil {
@@ -105,6 +110,10 @@ func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequ
 	if err != nil {
 		return Tenant{}, Request{}, policy.Decision{}, err
 	}
+	suspended, err := s.breakGlassSuspended(ctx, t.ID, in.GranteeID)
+	if err != nil {
+		return Tenant{}, Request{}, policy.Decision{}, err
+	}
 
 	now := s.clock()
 	r := Request{
@@ -114,7 +123,7 @@ func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequ
 		DurationSeconds: in.DurationSeconds, BreakGlass: in.BreakGlass, Metadata: in.Metadata, StartsAt: startsAt(in.StartsAt),
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	dec := s.decideRequest(set, t, p, &r, ancestors, active, now)
+	dec := s.decideRequest(set, t, p, &r, ancestors, active, suspended, now)
 	r.Notices = dec.Notices
 	return t, r, dec, nil
 }

@@ -148,9 +148,12 @@ type Grant struct {
 	// concurrent extensions never both become pending; a marker naming a
 	// request that is no longer pending is simply stale.
 	PendingExtension string
-	Revision         int64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Review is the after-the-fact review of a break-glass grant (nil for
+	// every other grant).
+	Review    *Review
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func (g *Grant) transition(next GrantStatus, now time.Time) error {

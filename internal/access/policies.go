@@ -82,11 +82,12 @@ func policyResource(r Resource, ancestors []string) policy.Resource {
 }
 
 // decideRequest asks the tenant's policies about a would-be request, given
-// the grantee's active grants, and records on it what they saw
-// (Request.Context).
-func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r *Request, ancestors []string, active []policy.ActiveGrant, at time.Time) policy.Decision {
+// the grantee's active grants and whether the grantee's break-glass is
+// suspended, and records on it what they saw (Request.Context).
+func (s *core) decideRequest(set *policy.Set, t Tenant, p Principal, r *Request, ancestors []string, active []policy.ActiveGrant, suspended bool, at time.Time) policy.Decision {
 	req := policyRequest(t, p, *r, ancestors, at)
 	req.ActiveGrants = active
+	req.BreakGlassSuspended = suspended
 	r.Context = decisionContext(t, req)
 	return set.Decide(req)
 }
@@ -144,6 +145,7 @@ func decisionContext(t Tenant, req policy.Request) *DecisionContext {
 	for _, g := range req.ActiveGrants {
 		c.ActiveGrants = append(c.ActiveGrants, ActiveGrantContext(g))
 	}
+	c.BreakGlassSuspended = req.BreakGlassSuspended
 	return c
 }
 
@@ -181,6 +183,7 @@ func replayRequest(r Request) (req policy.Request, complete bool) {
 	for _, g := range c.ActiveGrants {
 		req.ActiveGrants = append(req.ActiveGrants, policy.ActiveGrant(g))
 	}
+	req.BreakGlassSuspended = c.BreakGlassSuspended
 	return req, complete
 }
 

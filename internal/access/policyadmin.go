@@ -161,6 +161,10 @@ func (s *Service) EvaluatePolicies(ctx context.Context, p Principal, in Evaluate
 	if err != nil {
 		return Evaluation{}, err
 	}
-	ev.Decision = s.decideRequest(set, t, Principal{ID: in.PrincipalID, Groups: in.Groups}, &r, ancestors, active, at)
+	suspended, err := s.breakGlassSuspended(ctx, t.ID, grantee)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev.Decision = s.decideRequest(set, t, Principal{ID: in.PrincipalID, Groups: in.Groups}, &r, ancestors, active, suspended, at)
 	return ev, nil
 }

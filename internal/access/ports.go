@@ -33,6 +33,31 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenantID string, p PageRequest) (Page[AuditEvent], error)
 	GetIdempotency(ctx context.Context, s IdempotencyScope) (IdempotencyRecord, error)
 	GetPolicySet(ctx context.Context, tenantID string, version int) (PolicySet, error)
+	// ListPendingReviews lists the grants whose review is not recorded yet,
+	// earliest due first.
+	ListPendingReviews(ctx context.Context, tenantID string, f ReviewFilter, p PageRequest) (Page[Grant], error)
+	// GetSuspension returns a user's break-glass standing (ErrNotFound when
+	// the user has none).
+	GetSuspension(ctx context.Context, tenantID, userID string) (Suspension, error)
+	// ListSuspensions lists the tenant's break-glass standings, lifted ones
+	// included, most recently changed first.
+	ListSuspensions(ctx context.Context, tenantID string, p PageRequest) (Page[Suspension], error)
+}
+
+// ReviewFilter selects pending reviews; the zero filter selects all.
+type ReviewFilter struct {
+	// Unannounced keeps reviews not yet announced overdue.
+	Unannounced bool
+	// DueBy keeps reviews due at or before it; zero does not filter.
+	DueBy time.Time
+}
+
+// Matches reports whether g's review is pending and passes the filter.
+func (f ReviewFilter) Matches(g Grant) bool {
+	rv := g.Review
+	return rv != nil && rv.Status == ReviewPending &&
+		(!f.Unannounced || rv.OverdueAt.IsZero()) &&
+		(f.DueBy.IsZero() || !rv.DueAt.After(f.DueBy))
 }
 
 // Change is one atomic write. Each object carries the revision it will have
@@ -50,7 +75,9 @@ type Change struct {
 	Ledger []LedgerEntry
 	// Touched records users Elevate assigned something to; a record is
 	// written whatever is stored (it only moves ExpiresAt).
-	Touched     []TouchedPrincipal
+	Touched []TouchedPrincipal
+	// Suspensions are users' break-glass standings (revision rule as above).
+	Suspensions []Suspension
 	Audit       []AuditEvent
 	Idempotency *IdempotencyRecord
 }

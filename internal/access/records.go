@@ -109,6 +109,8 @@ type Outcome struct {
 	Request *Request
 	Grant   *Grant
 	APIKey  *APIKey
+	// Suspension is the outcome of lifting a break-glass suspension.
+	Suspension *Suspension
 }
 
 // PolicySet is one version of a tenant's Cedar policy set.

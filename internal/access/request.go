@@ -167,6 +167,9 @@ type DecisionContext struct {
 	// separation-of-duties policies saw (none when the set had no @sod
 	// policy).
 	ActiveGrants []ActiveGrantContext
+	// BreakGlassSuspended is context.break_glass_suspended: the grantee's
+	// break-glass was suspended.
+	BreakGlassSuspended bool
 }
 
 // ActiveGrantContext is one of the grantee's active grants as the policies

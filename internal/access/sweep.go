@@ -95,8 +95,11 @@ type SweepReport struct {
 	GrantsExpired   int
 	GrantsRestarted int
 	// GrantsStarted counts scheduled grants found past their start.
-	GrantsStarted       int
-	RequestsExpired     int
+	GrantsStarted   int
+	RequestsExpired int
+	// ReviewsOverdue counts break-glass reviews this sweep found past their
+	// due time and announced (review.overdue).
+	ReviewsOverdue      int
 	OrphansReleased     int
 	AssignmentsMissing  int
 	AssignmentsRepaired int
@@ -463,6 +466,19 @@ func (s *core) sweepTenant(ctx context.Context, ss SweepStore, tenantID string, 
 		return nil
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("stale requests: %w", err))
+	}
+	// Break-glass reviews past their due time, not yet announced: each is
+	// announced once (review.overdue) and counted against its grantee.
+	if err := eachPage(func(p PageRequest) (Page[Grant], error) {
+		return s.store.ListPendingReviews(ctx, t.ID, ReviewFilter{Unannounced: true, DueBy: now}, p)
+	}, func(g Grant) error {
+		done, err := s.markOverdue(ctx, t, g.ID)
+		if done {
+			rep.ReviewsOverdue++
+		}
+		return err
+	}); err != nil {
+		errs = append(errs, fmt.Errorf("overdue reviews: %w", err))
 	}
 	return errors.Join(errs...)
 }

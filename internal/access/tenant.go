@@ -136,6 +136,37 @@ type Settings struct {
 	// (approval_reminder_percent 0).
 	ReminderPercent int
 	RemindersOff    bool
+	// BreakGlassReview is how long after a break-glass grant is made its
+	// review is due (break_glass_review_seconds); zero means
+	// DefaultBreakGlassReview.
+	BreakGlassReview time.Duration
+	// SuspendAfterOverdue is how many overdue reviews since the last lift
+	// suspend a user's break-glass (break_glass_suspend_after_overdue); zero
+	// means DefaultSuspendAfterOverdue. SuspendOverdueOff (the setting 0)
+	// never suspends for overdue reviews.
+	SuspendAfterOverdue int
+	SuspendOverdueOff   bool
+}
+
+// ReviewAfter is how long after a break-glass grant is made its review is
+// due.
+func (s Settings) ReviewAfter() time.Duration {
+	if s.BreakGlassReview <= 0 {
+		return DefaultBreakGlassReview
+	}
+	return s.BreakGlassReview
+}
+
+// SuspendAfter is how many overdue reviews suspend a user's break-glass; 0
+// means never.
+func (s Settings) SuspendAfter() int {
+	switch {
+	case s.SuspendOverdueOff:
+		return 0
+	case s.SuspendAfterOverdue <= 0:
+		return DefaultSuspendAfterOverdue
+	}
+	return s.SuspendAfterOverdue
 }
 
 // ReminderAfter is how long after a request is made its approvers are
@@ -190,11 +221,20 @@ const (
 	// DefaultReminderPercent reminds approvers half-way through the
 	// approval window (approval_reminder_percent).
 	DefaultReminderPercent = 50
-	DefaultAuditRetention  = 365 * 24 * time.Hour
-	DefaultGroupsClaim     = "groups"
-	MaxApprovalWindow      = 7 * 24 * time.Hour
-	MaxMaxDuration         = 7 * 24 * time.Hour
-	MinAuditRetention      = 24 * time.Hour
+	// DefaultBreakGlassReview and the bounds of break_glass_review_seconds:
+	// how long after a break-glass grant is made its review is due.
+	DefaultBreakGlassReview = 24 * time.Hour
+	MinBreakGlassReview     = 5 * time.Minute
+	MaxBreakGlassReview     = 30 * 24 * time.Hour
+	// DefaultSuspendAfterOverdue and MaxSuspendAfterOverdue bound
+	// break_glass_suspend_after_overdue.
+	DefaultSuspendAfterOverdue = 3
+	MaxSuspendAfterOverdue     = 100
+	DefaultAuditRetention      = 365 * 24 * time.Hour
+	DefaultGroupsClaim         = "groups"
+	MaxApprovalWindow          = 7 * 24 * time.Hour
+	MaxMaxDuration             = 7 * 24 * time.Hour
+	MinAuditRetention          = 24 * time.Hour
 	// DefaultKeyLifetime is how long an API key made for a user lives when
 	// its maker gives no expiry; DefaultMaxKeyLifetime the operator's default
 	// maximum, and MaxMaxKeyLifetime the most an operator may allow.
@@ -303,6 +343,12 @@ func (s Settings) Validate(v Violations) {
 	}
 	if s.ReminderPercent < 0 || s.ReminderPercent > 99 {
 		v.Add("approval_reminder_percent", "must be between 0 (no reminder) and 99")
+	}
+	if s.BreakGlassReview != 0 && (s.BreakGlassReview < MinBreakGlassReview || s.BreakGlassReview > MaxBreakGlassReview) {
+		v.Add("break_glass_review_seconds", "must be between %d and %d", int(MinBreakGlassReview/time.Second), int(MaxBreakGlassReview/time.Second))
+	}
+	if s.SuspendAfterOverdue < 0 || s.SuspendAfterOverdue > MaxSuspendAfterOverdue {
+		v.Add("break_glass_suspend_after_overdue", "must be between 0 (never) and %d", MaxSuspendAfterOverdue)
 	}
 	if s.MaxStartAhead != 0 && (s.MaxStartAhead < time.Minute || s.MaxStartAhead > MaxMaxStartAhead) {
 		v.Add("max_start_ahead_seconds", "must be between 60 and %d", int(MaxMaxStartAhead/time.Second))

@@ -204,6 +204,11 @@ type TenantPatch struct {
 	// ReminderPercent is the reminder's point of the approval window; 0
 	// turns reminders off.
 	ReminderPercent *int
+	// BreakGlassReview is break_glass_review_seconds.
+	BreakGlassReview *time.Duration
+	// SuspendAfterOverdue is break_glass_suspend_after_overdue; 0 never
+	// suspends for overdue reviews.
+	SuspendAfterOverdue *int
 	// AllowedRoots narrows the boundary's roots; an empty list means all of
 	// them again.
 	AllowedRoots *[]string
@@ -409,6 +414,10 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	if p.ReminderPercent != nil {
 		st.ReminderPercent, st.RemindersOff = *p.ReminderPercent, *p.ReminderPercent == 0
 	}
+	setIf(&st.BreakGlassReview, p.BreakGlassReview)
+	if p.SuspendAfterOverdue != nil {
+		st.SuspendAfterOverdue, st.SuspendOverdueOff = *p.SuspendAfterOverdue, *p.SuspendAfterOverdue == 0
+	}
 	if p.AllowedRoots != nil {
 		st.AllowedRoots = slices.Clone(*p.AllowedRoots)
 		if slices.Equal(st.AllowedRoots, t.Boundary.AllowedRoots) {
@@ -443,6 +452,8 @@ func (p TenantPatch) fields() []string {
 	add(p.MaxGrantLifetime != nil, "max_grant_lifetime_seconds")
 	add(p.MaxStartAhead != nil, "max_start_ahead_seconds")
 	add(p.ReminderPercent != nil, "approval_reminder_percent")
+	add(p.BreakGlassReview != nil, "break_glass_review_seconds")
+	add(p.SuspendAfterOverdue != nil, "break_glass_suspend_after_overdue")
 	return f
 }
 
@@ -481,6 +492,10 @@ func settingsDetails(t Tenant, fields []string) map[string]any {
 			out[f] = int64(st.StartAhead() / time.Second)
 		case "approval_reminder_percent":
 			out[f] = st.Reminder()
+		case "break_glass_review_seconds":
+			out[f] = int64(st.ReviewAfter() / time.Second)
+		case "break_glass_suspend_after_overdue":
+			out[f] = st.SuspendAfter()
 		}
 	}
 	return out

@@ -86,6 +86,11 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 		pct := int(min(max(*n, -1), 100)) // out of range stays out of range, for the domain to name
 		patch.ReminderPercent = &pct
 	}
+	patch.BreakGlassReview = seconds(in.BreakGlassReviewSeconds, time.Second)
+	if n := in.BreakGlassSuspendAfter; n != nil {
+		c := int(min(max(*n, -1), access.MaxSuspendAfterOverdue+1)) // out of range stays out of range
+		patch.SuspendAfterOverdue = &c
+	}
 	patch.Boundary.MaxDuration = seconds(in.MaxDurationCeilingSeconds, time.Second)
 	patch.Boundary.MinAuditRetention = seconds(in.AuditRetentionFloorDays, 24*time.Hour)
 	patch.Boundary.MaxKeyLifetime = seconds(in.APIKeyMaxLifetimeDays, 24*time.Hour)

@@ -36,6 +36,7 @@ func AllRoutes() []Route {
 		ApikeysCreate(), ApikeysList(), ApikeysGet(), ApikeysDelete(),
 		AuditList(),
 		PoliciesGet(), PoliciesPut(), PoliciesVersion(), PoliciesEvaluate(), PoliciesBacktest(),
+		ReviewsPending(), GrantsReview(), SuspensionsList(), SuspensionsLift(),
 	}
 }
 
@@ -160,4 +161,20 @@ func PoliciesEvaluate() Route {
 
 func PoliciesBacktest() Route {
 	return route("POST /v1/policies/backtest", access.RoleAdmin, "backtesting policies", func(a *API) handlerFunc { return a.backtestPolicies })
+}
+
+func ReviewsPending() Route {
+	return route("GET /v1/reviews/pending", access.RoleApprover, "the reviews inbox", func(a *API) handlerFunc { return a.listPendingReviews })
+}
+
+func GrantsReview() Route {
+	return route("POST /v1/grants/{id}/review", access.RoleApprover, "reviewing break-glass grants", func(a *API) handlerFunc { return a.reviewGrant })
+}
+
+func SuspensionsList() Route {
+	return route("GET /v1/break-glass/suspensions", access.RoleAdmin, "listing break-glass suspensions", func(a *API) handlerFunc { return a.listSuspensions })
+}
+
+func SuspensionsLift() Route {
+	return route("POST /v1/break-glass/suspensions/{user_id}/lift", access.RoleAdmin, "lifting break-glass suspensions", func(a *API) handlerFunc { return a.liftSuspension })
 }

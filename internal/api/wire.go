@@ -109,8 +109,35 @@ type grantJSON struct {
 	Assignments     []assignmentJSON `json:"assignments"`
 	Notices         []string         `json:"notices"`
 	Metadata        map[string]any   `json:"metadata"`
+	Review          *reviewJSON      `json:"review"`
 	CreatedAt       time.Time        `json:"created_at"`
 	UpdatedAt       time.Time        `json:"updated_at"`
+}
+
+// reviewJSON is a break-glass grant's review.
+type reviewJSON struct {
+	Status     string     `json:"status"`
+	DueAt      time.Time  `json:"due_at"`
+	Overdue    bool       `json:"overdue"`
+	OverdueAt  *time.Time `json:"overdue_at"`
+	ReviewerID *string    `json:"reviewer_id"`
+	Reasoning  *string    `json:"reasoning"`
+	ReviewedAt *time.Time `json:"reviewed_at"`
+}
+
+// suspensionJSON is a user's break-glass standing.
+type suspensionJSON struct {
+	UserID         string     `json:"user_id"`
+	Suspended      bool       `json:"suspended"`
+	Reason         *string    `json:"reason"`
+	GrantID        *string    `json:"grant_id"`
+	SuspendedAt    *time.Time `json:"suspended_at"`
+	SuspendedBy    *string    `json:"suspended_by"`
+	OverdueReviews int        `json:"overdue_reviews"`
+	LiftedAt       *time.Time `json:"lifted_at"`
+	LiftedBy       *string    `json:"lifted_by"`
+	LiftReasoning  *string    `json:"lift_reasoning"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 type apiKeyJSON struct {
@@ -180,6 +207,8 @@ type tenantJSON struct {
 	MaxGrantLifetimeSeconds      int64              `json:"max_grant_lifetime_seconds"`
 	MaxStartAheadSeconds         int64              `json:"max_start_ahead_seconds"`
 	ApprovalReminderPercent      int                `json:"approval_reminder_percent"`
+	BreakGlassReviewSeconds      int64              `json:"break_glass_review_seconds"`
+	BreakGlassSuspendAfter       int                `json:"break_glass_suspend_after_overdue"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      int64              `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        int64              `json:"api_key_max_lifetime_days"`
@@ -238,6 +267,11 @@ type reasoningBody struct {
 	Reasoning *string `json:"reasoning"`
 }
 
+type reviewBody struct {
+	Outcome   *string `json:"outcome"`
+	Reasoning *string `json:"reasoning"`
+}
+
 type createGrantBody struct {
 	GranteeID *string        `json:"grantee_id"`
 	Resource  *resourceJSON  `json:"resource"`
@@ -287,6 +321,8 @@ type tenantPatchBody struct {
 	MaxGrantLifetimeSeconds      *int64                   `json:"max_grant_lifetime_seconds"`
 	MaxStartAheadSeconds         *int64                   `json:"max_start_ahead_seconds"`
 	ApprovalReminderPercent      *int64                   `json:"approval_reminder_percent"`
+	BreakGlassReviewSeconds      *int64                   `json:"break_glass_review_seconds"`
+	BreakGlassSuspendAfter       *int64                   `json:"break_glass_suspend_after_overdue"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
 	AuditRetentionFloorDays      *int64                   `json:"audit_retention_floor_days"`
 	APIKeyMaxLifetimeDays        *int64                   `json:"api_key_max_lifetime_days"`
@@ -363,8 +399,28 @@ func fromGrant(g access.Grant) grantJSON {
 		Resource: fromResource(g.Resource), Action: g.Action, Status: string(g.Status), DurationSeconds: g.DurationSeconds,
 		BreakGlass: g.BreakGlass, StartsAt: optTime(g.StartsAt), ExpiresAt: optTime(g.ExpiresAt), Extensions: g.Extensions, GrantedAt: optTime(g.GrantedAt),
 		RevokedAt: optTime(g.RevokedAt), RevokedBy: optString(g.RevokedBy), Reasoning: optString(g.Reasoning),
-		Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata),
+		Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata), Review: fromReview(g.Review),
 		CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC(),
+	}
+}
+
+// fromReview is a grant's review as shown; overdue is true once the
+// sweeper announced it, until it is recorded.
+func fromReview(rv *access.Review) *reviewJSON {
+	if rv == nil {
+		return nil
+	}
+	return &reviewJSON{
+		Status: string(rv.Status), DueAt: rv.DueAt.UTC(), Overdue: rv.Status == access.ReviewPending && !rv.OverdueAt.IsZero(),
+		OverdueAt: optTime(rv.OverdueAt), ReviewerID: optString(rv.ReviewerID), Reasoning: optString(rv.Reasoning), ReviewedAt: optTime(rv.ReviewedAt),
+	}
+}
+
+func fromSuspension(sp access.Suspension) suspensionJSON {
+	return suspensionJSON{
+		UserID: sp.UserID, Suspended: sp.Suspended, Reason: optString(string(sp.Reason)), GrantID: optString(sp.GrantID),
+		SuspendedAt: optTime(sp.SuspendedAt), SuspendedBy: optString(sp.SuspendedBy), OverdueReviews: sp.Overdue,
+		LiftedAt: optTime(sp.LiftedAt), LiftedBy: optString(sp.LiftedBy), LiftReasoning: optString(sp.LiftReasoning), UpdatedAt: sp.UpdatedAt.UTC(),
 	}
 }
 
@@ -404,6 +460,8 @@ func fromTenant(t access.Tenant) tenantJSON {
 		MaxGrantLifetimeSeconds:      int64(s.GrantLifetime() / time.Second),
 		MaxStartAheadSeconds:         int64(s.StartAhead() / time.Second),
 		ApprovalReminderPercent:      s.Reminder(),
+		BreakGlassReviewSeconds:      int64(s.ReviewAfter() / time.Second),
+		BreakGlassSuspendAfter:       s.SuspendAfter(),
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),
 		AuditRetentionFloorDays:      int64(b.MinAuditRetention / (24 * time.Hour)),
 		APIKeyMaxLifetimeDays:        int64(b.MaxKeyLifetime / (24 * time.Hour)),

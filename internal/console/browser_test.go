@@ -297,6 +297,32 @@ func TestConsoleWalk(t *testing.T) {
 	w.until("the Admin grant to end", `[...document.querySelectorAll('#grants tr[data-grant]')].some(tr => tr.innerText.includes('210987654321') && /revok/.test(tr.innerText))`)
 	w.signOut()
 
+	// The requester (on call, with her API key) breaks glass; the approver
+	// finds it unjustified from the reviews page, which suspends her
+	// break-glass.
+	bg, _ := http.NewRequest("POST", srv.URL+"/v1/requests", strings.NewReader(
+		`{"resource":{"type":"aws_account","id":"210987654321"},"action":"Admin","duration_seconds":1800,"justification":"SEV-2: checkout down","break_glass":true}`))
+	bg.Header.Set("Content-Type", "application/json")
+	bg.Header.Set("X-Tenant-ID", acme.ID)
+	bg.Header.Set("X-API-Key", acme.Keys.Requester)
+	res, err = http.DefaultClient.Do(bg)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("break-glass request: %v %v", err, res.Status)
+	}
+	res.Body.Close()
+	w.signIn(acme.ID, "carol")
+	w.visit("#/reviews")
+	w.contains("main", "Admin on aws_account · 210987654321")
+	w.contains("main", "Review due")
+	w.screenshot("04b-reviews")
+	w.click("article[data-review] button.danger")
+	w.contains("#alert", "reasoning")
+	w.set("textarea[id^=review-reason-]", "No incident matched SEV-2")
+	w.click("article[data-review] button.danger")
+	w.contains("#alert", "unjustified")
+	w.contains("main", "No break-glass grant waits for your review")
+	w.signOut()
+
 	// An admin edits the policies: a syntax error is shown at its line,
 	// the fix validates, a dry run of the draft, then the save.
 	w.signIn(acme.ID, "ada")
@@ -325,9 +351,19 @@ func TestConsoleWalk(t *testing.T) {
 	w.contains("#policy-diff", "+ @id(\"no-admin-on-sandbox\")")
 	w.screenshot("06-policies")
 
+	// The admin lifts the requester's break-glass suspension.
+	w.visit("#/reviews")
+	w.contains("main", "Suspended break-glass")
+	w.contains("article[data-suspension]", "an unjustified review")
+	w.screenshot("06b-suspensions")
+	w.set("textarea[id^=lift-reason-]", "Talked it through with alice")
+	w.click("article[data-suspension] button")
+	w.contains("#alert", "no longer suspended")
+	w.contains("main", "Nobody's break-glass is suspended")
+
 	// The audit trail shows it all.
 	w.visit("#/audit")
-	for _, action := range []string{"policy.updated", "request.created", "request.approved", "grant.revoked"} {
+	for _, action := range []string{"policy.updated", "request.created", "request.approved", "grant.revoked", "grant.reviewed", "break_glass.suspended", "break_glass.lifted"} {
 		w.contains("#audit", action)
 	}
 	w.screenshot("07-audit")

@@ -207,6 +207,10 @@ var Functions = []Function{
 	{"apikeys-get", "GET /v1/api-keys/{id}", read},
 	{"apikeys-delete", "DELETE /v1/api-keys/{id}", change},
 	{"audit-list", "GET /v1/audit-events", list},
+	{"reviews-pending", "GET /v1/reviews/pending", append([]Need{NeedResolveUsers}, list...)},
+	{"grants-review", "POST /v1/grants/{id}/review", append([]Need{NeedResolveUsers}, change...)}, // the reviewer is resolved, as an approver is
+	{"suspensions-list", "GET /v1/break-glass/suspensions", list},
+	{"suspensions-lift", "POST /v1/break-glass/suspensions/{user_id}/lift", change},
 	{"openapi", "GET /openapi.json", nil},
 	// The web console: GET / and, in ExtraRoutes, everything under
 	// /console/. Like openapi it needs nothing.

@@ -67,14 +67,23 @@ type meteredSweeper struct {
 
 func (s meteredSweeper) Sweep(ctx context.Context) (access.SweepReport, error) {
 	rep, err := s.sweeper.Sweep(ctx)
-	s.meter.put(ctx, metrics.SweeperRepairs, float64(repairs(rep)), nil)
+	s.count(ctx, rep, nil)
 	return rep, err
 }
 
 func (s meteredSweeper) SweepTenant(ctx context.Context, tenantID string) (access.SweepReport, error) {
 	rep, err := s.sweeper.SweepTenant(ctx, tenantID)
-	s.meter.put(ctx, metrics.SweeperRepairs, float64(repairs(rep)), nil)
+	s.count(ctx, rep, map[string]string{"tenant_id": tenantID})
 	return rep, err
+}
+
+// count writes a sweep's repairs and, when it found any, the break-glass
+// reviews it announced overdue.
+func (s meteredSweeper) count(ctx context.Context, rep access.SweepReport, props map[string]string) {
+	s.meter.put(ctx, metrics.SweeperRepairs, float64(repairs(rep)), nil)
+	if rep.ReviewsOverdue > 0 {
+		s.meter.put(ctx, metrics.ReviewsOverdue, float64(rep.ReviewsOverdue), props)
+	}
 }
 
 // repairs is the number of fixes in a sweep's report; collecting unused

@@ -95,3 +95,32 @@ func TestMeter(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewsOverdueMetric: a sweep that announced overdue break-glass
+// reviews counts them in ReviewsOverdue, with the tenant; one that found
+// none writes no such line.
+func TestReviewsOverdueMetric(t *testing.T) {
+	for _, n := range []int{0, 2} {
+		var out bytes.Buffer
+		m := meter{metrics.New(&out, "Elevate/Test", time.Now), slog.New(slog.DiscardHandler)}
+		if _, err := (meteredSweeper{fakeSweeper{ReviewsOverdue: n}, m}).SweepTenant(t.Context(), "t1"); err != nil {
+			t.Fatal(err)
+		}
+		var found []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(line), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := doc[string(metrics.ReviewsOverdue)]; ok {
+				found = append(found, doc)
+			}
+		}
+		switch {
+		case n == 0 && len(found) != 0:
+			t.Errorf("a sweep without overdue reviews wrote %v", found)
+		case n > 0 && (len(found) != 1 || found[0][string(metrics.ReviewsOverdue)] != float64(n) || found[0]["tenant_id"] != "t1"):
+			t.Errorf("ReviewsOverdue lines = %v, want one of %d for t1", found, n)
+		}
+	}
+}

@@ -325,6 +325,24 @@ func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 		t.Fatalf("deploy: an activated grant has generation %d; events/expiry.json says 1", expired.Generation)
 	}
 
+	// Two break-glass grants of alice (oncall): one to review, and one
+	// carol finds unjustified, which suspends alice's break-glass.
+	breakGlass := func(why string) access.Request {
+		t.Helper()
+		r, err := svc.CreateRequest(ctx, principal(alice), access.CreateRequestInput{
+			Resource: account, Action: "Admin", DurationSeconds: 1800, Justification: why, BreakGlass: true,
+		}, nil)
+		fatal("create a break-glass request", err)
+		if r.Status != access.RequestApproved || r.GrantID == "" {
+			t.Fatalf("deploy: a break-glass request of alice is %s, want approved with a grant", r.Status)
+		}
+		return r
+	}
+	toReview := breakGlass("INC-4230: the payments database is down")
+	unjustified := breakGlass("Curious about the billing exports")
+	_, err = svc.ReviewGrant(ctx, principal(carol), unjustified.GrantID, access.ReviewInput{Outcome: "unjustified", Reasoning: "No incident matched."}, nil)
+	fatal("review a break-glass grant", err)
+
 	d.vars = map[string]string{
 		"TENANT_ID":            tenant.ID,
 		"ADMIN_API_KEY":        secrets[ada.id],
@@ -343,6 +361,8 @@ func newDeployment(t *testing.T, srv *motoserver.Server) *deployment {
 		"PROVISION_GRANT_ID":   directGrant(svc, "erin", "Admin", inTwoHours).ID,
 		"DEPROVISION_GRANT_ID": deprovision.ID,
 		"EXPIRY_GRANT_ID":      expired.ID,
+		"REVIEW_GRANT_ID":      toReview.GrantID,
+		"SUSPENDED_USER_ID":    alice.id,
 		"KEY_ID":               keys[alice.id].ID,
 		"REVOKE_KEY_ID":        ci.ID,
 		"TASK_TOKEN":           taskToken(),

@@ -113,6 +113,8 @@ var sampleValues = map[string]string{
 	"PROVISION_GRANT_ID":   "019ab1e2-0000-7000-8000-000000000008",
 	"DEPROVISION_GRANT_ID": "019ab1e2-0000-7000-8000-000000000009",
 	"EXPIRY_GRANT_ID":      "019ab1e2-0000-7000-8000-00000000000a",
+	"REVIEW_GRANT_ID":      "019ab1e2-0000-7000-8000-00000000000c",
+	"SUSPENDED_USER_ID":    "alice",
 	"KEY_ID":               "dddddddddddddddd",
 	"REVOKE_KEY_ID":        "eeeeeeeeeeeeeeee",
 	"TASK_TOKEN":           "AQCEAAAAKgAAAAMAAAAAAAAAAb3Jk+/w==",

@@ -328,7 +328,8 @@ var wantStatus = map[string]int{
 }
 
 // lists are the functions that answer with a page.
-var lists = map[string]bool{"requests-list": true, "approvals-pending": true, "grants-list": true, "apikeys-list": true, "audit-list": true}
+var lists = map[string]bool{"requests-list": true, "approvals-pending": true, "grants-list": true, "apikeys-list": true, "audit-list": true,
+	"reviews-pending": true, "suspensions-list": true}
 
 // checkAPI checks an API function's answer: an API Gateway HTTP API
 // response with the status the event should get, and, as a client would see
@@ -474,6 +475,8 @@ var expectFields = map[string]map[string]string{
 	"tenant-sign-in":    {"api_keys": "true", "oidc": "<nil>"},
 	"apikeys-create":    {"principal_id": "deploy-bot", "principal_kind": "service"},
 	"openapi":           {"info.title": "Elevate API"},
+	"grants-review":     {"review.status": "justified", "review.reviewer_id": "carol", "break_glass": "true"},
+	"suspensions-lift":  {"user_id": "alice", "suspended": "false", "lifted_by": "ada"},
 }
 
 // lookup follows a dotted path through objects and arrays.

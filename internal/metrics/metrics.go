@@ -36,6 +36,10 @@ const (
 	// IdentityCenterThrottles counts calls to Identity Center, the Identity
 	// Store or Organizations that were throttled (and retried).
 	IdentityCenterThrottles Name = "IdentityCenterThrottles"
+	// ReviewsOverdue counts break-glass reviews the sweeper found past their
+	// due time and announced (elevate.review.overdue); written only when a
+	// sweep found some.
+	ReviewsOverdue Name = "ReviewsOverdue"
 )
 
 // Unit is a CloudWatch unit.
@@ -57,6 +61,7 @@ var Units = []struct {
 	{GrantsFailed, Count},
 	{SweeperRepairs, Count},
 	{IdentityCenterThrottles, Count},
+	{ReviewsOverdue, Count},
 }
 
 // UnitOf returns a metric's unit; false for a name this package does not

@@ -82,6 +82,7 @@ func (c Cases) Run(s *Set) ([]CaseResult, error) {
 				Principal: User{ID: req.Principal.ID, Groups: req.Principal.Groups}, BreakGlass: req.BreakGlass, Resource: r,
 				Action: req.Action, DurationSeconds: req.DurationSeconds, Justification: req.Justification,
 				Grantee: grantee, Delegated: grantee != req.Principal.ID, Time: at, Location: loc,
+				BreakGlassSuspended: req.BreakGlassSuspended,
 			})
 		} else {
 			res.Decision = s.MayApprove(ApproveRequest{

@@ -49,6 +49,9 @@ type Request struct {
 	// ActiveGrants are the grantee's active grants (context.active_grants),
 	// which separation-of-duties policies (@sod) test.
 	ActiveGrants []ActiveGrant
+	// BreakGlassSuspended is context.break_glass_suspended: the grantee's
+	// break-glass is suspended after a review.
+	BreakGlassSuspended bool
 }
 
 // ActiveGrant is one of the grantee's active grants as policies see it in
@@ -334,6 +337,7 @@ func (s *Set) requestEnv(r Request, chain bool) (*env, cedar.Request, error) {
 			"original_duration_seconds": types.Long(ext.OriginalDurationSeconds),
 			"starts_in_seconds":         types.Long(max(r.StartsInSeconds, 0)),
 			"active_grants":             activeGrants(r.ActiveGrants),
+			"break_glass_suspended":     types.Boolean(r.BreakGlassSuspended),
 		}),
 	}, nil
 }

@@ -130,6 +130,16 @@ func TestDecideDefault(t *testing.T) {
 			want: want{allowed: true, mode: ModeBreakGlass, determining: []string{"break-glass-oncall"}, notices: []string{noticeBG}},
 		},
 		{
+			name: "break-glass while suspended is denied, with why",
+			req:  Request{Principal: alice, BreakGlass: true, Resource: prod, Action: "Admin", DurationSeconds: 3600, BreakGlassSuspended: true},
+			want: want{determining: []string{"break-glass-suspended"}, notices: []string{"Your break-glass access is suspended after an unjustified or overdue break-glass review; ask an admin to lift it, or make an ordinary request."}},
+		},
+		{
+			name: "an ordinary request while suspended is decided as usual",
+			req:  Request{Principal: alice, Resource: prod, Action: "ReadOnly", DurationSeconds: 3600, BreakGlassSuspended: true},
+			want: want{allowed: true, mode: ModeAuto, determining: []string{"auto-approve-short-readonly"}, notices: []string{noticeAuto}},
+		},
+		{
 			name: "break-glass for someone not oncall is denied",
 			req:  Request{Principal: bob, BreakGlass: true, Resource: prod, Action: "Admin", DurationSeconds: 3600},
 			want: want{notices: []string{"No policy permits break-glass access for this request."}},

@@ -16,7 +16,7 @@ func TestParseDefault(t *testing.T) {
 	}
 	want := []string{
 		"auto-approve-short-readonly", "auto-approve-first-readonly-extension", "require-approval", "maximum-duration",
-		"break-glass-oncall", "break-glass-maximum-duration", "no-delegated-break-glass",
+		"break-glass-oncall", "break-glass-maximum-duration", "break-glass-suspended", "no-delegated-break-glass",
 		"approvers-may-approve", "no-self-approval",
 	}
 	if got := s.IDs(); !slices.Equal(got, want) {

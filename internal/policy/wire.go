@@ -46,6 +46,9 @@ type CaseRequest struct {
 	Justification   string       `json:"justification"`
 	GranteeID       string       `json:"grantee_id"`
 	BreakGlass      bool         `json:"break_glass"`
+	// BreakGlassSuspended is context.break_glass_suspended: the grantee's
+	// break-glass is suspended after a review.
+	BreakGlassSuspended bool `json:"break_glass_suspended"`
 	// Time is an RFC 3339 time; empty means 2026-01-05T12:00:00Z (a Monday noon).
 	Time string `json:"time"`
 }

@@ -276,7 +276,7 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 		"catalogActionJSON":   {{schema: "CatalogAction"}},
 		"catalogJSON":         {{schema: "Catalog"}},
 		"errorJSON":           {{schema: "Error"}},
-		"listJSON":            {{schema: "RequestList"}, {schema: "GrantList"}, {schema: "ApiKeyList"}, {schema: "AuditEventList"}},
+		"listJSON":            {{schema: "RequestList"}, {schema: "GrantList"}, {schema: "ApiKeyList"}, {schema: "AuditEventList"}, {schema: "SuspensionList"}},
 		"policySetJSON":       {{schema: "PolicySet"}},
 		"evaluationJSON":      {{schema: "Evaluation"}},
 		"determiningJSON":     {{schema: "PolicyDetermining"}},
@@ -289,10 +289,13 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 		"oidcJSON":            {{schema: "SignIn.oidc", value: schemas["SignIn"].Value.Properties["oidc"].Value}},
 		"forwardJSON":         {{schema: "Forward"}},
 		"conflictJSON":        {{schema: "SodConflict"}},
+		"reviewJSON":          {{schema: "Review"}},
+		"suspensionJSON":      {{schema: "Suspension"}},
 	}
 	requests := map[string][]pair{
 		"createRequestBody":       {{schema: "CreateRequestBody"}},
 		"reasoningBody":           {{schema: "ReasoningBody"}},
+		"reviewBody":              {{schema: "ReviewBody"}},
 		"forwardBody":             {{schema: "ForwardBody"}},
 		"extendGrantBody":         {{schema: "ExtendGrantBody"}},
 		"createGrantBody":         {{schema: "CreateGrantBody"}},

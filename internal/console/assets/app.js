@@ -144,6 +144,7 @@ const pages = {
   request: { title: 'Request access', min: 'requester', render: requestPage },
   mine: { title: 'My access', min: 'requester', render: minePage },
   inbox: { title: 'Approvals', min: 'approver', render: inboxPage },
+  reviews: { title: 'Reviews', min: 'approver', render: reviewsPage },
   policies: { title: 'Policies', min: 'admin', render: policiesPage },
   audit: { title: 'Audit trail', min: 'admin', render: auditPage },
   settings: { title: 'Settings', min: 'admin', render: settingsPage },
@@ -505,6 +506,64 @@ function inboxCard(r) {
     h('button', { class: 'danger', type: 'button', onclick: decide('deny') }, 'Deny'),
     field('Forward to (user id)', forwardTo, 'Hand it to another approver the policies allow; the reasoning goes with it as the comment.'),
     h('button', { type: 'button', onclick: forward }, 'Forward'));
+}
+
+// ---- approver: break-glass reviews -------------------------------------------
+
+async function reviewsPage(main) {
+  main.append(h('p', { class: 'muted' }, 'Break-glass grants wait here for your judgement, earliest due first. ' +
+    'An unjustified outcome suspends the grantee\'s break-glass until an admin lifts it.'));
+  const list = pager('/v1/reviews/pending?limit=20', reviewCard, 'No break-glass grant waits for your review.');
+  main.append(list);
+  const waits = [list.ready];
+  if (session.role === 'admin') {
+    main.append(h('h2', {}, 'Suspended break-glass'));
+    const susp = pager('/v1/break-glass/suspensions?limit=20', suspensionCard, 'Nobody\'s break-glass is suspended.');
+    main.append(susp);
+    waits.push(susp.ready);
+  }
+  await Promise.all(waits);
+}
+
+function reviewCard(g) {
+  const rv = g.review || {};
+  const reasoning = h('textarea', { rows: '2', id: 'review-reason-' + g.id });
+  const record = (outcome) => async () => {
+    try {
+      const { data } = await api('POST', '/v1/grants/' + g.id + '/review', { outcome, reasoning: reasoning.value }, idem());
+      showOK('Break-glass grant ' + g.id + ' reviewed: ' + data.review.status + '.');
+      route();
+    } catch (e) { showError(e); }
+  };
+  return h('article', { class: 'card', 'data-review': g.id, 'aria-labelledby': 'rh-' + g.id },
+    h('h3', { id: 'rh-' + g.id }, g.action + ' on ' + target(g)),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Grantee'), h('dd', {}, g.grantee_id), h('dt', {}, 'Requested by'), h('dd', {}, g.created_by),
+      h('dt', {}, 'Granted'), h('dd', {}, when(g.created_at)), h('dt', {}, 'Duration'), h('dd', {}, duration(g.duration_seconds)),
+      h('dt', {}, 'Status'), h('dd', {}, status(g.status)),
+      h('dt', {}, 'Review due'), h('dd', {}, when(rv.due_at), rv.overdue ? [' ', status('overdue')] : null)),
+    field('Reasoning', reasoning, 'Required: what the access was for, and whether that was an emergency.'),
+    h('button', { class: 'primary', type: 'button', onclick: record('justified') }, 'Justified'),
+    h('button', { class: 'danger', type: 'button', onclick: record('unjustified') }, 'Unjustified'));
+}
+
+function suspensionCard(s) {
+  const reasoning = h('textarea', { rows: '2', id: 'lift-reason-' + s.user_id });
+  const lift = async () => {
+    try {
+      await api('POST', '/v1/break-glass/suspensions/' + encodeURIComponent(s.user_id) + '/lift', { reasoning: reasoning.value }, idem());
+      showOK('Break-glass of ' + s.user_id + ' is no longer suspended.');
+      route();
+    } catch (e) { showError(e); }
+  };
+  return h('article', { class: 'card', 'data-suspension': s.user_id, 'aria-labelledby': 'sh-' + s.user_id },
+    h('h3', { id: 'sh-' + s.user_id }, s.user_id),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Why'), h('dd', {}, s.reason === 'unjustified' ? 'an unjustified review' : 'overdue reviews (' + s.overdue_reviews + ')'),
+      h('dt', {}, 'Grant'), h('dd', {}, s.grant_id || '–'),
+      h('dt', {}, 'Since'), h('dd', {}, when(s.suspended_at) + ' by ' + (s.suspended_by || '–'))),
+    field('Reasoning', reasoning, 'Required: why break-glass may be used again.'),
+    h('button', { type: 'button', onclick: lift }, 'Lift suspension'));
 }
 
 // ---- admin: policies -------------------------------------------------------

@@ -129,6 +129,11 @@ func (s *Store) writes(ctx context.Context, c access.Change) ([]write, error) {
 		}
 		ws = append(ws, write{kind: "ledger entry", id: it.PK, key: key, cond: revision(e.Revision)})
 	}
+	for _, sp := range c.Suspensions {
+		if err := add("break-glass standing", sp.UserID, suspensionToItem(sp), revision(sp.Revision)); err != nil {
+			return nil, err
+		}
+	}
 	for _, tp := range c.Touched {
 		it := touchedToItem(tp)
 		always := expression.Name(attrPK).AttributeExists().Or(expression.Name(attrPK).AttributeNotExists())
@@ -439,6 +444,9 @@ func checkShape(c access.Change) error {
 			errs = append(errs, fmt.Errorf("dynamo: the change writes ledger entry %s twice", id))
 		}
 		seen[ledgerPK(e.Key)] = true
+	}
+	for _, sp := range c.Suspensions {
+		check("break-glass standing", sp.TenantID, sp.UserID, sp.Revision, suspensionPK(sp.TenantID, sp.UserID))
 	}
 	for _, e := range c.Audit {
 		check("audit event", e.TenantID, e.ID, 1, auditPK(e.TenantID)+sortKey(e.At, e.ID))

@@ -37,7 +37,9 @@ type keys struct {
 	GSI7PK string `dynamodbav:"GSI7PK,omitempty"`
 	GSI7SK string `dynamodbav:"GSI7SK,omitempty"`
 	// GSI8 lists requests of one status by their last update (the approval
-	// inbox's sort=updated_at); only requests carry it.
+	// inbox's sort=updated_at), and break-glass grants whose review is
+	// pending by its due time (one partition before the review is announced
+	// overdue, one after).
 	GSI8PK string `dynamodbav:"GSI8PK,omitempty"`
 	GSI8SK string `dynamodbav:"GSI8SK,omitempty"`
 	// TTL is when DynamoDB may delete the item, in Unix seconds.
@@ -86,6 +88,11 @@ type settingsData struct {
 	// (false) unless reminders were turned off.
 	ReminderPercent int  `dynamodbav:"reminder_percent,omitempty"`
 	RemindersOff    bool `dynamodbav:"reminders_off,omitempty"`
+	// BreakGlassReview is absent (0) for the default; SuspendAfterOverdue
+	// likewise, and SuspendOverdueOff is absent unless the setting is 0.
+	BreakGlassReview    int64 `dynamodbav:"break_glass_review_ns,omitempty"`
+	SuspendAfterOverdue int   `dynamodbav:"suspend_after_overdue,omitempty"`
+	SuspendOverdueOff   bool  `dynamodbav:"suspend_overdue_off,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -177,6 +184,7 @@ type contextData struct {
 	TimeZone     string            `dynamodbav:"time_zone,omitempty"`
 	Extension    *extensionData    `dynamodbav:"extension,omitempty"`
 	ActiveGrants []activeGrantData `dynamodbav:"active_grants,omitempty"`
+	Suspended    bool              `dynamodbav:"break_glass_suspended,omitempty"`
 }
 
 type activeGrantData struct {
@@ -197,7 +205,7 @@ func contextToData(c *access.DecisionContext) *contextData {
 	if c == nil {
 		return nil
 	}
-	d := &contextData{Groups: c.Groups, Ancestors: c.Ancestors, TimeZone: c.TimeZone}
+	d := &contextData{Groups: c.Groups, Ancestors: c.Ancestors, TimeZone: c.TimeZone, Suspended: c.BreakGlassSuspended}
 	if e := c.Extension; e != nil {
 		d.Extension = &extensionData{e.RemainingSeconds, e.Extensions, e.OriginalDurationSeconds}
 	}
@@ -211,7 +219,7 @@ func contextFromData(d *contextData) *access.DecisionContext {
 	if d == nil {
 		return nil
 	}
-	c := &access.DecisionContext{Groups: d.Groups, Ancestors: d.Ancestors, TimeZone: d.TimeZone}
+	c := &access.DecisionContext{Groups: d.Groups, Ancestors: d.Ancestors, TimeZone: d.TimeZone, BreakGlassSuspended: d.Suspended}
 	if e := d.Extension; e != nil {
 		c.Extension = &access.ExtensionContext{RemainingSeconds: e.RemainingSeconds, Extensions: e.Extensions, OriginalDurationSeconds: e.OriginalDurationSeconds}
 	}
@@ -277,9 +285,20 @@ type grantData struct {
 	Generation      int64            `dynamodbav:"generation,omitempty"`
 	Extensions      int              `dynamodbav:"extensions,omitempty"`
 	PendingExt      string           `dynamodbav:"pending_extension,omitempty"`
+	Review          *reviewData      `dynamodbav:"review,omitempty"`
 	Rev             int64            `dynamodbav:"rev"`
 	CreatedAt       string           `dynamodbav:"created_at,omitempty"`
 	UpdatedAt       string           `dynamodbav:"updated_at,omitempty"`
+}
+
+// reviewData is a break-glass grant's Review.
+type reviewData struct {
+	Status     string `dynamodbav:"status"`
+	DueAt      string `dynamodbav:"due_at"`
+	OverdueAt  string `dynamodbav:"overdue_at,omitempty"`
+	ReviewerID string `dynamodbav:"reviewer_id,omitempty"`
+	Reasoning  string `dynamodbav:"reasoning,omitempty"`
+	ReviewedAt string `dynamodbav:"reviewed_at,omitempty"`
 }
 
 type assignmentData struct {
@@ -424,9 +443,10 @@ type idempotencyItem struct {
 }
 
 type outcomeData struct {
-	Request *requestData `dynamodbav:"request,omitempty"`
-	Grant   *grantData   `dynamodbav:"grant,omitempty"`
-	APIKey  *apiKeyData  `dynamodbav:"api_key,omitempty"`
+	Request    *requestData    `dynamodbav:"request,omitempty"`
+	Grant      *grantData      `dynamodbav:"grant,omitempty"`
+	APIKey     *apiKeyData     `dynamodbav:"api_key,omitempty"`
+	Suspension *suspensionData `dynamodbav:"suspension,omitempty"`
 }
 
 // issuerItem claims a JWT (issuer, audience) pair for a tenant.
@@ -516,6 +536,7 @@ func tenantToData(t access.Tenant) tenantData {
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: int64(s.MaxGrantLifetime), MaxStartAhead: int64(s.MaxStartAhead),
 			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
+			BreakGlassReview: int64(s.BreakGlassReview), SuspendAfterOverdue: s.SuspendAfterOverdue, SuspendOverdueOff: s.SuspendOverdueOff,
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
@@ -576,6 +597,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime), MaxStartAhead: time.Duration(s.MaxStartAhead),
 			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
+			BreakGlassReview: time.Duration(s.BreakGlassReview), SuspendAfterOverdue: s.SuspendAfterOverdue, SuspendOverdueOff: s.SuspendOverdueOff,
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
 	}
@@ -714,6 +736,10 @@ func grantToData(g access.Grant) (grantData, error) {
 		BreakGlass: g.BreakGlass, Generation: g.Generation, Extensions: g.Extensions, PendingExt: g.PendingExtension, Rev: g.Revision,
 		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
 	}
+	if rv := g.Review; rv != nil {
+		d.Review = &reviewData{Status: string(rv.Status), DueAt: formatTime(rv.DueAt), OverdueAt: formatTime(rv.OverdueAt),
+			ReviewerID: rv.ReviewerID, Reasoning: rv.Reasoning, ReviewedAt: formatTime(rv.ReviewedAt)}
+	}
 	for _, a := range g.Assignments {
 		d.Assignments = append(d.Assignments, assignmentData{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
@@ -734,6 +760,10 @@ func grantFromData(d grantData) (access.Grant, error) {
 		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
 		BreakGlass: d.BreakGlass, Generation: d.Generation, Extensions: d.Extensions, PendingExtension: d.PendingExt, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
+	}
+	if rv := d.Review; rv != nil {
+		g.Review = &access.Review{Status: access.ReviewStatus(rv.Status), DueAt: p.parse(rv.DueAt), OverdueAt: p.parse(rv.OverdueAt),
+			ReviewerID: rv.ReviewerID, Reasoning: rv.Reasoning, ReviewedAt: p.parse(rv.ReviewedAt)}
 	}
 	for _, a := range d.Assignments {
 		g.Assignments = append(g.Assignments, access.Assignment{
@@ -760,7 +790,59 @@ func grantToItem(g access.Grant) (grantItem, error) {
 	if g.Status == access.GrantActive {
 		it.GSI7PK, it.GSI7SK = grantsExpiring(t), sortKey(g.ExpiresAt, g.ID)
 	}
+	if rv := g.Review; rv != nil && rv.Status == access.ReviewPending {
+		it.GSI8PK, it.GSI8SK = reviewsPending(t, !rv.OverdueAt.IsZero()), sortKey(rv.DueAt, g.ID)
+	}
 	return it, nil
+}
+
+// Break-glass standings.
+
+// suspensionItem is a user's break-glass standing, alone in its partition
+// and listed in the tenant's GSI1 partition of standings by last change.
+type suspensionItem struct {
+	keys
+	suspensionData
+}
+
+type suspensionData struct {
+	TenantID      string `dynamodbav:"tenant_id"`
+	UserID        string `dynamodbav:"user_id"`
+	Overdue       int    `dynamodbav:"overdue,omitempty"`
+	Suspended     bool   `dynamodbav:"suspended,omitempty"`
+	Reason        string `dynamodbav:"reason,omitempty"`
+	GrantID       string `dynamodbav:"grant_id,omitempty"`
+	SuspendedAt   string `dynamodbav:"suspended_at,omitempty"`
+	SuspendedBy   string `dynamodbav:"suspended_by,omitempty"`
+	LiftedAt      string `dynamodbav:"lifted_at,omitempty"`
+	LiftedBy      string `dynamodbav:"lifted_by,omitempty"`
+	LiftReasoning string `dynamodbav:"lift_reasoning,omitempty"`
+	Rev           int64  `dynamodbav:"rev"`
+	UpdatedAt     string `dynamodbav:"updated_at,omitempty"`
+}
+
+func suspensionToItem(sp access.Suspension) suspensionItem {
+	t := sp.TenantID
+	return suspensionItem{
+		keys: keys{PK: suspensionPK(t, sp.UserID), SK: skSuspension, GSI1PK: suspensionsAll(t), GSK: sortKey(sp.UpdatedAt, sp.UserID)},
+		suspensionData: suspensionData{TenantID: t, UserID: sp.UserID, Overdue: sp.Overdue, Suspended: sp.Suspended, Reason: string(sp.Reason), GrantID: sp.GrantID,
+			SuspendedAt: formatTime(sp.SuspendedAt), SuspendedBy: sp.SuspendedBy, LiftedAt: formatTime(sp.LiftedAt), LiftedBy: sp.LiftedBy,
+			LiftReasoning: sp.LiftReasoning, Rev: sp.Revision, UpdatedAt: formatTime(sp.UpdatedAt)},
+	}
+}
+
+func suspensionFromItem(it suspensionItem) (access.Suspension, error) {
+	return suspensionFromData(it.suspensionData)
+}
+
+func suspensionFromData(it suspensionData) (access.Suspension, error) {
+	var p times
+	sp := access.Suspension{
+		TenantID: it.TenantID, UserID: it.UserID, Overdue: it.Overdue, Suspended: it.Suspended, Reason: access.SuspensionReason(it.Reason),
+		GrantID: it.GrantID, SuspendedAt: p.parse(it.SuspendedAt), SuspendedBy: it.SuspendedBy, LiftedAt: p.parse(it.LiftedAt),
+		LiftedBy: it.LiftedBy, LiftReasoning: it.LiftReasoning, Revision: it.Rev, UpdatedAt: p.parse(it.UpdatedAt),
+	}
+	return sp, p.err
 }
 
 // API keys.
@@ -907,6 +989,10 @@ func idempotencyToItem(r access.IdempotencyRecord) (idempotencyItem, error) {
 		d := apiKeyToData(*o.APIKey)
 		it.Outcome.APIKey = &d
 	}
+	if o.Suspension != nil {
+		d := suspensionToItem(*o.Suspension).suspensionData
+		it.Outcome.Suspension = &d
+	}
 	return it, nil
 }
 
@@ -928,6 +1014,10 @@ func idempotencyFromItem(it idempotencyItem) (access.IdempotencyRecord, error) {
 	if d := it.Outcome.APIKey; d != nil {
 		v, err := apiKeyFromData(*d)
 		r.Outcome.APIKey, errs = &v, append(errs, err)
+	}
+	if d := it.Outcome.Suspension; d != nil {
+		v, err := suspensionFromData(*d)
+		r.Outcome.Suspension, errs = &v, append(errs, err)
 	}
 	return r, errors.Join(append(errs, p.err)...)
 }

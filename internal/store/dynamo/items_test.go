@@ -27,6 +27,7 @@ func testTenant() access.Tenant {
 			GroupRoles: map[string]access.Role{"admins": access.RoleAdmin},
 			TimeZone:   "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
 			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true,
+			BreakGlassReview: 2 * time.Hour, SuspendAfterOverdue: 2, SuspendOverdueOff: true,
 		},
 		Catalog:       access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"}}},
 		PolicyVersion: 3, Revision: 7, CreatedAt: at, UpdatedAt: at.Add(time.Nanosecond),
@@ -45,8 +46,9 @@ func testRequest() access.Request {
 		GrantID: "g1", ExtendsGrantID: "g0", StartsAt: at.Add(3 * time.Hour), Notices: []string{"n1", "n2"},
 		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute),
 		Context: &access.DecisionContext{Groups: []string{"oncall"}, Ancestors: []string{"r-1", "ou-1"}, TimeZone: "Europe/Paris",
-			Extension:    &access.ExtensionContext{RemainingSeconds: 60, Extensions: 1, OriginalDurationSeconds: 3600},
-			ActiveGrants: []access.ActiveGrantContext{{ID: "g7", ResourceType: "aws_account", ResourceID: "111122223333", AccountID: "111122223333", Action: "Admin"}}},
+			Extension:           &access.ExtensionContext{RemainingSeconds: 60, Extensions: 1, OriginalDurationSeconds: 3600},
+			ActiveGrants:        []access.ActiveGrantContext{{ID: "g7", ResourceType: "aws_account", ResourceID: "111122223333", AccountID: "111122223333", Action: "Admin"}},
+			BreakGlassSuspended: true},
 		ForwardHistory: []access.Forward{{From: "carol", To: "dave", By: "ada", Comment: "away", At: at.Add(30 * time.Second)}},
 		Conflicts:      []access.Conflict{{PolicyID: "p1", Name: "sod", Enforce: "deny", GrantIDs: []string{"g7", "g8"}}},
 		Metadata:       map[string]any{"ticket": "INC-1", "n": json.Number("12345678901234567890"), "nested": map[string]any{"a": []any{true, nil, 1.5}}},
@@ -64,6 +66,8 @@ func testGrant() access.Grant {
 		Reasoning: "done", EndReason: access.EndRevocation, EndingAt: at.Add(50 * time.Second), Failure: "boom",
 		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true}},
 		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Extensions: 1, PendingExtension: "r9", Revision: 3,
+		Review: &access.Review{Status: access.ReviewJustified, DueAt: at.Add(24 * time.Hour), OverdueAt: at.Add(25 * time.Hour), ReviewerID: "carol",
+			Reasoning: "incident INC-1", ReviewedAt: at.Add(26 * time.Hour)},
 		CreatedAt: at, UpdatedAt: at.Add(time.Second),
 	}
 }
@@ -161,6 +165,17 @@ func TestItemRoundTrips(t *testing.T) {
 		if items, _ := requestToItems(v); len(items) != 1 {
 			t.Errorf("a request that is not delegated has %d items, want 1", len(items))
 		}
+	})
+	t.Run("suspension", func(t *testing.T) {
+		v := access.Suspension{TenantID: testTenant().ID, UserID: "bob", Overdue: 2, Suspended: true, Reason: access.SuspendedUnjustified,
+			GrantID: "g1", SuspendedAt: at, SuspendedBy: "carol", LiftedAt: at.Add(-time.Hour), LiftedBy: "ada", LiftReasoning: "ok",
+			Revision: 3, UpdatedAt: at.Add(time.Second)}
+		allSet(t, v)
+		got, err := suspensionFromItem(roundTrip(t, suspensionToItem(v)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "suspension", v, got)
 	})
 	t.Run("grant", func(t *testing.T) {
 		v := testGrant()

@@ -48,6 +48,8 @@ const (
 	skTouched = "P"
 	skIssuer  = "ISS"
 	skKeyID   = "KEYID"
+	// skSuspension is the sort key of a user's break-glass standing.
+	skSuspension = "BG"
 	// skPartyCopy prefixes the sort key of a delegated request's copy for its grantee.
 	skPartyCopy = "P#"
 )
@@ -121,6 +123,22 @@ const touchedAll = "TOUCHED"
 const ledgerAll = "LEDGER"
 
 func grantsExpiring(tenantID string) string { return tenantKey(tenantID) + "#GRANT#EXP" }
+
+// reviewsPending is the GSI8 partition of a tenant's break-glass grants
+// whose review is pending: one before it is announced overdue, one after.
+func reviewsPending(tenantID string, announced bool) string {
+	if announced {
+		return tenantKey(tenantID) + "#GRANT#REVIEW#OVERDUE"
+	}
+	return tenantKey(tenantID) + "#GRANT#REVIEW#DUE"
+}
+
+// suspensionPK is the item of a user's break-glass standing, and
+// suspensionsAll the GSI1 partition that lists a tenant's standings.
+func suspensionPK(tenantID, userID string) string {
+	return tenantKey(tenantID) + "#BG#" + digest(userID)
+}
+func suspensionsAll(tenantID string) string { return tenantKey(tenantID) + "#BG" }
 
 // digest hashes parts joined by NUL bytes, which none of them contains.
 func digest(parts ...string) string {

@@ -440,3 +440,49 @@ func and(conds []expression.ConditionBuilder) *expression.ConditionBuilder {
 	c := expression.And(set[0], set[1], set[2:]...)
 	return &c
 }
+
+// ListPendingReviews lists a tenant's grants whose review is pending and
+// passes f, earliest due first: one Query per page on GSI8, over the
+// partition of reviews not yet announced overdue and, unless f.Unannounced,
+// the one of those announced.
+func (s *Store) ListPendingReviews(ctx context.Context, tenantID string, f access.ReviewFilter, p access.PageRequest) (access.Page[access.Grant], error) {
+	if !validTenantID(tenantID) {
+		return access.Page[access.Grant]{Items: []access.Grant{}}, nil
+	}
+	var upTo string
+	if !f.DueBy.IsZero() {
+		upTo = f.DueBy.UTC().Format(timeLayout) + "$" // after every "<due>#<id>" of that time
+	}
+	src := func(announced bool) source {
+		return source{index: idxUpdated.name, pk: idxUpdated.pk, sk: attrUpdatedSK, value: reviewsPending(tenantID, announced), upTo: upTo}
+	}
+	l := listing{name: "pending reviews", sources: []source{src(false)}, ascending: true}
+	if !f.Unannounced {
+		l.sources = append(l.sources, src(true))
+	}
+	return listOf(ctx, s, l, p, func(it grantItem) (access.Grant, error) { return grantFromData(it.grantData) })
+}
+
+// GetSuspension returns a user's break-glass standing: one GetItem.
+func (s *Store) GetSuspension(ctx context.Context, tenantID, userID string) (access.Suspension, error) {
+	if !validTenantID(tenantID) {
+		return access.Suspension{}, errNotFound("break-glass standing of %s in tenant %s", userID, tenantID)
+	}
+	var it suspensionItem
+	found, err := s.getItem(ctx, suspensionPK(tenantID, userID), skSuspension, &it)
+	if err != nil || !found {
+		return access.Suspension{}, cmpOr(err, errNotFound("break-glass standing of %s in tenant %s", userID, tenantID))
+	}
+	return suspensionFromItem(it)
+}
+
+// ListSuspensions lists a tenant's break-glass standings, lifted ones
+// included, in the order they last changed, oldest first: one Query per
+// page of GSI1.
+func (s *Store) ListSuspensions(ctx context.Context, tenantID string, p access.PageRequest) (access.Page[access.Suspension], error) {
+	if !validTenantID(tenantID) {
+		return access.Page[access.Suspension]{Items: []access.Suspension{}}, nil
+	}
+	l := listing{name: "break-glass standings", sources: []source{onIndex(idxAll, suspensionsAll(tenantID))}, ascending: true}
+	return listOf(ctx, s, l, p, suspensionFromItem)
+}

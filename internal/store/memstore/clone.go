@@ -48,6 +48,10 @@ func (c *copier) grant(g access.Grant) access.Grant {
 	g.Assignments = slices.Clone(g.Assignments)
 	g.Notices = slices.Clone(g.Notices)
 	g.Metadata = c.object(g.Metadata)
+	if g.Review != nil {
+		rv := *g.Review
+		g.Review = &rv
+	}
 	return g
 }
 
@@ -69,6 +73,10 @@ func (c *copier) idempotency(r access.IdempotencyRecord) access.IdempotencyRecor
 	if o.APIKey != nil {
 		v := cloneAPIKey(*o.APIKey)
 		o.APIKey = &v
+	}
+	if o.Suspension != nil {
+		v := *o.Suspension
+		o.Suspension = &v
 	}
 	return r
 }

@@ -51,6 +51,8 @@ type partition struct {
 	audit        ordered[access.AuditEvent]
 	auditIDs     map[string]bool
 	policies     map[int]*access.PolicySet
+	// suspensions are users' break-glass standings, by user id.
+	suspensions map[string]*access.Suspension
 }
 
 // issuer is the JWT (issuer, audience) pair a tenant claims; it is unique
@@ -130,6 +132,7 @@ func copyChange(c access.Change) (access.Change, error) {
 		Touched:    slices.Clone(c.Touched),
 		Audit:      make([]access.AuditEvent, len(c.Audit)),
 	}
+	out.Suspensions = slices.Clone(c.Suspensions)
 	for i, t := range c.Tenants {
 		out.Tenants[i] = cloneTenant(t)
 	}
@@ -179,6 +182,9 @@ func checkShape(c access.Change) error {
 		}),
 		unique("ledger entry", c.Ledger, func(e access.LedgerEntry) (access.AssignmentKey, bool) {
 			return e.Key, e.Key != (access.AssignmentKey{})
+		}),
+		unique("suspension", c.Suspensions, func(sp access.Suspension) (tenantKey, bool) {
+			return tenantKey{sp.TenantID, sp.UserID}, sp.TenantID != "" && sp.UserID != ""
 		}),
 		unique("audit event", c.Audit, func(e access.AuditEvent) (tenantKey, bool) {
 			return tenantKey{e.TenantID, e.ID}, e.TenantID != "" && e.ID != ""
@@ -268,6 +274,15 @@ func (s *Store) check(c access.Change) error {
 			stored = old.Revision
 		}
 		if err := checkRevision("ledger entry", fmt.Sprint(e.Key), e.Revision, stored); err != nil {
+			return err
+		}
+	}
+	for _, sp := range c.Suspensions {
+		var stored int64
+		if old := s.partitions[sp.TenantID].suspension(sp.UserID); old != nil {
+			stored = old.Revision
+		}
+		if err := checkRevision("suspension", sp.UserID, sp.Revision, stored); err != nil {
 			return err
 		}
 	}
@@ -386,6 +401,10 @@ func (s *Store) apply(c access.Change) {
 		}
 		s.ledger[e.Key] = e
 	}
+	for i := range c.Suspensions {
+		sp := &c.Suspensions[i]
+		s.partition(sp.TenantID).suspensions[sp.UserID] = sp
+	}
 	for _, tp := range c.Touched {
 		s.touched[[2]string{tp.InstanceARN, tp.UserID}] = tp
 	}
@@ -433,6 +452,8 @@ func (s *Store) partition(tenantID string) *partition {
 			grants:   map[string]*access.Grant{},
 			auditIDs: map[string]bool{},
 			policies: map[int]*access.PolicySet{},
+
+			suspensions: map[string]*access.Suspension{},
 		}
 		s.partitions[tenantID] = p
 	}
@@ -453,6 +474,13 @@ func (p *partition) grant(id string) *access.Grant {
 		return nil
 	}
 	return p.grants[id]
+}
+
+func (p *partition) suspension(userID string) *access.Suspension {
+	if p == nil {
+		return nil
+	}
+	return p.suspensions[userID]
 }
 
 func (p *partition) policy(version int) *access.PolicySet {

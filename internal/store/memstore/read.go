@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
@@ -217,4 +218,66 @@ func (s *Store) GetLedgerEntry(ctx context.Context, key access.AssignmentKey) (a
 // wrapping access.ErrNotFound.
 func notFound(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), access.ErrNotFound)
+}
+
+// ListPendingReviews lists a tenant's grants whose review is pending and
+// passes f, earliest due first.
+func (s *Store) ListPendingReviews(ctx context.Context, tenantID string, f access.ReviewFilter, p access.PageRequest) (access.Page[access.Grant], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[access.Grant]{}, err
+	}
+	s.mu.RLock()
+	var due []access.Grant
+	var c copier
+	if part := s.partitions[tenantID]; part != nil {
+		for _, g := range part.grants {
+			if f.Matches(*g) {
+				due = append(due, c.grant(*g))
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if c.err != nil {
+		return access.Page[access.Grant]{}, c.err
+	}
+	key := func(g access.Grant) string {
+		return g.Review.DueAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID
+	}
+	slices.SortFunc(due, func(a, b access.Grant) int { return strings.Compare(key(a), key(b)) })
+	return sortedPage(due, p, key)
+}
+
+// GetSuspension returns a user's break-glass standing.
+func (s *Store) GetSuspension(ctx context.Context, tenantID, userID string) (access.Suspension, error) {
+	if err := ctx.Err(); err != nil {
+		return access.Suspension{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sp := s.partitions[tenantID].suspension(userID)
+	if sp == nil {
+		return access.Suspension{}, notFound("break-glass standing of %s in tenant %s", userID, tenantID)
+	}
+	return *sp, nil
+}
+
+// ListSuspensions lists a tenant's break-glass standings, lifted ones
+// included, in the order they last changed, oldest first.
+func (s *Store) ListSuspensions(ctx context.Context, tenantID string, p access.PageRequest) (access.Page[access.Suspension], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[access.Suspension]{}, err
+	}
+	s.mu.RLock()
+	var all []access.Suspension
+	if part := s.partitions[tenantID]; part != nil {
+		for _, sp := range part.suspensions {
+			all = append(all, *sp)
+		}
+	}
+	s.mu.RUnlock()
+	key := func(sp access.Suspension) string {
+		return sp.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + sp.UserID
+	}
+	slices.SortFunc(all, func(a, b access.Suspension) int { return strings.Compare(key(a), key(b)) })
+	return sortedPage(all, p, key)
 }

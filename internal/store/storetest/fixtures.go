@@ -80,6 +80,9 @@ func newTenant() access.Tenant {
 			MaxStartAhead:         48 * time.Hour,
 			ReminderPercent:       75,
 			RemindersOff:          true,
+			BreakGlassReview:      6 * time.Hour,
+			SuspendAfterOverdue:   2,
+			SuspendOverdueOff:     true,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -139,6 +142,7 @@ func newRequest(tenantID string, at time.Time) access.Request {
 			ActiveGrants: []access.ActiveGrantContext{
 				{ID: uuid.NewString(), ResourceType: "aws_account", ResourceID: paymentsAcct, AccountID: paymentsAcct, Action: "AuditRead"},
 			},
+			BreakGlassSuspended: true,
 		},
 		ForwardHistory: []access.Forward{
 			{From: carol, To: "dave@example.com", By: carol, Comment: "dave owns the payments database", At: at.Add(time.Minute)},
@@ -207,10 +211,14 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Generation:       2,
 		Extensions:       1,
 		PendingExtension: uuid.NewString(),
-		StartsAt:         at.Add(-time.Hour),
-		Revision:         1,
-		CreatedAt:        at,
-		UpdatedAt:        at.Add(5 * time.Second),
+		Review: &access.Review{
+			Status: access.ReviewUnjustified, DueAt: at.Add(24 * time.Hour), OverdueAt: at.Add(24*time.Hour + time.Minute),
+			ReviewerID: carol, Reasoning: "no incident matched", ReviewedAt: at.Add(25 * time.Hour),
+		},
+		StartsAt:  at.Add(-time.Hour),
+		Revision:  1,
+		CreatedAt: at,
+		UpdatedAt: at.Add(5 * time.Second),
 	}
 }
 
@@ -309,5 +317,16 @@ func newIdempotency(tenantID string, o access.Outcome) access.IdempotencyRecord 
 		Outcome:   o,
 		CreatedAt: t,
 		ExpiresAt: t.Add(access.IdempotencyTTL),
+	}
+}
+
+// newSuspension returns a user's suspended break-glass standing, changed at
+// at, with every field filled in.
+func newSuspension(tenantID, userID string, at time.Time) access.Suspension {
+	return access.Suspension{
+		TenantID: tenantID, UserID: userID, Overdue: 2, Suspended: true, Reason: access.SuspendedOverdue,
+		GrantID: "0195e1c2-0000-7000-8000-00000000b9a1", SuspendedAt: at.Add(-time.Minute), SuspendedBy: access.SystemPrincipalID,
+		LiftedAt: at.Add(-time.Hour), LiftedBy: "ada@example.com", LiftReasoning: "reviewed with the on-call lead",
+		Revision: 1, UpdatedAt: at,
 	}
 }

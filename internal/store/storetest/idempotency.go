@@ -50,6 +50,7 @@ func testIdempotencyTaken(t *testing.T, s access.Store) {
 func testIdempotencyOutcomes(t *testing.T, s access.Store) {
 	tenantID := uuid.NewString()
 	r, g, k := newRequest(tenantID, base), newGrant(tenantID, base), newAPIKey(tenantID, base)
+	sp := newSuspension(tenantID, bob, base)
 	for _, tc := range []struct {
 		name    string
 		outcome access.Outcome
@@ -57,6 +58,7 @@ func testIdempotencyOutcomes(t *testing.T, s access.Store) {
 		{"request", access.Outcome{Request: &r}},
 		{"grant", access.Outcome{Grant: &g}},
 		{"api key", access.Outcome{APIKey: &k}},
+		{"suspension", access.Outcome{Suspension: &sp}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newIdempotency(tenantID, tc.outcome)

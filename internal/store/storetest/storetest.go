@@ -105,6 +105,8 @@ var conformance = []conformanceTest{
 	{"InsertWhilePaging", testInsertWhilePaging, false},
 	{"LargestPage", testLargestPage, false},
 	{"InvalidCursor", testInvalidCursor, false},
+	{"PendingReviews", testPendingReviews, false},
+	{"Suspensions", testSuspensions, false},
 }
 
 // Run runs the conformance suite. newStore returns a fresh, empty store for
