@@ -82,6 +82,9 @@ type Assignment struct {
 	State AssignmentState
 	// External is true when the assignment existed before Elevate; it is never deleted.
 	External bool
+	// DeletedAt is when this grant's deletion of the assignment succeeded
+	// (zero when another holder or none deleted it).
+	DeletedAt time.Time
 }
 
 // Key identifies the assignment in Identity Center.
@@ -148,9 +151,12 @@ type Grant struct {
 	// concurrent extensions never both become pending; a marker naming a
 	// request that is no longer pending is simply stale.
 	PendingExtension string
-	Revision         int64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Revocation is the receipt of a revoked or expired grant whose
+	// assignments Elevate took away (docs/revocation.md); nil before.
+	Revocation *Revocation
+	Revision   int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 func (g *Grant) transition(next GrantStatus, now time.Time) error {

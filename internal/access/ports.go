@@ -50,7 +50,10 @@ type Change struct {
 	Ledger []LedgerEntry
 	// Touched records users Elevate assigned something to; a record is
 	// written whatever is stored (it only moves ExpiresAt).
-	Touched     []TouchedPrincipal
+	Touched []TouchedPrincipal
+	// CutSets (deployment-wide, keyed by their permission set) follow the
+	// revision rule; one with Deleted set is removed.
+	CutSets     []CutSet
 	Audit       []AuditEvent
 	Idempotency *IdempotencyRecord
 }

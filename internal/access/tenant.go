@@ -93,6 +93,10 @@ type Boundary struct {
 	MinAuditRetention time.Duration
 	// MaxKeyLifetime is the longest an API key made for a user may live.
 	MaxKeyLifetime time.Duration
+	// CutSessions lets Elevate cut the open sessions of the Assignable sets
+	// (adding a deny to their inline policy) when the tenant's end_sessions
+	// setting is "all"; without it Elevate never changes them.
+	CutSessions bool
 }
 
 // Configured reports whether the boundary lets the tenant reach anything.
@@ -136,6 +140,9 @@ type Settings struct {
 	// (approval_reminder_percent 0).
 	ReminderPercent int
 	RemindersOff    bool
+	// EndSessions says which permission sets' open sessions are cut when a
+	// grant ends ("" is EndSessionsManaged).
+	EndSessions EndSessions
 }
 
 // ReminderAfter is how long after a request is made its approvers are
