@@ -85,6 +85,8 @@ type settingsData struct {
 	// (false) unless reminders were turned off.
 	ReminderPercent int  `dynamodbav:"reminder_percent,omitempty"`
 	RemindersOff    bool `dynamodbav:"reminders_off,omitempty"`
+	// EndSessions is absent for the default ("managed").
+	EndSessions string `dynamodbav:"end_sessions,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -104,6 +106,7 @@ type boundaryData struct {
 	MaxDuration       int64    `dynamodbav:"max_duration_ns,omitempty"`
 	MinAuditRetention int64    `dynamodbav:"min_audit_retention_ns,omitempty"`
 	MaxKeyLifetime    int64    `dynamodbav:"max_key_lifetime_ns,omitempty"`
+	CutSessions       bool     `dynamodbav:"cut_sessions,omitempty"`
 }
 
 type catalogActionData struct {
@@ -276,6 +279,7 @@ type grantData struct {
 	Generation      int64            `dynamodbav:"generation,omitempty"`
 	Extensions      int              `dynamodbav:"extensions,omitempty"`
 	PendingExt      string           `dynamodbav:"pending_extension,omitempty"`
+	Revocation      *revocationData  `dynamodbav:"revocation,omitempty"`
 	Rev             int64            `dynamodbav:"rev"`
 	CreatedAt       string           `dynamodbav:"created_at,omitempty"`
 	UpdatedAt       string           `dynamodbav:"updated_at,omitempty"`
@@ -288,6 +292,37 @@ type assignmentData struct {
 	PrincipalID      string `dynamodbav:"principal_id"`
 	State            string `dynamodbav:"state"`
 	External         bool   `dynamodbav:"external,omitempty"`
+	DeletedAt        string `dynamodbav:"deleted_at,omitempty"`
+}
+
+// revocationData is a grant's revocation receipt.
+type revocationData struct {
+	AssignmentDeletedAt string `dynamodbav:"assignment_deleted_at,omitempty"`
+	VerifiedAbsentAt    string `dynamodbav:"verified_absent_at,omitempty"`
+	SessionsCutUntil    string `dynamodbav:"sessions_cut_until,omitempty"`
+	Method              string `dynamodbav:"method,omitempty"`
+}
+
+// cutSetItem is the deployment-wide session cuts of a permission set.
+type cutSetItem struct {
+	keys
+	InstanceARN      string           `dynamodbav:"instance_arn"`
+	PermissionSetARN string           `dynamodbav:"permission_set_arn"`
+	Cuts             []sessionCutData `dynamodbav:"cuts,omitempty"`
+	ApplyingSince    string           `dynamodbav:"applying_since,omitempty"`
+	Rev              int64            `dynamodbav:"rev"`
+	CreatedAt        string           `dynamodbav:"created_at,omitempty"`
+	UpdatedAt        string           `dynamodbav:"updated_at,omitempty"`
+}
+
+type sessionCutData struct {
+	Sid          string     `dynamodbav:"sid"`
+	Holder       holderData `dynamodbav:"holder"`
+	UserName     string     `dynamodbav:"user_name"`
+	Accounts     []string   `dynamodbav:"accounts"`
+	IssuedBefore string     `dynamodbav:"issued_before"`
+	Until        string     `dynamodbav:"until"`
+	State        string     `dynamodbav:"state"`
 }
 
 type apiKeyItem struct {
@@ -488,12 +523,13 @@ func tenantToData(t access.Tenant) tenantData {
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: int64(s.MaxGrantLifetime), MaxStartAhead: int64(s.MaxStartAhead),
-			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff, EndSessions: string(s.EndSessions),
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
 			AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
 			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention), MaxKeyLifetime: int64(b.MaxKeyLifetime),
+			CutSessions: b.CutSessions,
 		},
 	}
 	if len(s.GroupRoles) > 0 {
@@ -533,6 +569,7 @@ func boundaryFromData(b *boundaryData, s settingsData) access.Boundary {
 		AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
 		MaxDuration: time.Duration(b.MaxDuration), MinAuditRetention: time.Duration(b.MinAuditRetention),
 		MaxKeyLifetime: cmp.Or(time.Duration(b.MaxKeyLifetime), access.DefaultMaxKeyLifetime),
+		CutSessions:    b.CutSessions,
 	}
 }
 
@@ -548,7 +585,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime), MaxStartAhead: time.Duration(s.MaxStartAhead),
-			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff, EndSessions: access.EndSessions(s.EndSessions),
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
 	}
@@ -690,8 +727,14 @@ func grantToData(g access.Grant) (grantData, error) {
 	for _, a := range g.Assignments {
 		d.Assignments = append(d.Assignments, assignmentData{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
-			PrincipalID: a.PrincipalID, State: string(a.State), External: a.External,
+			PrincipalID: a.PrincipalID, State: string(a.State), External: a.External, DeletedAt: formatTime(a.DeletedAt),
 		})
+	}
+	if r := g.Revocation; r != nil {
+		d.Revocation = &revocationData{
+			AssignmentDeletedAt: formatTime(r.AssignmentDeletedAt), VerifiedAbsentAt: formatTime(r.VerifiedAbsentAt),
+			SessionsCutUntil: formatTime(r.SessionsCutUntil), Method: string(r.Method),
+		}
 	}
 	return d, nil
 }
@@ -711,8 +754,14 @@ func grantFromData(d grantData) (access.Grant, error) {
 	for _, a := range d.Assignments {
 		g.Assignments = append(g.Assignments, access.Assignment{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
-			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), External: a.External,
+			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), External: a.External, DeletedAt: p.parse(a.DeletedAt),
 		})
+	}
+	if r := d.Revocation; r != nil {
+		g.Revocation = &access.Revocation{
+			AssignmentDeletedAt: p.parse(r.AssignmentDeletedAt), VerifiedAbsentAt: p.parse(r.VerifiedAbsentAt),
+			SessionsCutUntil: p.parse(r.SessionsCutUntil), Method: access.CutMethod(r.Method),
+		}
 	}
 	meta, err := decodeJSON(d.Metadata)
 	g.Metadata = meta
@@ -903,4 +952,36 @@ func idempotencyFromItem(it idempotencyItem) (access.IdempotencyRecord, error) {
 		r.Outcome.APIKey, errs = &v, append(errs, err)
 	}
 	return r, errors.Join(append(errs, p.err)...)
+}
+
+// Session cuts.
+
+func cutSetToItem(c access.CutSet) cutSetItem {
+	it := cutSetItem{
+		keys:        keys{PK: cutSetPK(c.Key), SK: skCutSet, GSI1PK: cutSetsAll, GSK: sortKey(c.CreatedAt, cutSetDigest(c.Key))},
+		InstanceARN: c.Key.InstanceARN, PermissionSetARN: c.Key.PermissionSetARN, ApplyingSince: formatTime(c.ApplyingSince),
+		Rev: c.Revision, CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt),
+	}
+	for _, x := range c.Cuts {
+		it.Cuts = append(it.Cuts, sessionCutData{
+			Sid: x.Sid, Holder: holderData(x.Holder), UserName: x.UserName, Accounts: x.Accounts,
+			IssuedBefore: formatTime(x.IssuedBefore), Until: formatTime(x.Until), State: string(x.State),
+		})
+	}
+	return it
+}
+
+func cutSetFromItem(it cutSetItem) (access.CutSet, error) {
+	var p times
+	c := access.CutSet{
+		Key:           access.CutSetKey{InstanceARN: it.InstanceARN, PermissionSetARN: it.PermissionSetARN},
+		ApplyingSince: p.parse(it.ApplyingSince), Revision: it.Rev, CreatedAt: p.parse(it.CreatedAt), UpdatedAt: p.parse(it.UpdatedAt),
+	}
+	for _, x := range it.Cuts {
+		c.Cuts = append(c.Cuts, access.SessionCut{
+			Sid: x.Sid, Holder: access.Holder(x.Holder), UserName: x.UserName, Accounts: x.Accounts,
+			IssuedBefore: p.parse(x.IssuedBefore), Until: p.parse(x.Until), State: access.CutState(x.State),
+		})
+	}
+	return c, p.err
 }

@@ -19,14 +19,14 @@ func testTenant() access.Tenant {
 		Boundary: access.Boundary{
 			InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", IdentityMapping: access.MapEmail,
 			AllowedRoots: []string{"r-a1b2"}, Assignable: []string{"arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"},
-			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour,
+			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour, CutSessions: true,
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups",
 				ClientID: "elevate-console", AuthorizationEndpoint: "https://idp.example.com/authorize"},
 			GroupRoles: map[string]access.Role{"admins": access.RoleAdmin},
 			TimeZone:   "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
-			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true,
+			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true, EndSessions: access.EndSessionsOff,
 		},
 		Catalog:       access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"}}},
 		PolicyVersion: 3, Revision: 7, CreatedAt: at, UpdatedAt: at.Add(time.Nanosecond),
@@ -62,9 +62,10 @@ func testGrant() access.Grant {
 		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
 		StartsAt: at.Add(-time.Hour), ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
 		Reasoning: "done", EndReason: access.EndRevocation, EndingAt: at.Add(50 * time.Second), Failure: "boom",
-		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true}},
+		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true, DeletedAt: at.Add(40 * time.Second)}},
 		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Extensions: 1, PendingExtension: "r9", Revision: 3,
-		CreatedAt: at, UpdatedAt: at.Add(time.Second),
+		Revocation: &access.Revocation{AssignmentDeletedAt: at.Add(40 * time.Second), VerifiedAbsentAt: at.Add(45 * time.Second), SessionsCutUntil: at.Add(time.Hour), Method: access.CutDone},
+		CreatedAt:  at, UpdatedAt: at.Add(time.Second),
 	}
 }
 
@@ -229,6 +230,20 @@ func TestItemRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameJSON(t, "ledger entry", v, got)
+	})
+	t.Run("session cuts", func(t *testing.T) {
+		v := access.CutSet{
+			Key: access.CutSetKey{InstanceARN: "i", PermissionSetARN: "p"},
+			Cuts: []access.SessionCut{{Sid: "ElevateCut0011", Holder: access.Holder{TenantID: testTenant().ID, GrantID: "g1"}, UserName: "alice",
+				Accounts: []string{"111122223333"}, IssuedBefore: at, Until: at.Add(time.Hour), State: access.CutStateApplied}},
+			ApplyingSince: at.Add(time.Second), Revision: 2, CreatedAt: at, UpdatedAt: at.Add(time.Second),
+		}
+		allSet(t, v, "CutSet.Deleted")
+		got, err := cutSetFromItem(roundTrip(t, cutSetToItem(v)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "session cuts", v, got)
 	})
 	t.Run("idempotency record", func(t *testing.T) {
 		r, g, k := testRequest(), testGrant(), testAPIKey()

@@ -54,6 +54,7 @@ func newTenant() access.Tenant {
 			MaxDuration:       48 * time.Hour,
 			MinAuditRetention: 90 * 24 * time.Hour,
 			MaxKeyLifetime:    180 * 24 * time.Hour,
+			CutSessions:       true,
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{
@@ -80,6 +81,7 @@ func newTenant() access.Tenant {
 			MaxStartAhead:         48 * time.Hour,
 			ReminderPercent:       75,
 			RemindersOff:          true,
+			EndSessions:           access.EndSessionsAll,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -194,11 +196,11 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Assignments: []access.Assignment{
 			{
 				InstanceARN: instanceARN, PermissionSetARN: managedSet, AccountID: paymentsAcct,
-				PrincipalID: storeUserID, State: access.AssignmentActive, External: true,
+				PrincipalID: storeUserID, State: access.AssignmentActive, External: true, DeletedAt: at.Add(28 * time.Minute),
 			},
 			{
 				InstanceARN: instanceARN, PermissionSetARN: readOnlySet, AccountID: "444455556666",
-				PrincipalID: storeUserID, State: access.AssignmentActive, External: true,
+				PrincipalID: storeUserID, State: access.AssignmentActive, External: true, DeletedAt: at.Add(28 * time.Minute),
 			},
 		},
 		Notices:          []string{"Sessions already open last up to one hour after revocation."},
@@ -207,10 +209,12 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Generation:       2,
 		Extensions:       1,
 		PendingExtension: uuid.NewString(),
-		StartsAt:         at.Add(-time.Hour),
-		Revision:         1,
-		CreatedAt:        at,
-		UpdatedAt:        at.Add(5 * time.Second),
+		Revocation: &access.Revocation{AssignmentDeletedAt: at.Add(28 * time.Minute), VerifiedAbsentAt: at.Add(29 * time.Minute),
+			SessionsCutUntil: at.Add(89 * time.Minute), Method: access.CutDone},
+		StartsAt:  at.Add(-time.Hour),
+		Revision:  1,
+		CreatedAt: at,
+		UpdatedAt: at.Add(5 * time.Second),
 	}
 }
 
