@@ -105,6 +105,14 @@ const (
 	EndSessionsOff EndSessions = "off"
 )
 
+// SessionsToEnd is the tenant's end_sessions setting, the default spelled out.
+func (s Settings) SessionsToEnd() EndSessions {
+	if s.EndSessions == "" {
+		return EndSessionsManaged
+	}
+	return s.EndSessions
+}
+
 // Valid reports whether e is a known setting ("" is the default).
 func (e EndSessions) Valid() bool {
 	return e == "" || e == EndSessionsManaged || e == EndSessionsAll || e == EndSessionsOff

@@ -296,6 +296,9 @@ func (s Settings) Validate(v Violations) {
 		}
 	}
 	validateRoots(v, "identity_center.allowed_roots", s.AllowedRoots)
+	if !s.EndSessions.Valid() {
+		v.Add("end_sessions", "must be managed, all or off")
+	}
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
 		v.Add("time_zone", "must be an IANA time zone name such as Europe/Berlin")
 	}
