@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/elevate-jit/elevate/internal/deploy"
+	"github.com/elevate-jit/elevate/internal/metrics"
 )
 
 // Alarm names (after the stack's name and a dash).
@@ -18,6 +19,7 @@ const (
 	AlarmDeadLetters        = "dead-letters"
 	AlarmSweepDeadLetters   = "sweep-dead-letters"
 	AlarmRevocationFailures = "revocation-failures"
+	AlarmSessionCutFailures = "session-cut-failures"
 	AlarmWorkflowFailed     = "workflow-failed"
 	AlarmAPIServerErrors    = "api-5xx"
 	// AlarmFunctionErrors is followed by "-<function>".
@@ -129,6 +131,15 @@ func (s *Stack) alarms() {
 		"Deleting an Identity Center assignment failed (the grant stays revoking and is retried): access may outlive its grant.",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(namespace), MetricName: jsii.String(RevocationFailureMetric),
+			Statistic: jsii.String("Sum"), Period: five,
+		}), 1)
+
+	alarm("SessionCutFailuresAlarm", AlarmSessionCutFailures,
+		"Cutting the open sessions of a revoked or expired grant failed (the permission set's re-provisioning failed and the sweeper "+
+			"retries it, or the deny does not fit in its inline policy): sessions issued before the revoke may last until their end. "+
+			"The grant's revocation receipt says which (docs/revocation.md).",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(namespace), MetricName: jsii.String(string(metrics.SessionCutFailures)),
 			Statistic: jsii.String("Sum"), Period: five,
 		}), 1)
 

@@ -504,6 +504,7 @@ func TestAlarms(t *testing.T) {
 	}
 	check(infra.AlarmDeadLetters, "ApproximateNumberOfMessagesVisible")
 	check(infra.AlarmRevocationFailures, infra.RevocationFailureMetric)
+	check(infra.AlarmSessionCutFailures, string(metrics.SessionCutFailures))
 	check(infra.AlarmWorkflowFailed, "ExecutionsFailed")
 	for _, fn := range deploy.Functions {
 		check(infra.AlarmFunctionErrors+"-"+fn.Name, "Errors")

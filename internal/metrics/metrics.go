@@ -36,6 +36,11 @@ const (
 	// IdentityCenterThrottles counts calls to Identity Center, the Identity
 	// Store or Organizations that were throttled (and retried).
 	IdentityCenterThrottles Name = "IdentityCenterThrottles"
+	// SessionCutFailures counts session cuts of revoked or expired grants
+	// that failed (a failed re-provisioning, retried by the sweeper, or a
+	// deny that does not fit in the inline policy): open sessions may
+	// outlive the grant (docs/revocation.md).
+	SessionCutFailures Name = "SessionCutFailures"
 )
 
 // Unit is a CloudWatch unit.
@@ -57,6 +62,7 @@ var Units = []struct {
 	{GrantsFailed, Count},
 	{SweeperRepairs, Count},
 	{IdentityCenterThrottles, Count},
+	{SessionCutFailures, Count},
 }
 
 // UnitOf returns a metric's unit; false for a name this package does not
