@@ -111,7 +111,7 @@ func (a *AWS) PutInlinePolicy(ctx context.Context, inst, arn, policy string) err
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(provisionPollEvery):
+		case <-time.After(a.poll):
 		}
 		id := st.RequestId
 		polled, err := invoke(ctx, a, retryThrottled, func(ctx context.Context) (*ssoadmin.DescribePermissionSetProvisioningStatusOutput, error) {

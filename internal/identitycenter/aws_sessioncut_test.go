@@ -1,17 +1,21 @@
 package identitycenter_test
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/identitycenter"
 )
 
 // theirs is a statement of the permission set's own inline policy, which a
@@ -219,5 +223,93 @@ func TestAWSUserName(t *testing.T) {
 	id := e.createUser(t, "alice", "alice@example.com")
 	if got, err := e.newAWS(nil).UserName(e.ctx, e.tenant(access.MapEmail), id); err != nil || got != "alice" {
 		t.Errorf("UserName = %q, %v; want alice", got, err)
+	}
+}
+
+// provisioningSSO answers the calls of a session cut: the put, the accounts
+// the set is provisioned to, and a provisioning that is IN_PROGRESS for
+// pending polls before ending as final says (moto answers SUCCEEDED at once
+// and has no DescribePermissionSetProvisioningStatus).
+type provisioningSSO struct {
+	identitycenter.SSOAdminAPI
+	mu      sync.Mutex
+	calls   []string
+	pending int
+	final   ssotypes.StatusValues
+}
+
+func (f *provisioningSSO) call(op string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, op)
+}
+
+func (f *provisioningSSO) PutInlinePolicyToPermissionSet(context.Context, *ssoadmin.PutInlinePolicyToPermissionSetInput, ...func(*ssoadmin.Options)) (*ssoadmin.PutInlinePolicyToPermissionSetOutput, error) {
+	f.call("Put")
+	return &ssoadmin.PutInlinePolicyToPermissionSetOutput{}, nil
+}
+
+func (f *provisioningSSO) DeleteInlinePolicyFromPermissionSet(context.Context, *ssoadmin.DeleteInlinePolicyFromPermissionSetInput, ...func(*ssoadmin.Options)) (*ssoadmin.DeleteInlinePolicyFromPermissionSetOutput, error) {
+	f.call("Delete")
+	return &ssoadmin.DeleteInlinePolicyFromPermissionSetOutput{}, nil
+}
+
+func (f *provisioningSSO) ListAccountsForProvisionedPermissionSet(context.Context, *ssoadmin.ListAccountsForProvisionedPermissionSetInput, ...func(*ssoadmin.Options)) (*ssoadmin.ListAccountsForProvisionedPermissionSetOutput, error) {
+	f.call("List")
+	return &ssoadmin.ListAccountsForProvisionedPermissionSetOutput{AccountIds: []string{"111122223333"}}, nil
+}
+
+func (f *provisioningSSO) status() *ssotypes.PermissionSetProvisioningStatus {
+	st := &ssotypes.PermissionSetProvisioningStatus{RequestId: aws.String("req-1"), Status: ssotypes.StatusValuesInProgress}
+	if f.pending == 0 {
+		st.Status = f.final
+		if f.final == ssotypes.StatusValuesFailed {
+			st.FailureReason = aws.String("injected")
+		}
+	}
+	f.pending--
+	return st
+}
+
+func (f *provisioningSSO) ProvisionPermissionSet(_ context.Context, in *ssoadmin.ProvisionPermissionSetInput, _ ...func(*ssoadmin.Options)) (*ssoadmin.ProvisionPermissionSetOutput, error) {
+	f.call("Provision:" + string(in.TargetType))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &ssoadmin.ProvisionPermissionSetOutput{PermissionSetProvisioningStatus: f.status()}, nil
+}
+
+func (f *provisioningSSO) DescribePermissionSetProvisioningStatus(_ context.Context, in *ssoadmin.DescribePermissionSetProvisioningStatusInput, _ ...func(*ssoadmin.Options)) (*ssoadmin.DescribePermissionSetProvisioningStatusOutput, error) {
+	f.call("Status:" + aws.ToString(in.ProvisionPermissionSetRequestId))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &ssoadmin.DescribePermissionSetProvisioningStatusOutput{PermissionSetProvisioningStatus: f.status()}, nil
+}
+
+func TestPutInlinePolicyWaitsForTheProvisioning(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		policy  string
+		pending int
+		final   ssotypes.StatusValues
+		want    []string
+		fails   bool
+	}{
+		{"succeeds at once", theirs, 0, ssotypes.StatusValuesSucceeded, []string{"Put", "List", "Provision:ALL_PROVISIONED_ACCOUNTS"}, false},
+		{"polled until it succeeds", theirs, 2, ssotypes.StatusValuesSucceeded,
+			[]string{"Put", "List", "Provision:ALL_PROVISIONED_ACCOUNTS", "Status:req-1", "Status:req-1"}, false},
+		{"fails", theirs, 1, ssotypes.StatusValuesFailed, []string{"Put", "List", "Provision:ALL_PROVISIONED_ACCOUNTS", "Status:req-1"}, true},
+		{"the last statement gone: deleted", "", 0, ssotypes.StatusValuesSucceeded, []string{"Delete", "List", "Provision:ALL_PROVISIONED_ACCOUNTS"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sso := &provisioningSSO{pending: tc.pending, final: tc.final}
+			ic := fastAWS(func(c *identitycenter.AWSConfig) { c.SSOAdmin = sso; c.ProvisionPoll = time.Millisecond })
+			err := ic.PutInlinePolicy(t.Context(), fakeInstance, fakeInstance+"/ps-1", tc.policy)
+			if (err != nil) != tc.fails {
+				t.Fatalf("PutInlinePolicy = %v, want failure %v", err, tc.fails)
+			}
+			if !slices.Equal(sso.calls, tc.want) {
+				t.Errorf("calls = %v, want %v", sso.calls, tc.want)
+			}
+		})
 	}
 }
