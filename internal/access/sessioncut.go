@@ -471,20 +471,38 @@ func (s *core) receipt(ctx context.Context, t Tenant, g Grant) (Grant, *CutSet, 
 	return g, &set, nil
 }
 
-// reconcileCuts claims a CutSet, puts the set's inline policy with every
+// reconcileRounds bounds how often one call puts a set's policy again for
+// cuts recorded while it was putting it (the others wait for the sweeper).
+const reconcileRounds = 3
+
+// reconcileCuts makes Identity Center match a CutSet (reconcileOnce), again
+// while cuts were recorded during its own round: their steps found the set
+// claimed and left them to it.
+func (s *core) reconcileCuts(ctx context.Context, key CutSetKey) error {
+	for range reconcileRounds {
+		again, err := s.reconcileOnce(ctx, key)
+		if err != nil || !again {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileOnce claims a CutSet, puts the set's inline policy with every
 // live cut (expired ones left out, cuts that do not fit reported), waits for
 // the re-provisioning, then tells the grants concerned (their receipts) and
 // records the outcome on the CutSet. A failure leaves the cuts pending for
-// the next try and is reported.
-func (s *core) reconcileCuts(ctx context.Context, key CutSetKey) error {
+// the next try and is reported. again says the set changed meanwhile and
+// still lags.
+func (s *core) reconcileOnce(ctx context.Context, key CutSetKey) (again bool, err error) {
 	cs, ok1 := s.store.(CutStore)
 	sc, ok2 := s.ic.(SessionCutter)
 	if !ok1 || !ok2 {
-		return nil
+		return false, nil
 	}
 	// Claim the set.
 	var claimed CutSet
-	_, err := retry(func() (struct{}, error) {
+	_, err = retry(func() (struct{}, error) {
 		set, err := cs.GetCutSet(ctx, key)
 		if err != nil {
 			return struct{}{}, ignoreNotFound(err)
@@ -502,7 +520,7 @@ func (s *core) reconcileCuts(ctx context.Context, key CutSetKey) error {
 		return struct{}{}, nil
 	})
 	if err != nil || claimed.Revision == 0 {
-		return err
+		return false, err
 	}
 	now := s.clock()
 	var live []SessionCut
@@ -531,7 +549,7 @@ func (s *core) reconcileCuts(ctx context.Context, key CutSetKey) error {
 			cur.ApplyingSince = time.Time{}
 			return true
 		})
-		return fmt.Errorf("cut sessions on %s: %w", key.PermissionSetARN, err)
+		return false, fmt.Errorf("cut sessions on %s: %w", key.PermissionSetARN, err)
 	}
 	// Tell the grants, then record the outcome: a crash in between repeats
 	// the (idempotent) write and finds the grants told.
@@ -557,9 +575,9 @@ func (s *core) reconcileCuts(ctx context.Context, key CutSetKey) error {
 		}
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return false, errors.Join(errs...)
 	}
-	return s.updateCutSet(ctx, key, func(cur *CutSet) bool {
+	err = s.updateCutSet(ctx, key, func(cur *CutSet) bool {
 		cur.Cuts = slices.DeleteFunc(cur.Cuts, func(c SessionCut) bool {
 			i := slices.IndexFunc(claimed.Cuts, func(x SessionCut) bool { return x.Sid == c.Sid && x.IssuedBefore.Equal(c.IssuedBefore) })
 			if i < 0 {
@@ -576,8 +594,10 @@ func (s *core) reconcileCuts(ctx context.Context, key CutSetKey) error {
 			cur.ApplyingSince = time.Time{}
 		}
 		cur.Deleted = len(cur.Cuts) == 0
+		again = !cur.Deleted && cur.ApplyingSince.IsZero() && cur.needsApply(s.clock())
 		return true
 	})
+	return again && err == nil, err
 }
 
 // updateCutSet changes a CutSet alone, reading it again when the write lost

@@ -409,3 +409,27 @@ func TestKeepCuts(t *testing.T) {
 		t.Errorf("without cuts = %s", got)
 	}
 }
+
+// A cut recorded while another step is putting the set's policy (it holds
+// the lease, so the new cut's own step leaves it) is put by that step's next
+// round, without waiting for the sweeper.
+func TestSessionCutAddedWhileApplying(t *testing.T) {
+	f := withTenant(t)
+	ga := f.approvedGrant(alice, bucketWrite(acct2))
+	gb := f.approvedGrant(bob, bucketWrite(acct2))
+	ps := ga.Assignments[0].PermissionSetARN
+	must(f.svc.RevokeGrant(f.ctx, ada, ga.ID, "", nil))(t)
+	must(f.svc.RevokeGrant(f.ctx, ada, gb.ID, "", nil))(t)
+	var once sync.Once
+	f.ic.OnPutInlinePolicy(func() { once.Do(func() { f.deprovision(tenantA, gb.ID) }) })
+	f.deprovision(tenantA, ga.ID)
+	for _, g := range []access.Grant{ga, gb} {
+		if r := f.grant(tenantA, g.ID).Revocation; r == nil || r.Method != access.CutDone {
+			t.Errorf("receipt of %s = %+v, want session_cut without a sweep", g.ID, r)
+		}
+	}
+	policy, _ := f.ic.InlinePolicy(f.ctx, instanceARN, ps)
+	if sids, _ := statements(t, policy); len(cutSids(sids)) != 2 {
+		t.Errorf("policy %s, want both cuts", policy)
+	}
+}

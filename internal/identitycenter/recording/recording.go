@@ -53,6 +53,7 @@ type IdentityCenter struct {
 	puts           []PolicyPut
 	failProvision  func(permissionSetARN string) bool
 	sessionLengths map[string]time.Duration
+	onPut          func()
 }
 
 // PolicyPut is one PutInlinePolicy call: the set and the policy put.
@@ -447,8 +448,28 @@ func (r *IdentityCenter) FailProvisioning(f func(permissionSetARN string) bool) 
 	r.failProvision = f
 }
 
+// OnPutInlinePolicy calls f during every PutInlinePolicy, after the policy
+// was put and before the call returns, without the lock held: a test
+// interleaves another step exactly there.
+func (r *IdentityCenter) OnPutInlinePolicy(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onPut = f
+}
+
 // PutInlinePolicy records the policy and its re-provisioning.
-func (r *IdentityCenter) PutInlinePolicy(_ context.Context, _, permissionSetARN, policy string) error {
+func (r *IdentityCenter) PutInlinePolicy(ctx context.Context, inst, permissionSetARN, policy string) error {
+	err := r.putInlinePolicy(permissionSetARN, policy)
+	r.mu.Lock()
+	hook := r.onPut
+	r.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return err
+}
+
+func (r *IdentityCenter) putInlinePolicy(permissionSetARN, policy string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["PutInlinePolicy"]++
