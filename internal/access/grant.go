@@ -151,6 +151,9 @@ type Grant struct {
 	// concurrent extensions never both become pending; a marker naming a
 	// request that is no longer pending is simply stale.
 	PendingExtension string
+	// EndSessions is the @end_sessions of the permit that granted the access
+	// ("true", "false", or "" for the tenant's setting).
+	EndSessions string
 	// Revocation is the receipt of a revoked or expired grant whose
 	// assignments Elevate took away (docs/revocation.md); nil before.
 	Revocation *Revocation

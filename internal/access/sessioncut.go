@@ -371,11 +371,18 @@ func parseStatements(policy string) (policyDoc, error) {
 
 // cutDecision says whether a grant's ending cuts its sessions on the
 // permission set it assigned: "" when it does, else the receipt's method.
-// Managed sets follow the tenant's end_sessions setting (on unless "off");
-// assignable sets are cut only when the operator's boundary allows it
-// (Boundary.CutSessions) and the tenant's setting is "all".
+// The permit's @end_sessions (on the grant) wins over the tenant's
+// end_sessions setting: "true" asks as "all" does, "false" as "off".
+// Managed sets are cut unless asked not to; assignable sets only when
+// asked and the operator's boundary allows it (Boundary.CutSessions).
 func cutDecision(t Tenant, g Grant, psARN string) CutMethod {
 	setting := t.Settings.EndSessions
+	switch g.EndSessions {
+	case "true":
+		setting = EndSessionsAll
+	case "false":
+		setting = EndSessionsOff
+	}
 	switch {
 	case setting == EndSessionsOff:
 		return CutOff

@@ -433,3 +433,35 @@ func TestSessionCutAddedWhileApplying(t *testing.T) {
 		t.Errorf("policy %s, want both cuts", policy)
 	}
 }
+
+// The permit's @end_sessions wins over the tenant's setting, never over the
+// operator's boundary.
+func TestSessionCutAnnotation(t *testing.T) {
+	const policies = `
+@id("bucket-keep") @approval("auto") @end_sessions("false")
+permit (principal, action == Elevate::Action::"request", resource is Elevate::S3Bucket);
+
+@id("account-cut") @approval("auto") @end_sessions("true")
+permit (principal, action == Elevate::Action::"request", resource is Elevate::Account);
+`
+	for _, tc := range []struct {
+		name    string
+		allowed bool
+		in      access.CreateRequestInput
+		want    access.CutMethod
+	}{
+		{"false on a managed set", true, bucketWrite(acct2), access.CutOff},
+		{"true on a catalog set the operator allows", true, readOnly(acct1), access.CutDone},
+		{"true on a catalog set the operator does not allow", false, readOnly(acct1), access.CutNotPermitted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.tenant(tenantA, func(in *access.NewTenantInput) { in.Boundary.CutSessions = tc.allowed })
+			must(f.svc.PutPolicies(f.ctx, ada, policies, 1))(t)
+			g := f.revoke(f.activeGrant(alice, tc.in))
+			if g.EndSessions == "" || g.Revocation == nil || g.Revocation.Method != tc.want {
+				t.Fatalf("grant end_sessions %q, receipt %+v, want %s", g.EndSessions, g.Revocation, tc.want)
+			}
+		})
+	}
+}

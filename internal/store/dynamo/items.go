@@ -160,6 +160,7 @@ type requestData struct {
 	EscalateAt        string         `dynamodbav:"escalate_at,omitempty"`
 	EscalateTo        string         `dynamodbav:"escalate_to,omitempty"`
 	EscalatedAt       string         `dynamodbav:"escalated_at,omitempty"`
+	EndSessions       string         `dynamodbav:"end_sessions,omitempty"`
 	ForwardHistory    []forwardData  `dynamodbav:"forward_history,omitempty"`
 	Conflicts         []conflictData `dynamodbav:"conflicts,omitempty"`
 	Notices           []string       `dynamodbav:"notices,omitempty"`
@@ -279,6 +280,7 @@ type grantData struct {
 	Generation      int64            `dynamodbav:"generation,omitempty"`
 	Extensions      int              `dynamodbav:"extensions,omitempty"`
 	PendingExt      string           `dynamodbav:"pending_extension,omitempty"`
+	EndSessions     string           `dynamodbav:"end_sessions,omitempty"`
 	Revocation      *revocationData  `dynamodbav:"revocation,omitempty"`
 	Rev             int64            `dynamodbav:"rev"`
 	CreatedAt       string           `dynamodbav:"created_at,omitempty"`
@@ -636,7 +638,7 @@ func requestToData(r access.Request) (requestData, error) {
 		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
 		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, StartsAt: formatTime(r.StartsAt), Notices: r.Notices,
 		RemindAt: formatTime(r.RemindAt), RemindedAt: formatTime(r.RemindedAt),
-		EscalateAt: formatTime(r.EscalateAt), EscalateTo: r.EscalateTo, EscalatedAt: formatTime(r.EscalatedAt),
+		EscalateAt: formatTime(r.EscalateAt), EscalateTo: r.EscalateTo, EscalatedAt: formatTime(r.EscalatedAt), EndSessions: r.EndSessions,
 		Metadata: meta, PolicyVersion: r.PolicyVersion, Context: contextToData(r.Context), TaskToken: r.TaskToken, Rev: r.Revision,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
@@ -663,7 +665,7 @@ func requestFromData(d requestData) (access.Request, error) {
 		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
 		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, StartsAt: p.parse(d.StartsAt), Notices: d.Notices,
 		RemindAt: p.parse(d.RemindAt), RemindedAt: p.parse(d.RemindedAt),
-		EscalateAt: p.parse(d.EscalateAt), EscalateTo: d.EscalateTo, EscalatedAt: p.parse(d.EscalatedAt),
+		EscalateAt: p.parse(d.EscalateAt), EscalateTo: d.EscalateTo, EscalatedAt: p.parse(d.EscalatedAt), EndSessions: d.EndSessions,
 		PolicyVersion: d.PolicyVersion, Context: contextFromData(d.Context), TaskToken: d.TaskToken, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
@@ -722,7 +724,8 @@ func grantToData(g access.Grant) (grantData, error) {
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
 		EndReason: string(g.EndReason), EndingAt: formatTime(g.EndingAt), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
 		BreakGlass: g.BreakGlass, Generation: g.Generation, Extensions: g.Extensions, PendingExt: g.PendingExtension, Rev: g.Revision,
-		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
+		EndSessions: g.EndSessions,
+		CreatedAt:   formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
 	}
 	for _, a := range g.Assignments {
 		d.Assignments = append(d.Assignments, assignmentData{
@@ -749,7 +752,8 @@ func grantFromData(d grantData) (access.Grant, error) {
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
 		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
 		BreakGlass: d.BreakGlass, Generation: d.Generation, Extensions: d.Extensions, PendingExtension: d.PendingExt, Revision: d.Rev,
-		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
+		EndSessions: d.EndSessions,
+		CreatedAt:   p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
 	for _, a := range d.Assignments {
 		g.Assignments = append(g.Assignments, access.Assignment{

@@ -43,7 +43,7 @@ func testRequest() access.Request {
 		Approvals: []access.Approval{{ApproverID: "carol", ApproverUserID: "u-carol", Reasoning: "ok", At: at.Add(time.Minute)}},
 		Reasoning: "why", DecidedBy: "carol", DecidedAt: at.Add(2 * time.Minute), ApprovalExpiresAt: at.Add(time.Hour),
 		GrantID: "g1", ExtendsGrantID: "g0", StartsAt: at.Add(3 * time.Hour), Notices: []string{"n1", "n2"},
-		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute),
+		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute), EndSessions: "true",
 		Context: &access.DecisionContext{Groups: []string{"oncall"}, Ancestors: []string{"r-1", "ou-1"}, TimeZone: "Europe/Paris",
 			Extension:    &access.ExtensionContext{RemainingSeconds: 60, Extensions: 1, OriginalDurationSeconds: 3600},
 			ActiveGrants: []access.ActiveGrantContext{{ID: "g7", ResourceType: "aws_account", ResourceID: "111122223333", AccountID: "111122223333", Action: "Admin"}}},
@@ -63,7 +63,7 @@ func testGrant() access.Grant {
 		StartsAt: at.Add(-time.Hour), ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
 		Reasoning: "done", EndReason: access.EndRevocation, EndingAt: at.Add(50 * time.Second), Failure: "boom",
 		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true, DeletedAt: at.Add(40 * time.Second)}},
-		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Extensions: 1, PendingExtension: "r9", Revision: 3,
+		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Extensions: 1, PendingExtension: "r9", Revision: 3, EndSessions: "false",
 		Revocation: &access.Revocation{AssignmentDeletedAt: at.Add(40 * time.Second), VerifiedAbsentAt: at.Add(45 * time.Second), SessionsCutUntil: at.Add(time.Hour), Method: access.CutDone},
 		CreatedAt:  at, UpdatedAt: at.Add(time.Second),
 	}

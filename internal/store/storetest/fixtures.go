@@ -134,6 +134,7 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		EscalateAt:        at.Add(time.Hour),
 		EscalateTo:        "payments-leads",
 		EscalatedAt:       at.Add(time.Hour + 2*time.Second),
+		EndSessions:       "true",
 		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Context: &access.DecisionContext{
 			Groups: []string{"payments-oncall", "engineering"}, Ancestors: []string{"r-a1b2", "ou-a1b2-payments"}, TimeZone: "Europe/Berlin",
@@ -209,6 +210,7 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Generation:       2,
 		Extensions:       1,
 		PendingExtension: uuid.NewString(),
+		EndSessions:      "false",
 		Revocation: &access.Revocation{AssignmentDeletedAt: at.Add(28 * time.Minute), VerifiedAbsentAt: at.Add(29 * time.Minute),
 			SessionsCutUntil: at.Add(89 * time.Minute), Method: access.CutDone},
 		StartsAt:  at.Add(-time.Hour),
