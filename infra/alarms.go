@@ -21,6 +21,7 @@ const (
 	AlarmOutboxDeadLetters  = "outbox-dead-letters"
 	AlarmOutboxLag          = "outbox-lag"
 	AlarmRevocationFailures = "revocation-failures"
+	AlarmSessionCutFailures = "session-cut-failures"
 	AlarmWorkflowFailed     = "workflow-failed"
 	AlarmAPIServerErrors    = "api-5xx"
 	AlarmReviewsOverdue     = "reviews-overdue"
@@ -154,6 +155,15 @@ func (s *Stack) alarms() {
 		"Deleting an Identity Center assignment failed (the grant stays revoking and is retried): access may outlive its grant.",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(namespace), MetricName: jsii.String(RevocationFailureMetric),
+			Statistic: jsii.String("Sum"), Period: five,
+		}), 1)
+
+	alarm("SessionCutFailuresAlarm", AlarmSessionCutFailures,
+		"Cutting the open sessions of a revoked or expired grant failed (the permission set's re-provisioning failed and the sweeper "+
+			"retries it, or the deny does not fit in its inline policy): sessions issued before the revoke may last until their end. "+
+			"The grant's revocation receipt says which (docs/revocation.md).",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(namespace), MetricName: jsii.String(string(metrics.SessionCutFailures)),
 			Statistic: jsii.String("Sum"), Period: five,
 		}), 1)
 

@@ -26,6 +26,7 @@ const (
 	SidManagedPermissionSets = "ManagedPermissionSetsOnly"
 	SidAssignManaged         = "AssignManagedPermissionSets"
 	SidAssignAssignable      = "AssignTaggedAssignablePermissionSets"
+	SidCutSessions           = "CutSessionsOfTaggedAssignableSets"
 	SidCreateManaged         = "CreateManagedPermissionSetsOnly"
 	SidAccounts              = "AccountAssignments"
 	SidProtectedAccounts     = "NeverAssignProtectedAccounts"
@@ -171,6 +172,7 @@ func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 			"DescribeAccountAssignmentCreationStatus", "DescribeAccountAssignmentDeletionStatus",
 			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "UpdatePermissionSet",
 			"ProvisionPermissionSet", "DeletePermissionSet",
+			"DeleteInlinePolicyFromPermissionSet", "DescribePermissionSetProvisioningStatus",
 		), []*string{instance}, nil),
 		// Any permission set of the instance may be read.
 		statement(SidPermissionSets, awsiam.Effect_ALLOW, sso(
@@ -187,7 +189,15 @@ func (s *Stack) identityCenter() []awsiam.PolicyStatement {
 		statement(SidManagedPermissionSets, awsiam.Effect_ALLOW, sso(
 			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "UpdatePermissionSet",
 			"ProvisionPermissionSet", "DeletePermissionSet",
+			"DeleteInlinePolicyFromPermissionSet",
 		), []*string{permissionSets}, managed),
+		// Cutting a revoked grant's open sessions (docs/revocation.md) on an
+		// operator's set: its inline policy and its provisioning only, and
+		// only on the sets the operator tagged elevate:cut-sessions=true.
+		statement(SidCutSessions, awsiam.Effect_ALLOW, sso(
+			"GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "DeleteInlinePolicyFromPermissionSet",
+			"ProvisionPermissionSet",
+		), []*string{permissionSets}, map[string]any{"aws:ResourceTag/" + access.CutSessionsTagKey: access.CutSessionsTagValue}),
 		// A permission set may be created only with the managed tag.
 		statement(SidCreateManaged, awsiam.Effect_ALLOW, sso("CreatePermissionSet"),
 			[]*string{instance, permissionSets}, map[string]any{"aws:RequestTag/" + access.ManagedTagKey: access.ManagedTagValue}),

@@ -138,6 +138,9 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 	managed := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + access.ManagedTagKey: access.ManagedTagValue}}
 	assignable := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + access.AssignableTagKey: access.AssignableTagValue}}
 	requestTag := map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + access.ManagedTagKey: access.ManagedTagValue}}
+	cutTag := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + access.CutSessionsTagKey: access.CutSessionsTagValue}}
+	// What a session cut may do on an operator's set tagged for it.
+	cuts := []string{"sso:GetInlinePolicyForPermissionSet", "sso:PutInlinePolicyToPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet", "sso:ProvisionPermissionSet"}
 	changes := []string{
 		"sso:PutInlinePolicyToPermissionSet", "sso:DeletePermissionSet", "sso:ProvisionPermissionSet",
 		"sso:UpdatePermissionSet", "sso:GetInlinePolicyForPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet",
@@ -148,7 +151,7 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 		}
 		t.Run(fn.Name, func(t *testing.T) {
 			sts := f.functionPolicy(t, fn.Name)
-			putInline, create := false, false
+			putInline, create, cutStatement := false, false, false
 			assigns := map[string]bool{}
 			for _, s := range sts {
 				if s.Effect != "Allow" {
@@ -166,6 +169,13 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 					// assignments the managed or the assignable tag.
 					if res == permissionSets {
 						for _, a := range s.Actions {
+							if jsonEqual(s.Condition, cutTag) {
+								cutStatement = true
+								if !slices.Contains(cuts, a) {
+									t.Errorf("%s: %s on the sets tagged for session cuts", s.Sid, a)
+								}
+								continue
+							}
 							if slices.Contains(changes, a) && !jsonEqual(s.Condition, managed) {
 								t.Errorf("%s: %s on permission sets without the managed tag condition (%v)", s.Sid, a, s.Condition)
 							}
@@ -190,6 +200,9 @@ func TestManagedPermissionSetsOnly(t *testing.T) {
 				if slices.Contains(s.Actions, "sso:TagResource") || slices.Contains(s.Actions, "sso:UntagResource") {
 					t.Errorf("%s: may tag permission sets, and so make a customer's set look managed", s.Sid)
 				}
+			}
+			if !cutStatement {
+				t.Error("no statement lets the session cut change the sets tagged elevate:cut-sessions=true")
 			}
 			if !putInline || !create {
 				t.Errorf("PutInlinePolicyToPermissionSet granted on managed sets: %v; CreatePermissionSet granted: %v", putInline, create)

@@ -506,6 +506,7 @@ func TestAlarms(t *testing.T) {
 	check(infra.AlarmOutboxDeadLetters, "ApproximateNumberOfMessagesVisible")
 	check(infra.AlarmOutboxLag, "IteratorAge")
 	check(infra.AlarmRevocationFailures, infra.RevocationFailureMetric)
+	check(infra.AlarmSessionCutFailures, string(metrics.SessionCutFailures))
 	check(infra.AlarmWorkflowFailed, "ExecutionsFailed")
 	check(infra.AlarmReviewsOverdue, "ReviewsOverdue")
 	for _, fn := range deploy.Functions {

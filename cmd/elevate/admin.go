@@ -45,6 +45,7 @@ type boundaryFlags struct {
 	maxDuration                      *time.Duration
 	retentionFloor                   *int64
 	keyLifetime                      *int64
+	cutSessions                      *bool
 }
 
 func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
@@ -59,6 +60,8 @@ func addBoundaryFlags(fs *flag.FlagSet) boundaryFlags {
 		maxDuration:    fs.Duration("max-duration-ceiling", def.MaxDuration, "the longest maximum duration the tenant's admins may set"),
 		retentionFloor: fs.Int64("audit-retention-floor-days", int64(def.MinAuditRetention/(24*time.Hour)), "the shortest audit retention the tenant's admins may set"),
 		keyLifetime:    fs.Int64("api-key-max-lifetime-days", int64(def.MaxKeyLifetime/(24*time.Hour)), "the longest an API key made for a person may live"),
+		cutSessions: fs.Bool("cut-assignable-sessions", false, "let Elevate add a time-bound deny to the assignable permission sets' inline policies "+
+			"to end a revoked grant's open sessions, when the tenant's end_sessions setting is \"all\" (docs/revocation.md)"),
 	}
 }
 
@@ -101,6 +104,9 @@ func (b boundaryFlags) patch() access.BoundaryPatch {
 	if b.set("api-key-max-lifetime-days") {
 		d := time.Duration(*b.keyLifetime) * 24 * time.Hour
 		p.MaxKeyLifetime = &d
+	}
+	if b.set("cut-assignable-sessions") {
+		p.CutSessions = b.cutSessions
 	}
 	return p
 }
@@ -208,6 +214,7 @@ func tenantView(t access.Tenant) map[string]any {
 			"identity_mapping": b.IdentityMapping, "allowed_roots": nonNil(b.AllowedRoots), "assignable": nonNil(b.Assignable),
 			"max_duration_ceiling": b.MaxDuration.String(), "audit_retention_floor_days": int64(b.MinAuditRetention / (24 * time.Hour)),
 			"api_key_max_lifetime_days": int64(b.MaxKeyLifetime / (24 * time.Hour)),
+			"cut_assignable_sessions":   b.CutSessions,
 		},
 		"settings": map[string]any{
 			"allowed_roots": nonNil(t.AllowedRoots()), "time_zone": t.Settings.TimeZone,

@@ -24,6 +24,8 @@ const (
 	AuditGrantExpired            = "grant.expired"
 	AuditGrantFailed             = "grant.failed"
 	AuditGrantDeletionFailed     = "grant.deletion_failed"
+	AuditGrantSessionsCut        = "grant.sessions_cut"
+	AuditGrantSessionCutFailed   = "grant.session_cut_failed"
 	AuditAPIKeyCreated           = "api_key.created"
 	AuditAPIKeyRevoked           = "api_key.revoked"
 	AuditCatalogUpdated          = "catalog.updated"

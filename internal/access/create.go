@@ -124,7 +124,7 @@ func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequ
 		PolicyVersion: t.PolicyVersion, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	dec := s.decideRequest(set, t, p, &r, ancestors, active, suspended, now)
-	r.Notices = dec.Notices
+	r.Notices, r.EndSessions = dec.Notices, dec.EndSessions
 	return t, r, dec, nil
 }
 
@@ -193,7 +193,7 @@ func (s *core) grantFor(r Request, now time.Time) *Grant {
 		ID: s.newID(), TenantID: r.TenantID, RequestID: r.ID, GranteeID: r.GranteeID, GranteeUserID: r.GranteeUserID,
 		CreatedBy: r.RequesterID, PermissionSetARN: r.PermissionSetARN, PolicyVersion: r.PolicyVersion,
 		Resource: r.Resource, Action: r.Action, Status: GrantProvisioning, DurationSeconds: r.DurationSeconds,
-		BreakGlass: r.BreakGlass, Metadata: r.Metadata, Revision: 1, CreatedAt: now, UpdatedAt: now,
+		BreakGlass: r.BreakGlass, Metadata: r.Metadata, EndSessions: r.EndSessions, Revision: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if r.scheduled(now) {
 		g.Status, g.StartsAt = GrantScheduled, r.StartsAt

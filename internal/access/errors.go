@@ -183,6 +183,11 @@ const (
 	// ProblemDeletionFailed: deleting an assignment failed; the grant stays
 	// revoking and is retried, and access may outlive it meanwhile.
 	ProblemDeletionFailed ProblemKind = "deletion_failed"
+	// ProblemSessionCutFailed: cutting the open sessions of a revoked or
+	// expired grant failed (the re-provisioning failed, or the deny did not
+	// fit in the inline policy); a failed re-provisioning is retried by the
+	// sweeper.
+	ProblemSessionCutFailed ProblemKind = "session_cut_failed"
 	// ProblemAssignmentMissing: an assignment live grants hold vanished.
 	ProblemAssignmentMissing ProblemKind = "assignment_missing"
 	// ProblemAssignmentUntracked: an assignment of a watched permission set

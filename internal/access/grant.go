@@ -82,6 +82,9 @@ type Assignment struct {
 	State AssignmentState
 	// External is true when the assignment existed before Elevate; it is never deleted.
 	External bool
+	// DeletedAt is when this grant's deletion of the assignment succeeded
+	// (zero when another holder or none deleted it).
+	DeletedAt time.Time
 }
 
 // Key identifies the assignment in Identity Center.
@@ -148,6 +151,12 @@ type Grant struct {
 	// concurrent extensions never both become pending; a marker naming a
 	// request that is no longer pending is simply stale.
 	PendingExtension string
+	// EndSessions is the @end_sessions of the permit that granted the access
+	// ("true", "false", or "" for the tenant's setting).
+	EndSessions string
+	// Revocation is the receipt of a revoked or expired grant whose
+	// assignments Elevate took away (docs/revocation.md); nil before.
+	Revocation *Revocation
 	// Review is the after-the-fact review of a break-glass grant (nil for
 	// every other grant).
 	Review    *Review

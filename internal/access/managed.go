@@ -21,6 +21,12 @@ const (
 	// assign (and unassign) for tenants whose boundary lists them.
 	AssignableTagKey   = "elevate:assignable"
 	AssignableTagValue = "true"
+	// CutSessionsTagKey marks the operator's assignable permission sets
+	// whose inline policy Elevate may change to cut a revoked grant's open
+	// sessions (docs/revocation.md): IAM's half of the boundary's
+	// cut_assignable_sessions.
+	CutSessionsTagKey   = "elevate:cut-sessions"
+	CutSessionsTagValue = "true"
 )
 
 // ManagedName is the deterministic name of the managed permission set for a

@@ -76,6 +76,9 @@ type Change struct {
 	// Touched records users Elevate assigned something to; a record is
 	// written whatever is stored (it only moves ExpiresAt).
 	Touched []TouchedPrincipal
+	// CutSets (deployment-wide, keyed by their permission set) follow the
+	// revision rule; one with Deleted set is removed.
+	CutSets []CutSet
 	// Suspensions are users' break-glass standings (revision rule as above).
 	Suspensions []Suspension
 	Audit       []AuditEvent

@@ -475,7 +475,22 @@ func (s *core) releaseAll(ctx context.Context, t Tenant, g Grant) (bool, error) 
 			return false, nil
 		}
 	}
-	return true, s.finish(ctx, t, g)
+	var cuts *CutSet
+	if g.Status == GrantRevoking {
+		var err error
+		if g, cuts, err = s.receipt(ctx, t, g); err != nil {
+			return false, err
+		}
+	}
+	if err := s.finish(ctx, t, g, cuts); err != nil {
+		return false, err
+	}
+	if cuts != nil {
+		// The grant has ended (its assignments are gone and verified absent);
+		// the cut follows at once, and the sweeper retries it if it fails.
+		_ = s.reconcileCuts(ctx, cuts.Key)
+	}
+	return true, nil
 }
 
 // release moves assignment i of g one step towards gone, through the
@@ -554,7 +569,7 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 			return g, err
 		}
 		e.Revision++
-		a.State = AssignmentDeleted
+		a.State, a.DeletedAt = AssignmentDeleted, now
 		g.Assignments[i] = a
 		return s.saveGrantWith(ctx, g, e)
 	case OperationFailed:
@@ -575,10 +590,13 @@ func (s *core) deleteAssignment(ctx context.Context, t Tenant, g Grant, i int, e
 
 // finish ends a grant whose assignments are all gone: failed after a failed
 // provisioning, else expired or revoked as its end reason says.
-func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
+func (s *core) finish(ctx context.Context, t Tenant, g Grant, cuts *CutSet) error {
 	now := s.clock()
 	sys := systemActor(t.ID)
 	c := Change{}
+	if cuts != nil {
+		c.CutSets = []CutSet{*cuts}
+	}
 	var action string
 	switch {
 	case g.Status == GrantProvisioning:
@@ -637,6 +655,9 @@ func (s *core) finish(ctx context.Context, t Tenant, g Grant) error {
 	details := map[string]any{"reason": g.Failure}
 	if g.Status == GrantRevoked {
 		details = map[string]any{"revoked_by": g.RevokedBy, "reasoning": g.Reasoning}
+	}
+	if g.Revocation != nil {
+		details["revocation"] = g.Revocation.Details()
 	}
 	c.Audit = append([]AuditEvent{s.audit(t, sys, now, action, "grant", g.ID, severityOf(action), details)}, c.Audit...)
 	if err := s.commit(ctx, c); err != nil {

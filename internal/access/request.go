@@ -131,6 +131,9 @@ type Request struct {
 	EscalateAt  time.Time
 	EscalateTo  string
 	EscalatedAt time.Time
+	// EndSessions is the deciding permits' @end_sessions ("true", "false",
+	// or "" for the tenant's setting); its grant keeps it.
+	EndSessions string
 	// ForwardHistory lists the request's forwards, oldest first.
 	ForwardHistory []Forward
 	// Conflicts are the separation-of-duties conflicts found when the

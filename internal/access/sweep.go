@@ -108,6 +108,9 @@ type SweepReport struct {
 	// entry explains: access Elevate may have made and lost track of.
 	AssignmentsUntracked int
 	PermissionSetsGone   int
+	// CutSetsReconciled counts permission sets whose session cuts were put
+	// into Identity Center (pending ones, or expired ones taken out).
+	CutSetsReconciled int
 	// UsersAudited of UsersToAudit had their assignments compared with the
 	// ledger in this run; the audit goes on where it stopped next time.
 	UsersAudited        int
@@ -170,6 +173,9 @@ func (s *Operator) Sweep(ctx context.Context) (SweepReport, error) {
 		if err := s.auditAssignments(ctx, &d, &rep); err != nil {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("assignment audit: %v", err))
 		}
+	}
+	if err := s.sweepCuts(ctx, &rep); err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("session cuts: %v", err))
 	}
 	return rep, nil
 }

@@ -93,6 +93,10 @@ type Boundary struct {
 	MinAuditRetention time.Duration
 	// MaxKeyLifetime is the longest an API key made for a user may live.
 	MaxKeyLifetime time.Duration
+	// CutSessions lets Elevate cut the open sessions of the Assignable sets
+	// (adding a deny to their inline policy) when the tenant's end_sessions
+	// setting is "all"; without it Elevate never changes them.
+	CutSessions bool
 }
 
 // Configured reports whether the boundary lets the tenant reach anything.
@@ -136,6 +140,9 @@ type Settings struct {
 	// (approval_reminder_percent 0).
 	ReminderPercent int
 	RemindersOff    bool
+	// EndSessions says which permission sets' open sessions are cut when a
+	// grant ends ("" is EndSessionsManaged).
+	EndSessions EndSessions
 	// BreakGlassReview is how long after a break-glass grant is made its
 	// review is due (break_glass_review_seconds); zero means
 	// DefaultBreakGlassReview.
@@ -329,6 +336,9 @@ func (s Settings) Validate(v Violations) {
 		}
 	}
 	validateRoots(v, "identity_center.allowed_roots", s.AllowedRoots)
+	if !s.EndSessions.Valid() {
+		v.Add("end_sessions", "must be managed, all or off")
+	}
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
 		v.Add("time_zone", "must be an IANA time zone name such as Europe/Berlin")
 	}

@@ -104,6 +104,7 @@ type BoundaryPatch struct {
 	MaxDuration                  *time.Duration
 	MinAuditRetention            *time.Duration
 	MaxKeyLifetime               *time.Duration
+	CutSessions                  *bool
 }
 
 // Apply returns b with the patch's fields set.
@@ -120,6 +121,7 @@ func (p BoundaryPatch) Apply(b Boundary) Boundary {
 	setIf(&b.MaxDuration, p.MaxDuration)
 	setIf(&b.MinAuditRetention, p.MinAuditRetention)
 	setIf(&b.MaxKeyLifetime, p.MaxKeyLifetime)
+	setIf(&b.CutSessions, p.CutSessions)
 	return b
 }
 
@@ -161,7 +163,8 @@ func (s *Operator) UpdateBoundary(ctx context.Context, tenantID string, patch Bo
 func sameBoundary(a, b Boundary) bool {
 	return a.InstanceARN == b.InstanceARN && a.IdentityStoreID == b.IdentityStoreID && a.IdentityMapping == b.IdentityMapping &&
 		slices.Equal(a.AllowedRoots, b.AllowedRoots) && slices.Equal(a.Assignable, b.Assignable) &&
-		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention && a.MaxKeyLifetime == b.MaxKeyLifetime
+		a.MaxDuration == b.MaxDuration && a.MinAuditRetention == b.MinAuditRetention && a.MaxKeyLifetime == b.MaxKeyLifetime &&
+		a.CutSessions == b.CutSessions
 }
 
 // boundaryDetails is a boundary as the audit trail records it.
@@ -172,6 +175,7 @@ func boundaryDetails(b Boundary) map[string]any {
 		"max_duration_ceiling_seconds": int64(b.MaxDuration / time.Second),
 		"audit_retention_floor_days":   int64(b.MinAuditRetention / (24 * time.Hour)),
 		"api_key_max_lifetime_days":    int64(b.MaxKeyLifetime / (24 * time.Hour)),
+		"cut_assignable_sessions":      b.CutSessions,
 	}
 }
 
@@ -204,6 +208,8 @@ type TenantPatch struct {
 	// ReminderPercent is the reminder's point of the approval window; 0
 	// turns reminders off.
 	ReminderPercent *int
+	// EndSessions says which sets' open sessions a grant's end cuts.
+	EndSessions *EndSessions
 	// BreakGlassReview is break_glass_review_seconds.
 	BreakGlassReview *time.Duration
 	// SuspendAfterOverdue is break_glass_suspend_after_overdue; 0 never
@@ -322,6 +328,7 @@ func boundaryUnchanged(b Boundary, p BoundaryPatch) error {
 		{"max_duration_ceiling_seconds", after.MaxDuration != b.MaxDuration},
 		{"audit_retention_floor_days", after.MinAuditRetention != b.MinAuditRetention},
 		{"api_key_max_lifetime_days", after.MaxKeyLifetime != b.MaxKeyLifetime},
+		{"identity_center.cut_assignable_sessions", after.CutSessions != b.CutSessions},
 	} {
 		if c.changed {
 			return &Error{Code: CodeForbidden, Message: fmt.Sprintf(operatorOwns, c.field), Details: map[string]any{c.field: "set by the operator"}}
@@ -414,6 +421,7 @@ func applyPatch(t *Tenant, p TenantPatch) {
 	if p.ReminderPercent != nil {
 		st.ReminderPercent, st.RemindersOff = *p.ReminderPercent, *p.ReminderPercent == 0
 	}
+	setIf(&st.EndSessions, p.EndSessions)
 	setIf(&st.BreakGlassReview, p.BreakGlassReview)
 	if p.SuspendAfterOverdue != nil {
 		st.SuspendAfterOverdue, st.SuspendOverdueOff = *p.SuspendAfterOverdue, *p.SuspendAfterOverdue == 0
@@ -452,6 +460,7 @@ func (p TenantPatch) fields() []string {
 	add(p.MaxGrantLifetime != nil, "max_grant_lifetime_seconds")
 	add(p.MaxStartAhead != nil, "max_start_ahead_seconds")
 	add(p.ReminderPercent != nil, "approval_reminder_percent")
+	add(p.EndSessions != nil, "end_sessions")
 	add(p.BreakGlassReview != nil, "break_glass_review_seconds")
 	add(p.SuspendAfterOverdue != nil, "break_glass_suspend_after_overdue")
 	return f
@@ -492,6 +501,8 @@ func settingsDetails(t Tenant, fields []string) map[string]any {
 			out[f] = int64(st.StartAhead() / time.Second)
 		case "approval_reminder_percent":
 			out[f] = st.Reminder()
+		case "end_sessions":
+			out[f] = string(st.SessionsToEnd())
 		case "break_glass_review_seconds":
 			out[f] = int64(st.ReviewAfter() / time.Second)
 		case "break_glass_suspend_after_overdue":

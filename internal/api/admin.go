@@ -75,6 +75,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 		patch.AllowedRoots = ic.AllowedRoots
 		patch.Boundary.InstanceARN, patch.Boundary.IdentityStoreID = ic.InstanceARN, ic.IdentityStoreID
 		patch.Boundary.AllowedRoots, patch.Boundary.Assignable = ic.AllowedRootsCeiling, ic.Assignable
+		patch.Boundary.CutSessions = ic.CutSessions
 	}
 	patch.ApprovalWindow = seconds(in.DefaultApprovalWindowSeconds, time.Second)
 	patch.MaxDuration = seconds(in.MaxDurationSeconds, time.Second)
@@ -85,6 +86,10 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p access.Princ
 	if n := in.ApprovalReminderPercent; n != nil {
 		pct := int(min(max(*n, -1), 100)) // out of range stays out of range, for the domain to name
 		patch.ReminderPercent = &pct
+	}
+	if in.EndSessions != nil {
+		e := access.EndSessions(*in.EndSessions)
+		patch.EndSessions = &e
 	}
 	patch.BreakGlassReview = seconds(in.BreakGlassReviewSeconds, time.Second)
 	if n := in.BreakGlassSuspendAfter; n != nil {

@@ -106,12 +106,21 @@ type grantJSON struct {
 	RevokedAt       *time.Time       `json:"revoked_at"`
 	RevokedBy       *string          `json:"revoked_by"`
 	Reasoning       *string          `json:"reasoning"`
+	Revocation      *revocationJSON  `json:"revocation"`
 	Assignments     []assignmentJSON `json:"assignments"`
 	Notices         []string         `json:"notices"`
 	Metadata        map[string]any   `json:"metadata"`
 	Review          *reviewJSON      `json:"review"`
 	CreatedAt       time.Time        `json:"created_at"`
 	UpdatedAt       time.Time        `json:"updated_at"`
+}
+
+// revocationJSON is a revoked or expired grant's revocation receipt.
+type revocationJSON struct {
+	AssignmentDeletedAt *time.Time `json:"assignment_deleted_at"`
+	VerifiedAbsentAt    *time.Time `json:"verified_absent_at"`
+	SessionsCutUntil    *time.Time `json:"sessions_cut_until"`
+	Method              string     `json:"method"`
 }
 
 // reviewJSON is a break-glass grant's review.
@@ -190,6 +199,7 @@ type identityCenterJSON struct {
 	AllowedRoots        []string `json:"allowed_roots"`
 	AllowedRootsCeiling []string `json:"allowed_roots_ceiling"`
 	Assignable          []string `json:"assignable_permission_sets"`
+	CutSessions         bool     `json:"cut_assignable_sessions"`
 }
 
 type tenantJSON struct {
@@ -207,6 +217,7 @@ type tenantJSON struct {
 	MaxGrantLifetimeSeconds      int64              `json:"max_grant_lifetime_seconds"`
 	MaxStartAheadSeconds         int64              `json:"max_start_ahead_seconds"`
 	ApprovalReminderPercent      int                `json:"approval_reminder_percent"`
+	EndSessions                  string             `json:"end_sessions"`
 	BreakGlassReviewSeconds      int64              `json:"break_glass_review_seconds"`
 	BreakGlassSuspendAfter       int                `json:"break_glass_suspend_after_overdue"`
 	MaxDurationCeilingSeconds    int64              `json:"max_duration_ceiling_seconds"`
@@ -305,6 +316,7 @@ type identityCenterPatchJSON struct {
 	AllowedRoots        *[]string `json:"allowed_roots"`
 	AllowedRootsCeiling *[]string `json:"allowed_roots_ceiling"`
 	Assignable          *[]string `json:"assignable_permission_sets"`
+	CutSessions         *bool     `json:"cut_assignable_sessions"`
 }
 
 type tenantPatchBody struct {
@@ -321,6 +333,7 @@ type tenantPatchBody struct {
 	MaxGrantLifetimeSeconds      *int64                   `json:"max_grant_lifetime_seconds"`
 	MaxStartAheadSeconds         *int64                   `json:"max_start_ahead_seconds"`
 	ApprovalReminderPercent      *int64                   `json:"approval_reminder_percent"`
+	EndSessions                  *string                  `json:"end_sessions"`
 	BreakGlassReviewSeconds      *int64                   `json:"break_glass_review_seconds"`
 	BreakGlassSuspendAfter       *int64                   `json:"break_glass_suspend_after_overdue"`
 	MaxDurationCeilingSeconds    *int64                   `json:"max_duration_ceiling_seconds"`
@@ -399,9 +412,17 @@ func fromGrant(g access.Grant) grantJSON {
 		Resource: fromResource(g.Resource), Action: g.Action, Status: string(g.Status), DurationSeconds: g.DurationSeconds,
 		BreakGlass: g.BreakGlass, StartsAt: optTime(g.StartsAt), ExpiresAt: optTime(g.ExpiresAt), Extensions: g.Extensions, GrantedAt: optTime(g.GrantedAt),
 		RevokedAt: optTime(g.RevokedAt), RevokedBy: optString(g.RevokedBy), Reasoning: optString(g.Reasoning),
-		Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata), Review: fromReview(g.Review),
+		Revocation: fromRevocation(g.Revocation), Assignments: as, Notices: nonNil(g.Notices), Metadata: nonNilMap(g.Metadata), Review: fromReview(g.Review),
 		CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC(),
 	}
+}
+
+func fromRevocation(r *access.Revocation) *revocationJSON {
+	if r == nil {
+		return nil
+	}
+	return &revocationJSON{AssignmentDeletedAt: optTime(r.AssignmentDeletedAt), VerifiedAbsentAt: optTime(r.VerifiedAbsentAt),
+		SessionsCutUntil: optTime(r.SessionsCutUntil), Method: string(r.Method)}
 }
 
 // fromReview is a grant's review as shown; overdue is true once the
@@ -451,7 +472,8 @@ func fromTenant(t access.Tenant) tenantJSON {
 			ClientID: s.JWT.ClientID, AuthorizationEndpoint: s.JWT.AuthorizationEndpoint},
 		GroupRoles: roles, IdentityMapping: string(b.IdentityMapping),
 		IdentityCenter: identityCenterJSON{InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID,
-			AllowedRoots: nonNil(t.AllowedRoots()), AllowedRootsCeiling: nonNil(b.AllowedRoots), Assignable: nonNil(b.Assignable)},
+			AllowedRoots: nonNil(t.AllowedRoots()), AllowedRootsCeiling: nonNil(b.AllowedRoots), Assignable: nonNil(b.Assignable),
+			CutSessions: b.CutSessions},
 		TimeZone:                     s.TimeZone,
 		DefaultApprovalWindowSeconds: int64(s.ApprovalWindow / time.Second),
 		MaxDurationSeconds:           int64(s.MaxDuration / time.Second),
@@ -460,6 +482,7 @@ func fromTenant(t access.Tenant) tenantJSON {
 		MaxGrantLifetimeSeconds:      int64(s.GrantLifetime() / time.Second),
 		MaxStartAheadSeconds:         int64(s.StartAhead() / time.Second),
 		ApprovalReminderPercent:      s.Reminder(),
+		EndSessions:                  string(s.SessionsToEnd()),
 		BreakGlassReviewSeconds:      int64(s.ReviewAfter() / time.Second),
 		BreakGlassSuspendAfter:       s.SuspendAfter(),
 		MaxDurationCeilingSeconds:    int64(b.MaxDuration / time.Second),

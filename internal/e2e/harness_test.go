@@ -311,8 +311,16 @@ type grant struct {
 	ExpiresAt   *time.Time   `json:"expires_at"`
 	GrantedAt   *time.Time   `json:"granted_at"`
 	RevokedAt   *time.Time   `json:"revoked_at"`
+	Revocation  *revocation  `json:"revocation"`
 	Assignments []assignment `json:"assignments"`
 	Notices     []string     `json:"notices"`
+}
+
+type revocation struct {
+	AssignmentDeletedAt *time.Time `json:"assignment_deleted_at"`
+	VerifiedAbsentAt    *time.Time `json:"verified_absent_at"`
+	SessionsCutUntil    *time.Time `json:"sessions_cut_until"`
+	Method              string     `json:"method"`
 }
 
 type assignment struct {

@@ -45,6 +45,17 @@ func (m meter) observe(ctx context.Context, g access.Grant) {
 	}
 }
 
+// counting passes every reported problem on to report and counts the
+// failed session cuts (metrics.SessionCutFailures).
+func (m meter) counting(report func(context.Context, access.Problem)) func(context.Context, access.Problem) {
+	return func(ctx context.Context, p access.Problem) {
+		report(ctx, p)
+		if p.Kind == access.ProblemSessionCutFailed {
+			m.put(ctx, metrics.SessionCutFailures, 1, nil)
+		}
+	}
+}
+
 // throttled is the Identity Center adapter's Throttled hook.
 func (m meter) throttled(ctx context.Context) {
 	m.put(ctx, metrics.IdentityCenterThrottles, 1, nil)

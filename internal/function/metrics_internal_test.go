@@ -63,6 +63,12 @@ func TestMeter(t *testing.T) {
 			m.observe(t.Context(), grant(func(g *access.Grant) { g.Status = access.GrantRevoking }))
 		}, "", -1},
 		{"throttled", func(m meter) { m.throttled(t.Context()) }, metrics.IdentityCenterThrottles, 1},
+		{"a failed session cut", func(m meter) {
+			m.counting(report(slog.New(slog.DiscardHandler)))(t.Context(), access.Problem{Kind: access.ProblemSessionCutFailed, Message: "cut failed"})
+		}, metrics.SessionCutFailures, 1},
+		{"another problem is no figure", func(m meter) {
+			m.counting(report(slog.New(slog.DiscardHandler)))(t.Context(), access.Problem{Kind: access.ProblemDeletionFailed, Message: "deletion failed"})
+		}, "", -1},
 		{"sweeper repairs", func(m meter) {
 			s := meteredSweeper{fakeSweeper{GrantsExpired: 1, GrantsRestarted: 2, RequestsExpired: 3, OrphansReleased: 4,
 				AssignmentsRepaired: 5, AssignmentsMissing: 5, AssignmentsUntracked: 7, PermissionSetsGone: 8}, m}

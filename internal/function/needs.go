@@ -141,7 +141,7 @@ func wire(ctx context.Context, fn deploy.Function, e *env, log *slog.Logger, pro
 			MintKey: auth.MintKey, Workflow: refused{"start workflows"}, Scheduler: refused{"schedule expiries"},
 			IdentityCenter: refused{"read the organization or Identity Center"},
 			JWKSHosts:      hosts,
-			Report:         report(log),
+			Report:         m.counting(report(log)),
 			Observe:        m.observe,
 		},
 	}

@@ -103,6 +103,9 @@ type AWSConfig struct {
 	// Throttled is told of every call that AWS throttled (and that is
 	// retried), so that throttling shows as a metric; nil ignores them.
 	Throttled func(ctx context.Context)
+	// ProvisionPoll is how long PutInlinePolicy waits between polls of a
+	// re-provisioning in progress; zero means two seconds.
+	ProvisionPoll time.Duration
 }
 
 // RDSLookup finds the resource id of a DB instance, given its ARN
@@ -127,6 +130,7 @@ type AWS struct {
 	ttl    time.Duration
 	log    *slog.Logger
 	rds    RDSLookup
+	poll   time.Duration
 
 	sets  *directory.Cache[permissionSetEntry]
 	names *directory.Cache[string]
@@ -148,7 +152,7 @@ var (
 // NewAWS returns the adapter for the given clients, filling in defaults.
 func NewAWS(c AWSConfig) *AWS {
 	a := &AWS{
-		sso: c.SSOAdmin, slots: c.Slots, now: c.Now, ttl: c.CacheTTL, log: c.Log, rds: c.RDSLookup,
+		sso: c.SSOAdmin, slots: c.Slots, now: c.Now, ttl: c.CacheTTL, log: c.Log, rds: c.RDSLookup, poll: c.ProvisionPoll,
 		pending: map[string]string{}, ensuring: make(chan struct{}, 1),
 		caller: directory.NewCaller(c.TPS, c.Backoff, c.Throttled),
 	}
@@ -160,6 +164,9 @@ func NewAWS(c AWSConfig) *AWS {
 	}
 	if a.ttl <= 0 {
 		a.ttl = DefaultCacheTTL
+	}
+	if a.poll <= 0 {
+		a.poll = provisionPollEvery
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -27,6 +27,8 @@ import (
 type faults struct {
 	mu    sync.Mutex
 	rules map[string]*fault
+	// ops are the operations called, in order.
+	ops []string
 }
 
 type fault struct {
@@ -65,6 +67,7 @@ func (f *faults) hits(op string) int {
 func (f *faults) take(op string) *fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ops = append(f.ops, op)
 	r := f.rules[op]
 	if r == nil || r.times == 0 {
 		return nil

@@ -252,10 +252,21 @@ func (a *AWS) syncPermissionSet(ctx context.Context, inst, arn string, spec acce
 	if err != nil {
 		return fmt.Errorf("get inline policy: %w", err)
 	}
-	if samePolicy(aws.ToString(cur.InlinePolicy), spec.InlinePolicy) {
+	// Elevate's session cuts (docs/revocation.md) are not part of the spec:
+	// compare without them, and keep them in what is put.
+	current := aws.ToString(cur.InlinePolicy)
+	without, err := access.WithoutCuts(current)
+	if err != nil {
+		without = current
+	}
+	if samePolicy(without, spec.InlinePolicy) {
 		return nil
 	}
-	if err := a.putPolicy(ctx, inst, arn, spec.InlinePolicy, on); err != nil {
+	policy, err := access.KeepCuts(current, spec.InlinePolicy)
+	if err != nil {
+		policy = spec.InlinePolicy // not JSON: nothing of it to keep
+	}
+	if err := a.putPolicy(ctx, inst, arn, policy, on); err != nil {
 		return err
 	}
 	accounts, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.ListAccountsForProvisionedPermissionSetOutput, error) {

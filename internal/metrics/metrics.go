@@ -36,6 +36,11 @@ const (
 	// IdentityCenterThrottles counts calls to Identity Center, the Identity
 	// Store or Organizations that were throttled (and retried).
 	IdentityCenterThrottles Name = "IdentityCenterThrottles"
+	// SessionCutFailures counts session cuts of revoked or expired grants
+	// that failed (a failed re-provisioning, retried by the sweeper, or a
+	// deny that does not fit in the inline policy): open sessions may
+	// outlive the grant (docs/revocation.md).
+	SessionCutFailures Name = "SessionCutFailures"
 	// ReviewsOverdue counts break-glass reviews the sweeper found past their
 	// due time and announced (elevate.review.overdue); written only when a
 	// sweep found some.
@@ -61,6 +66,7 @@ var Units = []struct {
 	{GrantsFailed, Count},
 	{SweeperRepairs, Count},
 	{IdentityCenterThrottles, Count},
+	{SessionCutFailures, Count},
 	{ReviewsOverdue, Count},
 }
 

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"sync"
@@ -116,9 +117,13 @@ type Decision struct {
 	// permits; zero and "" when none says so).
 	EscalateAfter time.Duration
 	EscalateTo    string
-	Determining   []Determining
-	Notices       []string
-	Errors        []EvalError
+	// EndSessions is the determining permits' @end_sessions: "true" when
+	// one says so, else "false" when one says so, else "" (the tenant's
+	// setting decides).
+	EndSessions string
+	Determining []Determining
+	Notices     []string
+	Errors      []EvalError
 	// Conflicts are the separation-of-duties policies that match (Decide
 	// only). A conflict makes an auto decision require an approver, or
 	// denies under @sod_enforce("deny").
@@ -153,6 +158,11 @@ func (s *Set) Decide(r Request) Decision {
 		return d
 	}
 
+	for _, c := range permits {
+		if c.endSessions == "true" || d.EndSessions == "" {
+			d.EndSessions = cmp.Or(c.endSessions, d.EndSessions)
+		}
+	}
 	if r.BreakGlass {
 		d.Mode = ModeBreakGlass
 	} else {

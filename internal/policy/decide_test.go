@@ -546,6 +546,33 @@ permit (principal in Elevate::Group::"oncall", action == Elevate::Action::"appro
 	}
 }
 
+// @end_sessions of the determining permits: "true" wins over "false", and
+// a decision no permit annotates leaves it to the tenant ("").
+func TestDecideEndSessions(t *testing.T) {
+	s := mustParse(t, `
+@id("keep") @approval("auto") @end_sessions("false")
+permit (principal, action == Elevate::Action::"request", resource);
+
+@id("cut") @approval("auto") @end_sessions("true")
+permit (principal, action == Elevate::Action::"request", resource) when { context.action == "Admin" };
+
+@id("plain") @approval("auto")
+permit (principal, action == Elevate::Action::"break_glass", resource);
+`)
+	req := Request{Principal: bob, Resource: account("111111111111"), Action: "Admin", DurationSeconds: 600, Justification: "x", Time: monday10}
+	if d := s.Decide(req); !d.Allowed || d.EndSessions != "true" {
+		t.Errorf("Admin: Decide = %+v, want end_sessions true", d)
+	}
+	req.Action = "ReadOnly"
+	if d := s.Decide(req); !d.Allowed || d.EndSessions != "false" {
+		t.Errorf("ReadOnly: Decide = %+v, want end_sessions false", d)
+	}
+	req.BreakGlass = true
+	if d := s.Decide(req); !d.Allowed || d.EndSessions != "" {
+		t.Errorf("break glass: Decide = %+v, want no end_sessions", d)
+	}
+}
+
 func TestDecideOUChain(t *testing.T) {
 	// The ancestors form a chain, so an inner OU is in the outer ones.
 	s := mustParse(t, `

@@ -18,6 +18,10 @@
 //     P7D) members of the group may decide the request too; the earliest
 //     among the permits that allow a request wins, and the approve action
 //     sees context.escalated.
+//   - @end_sessions("true" | "false") on a permit: whether the open sessions
+//     of the access it grants are cut when the grant ends (docs/revocation.md),
+//     over the tenant's end_sessions setting; "true" wins among the permits
+//     that allow a request.
 //
 // [Set.Decide] and [Set.MayApprove] are pure: they build the Cedar request and
 // entities from plain Go values and never re-parse. Any evaluation error

@@ -38,8 +38,12 @@ const (
 	// action sees context.escalated).
 	annotationEscalateAfter = "escalate_after"
 	annotationEscalateTo    = "escalate_to"
-	annotationSoD           = "sod"
-	annotationSoDEnforce    = "sod_enforce"
+	// @end_sessions("true"|"false") on a permit says whether the open
+	// sessions of the access it grants are cut when the grant ends
+	// (docs/revocation.md), over the tenant's end_sessions setting.
+	annotationEndSessions = "end_sessions"
+	annotationSoD         = "sod"
+	annotationSoDEnforce  = "sod_enforce"
 )
 
 // The bounds of @escalate_after.
@@ -80,6 +84,7 @@ type compiled struct {
 	// (zero and "" when absent).
 	escalateAfter time.Duration
 	escalateTo    string
+	endSessions   string // @end_sessions: "true", "false" or "" when absent
 	sod           string // @sod name: a separation-of-duties forbid; "" when absent
 	sodDeny       bool   // @sod_enforce("deny")
 	annotations   map[string]string
@@ -290,6 +295,16 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 			problem("@approvals must be a whole number from 1 to %d, not %q", maxApprovals, v)
 		default:
 			c.approvals = n
+		}
+	}
+	if v, ok := c.annotations[annotationEndSessions]; ok {
+		switch {
+		case !c.permit:
+			problem("@end_sessions only applies to permit policies")
+		case v != "true" && v != "false":
+			problem(`@end_sessions must be "true" or "false", not %q`, v)
+		default:
+			c.endSessions = v
 		}
 	}
 	after, hasAfter := c.annotations[annotationEscalateAfter]

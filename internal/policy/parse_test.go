@@ -160,6 +160,16 @@ func TestParseProblems(t *testing.T) {
 			want: []problem{{"", 0, 0, "the policy text is 262145 bytes; the limit is 262144 bytes (256 KiB)"}},
 		},
 		{
+			name: "bad @end_sessions",
+			text: `@id("e") @end_sessions("yes") permit (principal, action == Elevate::Action::"request", resource);`,
+			want: []problem{{"e", 1, 1, `@end_sessions must be "true" or "false"`}},
+		},
+		{
+			name: "@end_sessions on a forbid",
+			text: `@id("e") @end_sessions("true") forbid (principal, action == Elevate::Action::"request", resource);`,
+			want: []problem{{"e", 1, 1, "@end_sessions only applies to permit policies"}},
+		},
+		{
 			name: "@escalate_after without @escalate_to",
 			text: `@id("e") @escalate_after("PT30M") permit (principal, action == Elevate::Action::"request", resource);`,
 			want: []problem{{"e", 1, 1, "@escalate_after and @escalate_to go together"}},

@@ -268,6 +268,7 @@ func TestSchemasMatchWireTypes(t *testing.T) {
 		"requestJSON":         {{schema: "Request"}},
 		"assignmentJSON":      {{schema: "Assignment"}},
 		"grantJSON":           {{schema: "Grant"}},
+		"revocationJSON":      {{schema: "Revocation"}},
 		"apiKeyJSON":          {{schema: "ApiKeyCreated"}, {schema: "ApiKey", skip: "key"}},
 		"auditEventJSON":      {{schema: "AuditEvent"}},
 		"jwtJSON":             {{schema: "TenantJWT"}},

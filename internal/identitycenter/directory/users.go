@@ -120,3 +120,20 @@ func alternateIdentifier(mapping access.IdentityMapping, granteeID string) (type
 func missingUser(err error) bool {
 	return HasCode(err, "ResourceNotFoundException", "ValidationException")
 }
+
+// UserName returns an Identity Store user's user name: the role session
+// name of the user's Identity Center sessions.
+func (a *Directory) UserName(ctx context.Context, t access.Tenant, userID string) (string, error) {
+	store := t.Boundary.IdentityStoreID
+	out, err := Call(ctx, a.caller, RetryThrottled, func(ctx context.Context) (*identitystore.DescribeUserOutput, error) {
+		return a.ids.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: aws.String(store), UserId: aws.String(userID)})
+	})
+	if err != nil {
+		return "", fmt.Errorf("describe user %s: %w", userID, err)
+	}
+	name := aws.ToString(out.UserName)
+	if name == "" {
+		return "", fmt.Errorf("user %s has no user name", userID)
+	}
+	return name, nil
+}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
@@ -44,6 +45,21 @@ type IdentityCenter struct {
 	hold     bool
 	held     map[string]access.Assignment
 	onCreate func(access.Assignment)
+	// names maps the user ids ResolveUser made to their user names;
+	// policies are the permission sets' inline policies, and puts the
+	// policies PutInlinePolicy wrote, in order.
+	names          map[string]string
+	policies       map[string]string
+	puts           []PolicyPut
+	failProvision  func(permissionSetARN string) bool
+	sessionLengths map[string]time.Duration
+	onPut          func()
+}
+
+// PolicyPut is one PutInlinePolicy call: the set and the policy put.
+type PolicyPut struct {
+	PermissionSetARN string
+	Policy           string
 }
 
 // New returns an empty recording Identity Center that logs what it
@@ -56,6 +72,7 @@ func New(log *slog.Logger) *IdentityCenter {
 		log: log, assignments: map[access.AssignmentKey]bool{}, permissionSets: map[string]access.ManagedPermissionSet{},
 		ops: map[string]access.Operation{}, pendingPolls: map[string]int{}, calls: map[string]int{},
 		held: map[string]access.Assignment{}, orgs: map[string]map[string][]string{},
+		names: map[string]string{}, policies: map[string]string{}, sessionLengths: map[string]time.Duration{},
 	}
 }
 
@@ -215,6 +232,7 @@ func (r *IdentityCenter) ResolveUser(_ context.Context, t access.Tenant, grantee
 	if r.users != nil && !r.users[name] {
 		return "", fmt.Errorf("user %q: %w", granteeID, access.ErrUserNotFound)
 	}
+	r.names[UserID(name)] = name
 	return UserID(name), nil
 }
 
@@ -262,6 +280,11 @@ func (r *IdentityCenter) EnsurePermissionSet(_ context.Context, t access.Tenant,
 		r.log.Info("identity center: would create managed permission set", "name", spec.Name, "arn", arn, "account_id", spec.AccountID)
 	}
 	r.permissionSets[arn] = spec
+	// Like the AWS adapter, bringing the set's policy up to date keeps
+	// the session cuts in it.
+	if p, err := access.KeepCuts(r.policies[arn], spec.InlinePolicy); err == nil {
+		r.policies[arn] = p
+	}
 	return arn, nil
 }
 
@@ -365,4 +388,103 @@ func (r *IdentityCenter) newOp(status access.OperationStatus, reason string) acc
 func (r *IdentityCenter) DBIResourceID(_ context.Context, _ access.Tenant, arn string) (string, error) {
 	h := sha256.Sum256([]byte(arn))
 	return "db-" + strings.ToUpper(hex.EncodeToString(h[:13])), nil
+}
+
+// UserName returns the user name ResolveUser mapped to userID (the id
+// itself for a user it did not resolve).
+func (r *IdentityCenter) UserName(_ context.Context, _ access.Tenant, userID string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["UserName"]++
+	if n, ok := r.names[userID]; ok {
+		return n, nil
+	}
+	return userID, nil
+}
+
+// SetSessionDuration sets a permission set's session duration (a managed
+// set's spec says it, else one hour).
+func (r *IdentityCenter) SetSessionDuration(permissionSetARN string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sessionLengths[permissionSetARN] = d
+}
+
+// SessionDuration returns the set's session duration.
+func (r *IdentityCenter) SessionDuration(_ context.Context, _, permissionSetARN string) (time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["SessionDuration"]++
+	if d, ok := r.sessionLengths[permissionSetARN]; ok {
+		return d, nil
+	}
+	if ps, ok := r.permissionSets[permissionSetARN]; ok && ps.SessionDuration > 0 {
+		return ps.SessionDuration, nil
+	}
+	return time.Hour, nil
+}
+
+// InlinePolicy returns the set's inline policy.
+func (r *IdentityCenter) InlinePolicy(_ context.Context, _, permissionSetARN string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["InlinePolicy"]++
+	return r.policies[permissionSetARN], nil
+}
+
+// SetInlinePolicy sets a set's inline policy, as someone else than Elevate would.
+func (r *IdentityCenter) SetInlinePolicy(permissionSetARN, policy string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.policies[permissionSetARN] = policy
+}
+
+// FailProvisioning makes the re-provisioning after PutInlinePolicy fail for
+// matching sets (nil: none fails); the policy is put all the same, as in
+// Identity Center.
+func (r *IdentityCenter) FailProvisioning(f func(permissionSetARN string) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failProvision = f
+}
+
+// OnPutInlinePolicy calls f during every PutInlinePolicy, after the policy
+// was put and before the call returns, without the lock held: a test
+// interleaves another step exactly there.
+func (r *IdentityCenter) OnPutInlinePolicy(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onPut = f
+}
+
+// PutInlinePolicy records the policy and its re-provisioning.
+func (r *IdentityCenter) PutInlinePolicy(ctx context.Context, inst, permissionSetARN, policy string) error {
+	err := r.putInlinePolicy(permissionSetARN, policy)
+	r.mu.Lock()
+	hook := r.onPut
+	r.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return err
+}
+
+func (r *IdentityCenter) putInlinePolicy(permissionSetARN, policy string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["PutInlinePolicy"]++
+	r.policies[permissionSetARN] = policy
+	r.puts = append(r.puts, PolicyPut{permissionSetARN, policy})
+	r.log.Info("identity center: would put the inline policy and re-provision", "permission_set_arn", permissionSetARN, "characters", len(policy))
+	if r.failProvision != nil && r.failProvision(permissionSetARN) {
+		return fmt.Errorf("provision permission set %s: FAILED", permissionSetARN)
+	}
+	return nil
+}
+
+// PolicyPuts returns the PutInlinePolicy calls made, in order.
+func (r *IdentityCenter) PolicyPuts() []PolicyPut {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.puts)
 }

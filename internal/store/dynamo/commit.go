@@ -129,6 +129,20 @@ func (s *Store) writes(ctx context.Context, c access.Change) ([]write, error) {
 		}
 		ws = append(ws, write{kind: "ledger entry", id: it.PK, key: key, cond: revision(e.Revision)})
 	}
+	for _, cs := range c.CutSets {
+		it := cutSetToItem(cs)
+		if !cs.Deleted {
+			if err := add("session cuts", it.PK, it, revision(cs.Revision)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		key, err := marshal(keys{PK: it.PK, SK: it.SK})
+		if err != nil {
+			return nil, err
+		}
+		ws = append(ws, write{kind: "session cuts", id: it.PK, key: key, cond: revision(cs.Revision)})
+	}
 	for _, sp := range c.Suspensions {
 		if err := add("break-glass standing", sp.UserID, suspensionToItem(sp), revision(sp.Revision)); err != nil {
 			return nil, err
@@ -444,6 +458,18 @@ func checkShape(c access.Change) error {
 			errs = append(errs, fmt.Errorf("dynamo: the change writes ledger entry %s twice", id))
 		}
 		seen[ledgerPK(e.Key)] = true
+	}
+	for _, cs := range c.CutSets {
+		id := cs.Key.InstanceARN + "/" + cs.Key.PermissionSetARN
+		switch {
+		case cs.Key.InstanceARN == "" || cs.Key.PermissionSetARN == "":
+			errs = append(errs, fmt.Errorf("dynamo: session cuts %q without a complete key", id))
+		case cs.Revision < 1:
+			errs = append(errs, fmt.Errorf("dynamo: session cuts %s have revision %d; revisions start at 1", id, cs.Revision))
+		case seen[cutSetPK(cs.Key)]:
+			errs = append(errs, fmt.Errorf("dynamo: the change writes session cuts %s twice", id))
+		}
+		seen[cutSetPK(cs.Key)] = true
 	}
 	for _, sp := range c.Suspensions {
 		check("break-glass standing", sp.TenantID, sp.UserID, sp.Revision, suspensionPK(sp.TenantID, sp.UserID))

@@ -93,6 +93,8 @@ type settingsData struct {
 	BreakGlassReview    int64 `dynamodbav:"break_glass_review_ns,omitempty"`
 	SuspendAfterOverdue int   `dynamodbav:"suspend_after_overdue,omitempty"`
 	SuspendOverdueOff   bool  `dynamodbav:"suspend_overdue_off,omitempty"`
+	// EndSessions is absent for the default ("managed").
+	EndSessions string `dynamodbav:"end_sessions,omitempty"`
 
 	// Before the boundary was the operator's, these lived in the settings;
 	// a tenant written then is read with them as its boundary.
@@ -112,6 +114,7 @@ type boundaryData struct {
 	MaxDuration       int64    `dynamodbav:"max_duration_ns,omitempty"`
 	MinAuditRetention int64    `dynamodbav:"min_audit_retention_ns,omitempty"`
 	MaxKeyLifetime    int64    `dynamodbav:"max_key_lifetime_ns,omitempty"`
+	CutSessions       bool     `dynamodbav:"cut_sessions,omitempty"`
 }
 
 type catalogActionData struct {
@@ -165,6 +168,7 @@ type requestData struct {
 	EscalateAt        string         `dynamodbav:"escalate_at,omitempty"`
 	EscalateTo        string         `dynamodbav:"escalate_to,omitempty"`
 	EscalatedAt       string         `dynamodbav:"escalated_at,omitempty"`
+	EndSessions       string         `dynamodbav:"end_sessions,omitempty"`
 	ForwardHistory    []forwardData  `dynamodbav:"forward_history,omitempty"`
 	Conflicts         []conflictData `dynamodbav:"conflicts,omitempty"`
 	Notices           []string       `dynamodbav:"notices,omitempty"`
@@ -286,6 +290,8 @@ type grantData struct {
 	Extensions      int              `dynamodbav:"extensions,omitempty"`
 	PendingExt      string           `dynamodbav:"pending_extension,omitempty"`
 	Review          *reviewData      `dynamodbav:"review,omitempty"`
+	EndSessions     string           `dynamodbav:"end_sessions,omitempty"`
+	Revocation      *revocationData  `dynamodbav:"revocation,omitempty"`
 	Rev             int64            `dynamodbav:"rev"`
 	CreatedAt       string           `dynamodbav:"created_at,omitempty"`
 	UpdatedAt       string           `dynamodbav:"updated_at,omitempty"`
@@ -308,6 +314,37 @@ type assignmentData struct {
 	PrincipalID      string `dynamodbav:"principal_id"`
 	State            string `dynamodbav:"state"`
 	External         bool   `dynamodbav:"external,omitempty"`
+	DeletedAt        string `dynamodbav:"deleted_at,omitempty"`
+}
+
+// revocationData is a grant's revocation receipt.
+type revocationData struct {
+	AssignmentDeletedAt string `dynamodbav:"assignment_deleted_at,omitempty"`
+	VerifiedAbsentAt    string `dynamodbav:"verified_absent_at,omitempty"`
+	SessionsCutUntil    string `dynamodbav:"sessions_cut_until,omitempty"`
+	Method              string `dynamodbav:"method,omitempty"`
+}
+
+// cutSetItem is the deployment-wide session cuts of a permission set.
+type cutSetItem struct {
+	keys
+	InstanceARN      string           `dynamodbav:"instance_arn"`
+	PermissionSetARN string           `dynamodbav:"permission_set_arn"`
+	Cuts             []sessionCutData `dynamodbav:"cuts,omitempty"`
+	ApplyingSince    string           `dynamodbav:"applying_since,omitempty"`
+	Rev              int64            `dynamodbav:"rev"`
+	CreatedAt        string           `dynamodbav:"created_at,omitempty"`
+	UpdatedAt        string           `dynamodbav:"updated_at,omitempty"`
+}
+
+type sessionCutData struct {
+	Sid          string     `dynamodbav:"sid"`
+	Holder       holderData `dynamodbav:"holder"`
+	UserName     string     `dynamodbav:"user_name"`
+	Accounts     []string   `dynamodbav:"accounts"`
+	IssuedBefore string     `dynamodbav:"issued_before"`
+	Until        string     `dynamodbav:"until"`
+	State        string     `dynamodbav:"state"`
 }
 
 type apiKeyItem struct {
@@ -535,13 +572,14 @@ func tenantToData(t access.Tenant) tenantData {
 			TimeZone: s.TimeZone, ApprovalWindow: int64(s.ApprovalWindow), MaxDuration: int64(s.MaxDuration),
 			AuditRetention: int64(s.AuditRetention), NarrowedRoots: s.AllowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: int64(s.MaxGrantLifetime), MaxStartAhead: int64(s.MaxStartAhead),
-			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff, EndSessions: string(s.EndSessions),
 			BreakGlassReview: int64(s.BreakGlassReview), SuspendAfterOverdue: s.SuspendAfterOverdue, SuspendOverdueOff: s.SuspendOverdueOff,
 		},
 		Boundary: &boundaryData{
 			InstanceARN: b.InstanceARN, IdentityStoreID: b.IdentityStoreID, IdentityMapping: string(b.IdentityMapping),
 			AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
 			MaxDuration: int64(b.MaxDuration), MinAuditRetention: int64(b.MinAuditRetention), MaxKeyLifetime: int64(b.MaxKeyLifetime),
+			CutSessions: b.CutSessions,
 		},
 	}
 	if len(s.GroupRoles) > 0 {
@@ -581,6 +619,7 @@ func boundaryFromData(b *boundaryData, s settingsData) access.Boundary {
 		AllowedRoots: b.AllowedRoots, Assignable: b.Assignable,
 		MaxDuration: time.Duration(b.MaxDuration), MinAuditRetention: time.Duration(b.MinAuditRetention),
 		MaxKeyLifetime: cmp.Or(time.Duration(b.MaxKeyLifetime), access.DefaultMaxKeyLifetime),
+		CutSessions:    b.CutSessions,
 	}
 }
 
@@ -596,7 +635,7 @@ func tenantFromData(d tenantData) (access.Tenant, error) {
 			TimeZone: s.TimeZone, ApprovalWindow: time.Duration(s.ApprovalWindow), MaxDuration: time.Duration(s.MaxDuration),
 			AuditRetention: time.Duration(s.AuditRetention), AllowedRoots: s.NarrowedRoots, DenyReasoningOptional: s.DenyReasoningOptional,
 			MaxGrantLifetime: time.Duration(s.MaxGrantLifetime), MaxStartAhead: time.Duration(s.MaxStartAhead),
-			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff,
+			ReminderPercent: s.ReminderPercent, RemindersOff: s.RemindersOff, EndSessions: access.EndSessions(s.EndSessions),
 			BreakGlassReview: time.Duration(s.BreakGlassReview), SuspendAfterOverdue: s.SuspendAfterOverdue, SuspendOverdueOff: s.SuspendOverdueOff,
 		},
 		Boundary: boundaryFromData(d.Boundary, s),
@@ -648,7 +687,7 @@ func requestToData(r access.Request) (requestData, error) {
 		Reasoning: r.Reasoning, DecidedBy: r.DecidedBy, DecidedAt: formatTime(r.DecidedAt),
 		ApprovalExpiresAt: formatTime(r.ApprovalExpiresAt), GrantID: r.GrantID, ExtendsGrantID: r.ExtendsGrantID, StartsAt: formatTime(r.StartsAt), Notices: r.Notices,
 		RemindAt: formatTime(r.RemindAt), RemindedAt: formatTime(r.RemindedAt),
-		EscalateAt: formatTime(r.EscalateAt), EscalateTo: r.EscalateTo, EscalatedAt: formatTime(r.EscalatedAt),
+		EscalateAt: formatTime(r.EscalateAt), EscalateTo: r.EscalateTo, EscalatedAt: formatTime(r.EscalatedAt), EndSessions: r.EndSessions,
 		Metadata: meta, PolicyVersion: r.PolicyVersion, Context: contextToData(r.Context), TaskToken: r.TaskToken, Rev: r.Revision,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 	}
@@ -675,7 +714,7 @@ func requestFromData(d requestData) (access.Request, error) {
 		Reasoning: d.Reasoning, DecidedBy: d.DecidedBy, DecidedAt: p.parse(d.DecidedAt),
 		ApprovalExpiresAt: p.parse(d.ApprovalExpiresAt), GrantID: d.GrantID, ExtendsGrantID: d.ExtendsGrantID, StartsAt: p.parse(d.StartsAt), Notices: d.Notices,
 		RemindAt: p.parse(d.RemindAt), RemindedAt: p.parse(d.RemindedAt),
-		EscalateAt: p.parse(d.EscalateAt), EscalateTo: d.EscalateTo, EscalatedAt: p.parse(d.EscalatedAt),
+		EscalateAt: p.parse(d.EscalateAt), EscalateTo: d.EscalateTo, EscalatedAt: p.parse(d.EscalatedAt), EndSessions: d.EndSessions,
 		PolicyVersion: d.PolicyVersion, Context: contextFromData(d.Context), TaskToken: d.TaskToken, Revision: d.Rev,
 		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
@@ -734,7 +773,8 @@ func grantToData(g access.Grant) (grantData, error) {
 		RevokedAt: formatTime(g.RevokedAt), RevokedBy: g.RevokedBy, Reasoning: g.Reasoning,
 		EndReason: string(g.EndReason), EndingAt: formatTime(g.EndingAt), Failure: g.Failure, Notices: g.Notices, Metadata: meta,
 		BreakGlass: g.BreakGlass, Generation: g.Generation, Extensions: g.Extensions, PendingExt: g.PendingExtension, Rev: g.Revision,
-		CreatedAt: formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
+		EndSessions: g.EndSessions,
+		CreatedAt:   formatTime(g.CreatedAt), UpdatedAt: formatTime(g.UpdatedAt),
 	}
 	if rv := g.Review; rv != nil {
 		d.Review = &reviewData{Status: string(rv.Status), DueAt: formatTime(rv.DueAt), OverdueAt: formatTime(rv.OverdueAt),
@@ -743,8 +783,14 @@ func grantToData(g access.Grant) (grantData, error) {
 	for _, a := range g.Assignments {
 		d.Assignments = append(d.Assignments, assignmentData{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
-			PrincipalID: a.PrincipalID, State: string(a.State), External: a.External,
+			PrincipalID: a.PrincipalID, State: string(a.State), External: a.External, DeletedAt: formatTime(a.DeletedAt),
 		})
+	}
+	if r := g.Revocation; r != nil {
+		d.Revocation = &revocationData{
+			AssignmentDeletedAt: formatTime(r.AssignmentDeletedAt), VerifiedAbsentAt: formatTime(r.VerifiedAbsentAt),
+			SessionsCutUntil: formatTime(r.SessionsCutUntil), Method: string(r.Method),
+		}
 	}
 	return d, nil
 }
@@ -759,7 +805,8 @@ func grantFromData(d grantData) (access.Grant, error) {
 		RevokedAt: p.parse(d.RevokedAt), RevokedBy: d.RevokedBy, Reasoning: d.Reasoning,
 		EndReason: access.EndReason(d.EndReason), EndingAt: p.parse(d.EndingAt), Failure: d.Failure, Notices: d.Notices,
 		BreakGlass: d.BreakGlass, Generation: d.Generation, Extensions: d.Extensions, PendingExtension: d.PendingExt, Revision: d.Rev,
-		CreatedAt: p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
+		EndSessions: d.EndSessions,
+		CreatedAt:   p.parse(d.CreatedAt), UpdatedAt: p.parse(d.UpdatedAt),
 	}
 	if rv := d.Review; rv != nil {
 		g.Review = &access.Review{Status: access.ReviewStatus(rv.Status), DueAt: p.parse(rv.DueAt), OverdueAt: p.parse(rv.OverdueAt),
@@ -768,8 +815,14 @@ func grantFromData(d grantData) (access.Grant, error) {
 	for _, a := range d.Assignments {
 		g.Assignments = append(g.Assignments, access.Assignment{
 			InstanceARN: a.InstanceARN, PermissionSetARN: a.PermissionSetARN, AccountID: a.AccountID,
-			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), External: a.External,
+			PrincipalID: a.PrincipalID, State: access.AssignmentState(a.State), External: a.External, DeletedAt: p.parse(a.DeletedAt),
 		})
+	}
+	if r := d.Revocation; r != nil {
+		g.Revocation = &access.Revocation{
+			AssignmentDeletedAt: p.parse(r.AssignmentDeletedAt), VerifiedAbsentAt: p.parse(r.VerifiedAbsentAt),
+			SessionsCutUntil: p.parse(r.SessionsCutUntil), Method: access.CutMethod(r.Method),
+		}
 	}
 	meta, err := decodeJSON(d.Metadata)
 	g.Metadata = meta
@@ -1020,4 +1073,36 @@ func idempotencyFromItem(it idempotencyItem) (access.IdempotencyRecord, error) {
 		r.Outcome.Suspension, errs = &v, append(errs, err)
 	}
 	return r, errors.Join(append(errs, p.err)...)
+}
+
+// Session cuts.
+
+func cutSetToItem(c access.CutSet) cutSetItem {
+	it := cutSetItem{
+		keys:        keys{PK: cutSetPK(c.Key), SK: skCutSet, GSI1PK: cutSetsAll, GSK: sortKey(c.CreatedAt, cutSetDigest(c.Key))},
+		InstanceARN: c.Key.InstanceARN, PermissionSetARN: c.Key.PermissionSetARN, ApplyingSince: formatTime(c.ApplyingSince),
+		Rev: c.Revision, CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt),
+	}
+	for _, x := range c.Cuts {
+		it.Cuts = append(it.Cuts, sessionCutData{
+			Sid: x.Sid, Holder: holderData(x.Holder), UserName: x.UserName, Accounts: x.Accounts,
+			IssuedBefore: formatTime(x.IssuedBefore), Until: formatTime(x.Until), State: string(x.State),
+		})
+	}
+	return it
+}
+
+func cutSetFromItem(it cutSetItem) (access.CutSet, error) {
+	var p times
+	c := access.CutSet{
+		Key:           access.CutSetKey{InstanceARN: it.InstanceARN, PermissionSetARN: it.PermissionSetARN},
+		ApplyingSince: p.parse(it.ApplyingSince), Revision: it.Rev, CreatedAt: p.parse(it.CreatedAt), UpdatedAt: p.parse(it.UpdatedAt),
+	}
+	for _, x := range it.Cuts {
+		c.Cuts = append(c.Cuts, access.SessionCut{
+			Sid: x.Sid, Holder: access.Holder(x.Holder), UserName: x.UserName, Accounts: x.Accounts,
+			IssuedBefore: p.parse(x.IssuedBefore), Until: p.parse(x.Until), State: access.CutState(x.State),
+		})
+	}
+	return c, p.err
 }

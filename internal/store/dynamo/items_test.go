@@ -19,14 +19,14 @@ func testTenant() access.Tenant {
 		Boundary: access.Boundary{
 			InstanceARN: "arn:aws:sso:::instance/ssoins-72230ed8c1d3a5f4", IdentityStoreID: "d-9067a1b2c3", IdentityMapping: access.MapEmail,
 			AllowedRoots: []string{"r-a1b2"}, Assignable: []string{"arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"},
-			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour,
+			MaxDuration: 48 * time.Hour, MinAuditRetention: 30 * 24 * time.Hour, MaxKeyLifetime: 60 * 24 * time.Hour, CutSessions: true,
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{Issuer: "https://idp.example.com", Audience: "api://elevate", JWKSURL: "https://idp.example.com/keys", GroupsClaim: "groups",
 				ClientID: "elevate-console", AuthorizationEndpoint: "https://idp.example.com/authorize"},
 			GroupRoles: map[string]access.Role{"admins": access.RoleAdmin},
 			TimeZone:   "Europe/Berlin", ApprovalWindow: 90 * time.Minute, MaxDuration: 12*time.Hour + 1, AuditRetention: 400 * 24 * time.Hour,
-			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true,
+			AllowedRoots: []string{"ou-a1b2-c3d4e5f6"}, DenyReasoningOptional: true, MaxGrantLifetime: 36 * time.Hour, MaxStartAhead: 48 * time.Hour, ReminderPercent: 75, RemindersOff: true, EndSessions: access.EndSessionsOff,
 			BreakGlassReview: 2 * time.Hour, SuspendAfterOverdue: 2, SuspendOverdueOff: true,
 		},
 		Catalog:       access.Catalog{access.ResourceAccount: {{Name: "ReadOnly", Description: "Read", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-72230ed8c1d3a5f4/ps-0f3a9c1d2b4e6a7c"}}},
@@ -44,7 +44,7 @@ func testRequest() access.Request {
 		Approvals: []access.Approval{{ApproverID: "carol", ApproverUserID: "u-carol", Reasoning: "ok", At: at.Add(time.Minute)}},
 		Reasoning: "why", DecidedBy: "carol", DecidedAt: at.Add(2 * time.Minute), ApprovalExpiresAt: at.Add(time.Hour),
 		GrantID: "g1", ExtendsGrantID: "g0", StartsAt: at.Add(3 * time.Hour), Notices: []string{"n1", "n2"},
-		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute),
+		RemindAt: at.Add(30 * time.Minute), RemindedAt: at.Add(31 * time.Minute), EscalateAt: at.Add(40 * time.Minute), EscalateTo: "leads", EscalatedAt: at.Add(41 * time.Minute), EndSessions: "true",
 		Context: &access.DecisionContext{Groups: []string{"oncall"}, Ancestors: []string{"r-1", "ou-1"}, TimeZone: "Europe/Paris",
 			Extension:           &access.ExtensionContext{RemainingSeconds: 60, Extensions: 1, OriginalDurationSeconds: 3600},
 			ActiveGrants:        []access.ActiveGrantContext{{ID: "g7", ResourceType: "aws_account", ResourceID: "111122223333", AccountID: "111122223333", Action: "Admin"}},
@@ -64,8 +64,9 @@ func testGrant() access.Grant {
 		Action:   "ReadOnly", Status: access.GrantActive, DurationSeconds: 3600,
 		StartsAt: at.Add(-time.Hour), ExpiresAt: at.Add(time.Hour), GrantedAt: at.Add(time.Second), RevokedAt: at.Add(time.Minute), RevokedBy: "ada",
 		Reasoning: "done", EndReason: access.EndRevocation, EndingAt: at.Add(50 * time.Second), Failure: "boom",
-		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true}},
-		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Extensions: 1, PendingExtension: "r9", Revision: 3,
+		Assignments: []access.Assignment{{InstanceARN: "i", PermissionSetARN: "p", AccountID: "111122223333", PrincipalID: "u", State: access.AssignmentActive, External: true, DeletedAt: at.Add(40 * time.Second)}},
+		Notices:     []string{"n"}, Metadata: map[string]any{"k": "v"}, BreakGlass: true, Generation: 2, Extensions: 1, PendingExtension: "r9", Revision: 3, EndSessions: "false",
+		Revocation: &access.Revocation{AssignmentDeletedAt: at.Add(40 * time.Second), VerifiedAbsentAt: at.Add(45 * time.Second), SessionsCutUntil: at.Add(time.Hour), Method: access.CutDone},
 		Review: &access.Review{Status: access.ReviewJustified, DueAt: at.Add(24 * time.Hour), OverdueAt: at.Add(25 * time.Hour), ReviewerID: "carol",
 			Reasoning: "incident INC-1", ReviewedAt: at.Add(26 * time.Hour)},
 		CreatedAt: at, UpdatedAt: at.Add(time.Second),
@@ -244,6 +245,20 @@ func TestItemRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameJSON(t, "ledger entry", v, got)
+	})
+	t.Run("session cuts", func(t *testing.T) {
+		v := access.CutSet{
+			Key: access.CutSetKey{InstanceARN: "i", PermissionSetARN: "p"},
+			Cuts: []access.SessionCut{{Sid: "ElevateCut0011", Holder: access.Holder{TenantID: testTenant().ID, GrantID: "g1"}, UserName: "alice",
+				Accounts: []string{"111122223333"}, IssuedBefore: at, Until: at.Add(time.Hour), State: access.CutStateApplied}},
+			ApplyingSince: at.Add(time.Second), Revision: 2, CreatedAt: at, UpdatedAt: at.Add(time.Second),
+		}
+		allSet(t, v, "CutSet.Deleted")
+		got, err := cutSetFromItem(roundTrip(t, cutSetToItem(v)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "session cuts", v, got)
 	})
 	t.Run("idempotency record", func(t *testing.T) {
 		r, g, k := testRequest(), testGrant(), testAPIKey()

@@ -45,6 +45,7 @@ const (
 	skKey     = "K"
 	skIdem    = "I"
 	skLedger  = "L"
+	skCutSet  = "C"
 	skTouched = "P"
 	skIssuer  = "ISS"
 	skKeyID   = "KEYID"
@@ -195,3 +196,12 @@ func validSortKey(s string) bool {
 	_, err := time.Parse(time.RFC3339Nano, s[:n])
 	return err == nil
 }
+
+// cutSetPK is the deployment-wide item of a permission set's session cuts
+// (like the ledger, shared by every tenant of the instance), and cutSetsAll
+// the index partition that lists them.
+func cutSetPK(k access.CutSetKey) string { return "CUTS#" + cutSetDigest(k) }
+
+func cutSetDigest(k access.CutSetKey) string { return digest(k.InstanceARN, k.PermissionSetARN) }
+
+const cutSetsAll = "CUTS"

@@ -113,3 +113,19 @@ func (s *Store) PutSweepCheckpoint(ctx context.Context, name, position string) e
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	return wrap("write sweep checkpoint", err)
 }
+
+// ListCutSets lists the deployment's session cuts, oldest set first.
+func (s *Store) ListCutSets(ctx context.Context, p access.PageRequest) (access.Page[access.CutSet], error) {
+	l := listing{name: "session cuts", sources: []source{onIndex(idxAll, cutSetsAll)}, ascending: true}
+	return listOf(ctx, s, l, p, cutSetFromItem)
+}
+
+// GetCutSet returns the session cuts of a permission set.
+func (s *Store) GetCutSet(ctx context.Context, key access.CutSetKey) (access.CutSet, error) {
+	var it cutSetItem
+	found, err := s.getItem(ctx, cutSetPK(key), skCutSet, &it)
+	if err != nil || !found {
+		return access.CutSet{}, cmpOr(err, errNotFound("session cuts of %s", key.PermissionSetARN))
+	}
+	return cutSetFromItem(it)
+}

@@ -48,6 +48,10 @@ func (c *copier) grant(g access.Grant) access.Grant {
 	g.Assignments = slices.Clone(g.Assignments)
 	g.Notices = slices.Clone(g.Notices)
 	g.Metadata = c.object(g.Metadata)
+	if g.Revocation != nil {
+		r := *g.Revocation
+		g.Revocation = &r
+	}
 	if g.Review != nil {
 		rv := *g.Review
 		g.Review = &rv
@@ -146,6 +150,14 @@ func cloneAPIKey(k access.APIKey) access.APIKey {
 	k.Groups = slices.Clone(k.Groups)
 	k.SecretHash = bytes.Clone(k.SecretHash)
 	return k
+}
+
+func cloneCutSet(c access.CutSet) access.CutSet {
+	c.Cuts = slices.Clone(c.Cuts)
+	for i := range c.Cuts {
+		c.Cuts[i].Accounts = slices.Clone(c.Cuts[i].Accounts)
+	}
+	return c
 }
 
 func cloneLedgerEntry(e access.LedgerEntry) access.LedgerEntry {

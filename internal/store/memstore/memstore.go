@@ -37,6 +37,8 @@ type Store struct {
 	// it assigned something to.
 	ledger  map[access.AssignmentKey]*access.LedgerEntry
 	touched map[[2]string]access.TouchedPrincipal
+	// cuts are the deployment-wide session cuts, by permission set.
+	cuts map[access.CutSetKey]*access.CutSet
 	// checkpoints are the sweeper's positions, by name.
 	checkpoints map[string]string
 }
@@ -88,6 +90,7 @@ func New(opts ...Option) *Store {
 		partitions:  map[string]*partition{},
 		ledger:      map[access.AssignmentKey]*access.LedgerEntry{},
 		touched:     map[[2]string]access.TouchedPrincipal{},
+		cuts:        map[access.CutSetKey]*access.CutSet{},
 		checkpoints: map[string]string{},
 	}
 	for _, o := range opts {
@@ -130,7 +133,11 @@ func copyChange(c access.Change) (access.Change, error) {
 		PolicySets: slices.Clone(c.PolicySets),
 		Ledger:     make([]access.LedgerEntry, len(c.Ledger)),
 		Touched:    slices.Clone(c.Touched),
+		CutSets:    make([]access.CutSet, len(c.CutSets)),
 		Audit:      make([]access.AuditEvent, len(c.Audit)),
+	}
+	for i, cs := range c.CutSets {
+		out.CutSets[i] = cloneCutSet(cs)
 	}
 	out.Suspensions = slices.Clone(c.Suspensions)
 	for i, t := range c.Tenants {
@@ -182,6 +189,9 @@ func checkShape(c access.Change) error {
 		}),
 		unique("ledger entry", c.Ledger, func(e access.LedgerEntry) (access.AssignmentKey, bool) {
 			return e.Key, e.Key != (access.AssignmentKey{})
+		}),
+		unique("session cuts", c.CutSets, func(cs access.CutSet) (access.CutSetKey, bool) {
+			return cs.Key, cs.Key.InstanceARN != "" && cs.Key.PermissionSetARN != ""
 		}),
 		unique("suspension", c.Suspensions, func(sp access.Suspension) (tenantKey, bool) {
 			return tenantKey{sp.TenantID, sp.UserID}, sp.TenantID != "" && sp.UserID != ""
@@ -274,6 +284,15 @@ func (s *Store) check(c access.Change) error {
 			stored = old.Revision
 		}
 		if err := checkRevision("ledger entry", fmt.Sprint(e.Key), e.Revision, stored); err != nil {
+			return err
+		}
+	}
+	for _, cs := range c.CutSets {
+		var stored int64
+		if old := s.cuts[cs.Key]; old != nil {
+			stored = old.Revision
+		}
+		if err := checkRevision("session cuts", fmt.Sprint(cs.Key), cs.Revision, stored); err != nil {
 			return err
 		}
 	}
@@ -400,6 +419,14 @@ func (s *Store) apply(c access.Change) {
 			continue
 		}
 		s.ledger[e.Key] = e
+	}
+	for i := range c.CutSets {
+		cs := &c.CutSets[i]
+		if cs.Deleted {
+			delete(s.cuts, cs.Key)
+			continue
+		}
+		s.cuts[cs.Key] = cs
 	}
 	for i := range c.Suspensions {
 		sp := &c.Suspensions[i]

@@ -139,3 +139,34 @@ func (s *Store) ListTouchedPrincipals(ctx context.Context, p access.PageRequest)
 	slices.SortFunc(all, func(a, b access.TouchedPrincipal) int { return cmp.Compare(key(a), key(b)) })
 	return sortedPage(all, p, key)
 }
+
+// GetCutSet returns the session cuts of a permission set.
+func (s *Store) GetCutSet(ctx context.Context, key access.CutSetKey) (access.CutSet, error) {
+	if err := ctx.Err(); err != nil {
+		return access.CutSet{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.cuts[key]
+	if c == nil {
+		return access.CutSet{}, notFound("session cuts of %s", key.PermissionSetARN)
+	}
+	return cloneCutSet(*c), nil
+}
+
+// ListCutSets lists the deployment's session cuts, in the order of their
+// permission sets.
+func (s *Store) ListCutSets(ctx context.Context, p access.PageRequest) (access.Page[access.CutSet], error) {
+	if err := ctx.Err(); err != nil {
+		return access.Page[access.CutSet]{}, err
+	}
+	s.mu.RLock()
+	var all []access.CutSet
+	for _, c := range s.cuts {
+		all = append(all, cloneCutSet(*c))
+	}
+	s.mu.RUnlock()
+	key := func(c access.CutSet) string { return c.Key.InstanceARN + "\x00" + c.Key.PermissionSetARN }
+	slices.SortFunc(all, func(a, b access.CutSet) int { return cmp.Compare(key(a), key(b)) })
+	return sortedPage(all, p, key)
+}

@@ -54,6 +54,7 @@ func newTenant() access.Tenant {
 			MaxDuration:       48 * time.Hour,
 			MinAuditRetention: 90 * 24 * time.Hour,
 			MaxKeyLifetime:    180 * 24 * time.Hour,
+			CutSessions:       true,
 		},
 		Settings: access.Settings{
 			JWT: access.JWTSettings{
@@ -83,6 +84,7 @@ func newTenant() access.Tenant {
 			BreakGlassReview:      6 * time.Hour,
 			SuspendAfterOverdue:   2,
 			SuspendOverdueOff:     true,
+			EndSessions:           access.EndSessionsAll,
 		},
 		Catalog: access.Catalog{
 			access.ResourceAccount: {
@@ -135,6 +137,7 @@ func newRequest(tenantID string, at time.Time) access.Request {
 		EscalateAt:        at.Add(time.Hour),
 		EscalateTo:        "payments-leads",
 		EscalatedAt:       at.Add(time.Hour + 2*time.Second),
+		EndSessions:       "true",
 		Notices:           []string{"Delegated requests need two approvals.", "Production databases are audited."},
 		Context: &access.DecisionContext{
 			Groups: []string{"payments-oncall", "engineering"}, Ancestors: []string{"r-a1b2", "ou-a1b2-payments"}, TimeZone: "Europe/Berlin",
@@ -198,11 +201,11 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 		Assignments: []access.Assignment{
 			{
 				InstanceARN: instanceARN, PermissionSetARN: managedSet, AccountID: paymentsAcct,
-				PrincipalID: storeUserID, State: access.AssignmentActive, External: true,
+				PrincipalID: storeUserID, State: access.AssignmentActive, External: true, DeletedAt: at.Add(28 * time.Minute),
 			},
 			{
 				InstanceARN: instanceARN, PermissionSetARN: readOnlySet, AccountID: "444455556666",
-				PrincipalID: storeUserID, State: access.AssignmentActive, External: true,
+				PrincipalID: storeUserID, State: access.AssignmentActive, External: true, DeletedAt: at.Add(28 * time.Minute),
 			},
 		},
 		Notices:          []string{"Sessions already open last up to one hour after revocation."},
@@ -215,6 +218,9 @@ func newGrant(tenantID string, at time.Time) access.Grant {
 			Status: access.ReviewUnjustified, DueAt: at.Add(24 * time.Hour), OverdueAt: at.Add(24*time.Hour + time.Minute),
 			ReviewerID: carol, Reasoning: "no incident matched", ReviewedAt: at.Add(25 * time.Hour),
 		},
+		EndSessions: "false",
+		Revocation: &access.Revocation{AssignmentDeletedAt: at.Add(28 * time.Minute), VerifiedAbsentAt: at.Add(29 * time.Minute),
+			SessionsCutUntil: at.Add(89 * time.Minute), Method: access.CutDone},
 		StartsAt:  at.Add(-time.Hour),
 		Revision:  1,
 		CreatedAt: at,

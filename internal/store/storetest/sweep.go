@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
@@ -22,6 +25,7 @@ func RunSweep(t *testing.T, newStore func(t *testing.T) SweepableStore) {
 	t.Run("GrantsExpiringBefore", func(t *testing.T) { testGrantsExpiringBefore(t, newStore(t)) })
 	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, newStore(t)) })
 	t.Run("TouchedPrincipals", func(t *testing.T) { testTouchedPrincipals(t, newStore(t)) })
+	t.Run("CutSets", func(t *testing.T) { testCutSets(t, newStore(t)) })
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, newStore(t)) })
 }
 
@@ -142,5 +146,54 @@ func testTouchedPrincipals(t *testing.T, s SweepableStore) {
 			t.Fatalf("%s of %s is not listed", want.UserID, want.InstanceARN)
 		}
 		same(t, "touched principal", want, got[i])
+	}
+}
+
+// testCutSets checks the session cuts of permission sets: created at
+// revision 1, replaced only from the stored revision (two writers of the
+// same revision: one is stale), listed across instances, and removed.
+func testCutSets(t *testing.T, store SweepableStore) {
+	s, ok := store.(access.CutStore)
+	if !ok {
+		t.Skip("the store keeps no session cuts")
+	}
+	at := now()
+	key := access.CutSetKey{InstanceARN: "arn:aws:sso:::instance/ssoins-1", PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-" + uuid.NewString()[:8]}
+	cut := func(grant string) access.SessionCut {
+		return access.SessionCut{Sid: "ElevateCut" + grant, Holder: access.Holder{TenantID: newTenant().ID, GrantID: grant}, UserName: "alice",
+			Accounts: []string{"111122223333"}, IssuedBefore: at, Until: at.Add(time.Hour), State: access.CutStatePending}
+	}
+	if _, err := s.GetCutSet(t.Context(), key); !errors.Is(err, access.ErrNotFound) {
+		t.Fatalf("GetCutSet of none: %v, want not found", err)
+	}
+	v1 := access.CutSet{Key: key, Cuts: []access.SessionCut{cut("a")}, Revision: 1, CreatedAt: at, UpdatedAt: at}
+	commit(t, store, access.Change{CutSets: []access.CutSet{v1}})
+	got, err := s.GetCutSet(t.Context(), key)
+	if err != nil || len(got.Cuts) != 1 || got.Revision != 1 || !got.Cuts[0].Until.Equal(at.Add(time.Hour)) {
+		t.Fatalf("GetCutSet = %+v, %v", got, err)
+	}
+	// Two writers read revision 1; the second write is stale.
+	a, b := got, got
+	a.Cuts, a.Revision = append(a.Cuts, cut("b")), 2
+	b.Cuts, b.Revision = append(b.Cuts, cut("c")), 2
+	commit(t, store, access.Change{CutSets: []access.CutSet{a}})
+	if err := store.Commit(t.Context(), access.Change{CutSets: []access.CutSet{b}}); !errors.Is(err, access.ErrStale) {
+		t.Fatalf("second writer of revision 2: %v, want stale", err)
+	}
+	if err := store.Commit(t.Context(), access.Change{CutSets: []access.CutSet{v1}}); !errors.Is(err, access.ErrStale) {
+		t.Fatalf("creating existing cuts: %v, want stale", err)
+	}
+	other := access.CutSet{Key: access.CutSetKey{InstanceARN: "arn:aws:sso:::instance/ssoins-2", PermissionSetARN: key.PermissionSetARN},
+		Cuts: []access.SessionCut{cut("d")}, Revision: 1, CreatedAt: at, UpdatedAt: at}
+	commit(t, store, access.Change{CutSets: []access.CutSet{other}})
+	list := walk(t, 1, true, func(p access.PageRequest) (access.Page[access.CutSet], error) { return s.ListCutSets(t.Context(), p) },
+		func(c access.CutSet) string { return c.Key.InstanceARN })
+	slices.Sort(list)
+	sameIDs(t, "ListCutSets", []string{key.InstanceARN, other.Key.InstanceARN}, list)
+	gone := a
+	gone.Deleted, gone.Revision = true, 3
+	commit(t, store, access.Change{CutSets: []access.CutSet{gone}})
+	if _, err := s.GetCutSet(t.Context(), key); !errors.Is(err, access.ErrNotFound) {
+		t.Fatalf("GetCutSet after removal: %v, want not found", err)
 	}
 }
