@@ -314,7 +314,8 @@ func TestFaultCrashBetweenStepsIsRecoveredBySweeper(t *testing.T) {
 	account := fe.account(t, fe.ou, "crash")
 	g := fe.request(t, account, 3600)
 	// The workflow runs one step and dies: the assignment's creation was asked
-	// for, the grant never became active.
+	// for (and is still in progress), the grant never became active.
+	fe.faults.set("CreateAccountAssignment", fault{times: 1, inProgress: true})
 	fe.faults.set("DescribeAccountAssignmentCreationStatus", fault{times: -1, inProgress: true})
 	if done, err := fe.step(t, true, g); done || err != nil {
 		t.Fatalf("first step: done %v, err %v", done, err)
