@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
@@ -223,28 +224,7 @@ func notFound(format string, args ...any) error {
 // ListPendingReviews lists a tenant's grants whose review is pending and
 // passes f, earliest due first.
 func (s *Store) ListPendingReviews(ctx context.Context, tenantID string, f access.ReviewFilter, p access.PageRequest) (access.Page[access.Grant], error) {
-	if err := ctx.Err(); err != nil {
-		return access.Page[access.Grant]{}, err
-	}
-	s.mu.RLock()
-	var due []access.Grant
-	var c copier
-	if part := s.partitions[tenantID]; part != nil {
-		for _, g := range part.grants {
-			if f.Matches(*g) {
-				due = append(due, c.grant(*g))
-			}
-		}
-	}
-	s.mu.RUnlock()
-	if c.err != nil {
-		return access.Page[access.Grant]{}, c.err
-	}
-	key := func(g access.Grant) string {
-		return g.Review.DueAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID
-	}
-	slices.SortFunc(due, func(a, b access.Grant) int { return strings.Compare(key(a), key(b)) })
-	return sortedPage(due, p, key)
+	return s.grantsBy(ctx, tenantID, p, f.Matches, func(g access.Grant) time.Time { return g.Review.DueAt })
 }
 
 // GetSuspension returns a user's break-glass standing.

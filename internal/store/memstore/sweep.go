@@ -51,6 +51,13 @@ func (s *Store) ListTenantIDs(ctx context.Context, p access.PageRequest) (access
 // ListGrantsExpiringBefore lists a tenant's active grants whose end is
 // before t, earliest end first.
 func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t time.Time, p access.PageRequest) (access.Page[access.Grant], error) {
+	return s.grantsBy(ctx, tenantID, p, func(g access.Grant) bool { return g.Status == access.GrantActive && g.ExpiresAt.Before(t) },
+		func(g access.Grant) time.Time { return g.ExpiresAt })
+}
+
+// grantsBy pages a tenant's grants that pass keep, ordered by the time at
+// gives each (then by id), as the store's time-ordered indexes are.
+func (s *Store) grantsBy(ctx context.Context, tenantID string, p access.PageRequest, keep func(access.Grant) bool, at func(access.Grant) time.Time) (access.Page[access.Grant], error) {
 	if err := ctx.Err(); err != nil {
 		return access.Page[access.Grant]{}, err
 	}
@@ -59,7 +66,7 @@ func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t
 	var c copier
 	if part := s.partitions[tenantID]; part != nil {
 		for _, g := range part.grants {
-			if g.Status == access.GrantActive && g.ExpiresAt.Before(t) {
+			if keep(*g) {
 				due = append(due, c.grant(*g))
 			}
 		}
@@ -69,7 +76,7 @@ func (s *Store) ListGrantsExpiringBefore(ctx context.Context, tenantID string, t
 		return access.Page[access.Grant]{}, c.err
 	}
 	key := func(g access.Grant) string {
-		return g.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID
+		return at(g).UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + g.ID
 	}
 	slices.SortFunc(due, func(a, b access.Grant) int { return cmp.Compare(key(a), key(b)) })
 	return sortedPage(due, p, key)
