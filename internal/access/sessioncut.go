@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -41,7 +42,8 @@ const (
 	// re-provisioning is under way or failed and is retried by the sweeper).
 	CutPending CutMethod = "session_cut_pending"
 	// CutPolicyFull: the deny did not fit in the set's inline policy
-	// (MaxInlinePolicy characters); nothing else was taken out to make room.
+	// (MaxInlinePolicyBytes, without whitespace); nothing else was taken out
+	// to make room.
 	CutPolicyFull CutMethod = "none_policy_full"
 	// CutNotPermitted: the set is not Elevate's to change (not managed, and
 	// the operator did not allow session cuts on the tenant's assignable
@@ -117,10 +119,6 @@ func (s Settings) SessionsToEnd() EndSessions {
 func (e EndSessions) Valid() bool {
 	return e == "" || e == EndSessionsManaged || e == EndSessionsAll || e == EndSessionsOff
 }
-
-// MaxInlinePolicy is the size limit of a permission set's inline policy, in
-// characters.
-const MaxInlinePolicy = 32768
 
 // cutSidPrefix starts the Sid of every statement Elevate adds to cut
 // sessions; statements with other Sids are never changed.
@@ -222,13 +220,30 @@ func cutStatement(c SessionCut) json.RawMessage {
 	st := map[string]any{
 		"Sid": c.Sid, "Effect": "Deny", "Action": "*", "Resource": "*",
 		"Condition": map[string]any{
-			"StringLike":   map[string]any{"aws:userid": "*:" + c.UserName},
+			"StringLike":   map[string]any{"aws:userid": "*:" + literal(c.UserName)},
 			"StringEquals": map[string]any{"aws:PrincipalAccount": c.Accounts},
 			"DateLessThan": map[string]any{"aws:TokenIssueTime": c.IssuedBefore.UTC().Format(time.RFC3339)},
 		},
 	}
 	b, _ := json.Marshal(st)
 	return b
+}
+
+// literal writes s for a StringLike condition so that it matches itself
+// only: IAM reads "*" and "?" in it as wildcards and "${" as a policy
+// variable, and writes the characters themselves as ${*}, ${?} and ${$}.
+// A user called "*" must not deny everyone's sessions.
+func literal(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch c {
+		case '*', '?', '$':
+			b.WriteString("${" + string(c) + "}")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 // policyDoc is an IAM policy whose statements are kept as they are.
@@ -283,12 +298,46 @@ func (d policyDoc) render() string {
 		d.Version = "2012-10-17"
 	}
 	b, _ := json.Marshal(d)
-	return string(b)
+	return asciiJSON(b)
+}
+
+// asciiJSON writes JSON text in ASCII: every other character (which valid
+// JSON holds only inside strings) becomes a \u escape. Identity Center
+// takes inline policies in U+0009, U+000A, U+000D and U+0020 to U+00FF
+// only, so a user name such as "田中" must reach it escaped.
+func asciiJSON(b []byte) string {
+	var out strings.Builder
+	for _, c := range string(b) {
+		switch {
+		case c < utf8.RuneSelf:
+			out.WriteRune(c)
+		case c > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(c)
+			fmt.Fprintf(&out, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&out, "\\u%04x", c)
+		}
+	}
+	return out.String()
+}
+
+// policySize is a policy's size as Identity Center counts it against
+// MaxInlinePolicyBytes: its bytes without whitespace.
+func policySize(policy string) int {
+	n := 0
+	for i := 0; i < len(policy); i++ {
+		switch policy[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // WithCuts returns the policy with its cut statements replaced by those of
 // cuts (in order), leaving every other statement as it is, and the Sids of
-// the cuts that did not fit in MaxInlinePolicy characters (the ones after
+// the cuts that did not fit in MaxInlinePolicyBytes (the ones after
 // them are still tried: a smaller one may fit).
 func WithCuts(policy string, cuts []SessionCut) (string, []string, error) {
 	doc, err := othersStatements(policy)
@@ -299,7 +348,7 @@ func WithCuts(policy string, cuts []SessionCut) (string, []string, error) {
 	for _, c := range cuts {
 		next := doc
 		next.Statement = append(slices.Clip(doc.Statement), cutStatement(c))
-		if utf8.RuneCountInString(next.render()) > MaxInlinePolicy {
+		if policySize(next.render()) > MaxInlinePolicyBytes {
 			full = append(full, c.Sid)
 			continue
 		}

@@ -305,7 +305,7 @@ func TestSessionCutPolicyFull(t *testing.T) {
 		in.Boundary.CutSessions = true
 	})
 	// Someone else's statements fill psReadOnly's inline policy.
-	big := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}`, strings.Repeat("x", access.MaxInlinePolicy-150))
+	big := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}`, strings.Repeat("x", access.MaxInlinePolicyBytes-150))
 	f.ic.SetInlinePolicy(psReadOnly, big)
 	g := f.revoke(f.activeGrant(alice, readOnly(acct1)))
 	if g.Revocation == nil || g.Revocation.Method != access.CutPolicyFull {
@@ -463,5 +463,47 @@ permit (principal, action == Elevate::Action::"request", resource is Elevate::Ac
 				t.Fatalf("grant end_sessions %q, receipt %+v, want %s", g.EndSessions, g.Revocation, tc.want)
 			}
 		})
+	}
+}
+
+// Identity Center takes an inline policy of at most 10,240 bytes (without
+// whitespace) in the characters U+0009, U+000A, U+000D and U+0020 to
+// U+00FF, and the recording fake refuses anything else as it does. Cuts
+// beyond the limit are refused one by one (none_policy_full) while the
+// others land; a user name outside Latin-1 is escaped, and the wildcards
+// of a user name are matched literally, so that a user called "*" denies
+// nobody else.
+func TestSessionCutFitsIdentityCenterLimits(t *testing.T) {
+	f := newFixture(t)
+	f.tenant(tenantA, func(in *access.NewTenantInput) {
+		in.Settings.EndSessions = access.EndSessionsAll
+		in.Boundary.CutSessions = true
+	})
+	methods := map[access.CutMethod]int{}
+	for range 45 {
+		g := f.revoke(f.activeGrant(alice, readOnly(acct1)))
+		methods[g.Revocation.Method]++
+	}
+	if methods[access.CutDone] < 30 || methods[access.CutPolicyFull] == 0 || methods[access.CutDone]+methods[access.CutPolicyFull] != 45 {
+		t.Errorf("receipts %v: want most cuts made and the ones that do not fit refused, none left pending", methods)
+	}
+
+	for _, name := range []string{"田中", "*", "a?b$c"} {
+		f.clock.Advance(2 * time.Hour) // the earlier cuts end, and the sweep takes them out
+		must(f.op.Sweep(f.ctx))(t)
+		g := f.revoke(f.activeGrant(user(tenantA, name, access.RoleRequester, "engineering"), readOnly(acct1)))
+		if g.Revocation == nil || g.Revocation.Method != access.CutDone {
+			t.Fatalf("%s: receipt %+v, want the cut made", name, g.Revocation)
+		}
+		policy, _ := f.ic.InlinePolicy(f.ctx, instanceARN, psReadOnly)
+		_, by := statements(t, policy)
+		var userid any
+		for _, st := range by {
+			userid = st["Condition"].(map[string]any)["StringLike"].(map[string]any)["aws:userid"]
+		}
+		want := map[string]string{"田中": "*:田中", "*": "*:${*}", "a?b$c": "*:a${?}b${$}c"}[name]
+		if userid != want {
+			t.Errorf("%s: aws:userid %v, want %q", name, userid, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elevate-jit/elevate/internal/access"
 )
@@ -473,6 +474,9 @@ func (r *IdentityCenter) putInlinePolicy(permissionSetARN, policy string) error 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["PutInlinePolicy"]++
+	if err := validInlinePolicy(policy); err != nil {
+		return err
+	}
 	r.policies[permissionSetARN] = policy
 	r.puts = append(r.puts, PolicyPut{permissionSetARN, policy})
 	r.log.Info("identity center: would put the inline policy and re-provision", "permission_set_arn", permissionSetARN, "characters", len(policy))
@@ -487,4 +491,24 @@ func (r *IdentityCenter) PolicyPuts() []PolicyPut {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.puts)
+}
+
+// validInlinePolicy refuses a policy Identity Center would: more than
+// access.MaxInlinePolicyBytes bytes without whitespace, or a character
+// outside tab, line feed, carriage return and U+0020 to U+00FF.
+func validInlinePolicy(policy string) error {
+	n := 0
+	for _, c := range policy {
+		switch {
+		case c == '\t' || c == '\n' || c == '\r' || c == ' ':
+			continue
+		case c < 0x20 || c > 0xFF:
+			return fmt.Errorf("PutInlinePolicyToPermissionSet: ValidationException: the policy holds the character %q, outside \\u0009\\u000A\\u000D\\u0020-\\u00FF", c)
+		}
+		n += utf8.RuneLen(c)
+	}
+	if n > access.MaxInlinePolicyBytes {
+		return fmt.Errorf("PutInlinePolicyToPermissionSet: ValidationException: the policy is %d bytes, over the maximum limit of %d bytes", n, access.MaxInlinePolicyBytes)
+	}
+	return nil
 }
