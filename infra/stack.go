@@ -351,9 +351,11 @@ func (s *Stack) sweepConsumer() {
 }
 
 // The outbox's event source mapping: batches of up to OutboxBatchSize new
-// audit items, each retried up to OutboxRetries times (halved on each
-// failure) before its place in the stream goes to the outbox dead-letter
-// queue. One batch per shard at a time keeps a tenant's events in order.
+// audit items, retried from the first record the function could not
+// publish (its batch item failure; a function error halves the batch) up
+// to OutboxRetries times before the place in the stream of what is left
+// goes to the outbox dead-letter queue. One batch per shard at a time
+// keeps a tenant's events in order.
 const (
 	OutboxBatchSize = 100
 	OutboxRetries   = 10

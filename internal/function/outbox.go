@@ -2,16 +2,22 @@ package function
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/deploy"
 )
 
 // OutboxDecoder reads the new image of a stream record as the audit event
 // its item holds.
 type OutboxDecoder func(image map[string]events.DynamoDBAttributeValue) (access.AuditEvent, error)
+
+// ProblemOutboxUndecodable is the problem the outbox logs for a stream
+// item it cannot read as an audit event.
+const ProblemOutboxUndecodable = "outbox_undecodable"
 
 // publishBatch is how many events one Publish call carries: one
 // EventBridge PutEvents request.
@@ -23,13 +29,15 @@ const publishBatch = 10
 // mapping passes on nothing else), and this publishes them on the event
 // bus, in stream order, ten at a time.
 //
-// A batch that fails, or an item that does not decode, is reported as the
-// batch item failure at its first record: Lambda hands that record and
-// every later one of the shard to the function again, so nothing is lost
-// and order holds; events before it that were published may be published
-// again (delivery is at least once; consumers drop repeats by detail.id).
-// After the mapping's retries the records' place in the stream goes to the
-// outbox's dead-letter queue, and the audit trail still holds the events.
+// A batch that fails is reported as the batch item failure at its first
+// record: Lambda hands that record and every later one of the shard to the
+// function again, so nothing is lost and order holds; events before it
+// that were published may be published again (delivery is at least once;
+// consumers drop repeats by detail.id). After the mapping's retries the
+// records' place in the stream goes to the outbox's dead-letter queue, and
+// the audit trail still holds the events. An item that does not decode
+// never will: it is logged as the problem ProblemOutboxUndecodable and
+// left out, so that it cannot hold up the events after it.
 func publishEvents(p access.Publisher, decode OutboxDecoder, log *slog.Logger) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		res := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
@@ -55,12 +63,12 @@ func publishEvents(p access.Publisher, decode OutboxDecoder, log *slog.Logger) f
 			seq := r.Change.SequenceNumber
 			e, err := decode(r.Change.NewImage)
 			if err != nil {
-				if !flush() {
-					return res, nil
-				}
-				log.ErrorContext(ctx, "decode an outbox item", "sequence_number", seq, "error", err)
-				res.BatchItemFailures = append(res.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: seq})
-				return res, nil
+				// It never will decode: retrying it would hold up every later
+				// event of the shard, then drop them with it. It is left out,
+				// loudly; the event stays in the audit trail.
+				log.ErrorContext(ctx, "an outbox item does not decode; its event is not published", deploy.ProblemKey, ProblemOutboxUndecodable,
+					"sequence_number", seq, "keys", fmt.Sprint(r.Change.Keys), "error", err)
+				continue
 			}
 			if len(batch) == 0 {
 				first = seq
