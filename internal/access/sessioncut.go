@@ -596,6 +596,9 @@ func (s *core) reconcileOnce(ctx context.Context, key CutSetKey) (again bool, er
 	if err == nil {
 		err = sc.PutInlinePolicy(ctx, key.InstanceARN, key.PermissionSetARN, policy)
 	}
+	if errors.Is(err, ErrNotFound) {
+		return false, s.dropGoneSet(ctx, cs, key, claimed)
+	}
 	if err != nil {
 		s.report(ctx, Problem{ProblemSessionCutFailed, "cutting the sessions of permission set " + key.PermissionSetARN + " failed; the sweeper retries", err})
 		_ = s.updateCutSet(ctx, key, func(cur *CutSet) bool {
@@ -654,6 +657,39 @@ func (s *core) reconcileOnce(ctx context.Context, key CutSetKey) (again bool, er
 		return true
 	})
 	return again && err == nil, err
+}
+
+// dropGoneSet ends the cuts of a permission set that is gone: deleting it
+// took its roles, and every session they had, with it. The grants of its
+// pending cuts are told so (none_sessions_ended) first, then the cuts told
+// are taken out, and the CutSet with them once it holds no other (one
+// added meanwhile is told by the next try).
+func (s *core) dropGoneSet(ctx context.Context, cs CutStore, key CutSetKey, claimed CutSet) error {
+	set, err := cs.GetCutSet(ctx, key)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	var errs []error
+	for _, c := range set.Cuts {
+		if c.State == CutStatePending {
+			if err := s.tellGrant(ctx, c, CutSessionsEnded); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return s.updateCutSet(ctx, key, func(cur *CutSet) bool {
+		cur.Cuts = slices.DeleteFunc(cur.Cuts, func(c SessionCut) bool {
+			return slices.ContainsFunc(set.Cuts, func(x SessionCut) bool { return x.Sid == c.Sid && x.IssuedBefore.Equal(c.IssuedBefore) })
+		})
+		if cur.ApplyingSince.Equal(claimed.ApplyingSince) {
+			cur.ApplyingSince = time.Time{}
+		}
+		cur.Deleted = len(cur.Cuts) == 0
+		return true
+	})
 }
 
 // updateCutSet changes a CutSet alone, reading it again when the write lost

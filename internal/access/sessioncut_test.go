@@ -507,3 +507,29 @@ func TestSessionCutFitsIdentityCenterLimits(t *testing.T) {
 		}
 	}
 }
+
+// A permission set that is gone (the sweeper deletes managed sets no grant
+// uses) took its roles, and their sessions, with it: its cuts are over.
+// Before, every later sweep failed on it for good and reported a
+// session_cut_failed each time, and the pending receipt never settled.
+func TestSessionCutOfAPermissionSetThatIsGone(t *testing.T) {
+	f := withTenant(t)
+	g := f.approvedGrant(alice, bucketWrite(acct2))
+	f.ic.FailProvisioning(func(string) bool { return true })
+	g = f.revoke(g)
+	if g.Revocation == nil || g.Revocation.Method != access.CutPending {
+		t.Fatalf("receipt %+v, want session_cut_pending", g.Revocation)
+	}
+	ps := g.Assignments[0].PermissionSetARN
+	f.ic.RemovePermissionSet(ps)
+	f.clock.Advance(time.Minute)
+	if rep := must(f.op.Sweep(f.ctx))(t); len(rep.Problems) != 0 {
+		t.Errorf("sweep after the set went: problems %q", rep.Problems)
+	}
+	if r := f.grant(tenantA, g.ID).Revocation; r.Method != access.CutSessionsEnded {
+		t.Errorf("receipt %+v, want none_sessions_ended", r)
+	}
+	if _, err := f.store.(access.CutStore).GetCutSet(f.ctx, access.CutSetKey{InstanceARN: instanceARN, PermissionSetARN: ps}); err == nil {
+		t.Error("the cuts of a permission set that is gone are still kept")
+	}
+}

@@ -52,6 +52,10 @@ func (a *AWS) InlinePolicy(ctx context.Context, inst, arn string) (string, error
 	out, err := invoke(ctx, a, retryThrottledOrConflict, func(ctx context.Context) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error) {
 		return a.sso.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{InstanceArn: aws.String(inst), PermissionSetArn: aws.String(arn)})
 	})
+	if hasCode(err, "ResourceNotFoundException") {
+		// The set is gone, and its roles with it (access.ErrNotFound).
+		return "", fmt.Errorf("get inline policy of %s: %w: %w", arn, access.ErrNotFound, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("get inline policy of %s: %w", arn, err)
 	}

@@ -3,6 +3,7 @@ package identitycenter_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -311,5 +312,18 @@ func TestPutInlinePolicyWaitsForTheProvisioning(t *testing.T) {
 				t.Errorf("calls = %v, want %v", sso.calls, tc.want)
 			}
 		})
+	}
+}
+
+// The inline policy of a permission set that is gone (deleted, with its
+// roles) reads as not found, so the domain ends its cuts instead of
+// retrying them for good.
+func TestAWSInlinePolicyOfASetThatIsGone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gone := strings.Replace(e.instanceARN, ":instance/", ":permissionSet/", 1) + "/ps-0000000000000000"
+	_, err := e.newAWS(nil).InlinePolicy(e.ctx, e.instanceARN, gone)
+	if !errors.Is(err, access.ErrNotFound) {
+		t.Fatalf("InlinePolicy of a set that is gone: %v, want not found", err)
 	}
 }

@@ -55,6 +55,8 @@ type IdentityCenter struct {
 	failProvision  func(permissionSetARN string) bool
 	sessionLengths map[string]time.Duration
 	onPut          func()
+	// removed are the permission sets RemovePermissionSet deleted.
+	removed map[string]bool
 }
 
 // PolicyPut is one PutInlinePolicy call: the set and the policy put.
@@ -430,7 +432,21 @@ func (r *IdentityCenter) InlinePolicy(_ context.Context, _, permissionSetARN str
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["InlinePolicy"]++
+	if r.removed[permissionSetARN] {
+		return "", fmt.Errorf("get inline policy of %s: ResourceNotFoundException: %w", permissionSetARN, access.ErrNotFound)
+	}
 	return r.policies[permissionSetARN], nil
+}
+
+// RemovePermissionSet deletes a permission set, as the sweeper's collector
+// or an operator would: its policy reads and writes fail with not found.
+func (r *IdentityCenter) RemovePermissionSet(permissionSetARN string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.removed == nil {
+		r.removed = map[string]bool{}
+	}
+	r.removed[permissionSetARN] = true
 }
 
 // SetInlinePolicy sets a set's inline policy, as someone else than Elevate would.
@@ -474,6 +490,9 @@ func (r *IdentityCenter) putInlinePolicy(permissionSetARN, policy string) error 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls["PutInlinePolicy"]++
+	if r.removed[permissionSetARN] {
+		return fmt.Errorf("put inline policy of %s: ResourceNotFoundException: %w", permissionSetARN, access.ErrNotFound)
+	}
 	if err := validInlinePolicy(policy); err != nil {
 		return err
 	}
