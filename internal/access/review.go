@@ -269,8 +269,8 @@ func (s *core) markOverdue(ctx context.Context, t Tenant, grantID string) (bool,
 		}
 		c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, actor, now, AuditReviewOverdue, "grant", g.ID, SeverityHigh, details)}}
 		if !ok {
-			// The grantee has no Identity Store user any more: nobody's
-			// standing to count against (they cannot get a grant).
+			// No Identity Store user recorded: nobody's standing to count
+			// against.
 			return true, s.commit(ctx, c)
 		}
 		sp.Overdue++
@@ -289,20 +289,16 @@ func (s *core) markOverdue(ctx context.Context, t Tenant, grantID string) (bool,
 }
 
 // granteeStanding loads the break-glass standing of a grant's grantee: the
-// Identity Store user the grant was made to (resolved again for a grant
-// that did not record it). ok is false when the grantee no longer resolves:
-// there is no person to count against.
+// Identity Store user the grant was made to, which every grant made from a
+// request records (its grantee must resolve). ok is false for a grant
+// without one: there is no person to count against. The grant is not
+// resolved again: the sweeper, which announces overdue reviews, does not
+// read the directory.
 func (s *core) granteeStanding(ctx context.Context, t Tenant, g Grant) (sp Suspension, ok bool, err error) {
-	person := Person{Kind: PrincipalUser, ID: g.GranteeID, UserID: g.GranteeUserID}
-	if person.UserID == "" {
-		if person, err = s.resolveGrantee(ctx, t, g.GranteeID); err != nil {
-			if CodeOf(err) == CodeValidationFailed {
-				return Suspension{}, false, nil
-			}
-			return Suspension{}, false, err
-		}
+	if g.GranteeUserID == "" {
+		return Suspension{}, false, nil
 	}
-	sp, err = s.standing(ctx, t.ID, person)
+	sp, err = s.standing(ctx, t.ID, Person{Kind: PrincipalUser, ID: g.GranteeID, UserID: g.GranteeUserID})
 	return sp, err == nil, err
 }
 
