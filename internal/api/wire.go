@@ -136,18 +136,18 @@ type reviewJSON struct {
 
 // suspensionJSON is a user's break-glass standing.
 type suspensionJSON struct {
-	UserID              string `json:"user_id"`
-	IdentityStoreUserID string `json:"identity_store_user_id"`
-	Suspended      bool       `json:"suspended"`
-	Reason         *string    `json:"reason"`
-	GrantID        *string    `json:"grant_id"`
-	SuspendedAt    *time.Time `json:"suspended_at"`
-	SuspendedBy    *string    `json:"suspended_by"`
-	OverdueReviews int        `json:"overdue_reviews"`
-	LiftedAt       *time.Time `json:"lifted_at"`
-	LiftedBy       *string    `json:"lifted_by"`
-	LiftReasoning  *string    `json:"lift_reasoning"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	UserID              string     `json:"user_id"`
+	IdentityStoreUserID string     `json:"identity_store_user_id"`
+	Suspended           bool       `json:"suspended"`
+	Reason              *string    `json:"reason"`
+	GrantID             *string    `json:"grant_id"`
+	SuspendedAt         *time.Time `json:"suspended_at"`
+	SuspendedBy         *string    `json:"suspended_by"`
+	OverdueReviews      int        `json:"overdue_reviews"`
+	LiftedAt            *time.Time `json:"lifted_at"`
+	LiftedBy            *string    `json:"lifted_by"`
+	LiftReasoning       *string    `json:"lift_reasoning"`
+	UpdatedAt           time.Time  `json:"updated_at"`
 }
 
 type apiKeyJSON struct {
