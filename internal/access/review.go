@@ -267,15 +267,17 @@ func (s *core) markOverdue(ctx context.Context, t Tenant, grantID string) (bool,
 		details := map[string]any{
 			"request_id": g.RequestID, "grantee_id": g.GranteeID, "due_at": g.Review.DueAt.UTC().Format(time.RFC3339),
 		}
+		if ok {
+			sp.Overdue++
+			sp.UserID = g.GranteeID
+			details["overdue_reviews"] = sp.Overdue
+		}
 		c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, actor, now, AuditReviewOverdue, "grant", g.ID, SeverityHigh, details)}}
 		if !ok {
 			// No Identity Store user recorded: nobody's standing to count
 			// against.
 			return true, s.commit(ctx, c)
 		}
-		sp.Overdue++
-		sp.UserID = g.GranteeID
-		details["overdue_reviews"] = sp.Overdue
 		if n := t.Settings.SuspendAfter(); n > 0 && sp.Overdue >= n && !sp.Suspended {
 			suspend(&sp, SuspendedOverdue, g.ID, SystemPrincipalID, now)
 			c.Audit = append(c.Audit, s.suspendedEvent(t, actor, sp, now))
