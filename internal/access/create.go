@@ -110,7 +110,7 @@ func (s *Service) prepareRequest(ctx context.Context, p Principal, in CreateRequ
 	if err != nil {
 		return Tenant{}, Request{}, policy.Decision{}, err
 	}
-	suspended, err := s.breakGlassSuspended(ctx, t.ID, in.GranteeID)
+	suspended, err := s.breakGlassSuspended(ctx, t.ID, grantee)
 	if err != nil {
 		return Tenant{}, Request{}, policy.Decision{}, err
 	}

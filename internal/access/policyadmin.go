@@ -161,7 +161,13 @@ func (s *Service) EvaluatePolicies(ctx context.Context, p Principal, in Evaluate
 	if err != nil {
 		return Evaluation{}, err
 	}
-	suspended, err := s.breakGlassSuspended(ctx, t.ID, grantee)
+	// The standing is the person's: an id the Identity Store does not know
+	// has none (and a request for it would be refused).
+	person, err := s.resolveGrantee(ctx, t, grantee)
+	if err != nil && CodeOf(err) != CodeValidationFailed {
+		return Evaluation{}, err
+	}
+	suspended, err := s.breakGlassSuspended(ctx, t.ID, person)
 	if err != nil {
 		return Evaluation{}, err
 	}

@@ -36,9 +36,9 @@ type Store interface {
 	// ListPendingReviews lists the grants whose review is not recorded yet,
 	// earliest due first.
 	ListPendingReviews(ctx context.Context, tenantID string, f ReviewFilter, p PageRequest) (Page[Grant], error)
-	// GetSuspension returns a user's break-glass standing (ErrNotFound when
-	// the user has none).
-	GetSuspension(ctx context.Context, tenantID, userID string) (Suspension, error)
+	// GetSuspension returns the break-glass standing of the person whose
+	// Identity Store user id is given (ErrNotFound when they have none).
+	GetSuspension(ctx context.Context, tenantID, identityStoreUserID string) (Suspension, error)
 	// ListSuspensions lists the tenant's break-glass standings, lifted ones
 	// included, most recently changed first.
 	ListSuspensions(ctx context.Context, tenantID string, p PageRequest) (Page[Suspension], error)

@@ -58,10 +58,19 @@ const (
 // Suspension is a user's break-glass standing in a tenant: how many of
 // their break-glass reviews went overdue since the last lift, and whether
 // their break-glass is suspended (SuspendedAt set, LiftedAt zero). One item
-// per user, kept when lifted, so the count and the last lift stay known.
+// per person, kept when lifted, so the count and the last lift stay known.
+// The standing is the person's, not the spelling's: it is keyed by the
+// Identity Store user the grantee resolves to, so every principal id that
+// resolves to that user ("ALICE" and "alice" under user-name mapping)
+// shares it.
 type Suspension struct {
 	TenantID string
-	UserID   string
+	// IdentityStoreUserID is the Identity Store user whose standing this
+	// is: the key.
+	IdentityStoreUserID string
+	// UserID is the principal id the standing was last counted or
+	// suspended under, for display.
+	UserID string
 	// Overdue counts the user's reviews that went overdue since the last
 	// lift.
 	Overdue     int
@@ -162,11 +171,12 @@ func (s *Service) ReviewGrant(ctx context.Context, p Principal, id string, in Re
 			"due_at": g.Review.DueAt.UTC().Format(time.RFC3339), "overdue": overdue,
 		})}}
 		if outcome == ReviewUnjustified {
-			sp, err := s.standing(ctx, t.ID, g.GranteeID)
+			sp, ok, err := s.granteeStanding(ctx, t, g)
 			if err != nil {
 				return g, err
 			}
-			if !sp.Suspended {
+			if ok && !sp.Suspended {
+				sp.UserID = g.GranteeID
 				suspend(&sp, SuspendedUnjustified, g.ID, p.ID, now)
 				c.Suspensions = []Suspension{sp}
 				c.Audit = append(c.Audit, s.suspendedEvent(t, p, sp, now))
@@ -249,16 +259,25 @@ func (s *core) markOverdue(ctx context.Context, t Tenant, grantID string) (bool,
 		g.Review.OverdueAt = now
 		g.Revision++
 		g.UpdatedAt = now
-		sp, err := s.standing(ctx, t.ID, g.GranteeID)
+		sp, ok, err := s.granteeStanding(ctx, t, g)
 		if err != nil {
 			return false, err
 		}
-		sp.Overdue++
 		actor := systemActor(t.ID)
-		c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, actor, now, AuditReviewOverdue, "grant", g.ID, SeverityHigh, map[string]any{
+		details := map[string]any{
 			"request_id": g.RequestID, "grantee_id": g.GranteeID, "due_at": g.Review.DueAt.UTC().Format(time.RFC3339),
-			"overdue_reviews": sp.Overdue,
-		})}}
+		}
+		if ok {
+			sp.Overdue++
+			sp.UserID = g.GranteeID
+			details["overdue_reviews"] = sp.Overdue
+		}
+		c := Change{Grants: []Grant{g}, Audit: []AuditEvent{s.audit(t, actor, now, AuditReviewOverdue, "grant", g.ID, SeverityHigh, details)}}
+		if !ok {
+			// No Identity Store user recorded: nobody's standing to count
+			// against.
+			return true, s.commit(ctx, c)
+		}
 		if n := t.Settings.SuspendAfter(); n > 0 && sp.Overdue >= n && !sp.Suspended {
 			suspend(&sp, SuspendedOverdue, g.ID, SystemPrincipalID, now)
 			c.Audit = append(c.Audit, s.suspendedEvent(t, actor, sp, now))
@@ -271,14 +290,29 @@ func (s *core) markOverdue(ctx context.Context, t Tenant, grantID string) (bool,
 	})
 }
 
-// standing loads a user's break-glass standing, or a new one (revision 0).
-func (s *core) standing(ctx context.Context, tenantID, userID string) (Suspension, error) {
-	sp, err := s.store.GetSuspension(ctx, tenantID, userID)
+// granteeStanding loads the break-glass standing of a grant's grantee: the
+// Identity Store user the grant was made to, which every grant made from a
+// request records (its grantee must resolve). ok is false for a grant
+// without one: there is no person to count against. The grant is not
+// resolved again: the sweeper, which announces overdue reviews, does not
+// read the directory.
+func (s *core) granteeStanding(ctx context.Context, t Tenant, g Grant) (sp Suspension, ok bool, err error) {
+	if g.GranteeUserID == "" {
+		return Suspension{}, false, nil
+	}
+	sp, err = s.standing(ctx, t.ID, Person{Kind: PrincipalUser, ID: g.GranteeID, UserID: g.GranteeUserID})
+	return sp, err == nil, err
+}
+
+// standing loads a person's break-glass standing, or a new one (revision
+// 0), by the Identity Store user they resolved to.
+func (s *core) standing(ctx context.Context, tenantID string, person Person) (Suspension, error) {
+	sp, err := s.store.GetSuspension(ctx, tenantID, person.UserID)
 	if errors.Is(err, ErrNotFound) {
-		return Suspension{TenantID: tenantID, UserID: userID}, nil
+		return Suspension{TenantID: tenantID, IdentityStoreUserID: person.UserID, UserID: person.ID}, nil
 	}
 	if err != nil {
-		return Suspension{}, fmt.Errorf("load break-glass standing of %s: %w", userID, err)
+		return Suspension{}, fmt.Errorf("load break-glass standing of %s: %w", person.ID, err)
 	}
 	return sp, nil
 }
@@ -292,22 +326,25 @@ func suspend(sp *Suspension, why SuspensionReason, grantID, by string, now time.
 
 func (s *core) suspendedEvent(t Tenant, actor Principal, sp Suspension, now time.Time) AuditEvent {
 	return s.audit(t, actor, now, AuditBreakGlassSuspended, "user", sp.UserID, SeverityHigh, map[string]any{
-		"user_id": sp.UserID, "reason": string(sp.Reason), "grant_id": sp.GrantID, "overdue_reviews": sp.Overdue,
+		"user_id": sp.UserID, "identity_store_user_id": sp.IdentityStoreUserID, "reason": string(sp.Reason), "grant_id": sp.GrantID,
+		"overdue_reviews": sp.Overdue,
 	})
 }
 
-// breakGlassSuspended reports whether userID's break-glass is suspended:
-// what the policies see as context.break_glass_suspended.
-func (s *core) breakGlassSuspended(ctx context.Context, tenantID, userID string) (bool, error) {
-	if userID == "" {
+// breakGlassSuspended reports whether the grantee's break-glass is
+// suspended: what the policies see as context.break_glass_suspended. The
+// grantee is a resolved person: their standing is found by the Identity
+// Store user, whatever id spelled them.
+func (s *core) breakGlassSuspended(ctx context.Context, tenantID string, grantee Person) (bool, error) {
+	if grantee.UserID == "" {
 		return false, nil
 	}
-	sp, err := s.store.GetSuspension(ctx, tenantID, userID)
+	sp, err := s.store.GetSuspension(ctx, tenantID, grantee.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("load break-glass standing of %s: %w", userID, err)
+		return false, fmt.Errorf("load break-glass standing of %s: %w", grantee.ID, err)
 	}
 	return sp.Suspended, nil
 }
@@ -324,10 +361,16 @@ func (s *Service) ListSuspensions(ctx context.Context, p Principal, page PageReq
 
 // LiftSuspension lifts a user's break-glass suspension (admins only, with
 // reasoning; audited as break_glass.lifted) and starts their overdue count
-// again: 404 when the user is not suspended.
+// again. userID is a principal id, resolved like a grantee: any id of the
+// person names their one standing. 403 for a service principal (a person
+// must lift) and for the suspended person themselves, under any of their
+// ids; 404 when the user does not resolve or is not suspended.
 func (s *Service) LiftSuspension(ctx context.Context, p Principal, userID, reasoning string, idem *Idempotency) (Suspension, error) {
 	if err := requireRole(p, RoleAdmin, "lifting break-glass suspensions"); err != nil {
 		return Suspension{}, err
+	}
+	if p.IsService() {
+		return Suspension{}, Errorf(CodeForbidden, "a service principal cannot lift break-glass suspensions: a person must")
 	}
 	v := Violations{}
 	validateUserID(v, "user_id", userID)
@@ -339,10 +382,25 @@ func (s *Service) LiftSuspension(ctx context.Context, p Principal, userID, reaso
 	if err != nil {
 		return Suspension{}, err
 	}
+	notSuspended := &Error{Code: CodeNotFound, Message: "the break-glass of " + userID + " is not suspended"}
+	caller, err := s.resolveCaller(ctx, t, p)
+	if err != nil {
+		return Suspension{}, err
+	}
+	suspended, err := s.resolveGrantee(ctx, t, userID)
+	if CodeOf(err) == CodeValidationFailed {
+		return Suspension{}, notSuspended
+	}
+	if err != nil {
+		return Suspension{}, err
+	}
+	if caller.Same(suspended) {
+		return Suspension{}, Errorf(CodeForbidden, "you cannot lift your own break-glass suspension; ask another admin")
+	}
 	return retry(func() (Suspension, error) {
-		sp, err := s.store.GetSuspension(ctx, t.ID, userID)
+		sp, err := s.store.GetSuspension(ctx, t.ID, suspended.UserID)
 		if errors.Is(err, ErrNotFound) || (err == nil && !sp.Suspended) {
-			return Suspension{}, &Error{Code: CodeNotFound, Message: "the break-glass of " + userID + " is not suspended"}
+			return Suspension{}, notSuspended
 		}
 		if err != nil {
 			return sp, err
@@ -353,8 +411,8 @@ func (s *Service) LiftSuspension(ctx context.Context, p Principal, userID, reaso
 		sp.LiftedAt, sp.LiftedBy, sp.LiftReasoning = now, p.ID, strings.TrimSpace(reasoning)
 		sp.Revision++
 		sp.UpdatedAt = now
-		c := Change{Suspensions: []Suspension{sp}, Audit: []AuditEvent{s.audit(t, p, now, AuditBreakGlassLifted, "user", userID, SeverityHigh, map[string]any{
-			"user_id": userID, "reasoning": sp.LiftReasoning, "reason": string(was.Reason), "grant_id": was.GrantID,
+		c := Change{Suspensions: []Suspension{sp}, Audit: []AuditEvent{s.audit(t, p, now, AuditBreakGlassLifted, "user", sp.UserID, SeverityHigh, map[string]any{
+			"user_id": sp.UserID, "identity_store_user_id": sp.IdentityStoreUserID, "lifted_as": userID, "reasoning": sp.LiftReasoning, "reason": string(was.Reason), "grant_id": was.GrantID,
 			"suspended_at": was.SuspendedAt.UTC().Format(time.RFC3339),
 		})}}
 		withIdempotency(&c, idem, now, Outcome{Suspension: &sp})

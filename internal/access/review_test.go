@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/elevate-jit/elevate/internal/access"
+	"github.com/elevate-jit/elevate/internal/identitycenter/recording"
 )
 
 // breakGlassGrant makes alice's break-glass request and returns its grant.
@@ -94,9 +95,95 @@ func TestConcurrentOverdue(t *testing.T) {
 		if n := acts[access.AuditReviewOverdue]; n < 1 || n > 2 {
 			t.Fatalf("%d review.overdue, want one per review announced", n)
 		}
-		sp := must(f.store.GetSuspension(f.ctx, tenantA, "alice"))(t)
+		sp := must(f.store.GetSuspension(f.ctx, tenantA, recording.UserID("alice")))(t)
 		if !sp.Suspended || sp.Overdue != acts[access.AuditReviewOverdue] {
 			t.Fatalf("standing = %+v, want suspended with %d overdue", sp, acts[access.AuditReviewOverdue])
 		}
+	}
+}
+
+// A break-glass standing is the person's, not the spelling's: an alias
+// resolving to the same Identity Store user ("ALICE" is alice under
+// user-name mapping) is suspended with them, shares their overdue count,
+// and names them to an admin lifting the suspension.
+func TestSuspensionFollowsThePerson(t *testing.T) {
+	aliceAlias := user(tenantA, "ALICE", access.RoleRequester, "engineering", "oncall")
+	breakGlass := func() access.CreateRequestInput {
+		in := adminAccess(acct2)
+		in.BreakGlass, in.DurationSeconds = true, 1800
+		return in
+	}
+	t.Run("an unjustified review suspends the alias too", func(t *testing.T) {
+		f := withTenant(t)
+		g := f.breakGlassGrant()
+		must(f.svc.ReviewGrant(f.ctx, carol, g.ID, access.ReviewInput{Outcome: "unjustified", Reasoning: "no incident"}, nil))(t)
+		_, err := f.svc.CreateRequest(f.ctx, alice, breakGlass(), nil)
+		wantCode(t, err, access.CodePolicyDenied)
+		_, err = f.svc.CreateRequest(f.ctx, aliceAlias, breakGlass(), nil)
+		wantCode(t, err, access.CodePolicyDenied)
+		ev := must(f.svc.EvaluatePolicies(f.ctx, ada, access.EvaluateInput{PrincipalID: "ALICE", Groups: []string{"oncall"},
+			Resource: access.Resource{Type: access.ResourceAccount, ID: acct2}, Action: "Admin", DurationSeconds: 1800, BreakGlass: true}))(t)
+		if ev.Decision.Allowed {
+			t.Errorf("the dry run lets the alias of a suspended user break glass: %+v", ev.Decision)
+		}
+		sp := must(f.svc.LiftSuspension(f.ctx, ada, "ALICE", "discussed", nil))(t)
+		if sp.Suspended || sp.UserID != "alice" {
+			t.Errorf("lifted by alias = %+v, want alice's standing, lifted", sp)
+		}
+		must(f.svc.CreateRequest(f.ctx, aliceAlias, breakGlass(), nil))(t)
+	})
+	t.Run("overdue reviews count across aliases", func(t *testing.T) {
+		f := withTenant(t)
+		two := 2
+		must(f.svc.UpdateTenant(f.ctx, ada, access.TenantPatch{SuspendAfterOverdue: &two}, nil))(t)
+		f.breakGlassGrant()
+		must(f.svc.CreateRequest(f.ctx, aliceAlias, breakGlass(), nil))(t)
+		f.clock.Advance(24*time.Hour + time.Minute)
+		must(f.op.SweepTenant(f.ctx, tenantA))(t)
+		if n := f.auditActions()[access.AuditBreakGlassSuspended]; n != 1 {
+			t.Fatalf("%d break_glass.suspended after two overdue reviews of one person, want 1", n)
+		}
+		_, err := f.svc.CreateRequest(f.ctx, alice, breakGlass(), nil)
+		wantCode(t, err, access.CodePolicyDenied)
+		list := must(f.svc.ListSuspensions(f.ctx, ada, access.PageRequest{Limit: 10}))(t)
+		if len(list.Items) != 1 || list.Items[0].Overdue != 2 {
+			t.Fatalf("suspensions = %+v, want one with 2 overdue reviews", list.Items)
+		}
+	})
+	t.Run("lifting a user who does not resolve", func(t *testing.T) {
+		f := withTenant(t)
+		f.ic.SetUsers("ada", "carol", "alice", "bob")
+		_, err := f.svc.LiftSuspension(f.ctx, ada, "mallory", "discussed", nil)
+		wantCode(t, err, access.CodeNotFound)
+	})
+}
+
+// Nobody lifts their own suspension, under any spelling, and an API key
+// (a service principal) lifts none: a person must.
+func TestLiftSuspensionNeedsAnotherPerson(t *testing.T) {
+	f := withTenant(t)
+	adaOncall := user(tenantA, "ada", access.RoleAdmin, "platform-admins", "oncall")
+	in := adminAccess(acct2)
+	in.BreakGlass, in.DurationSeconds = true, 1800
+	r := must(f.svc.CreateRequest(f.ctx, adaOncall, in, nil))(t)
+	must(f.svc.ReviewGrant(f.ctx, carol, r.GrantID, access.ReviewInput{Outcome: "unjustified", Reasoning: "no incident"}, nil))(t)
+	for _, c := range []struct {
+		name string
+		p    access.Principal
+		id   string
+	}{
+		{"herself", ada, "ada"},
+		{"herself by an alias", ada, "ADA"},
+		{"herself signed in as an alias", user(tenantA, "Ada", access.RoleAdmin, "platform-admins"), "ada"},
+		{"an API key", robot, "ada"},
+	} {
+		_, err := f.svc.LiftSuspension(f.ctx, c.p, c.id, "all good", nil)
+		if access.CodeOf(err) != access.CodeForbidden {
+			t.Errorf("%s: lift = %v, want forbidden", c.name, err)
+		}
+	}
+	sp := must(f.svc.LiftSuspension(f.ctx, erin, "ada", "discussed", nil))(t)
+	if sp.Suspended || sp.LiftedBy != "erin" {
+		t.Fatalf("lifted = %+v", sp)
 	}
 }

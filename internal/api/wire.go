@@ -136,17 +136,18 @@ type reviewJSON struct {
 
 // suspensionJSON is a user's break-glass standing.
 type suspensionJSON struct {
-	UserID         string     `json:"user_id"`
-	Suspended      bool       `json:"suspended"`
-	Reason         *string    `json:"reason"`
-	GrantID        *string    `json:"grant_id"`
-	SuspendedAt    *time.Time `json:"suspended_at"`
-	SuspendedBy    *string    `json:"suspended_by"`
-	OverdueReviews int        `json:"overdue_reviews"`
-	LiftedAt       *time.Time `json:"lifted_at"`
-	LiftedBy       *string    `json:"lifted_by"`
-	LiftReasoning  *string    `json:"lift_reasoning"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	UserID              string     `json:"user_id"`
+	IdentityStoreUserID string     `json:"identity_store_user_id"`
+	Suspended           bool       `json:"suspended"`
+	Reason              *string    `json:"reason"`
+	GrantID             *string    `json:"grant_id"`
+	SuspendedAt         *time.Time `json:"suspended_at"`
+	SuspendedBy         *string    `json:"suspended_by"`
+	OverdueReviews      int        `json:"overdue_reviews"`
+	LiftedAt            *time.Time `json:"lifted_at"`
+	LiftedBy            *string    `json:"lifted_by"`
+	LiftReasoning       *string    `json:"lift_reasoning"`
+	UpdatedAt           time.Time  `json:"updated_at"`
 }
 
 type apiKeyJSON struct {
@@ -439,7 +440,7 @@ func fromReview(rv *access.Review) *reviewJSON {
 
 func fromSuspension(sp access.Suspension) suspensionJSON {
 	return suspensionJSON{
-		UserID: sp.UserID, Suspended: sp.Suspended, Reason: optString(string(sp.Reason)), GrantID: optString(sp.GrantID),
+		UserID: sp.UserID, IdentityStoreUserID: sp.IdentityStoreUserID, Suspended: sp.Suspended, Reason: optString(string(sp.Reason)), GrantID: optString(sp.GrantID),
 		SuspendedAt: optTime(sp.SuspendedAt), SuspendedBy: optString(sp.SuspendedBy), OverdueReviews: sp.Overdue,
 		LiftedAt: optTime(sp.LiftedAt), LiftedBy: optString(sp.LiftedBy), LiftReasoning: optString(sp.LiftReasoning), UpdatedAt: sp.UpdatedAt.UTC(),
 	}

@@ -194,7 +194,7 @@ var Functions = []Function{
 	{"policies-get", "GET /v1/policies", read},
 	{"policies-put", "PUT /v1/policies", change},
 	{"policies-version", "GET /v1/policies/versions/{n}", read},
-	{"policies-evaluate", "POST /v1/policies/evaluate", evaluate},
+	{"policies-evaluate", "POST /v1/policies/evaluate", append([]Need{NeedResolveUsers}, evaluate...)}, // the grantee is resolved to read their break-glass standing
 	{"policies-backtest", "POST /v1/policies/backtest", list},
 	{"catalog-get", "GET /v1/catalog", read},
 	{"catalog-put", "PUT /v1/catalog", change},
@@ -210,7 +210,7 @@ var Functions = []Function{
 	{"reviews-pending", "GET /v1/reviews/pending", append([]Need{NeedResolveUsers}, list...)},
 	{"grants-review", "POST /v1/grants/{id}/review", append([]Need{NeedResolveUsers}, change...)}, // the reviewer is resolved, as an approver is
 	{"suspensions-list", "GET /v1/break-glass/suspensions", list},
-	{"suspensions-lift", "POST /v1/break-glass/suspensions/{user_id}/lift", change},
+	{"suspensions-lift", "POST /v1/break-glass/suspensions/{user_id}/lift", append([]Need{NeedResolveUsers}, change...)}, // the user and the admin are resolved: nobody lifts their own
 	{"openapi", "GET /openapi.json", nil},
 	// The web console: GET / and, in ExtraRoutes, everything under
 	// /console/. Like openapi it needs nothing.

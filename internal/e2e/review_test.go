@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
 )
 
 // reviewedGrant is a grant with its break-glass review, as a client sees it.
@@ -26,13 +28,14 @@ type review struct {
 }
 
 type suspension struct {
-	UserID         string     `json:"user_id"`
-	Suspended      bool       `json:"suspended"`
-	Reason         *string    `json:"reason"`
-	GrantID        *string    `json:"grant_id"`
-	OverdueReviews int        `json:"overdue_reviews"`
-	LiftedBy       *string    `json:"lifted_by"`
-	LiftedAt       *time.Time `json:"lifted_at"`
+	UserID              string     `json:"user_id"`
+	IdentityStoreUserID string     `json:"identity_store_user_id"`
+	Suspended           bool       `json:"suspended"`
+	Reason              *string    `json:"reason"`
+	GrantID             *string    `json:"grant_id"`
+	OverdueReviews      int        `json:"overdue_reviews"`
+	LiftedBy            *string    `json:"lifted_by"`
+	LiftedAt            *time.Time `json:"lifted_at"`
 }
 
 // breakGlass makes alice's break-glass request (she is on call) and
@@ -299,6 +302,89 @@ func TestBreakGlassUnjustified(t *testing.T) {
 		}).want(http.StatusOK).decode(&dry)
 		if dry.Decision != "deny" {
 			t.Fatalf("dry run for a suspended user = %q, want deny", dry.Decision)
+		}
+	})
+}
+
+// keyFor bootstraps an API key acting as a user principal with the given
+// id, role and groups, as the operator would.
+func keyFor(t *testing.T, e *env, id string, role access.Role, groups ...string) caller {
+	t.Helper()
+	_, secret, err := e.local.Operator.BootstrapAPIKey(context.Background(), e.acme.id, access.APIKey{
+		Name: "key of " + id, Role: role, PrincipalID: id, Groups: groups, ExpiresAt: start.Add(30 * 24 * time.Hour), CreatedBy: "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caller{e: e, tenant: e.acme.id, key: secret, name: id}
+}
+
+// A break-glass standing is the person's, not the spelling's: "ALICE" is
+// alice under the tenant's user-name mapping, so her suspension bars it
+// too, an admin lifts it by either id, and the list shows one standing.
+func TestBreakGlassSuspensionFollowsThePerson(t *testing.T) {
+	runAll(t, func(t *testing.T, e *env) {
+		a := e.acme
+		alias := keyFor(t, e, "ALICE", access.RoleRequester, "engineering", "oncall")
+		g := breakGlass(t, e)
+		a.carol.post("/v1/grants/"+g.ID+"/review", body{"outcome": "unjustified", "reasoning": "No incident matched."}).want(http.StatusOK)
+		a.alice.post("/v1/requests", accountRequest("210987654321", "Admin", 600).with("break_glass", true)).wantError(http.StatusForbidden, "policy_denied")
+		alias.post("/v1/requests", accountRequest("210987654321", "Admin", 600).with("break_glass", true)).wantError(http.StatusForbidden, "policy_denied")
+		var l list[suspension]
+		a.ada.get("/v1/break-glass/suspensions").want(http.StatusOK).decode(&l)
+		if len(l.Data) != 1 || l.Data[0].UserID != "alice" || l.Data[0].IdentityStoreUserID == "" || !l.Data[0].Suspended {
+			t.Fatalf("suspensions = %+v, want alice's one standing", l.Data)
+		}
+		a.ada.post("/v1/break-glass/suspensions/mallory/lift", body{"reasoning": "ok"}).wantError(http.StatusNotFound, "not_found")
+		var sp suspension
+		a.ada.post("/v1/break-glass/suspensions/ALICE/lift", body{"reasoning": "Talked it through with alice"}).want(http.StatusOK).decode(&sp)
+		if sp.Suspended || sp.UserID != "alice" || sp.IdentityStoreUserID != l.Data[0].IdentityStoreUserID {
+			t.Fatalf("lifted by alias = %+v, want alice's standing", sp)
+		}
+		if ev := auditTrail(e, "alice", "break_glass.lifted"); len(ev) != 1 || ev[0]["lifted_as"] != "ALICE" {
+			t.Fatalf("break_glass.lifted = %v", ev)
+		}
+		alias.post("/v1/requests", accountRequest("210987654321", "Admin", 600).with("break_glass", true)).want(http.StatusCreated)
+
+		// Overdue reviews of both spellings count once, against alice.
+		a.ada.do(http.MethodPatch, "/v1/tenant", body{"break_glass_suspend_after_overdue": 2}).want(http.StatusOK)
+		a.alice.post("/v1/requests", accountRequest("210987654321", "Admin", 600).with("break_glass", true)).want(http.StatusCreated)
+		e.clock.Advance(25 * time.Hour)
+		if n := sweep(t, e); n != 2 {
+			t.Fatalf("%d reviews overdue, want 2", n)
+		}
+		alias.post("/v1/requests", accountRequest("210987654321", "Admin", 600).with("break_glass", true)).wantError(http.StatusForbidden, "policy_denied")
+		a.ada.get("/v1/break-glass/suspensions").want(http.StatusOK).decode(&l)
+		if len(l.Data) != 1 || *l.Data[0].Reason != "overdue" || l.Data[0].OverdueReviews != 2 {
+			t.Fatalf("suspensions = %+v, want one standing with 2 overdue reviews", l.Data)
+		}
+	})
+}
+
+// Nobody lifts their own break-glass suspension, under any of their ids,
+// and an API key of a service principal lifts none: a person must.
+func TestBreakGlassLiftNeedsAnotherPerson(t *testing.T) {
+	runAll(t, func(t *testing.T, e *env) {
+		a := e.acme
+		adaOnCall := keyFor(t, e, "ada", access.RoleAdmin, "platform-admins", "oncall")
+		r := adaOnCall.post("/v1/requests", accountRequest("210987654321", "Admin", 1800).with("break_glass", true)).want(http.StatusCreated).request()
+		a.carol.post("/v1/grants/"+*r.GrantID+"/review", body{"outcome": "unjustified", "reasoning": "No incident matched."}).want(http.StatusOK)
+		var k struct {
+			Secret string `json:"key"`
+		}
+		a.ada.post("/v1/api-keys", body{"name": "ops bot", "role": "admin", "service_principal": "ops-bot"}).want(http.StatusCreated).decode(&k)
+		robot := caller{e: e, tenant: a.id, key: k.Secret, name: "ops-bot"}
+		for _, c := range []struct {
+			who caller
+			id  string
+		}{{a.ada, "ada"}, {a.ada, "ADA"}, {keyFor(t, e, "Ada", access.RoleAdmin, "platform-admins"), "ada"}, {robot, "ada"}} {
+			c.who.post("/v1/break-glass/suspensions/"+c.id+"/lift", body{"reasoning": "all good"}).wantError(http.StatusForbidden, "forbidden")
+		}
+		var sp suspension
+		keyFor(t, e, "erin", access.RoleAdmin, "platform-admins").post("/v1/break-glass/suspensions/ada/lift", body{"reasoning": "Discussed with ada"}).
+			want(http.StatusOK).decode(&sp)
+		if sp.Suspended || sp.LiftedBy == nil || *sp.LiftedBy != "erin" {
+			t.Fatalf("lifted = %+v", sp)
 		}
 	})
 }

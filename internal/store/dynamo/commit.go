@@ -144,7 +144,7 @@ func (s *Store) writes(ctx context.Context, c access.Change) ([]write, error) {
 		ws = append(ws, write{kind: "session cuts", id: it.PK, key: key, cond: revision(cs.Revision)})
 	}
 	for _, sp := range c.Suspensions {
-		if err := add("break-glass standing", sp.UserID, suspensionToItem(sp), revision(sp.Revision)); err != nil {
+		if err := add("break-glass standing", sp.IdentityStoreUserID, suspensionToItem(sp), revision(sp.Revision)); err != nil {
 			return nil, err
 		}
 	}
@@ -472,7 +472,7 @@ func checkShape(c access.Change) error {
 		seen[cutSetPK(cs.Key)] = true
 	}
 	for _, sp := range c.Suspensions {
-		check("break-glass standing", sp.TenantID, sp.UserID, sp.Revision, suspensionPK(sp.TenantID, sp.UserID))
+		check("break-glass standing", sp.TenantID, sp.IdentityStoreUserID, sp.Revision, suspensionPK(sp.TenantID, sp.IdentityStoreUserID))
 	}
 	for _, e := range c.Audit {
 		check("audit event", e.TenantID, e.ID, 1, auditPK(e.TenantID)+sortKey(e.At, e.ID))

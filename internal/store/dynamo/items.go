@@ -860,6 +860,7 @@ type suspensionItem struct {
 
 type suspensionData struct {
 	TenantID      string `dynamodbav:"tenant_id"`
+	StoreUserID   string `dynamodbav:"identity_store_user_id"`
 	UserID        string `dynamodbav:"user_id"`
 	Overdue       int    `dynamodbav:"overdue,omitempty"`
 	Suspended     bool   `dynamodbav:"suspended,omitempty"`
@@ -877,8 +878,8 @@ type suspensionData struct {
 func suspensionToItem(sp access.Suspension) suspensionItem {
 	t := sp.TenantID
 	return suspensionItem{
-		keys: keys{PK: suspensionPK(t, sp.UserID), SK: skSuspension, GSI1PK: suspensionsAll(t), GSK: sortKey(sp.UpdatedAt, sp.UserID)},
-		suspensionData: suspensionData{TenantID: t, UserID: sp.UserID, Overdue: sp.Overdue, Suspended: sp.Suspended, Reason: string(sp.Reason), GrantID: sp.GrantID,
+		keys: keys{PK: suspensionPK(t, sp.IdentityStoreUserID), SK: skSuspension, GSI1PK: suspensionsAll(t), GSK: sortKey(sp.UpdatedAt, sp.IdentityStoreUserID)},
+		suspensionData: suspensionData{TenantID: t, StoreUserID: sp.IdentityStoreUserID, UserID: sp.UserID, Overdue: sp.Overdue, Suspended: sp.Suspended, Reason: string(sp.Reason), GrantID: sp.GrantID,
 			SuspendedAt: formatTime(sp.SuspendedAt), SuspendedBy: sp.SuspendedBy, LiftedAt: formatTime(sp.LiftedAt), LiftedBy: sp.LiftedBy,
 			LiftReasoning: sp.LiftReasoning, Rev: sp.Revision, UpdatedAt: formatTime(sp.UpdatedAt)},
 	}
@@ -891,7 +892,7 @@ func suspensionFromItem(it suspensionItem) (access.Suspension, error) {
 func suspensionFromData(it suspensionData) (access.Suspension, error) {
 	var p times
 	sp := access.Suspension{
-		TenantID: it.TenantID, UserID: it.UserID, Overdue: it.Overdue, Suspended: it.Suspended, Reason: access.SuspensionReason(it.Reason),
+		TenantID: it.TenantID, IdentityStoreUserID: it.StoreUserID, UserID: it.UserID, Overdue: it.Overdue, Suspended: it.Suspended, Reason: access.SuspensionReason(it.Reason),
 		GrantID: it.GrantID, SuspendedAt: p.parse(it.SuspendedAt), SuspendedBy: it.SuspendedBy, LiftedAt: p.parse(it.LiftedAt),
 		LiftedBy: it.LiftedBy, LiftReasoning: it.LiftReasoning, Revision: it.Rev, UpdatedAt: p.parse(it.UpdatedAt),
 	}

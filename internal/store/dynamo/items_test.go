@@ -168,7 +168,7 @@ func TestItemRoundTrips(t *testing.T) {
 		}
 	})
 	t.Run("suspension", func(t *testing.T) {
-		v := access.Suspension{TenantID: testTenant().ID, UserID: "bob", Overdue: 2, Suspended: true, Reason: access.SuspendedUnjustified,
+		v := access.Suspension{TenantID: testTenant().ID, IdentityStoreUserID: "9067a1b2c3-bbbbbbbb-1111-2222-3333-444444444444", UserID: "bob", Overdue: 2, Suspended: true, Reason: access.SuspendedUnjustified,
 			GrantID: "g1", SuspendedAt: at, SuspendedBy: "carol", LiftedAt: at.Add(-time.Hour), LiftedBy: "ada", LiftReasoning: "ok",
 			Revision: 3, UpdatedAt: at.Add(time.Second)}
 		allSet(t, v)

@@ -134,10 +134,11 @@ func reviewsPending(tenantID string, announced bool) string {
 	return tenantKey(tenantID) + "#GRANT#REVIEW#DUE"
 }
 
-// suspensionPK is the item of a user's break-glass standing, and
-// suspensionsAll the GSI1 partition that lists a tenant's standings.
-func suspensionPK(tenantID, userID string) string {
-	return tenantKey(tenantID) + "#BG#" + digest(userID)
+// suspensionPK is the item of a person's break-glass standing, by their
+// Identity Store user id, and suspensionsAll the GSI1 partition that lists a
+// tenant's standings.
+func suspensionPK(tenantID, identityStoreUserID string) string {
+	return tenantKey(tenantID) + "#BG#" + digest(identityStoreUserID)
 }
 func suspensionsAll(tenantID string) string { return tenantKey(tenantID) + "#BG" }
 

@@ -463,7 +463,8 @@ func (s *Store) ListPendingReviews(ctx context.Context, tenantID string, f acces
 	return listOf(ctx, s, l, p, func(it grantItem) (access.Grant, error) { return grantFromData(it.grantData) })
 }
 
-// GetSuspension returns a user's break-glass standing: one GetItem.
+// GetSuspension returns a person's break-glass standing, by Identity Store
+// user id: one GetItem.
 func (s *Store) GetSuspension(ctx context.Context, tenantID, userID string) (access.Suspension, error) {
 	if !validTenantID(tenantID) {
 		return access.Suspension{}, errNotFound("break-glass standing of %s in tenant %s", userID, tenantID)

@@ -53,7 +53,7 @@ type partition struct {
 	audit        ordered[access.AuditEvent]
 	auditIDs     map[string]bool
 	policies     map[int]*access.PolicySet
-	// suspensions are users' break-glass standings, by user id.
+	// suspensions are users' break-glass standings, by Identity Store user id.
 	suspensions map[string]*access.Suspension
 }
 
@@ -194,7 +194,7 @@ func checkShape(c access.Change) error {
 			return cs.Key, cs.Key.InstanceARN != "" && cs.Key.PermissionSetARN != ""
 		}),
 		unique("suspension", c.Suspensions, func(sp access.Suspension) (tenantKey, bool) {
-			return tenantKey{sp.TenantID, sp.UserID}, sp.TenantID != "" && sp.UserID != ""
+			return tenantKey{sp.TenantID, sp.IdentityStoreUserID}, sp.TenantID != "" && sp.IdentityStoreUserID != ""
 		}),
 		unique("audit event", c.Audit, func(e access.AuditEvent) (tenantKey, bool) {
 			return tenantKey{e.TenantID, e.ID}, e.TenantID != "" && e.ID != ""
@@ -298,10 +298,10 @@ func (s *Store) check(c access.Change) error {
 	}
 	for _, sp := range c.Suspensions {
 		var stored int64
-		if old := s.partitions[sp.TenantID].suspension(sp.UserID); old != nil {
+		if old := s.partitions[sp.TenantID].suspension(sp.IdentityStoreUserID); old != nil {
 			stored = old.Revision
 		}
-		if err := checkRevision("suspension", sp.UserID, sp.Revision, stored); err != nil {
+		if err := checkRevision("suspension", sp.IdentityStoreUserID, sp.Revision, stored); err != nil {
 			return err
 		}
 	}
@@ -430,7 +430,7 @@ func (s *Store) apply(c access.Change) {
 	}
 	for i := range c.Suspensions {
 		sp := &c.Suspensions[i]
-		s.partition(sp.TenantID).suspensions[sp.UserID] = sp
+		s.partition(sp.TenantID).suspensions[sp.IdentityStoreUserID] = sp
 	}
 	for _, tp := range c.Touched {
 		s.touched[[2]string{tp.InstanceARN, tp.UserID}] = tp
@@ -503,11 +503,11 @@ func (p *partition) grant(id string) *access.Grant {
 	return p.grants[id]
 }
 
-func (p *partition) suspension(userID string) *access.Suspension {
+func (p *partition) suspension(identityStoreUserID string) *access.Suspension {
 	if p == nil {
 		return nil
 	}
-	return p.suspensions[userID]
+	return p.suspensions[identityStoreUserID]
 }
 
 func (p *partition) policy(version int) *access.PolicySet {

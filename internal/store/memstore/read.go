@@ -227,7 +227,8 @@ func (s *Store) ListPendingReviews(ctx context.Context, tenantID string, f acces
 	return s.grantsBy(ctx, tenantID, p, f.Matches, func(g access.Grant) time.Time { return g.Review.DueAt })
 }
 
-// GetSuspension returns a user's break-glass standing.
+// GetSuspension returns a person's break-glass standing, by Identity Store
+// user id.
 func (s *Store) GetSuspension(ctx context.Context, tenantID, userID string) (access.Suspension, error) {
 	if err := ctx.Err(); err != nil {
 		return access.Suspension{}, err
@@ -256,7 +257,7 @@ func (s *Store) ListSuspensions(ctx context.Context, tenantID string, p access.P
 	}
 	s.mu.RUnlock()
 	key := func(sp access.Suspension) string {
-		return sp.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + sp.UserID
+		return sp.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + sp.IdentityStoreUserID
 	}
 	slices.SortFunc(all, func(a, b access.Suspension) int { return strings.Compare(key(a), key(b)) })
 	return sortedPage(all, p, key)

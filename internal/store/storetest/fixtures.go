@@ -326,11 +326,17 @@ func newIdempotency(tenantID string, o access.Outcome) access.IdempotencyRecord 
 	}
 }
 
+// identityOf is the fake Identity Store user id of a principal id.
+func identityOf(userID string) string {
+	return "9067a1b2c3-" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(userID)).String()
+}
+
 // newSuspension returns a user's suspended break-glass standing, changed at
-// at, with every field filled in.
+// at, with every field filled in: keyed by the Identity Store user userID
+// stands for.
 func newSuspension(tenantID, userID string, at time.Time) access.Suspension {
 	return access.Suspension{
-		TenantID: tenantID, UserID: userID, Overdue: 2, Suspended: true, Reason: access.SuspendedOverdue,
+		TenantID: tenantID, IdentityStoreUserID: identityOf(userID), UserID: userID, Overdue: 2, Suspended: true, Reason: access.SuspendedOverdue,
 		GrantID: "0195e1c2-0000-7000-8000-00000000b9a1", SuspendedAt: at.Add(-time.Minute), SuspendedBy: access.SystemPrincipalID,
 		LiftedAt: at.Add(-time.Hour), LiftedBy: "ada@example.com", LiftReasoning: "reviewed with the on-call lead",
 		Revision: 1, UpdatedAt: at,

@@ -51,8 +51,9 @@ func testPendingReviews(t *testing.T, s access.Store) {
 }
 
 // testSuspensions checks a user's break-glass standing: it reads back as
-// written, follows the revision rule, is one per user per tenant, and is
-// listed, lifted ones included, in the order of their last change.
+// written, follows the revision rule, is one per person (Identity Store
+// user) per tenant whatever principal id it shows, and is listed, lifted
+// ones included, in the order of their last change.
 func testSuspensions(t *testing.T, s access.Store) {
 	ctx := t.Context()
 	base := now()
@@ -60,22 +61,30 @@ func testSuspensions(t *testing.T, s access.Store) {
 	sp := newSuspension(a, bob, base)
 	filled(t, sp)
 	commit(t, s, access.Change{Suspensions: []access.Suspension{sp}})
-	got, err := s.GetSuspension(ctx, a, bob)
+	got, err := s.GetSuspension(ctx, a, identityOf(bob))
 	if err != nil {
 		t.Fatalf("GetSuspension: %v", err)
 	}
 	same(t, "suspension", sp, got)
-	if _, err := s.GetSuspension(ctx, newTenant().ID, bob); err != nil {
+	if _, err := s.GetSuspension(ctx, newTenant().ID, identityOf(bob)); err != nil {
 		wantErr(t, "GetSuspension of another tenant", err, access.ErrNotFound)
 	} else {
 		t.Error("GetSuspension of another tenant found one")
 	}
-	if _, err := s.GetSuspension(ctx, a, carol); err != nil {
+	if _, err := s.GetSuspension(ctx, a, bob); err != nil {
+		wantErr(t, "GetSuspension by principal id", err, access.ErrNotFound)
+	} else {
+		t.Error("GetSuspension by principal id found one: standings are keyed by Identity Store user")
+	}
+	if _, err := s.GetSuspension(ctx, a, identityOf(carol)); err != nil {
 		wantErr(t, "GetSuspension of a user without one", err, access.ErrNotFound)
 	} else {
 		t.Error("GetSuspension of a user without one found one")
 	}
 	wantErr(t, "creating a suspension twice", s.Commit(ctx, access.Change{Suspensions: []access.Suspension{sp}}), access.ErrStale)
+	alias := sp
+	alias.UserID = "BOB@example.com"
+	wantErr(t, "creating a suspension of the same person under an alias", s.Commit(ctx, access.Change{Suspensions: []access.Suspension{alias}}), access.ErrStale)
 	other := newSuspension(a, carol, base.Add(-time.Minute))
 	commit(t, s, access.Change{Suspensions: []access.Suspension{other}})
 	lifted := sp
