@@ -183,8 +183,11 @@ var linkedBy = map[deploy.Need][]string{
 // links the service clients its needs allow and no others (so a function
 // without the need identity-center has no SSO Admin client), every need's
 // client is linked by the functions that have it, and openapi, which has no
-// needs, links no part of the AWS SDK. It reads each main's imports with
-// go list -deps, which is what the linker gets.
+// needs, links no part of the AWS SDK, and no function links a client whose
+// serialization is schema-based (its schemas package builds every shape of
+// the service at package init: the largest init and a third of the client's
+// size). It reads each main's imports with go list -deps, which is what the
+// linker gets.
 func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("go list -deps of every function")
@@ -216,6 +219,9 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 				service, ok := strings.CutPrefix(pkg, sdk)
 				if !ok {
 					continue
+				}
+				if strings.HasSuffix(pkg, "/schemas") {
+					t.Errorf("%s links %s: a client with schema-based serialization builds every shape of its service at package init (see the pins in go.mod)", fn.Name, pkg)
 				}
 				service, _, _ = strings.Cut(service, "/")
 				if service == "internal" {
