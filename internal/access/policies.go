@@ -56,7 +56,9 @@ func (c *policyCache) put(k policyKey, s *policy.Set) {
 }
 
 // policySet returns the tenant's current parsed policy set, parsing a version
-// only the first time it is used.
+// only the first time it is used. It loads the set (policy.Load) without
+// validating it against the schema again, which Parse did when it was
+// stored, so functions that only decide link no schema validator.
 func (s *core) policySet(ctx context.Context, t Tenant) (*policy.Set, error) {
 	k := policyKey{t.ID, t.PolicyVersion}
 	if set, ok := s.policies.get(k); ok {
@@ -66,7 +68,7 @@ func (s *core) policySet(ctx context.Context, t Tenant) (*policy.Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load policy set %d of tenant %s: %w", t.PolicyVersion, t.ID, err)
 	}
-	set, err := policy.Parse(fmt.Sprintf("policies-v%d.cedar", ps.Version), []byte(ps.Text))
+	set, err := policy.Load(fmt.Sprintf("policies-v%d.cedar", ps.Version), []byte(ps.Text))
 	if err != nil {
 		return nil, fmt.Errorf("stored policy set %d of tenant %s does not parse: %w", ps.Version, t.ID, err)
 	}

@@ -244,14 +244,22 @@ func TestFunctionsLinkOnlyTheirNeeds(t *testing.T) {
 // TestFunctionsLinkOnlyTheirHandler checks what the linker keeps, which the
 // imports alone do not say: a function's binary holds its own handler and
 // what that calls, not another route's handler (every API function imports
-// package api), and a read holds no Cedar evaluation, schema or validator
-// (it imports the domain, which imports Cedar). It builds two functions
-// with their symbols and reads them with go tool nm.
+// package api); a read holds no Cedar evaluation, schema or validator (it
+// imports the domain, which imports Cedar); and a function that decides
+// with a stored policy set (policy.Load) evaluates Cedar without the
+// schema's parser or validator, which only a function that writes policies
+// (policy.Parse) holds. It builds four functions with their symbols and
+// reads them with go tool nm.
 func TestFunctionsLinkOnlyTheirHandler(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds two functions")
+		t.Skip("builds four functions")
 	}
-	const api = "github.com/elevate-jit/elevate/internal/api.(*API)."
+	const (
+		api       = "github.com/elevate-jit/elevate/internal/api.(*API)."
+		eval      = "github.com/cedar-policy/cedar-go/internal/eval."
+		validator = "github.com/cedar-policy/cedar-go/x/exp/schema/validate."
+		parser    = "github.com/cedar-policy/cedar-go/x/exp/schema/internal/parser."
+	)
 	for _, tc := range []struct {
 		fn         string
 		has, lacks []string
@@ -259,13 +267,13 @@ func TestFunctionsLinkOnlyTheirHandler(t *testing.T) {
 		{"requests-get", []string{api + "getRequest"}, []string{
 			api + "createRequest", api + "approveRequest", api + "putPolicies",
 			"github.com/elevate-jit/elevate/internal/workflow.Handlers.Provision",
-			"github.com/cedar-policy/cedar-go/internal/eval.",
-			"github.com/cedar-policy/cedar-go/x/exp/schema/validate.",
-			"github.com/cedar-policy/cedar-go/x/exp/schema/internal/parser.",
+			eval, validator, parser,
 			// Cedar's values' JSON encoding, which a package-level Cedar
 			// value built at init drags in through its type.
 			"github.com/go-json-experiment/json.Marshal",
 		}},
+		{"requests-create", []string{api + "createRequest", eval}, []string{api + "putPolicies", validator, parser}},
+		{"policies-put", []string{api + "putPolicies", validator, parser}, []string{api + "createRequest"}},
 		{"wf-attach-token", []string{"github.com/elevate-jit/elevate/internal/workflow.Handlers.AttachToken"}, []string{
 			api, "github.com/elevate-jit/elevate/internal/workflow.Handlers.Provision",
 		}},

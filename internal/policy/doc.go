@@ -2,9 +2,11 @@
 // access is allowed and how it is approved, and whether an approver may decide
 // a pending request.
 //
-// A tenant's policy text is parsed and validated once per version with
-// [Parse], which checks every policy against Elevate's schema ([SchemaText])
-// and Elevate's annotations:
+// A tenant's policy text is validated when it is written with [Parse], which
+// checks every policy against Elevate's schema ([SchemaText]) and Elevate's
+// annotations, and loaded once per stored version with [Load], which makes
+// the same checks but the schema's, so a function that only decides links no
+// schema validator. The annotations:
 //
 //   - @id("…") names the policy; it is required and unique within the set.
 //   - @approval("auto" | "require") on a permit: a request is auto-approved

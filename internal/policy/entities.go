@@ -70,8 +70,7 @@ func (e *env) Get(uid types.EntityUID) (types.Entity, bool) {
 		}
 		return types.Entity{}, false
 	case typeAction:
-		ent, ok := schemaOf().actionEntities[uid]
-		return ent, ok
+		return actionEntity(uid)
 	}
 	switch uid {
 	case e.principal.UID:

@@ -99,6 +99,32 @@ when { context.duration_seconds < "3600" };
 	// line 7, column 1: unexpected type: expected datetime, or duration, or Long but saw String
 }
 
+// Load reads a set that Parse validated when it was stored; a policy the
+// schema would now refuse is still evaluated, and its error denies.
+func ExampleLoad() {
+	set, err := policy.Load("stored.cedar", []byte(`
+@id("auto") @approval("auto")
+permit (principal, action == Elevate::Action::"request", resource);
+
+@id("stale")
+forbid (principal, action == Elevate::Action::"request", resource)
+when { context.retired == true };
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d := set.Decide(policy.Request{
+		Principal: policy.User{ID: "alice"},
+		Resource:  policy.Resource{Type: policy.ResourceAccount, ID: "111111111111"},
+		Action:    "ReadOnly", DurationSeconds: 3600,
+		Time: time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC),
+	})
+	fmt.Println(d.Allowed, d.Errors[0].PolicyID)
+	// Output:
+	// false stale
+}
+
 func ExampleSet_MayApprove() {
 	set := policy.MustDefault()
 	request := policy.RequestInfo{

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +13,21 @@ import (
 // FuzzParse feeds arbitrary text to Parse, as PUT /v1/policies does. No text
 // may panic; a refused text is a *ParseError whose problems are sentences at
 // positions inside the text; an accepted one decides requests and approvals
-// without panicking. Seeds are in testdata/fuzz/FuzzParse.
+// without panicking. Load accepts what Parse accepts, as the same set, and a
+// set only Load accepts (one the schema refuses) decides without panicking
+// too. Seeds are in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	f.Add(DefaultText)
 	f.Add(examples)
 	f.Fuzz(func(t *testing.T, text string) {
 		set, err := Parse("fuzz.cedar", []byte(text))
+		loaded, lerr := Load("fuzz.cedar", []byte(text))
+		if err == nil && (lerr != nil || !slices.Equal(loaded.IDs(), set.IDs())) {
+			t.Fatalf("Parse accepts %q and Load = %v, %v", set.IDs(), loaded, lerr)
+		}
+		if lerr == nil {
+			decideAll(loaded)
+		}
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) || len(pe.Problems) == 0 || set != nil {
@@ -38,15 +48,21 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		at := time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
-		user := User{ID: "alice", Groups: []string{"sre", "oncall"}}
-		res := Resource{Type: "aws_account", ID: "111111111111", Ancestors: []string{"r-abcd", "ou-abcd-sandbox1"}}
-		set.Decide(Request{Principal: user, Resource: res, Action: "Admin", DurationSeconds: 3600, Justification: "fuzz", Time: at})
-		set.Decide(Request{Principal: user, Resource: res, Action: "ReadOnly", DurationSeconds: 60, BreakGlass: true, Grantee: "bob", Delegated: true, Time: at})
-		set.MayApprove(ApproveRequest{Approver: User{ID: "carol", Groups: []string{"approvers"}}, Time: at, Request: RequestInfo{
-			ID: "req-1", Requester: "alice", Grantee: "alice", Resource: res, Action: "Admin", DurationSeconds: 3600,
-		}})
+		decideAll(set)
 	})
+}
+
+// decideAll decides a request, a delegated break-glass request and an
+// approval with set.
+func decideAll(set *Set) {
+	at := time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
+	user := User{ID: "alice", Groups: []string{"sre", "oncall"}}
+	res := Resource{Type: "aws_account", ID: "111111111111", Ancestors: []string{"r-abcd", "ou-abcd-sandbox1"}}
+	set.Decide(Request{Principal: user, Resource: res, Action: "Admin", DurationSeconds: 3600, Justification: "fuzz", Time: at})
+	set.Decide(Request{Principal: user, Resource: res, Action: "ReadOnly", DurationSeconds: 60, BreakGlass: true, Grantee: "bob", Delegated: true, Time: at})
+	set.MayApprove(ApproveRequest{Approver: User{ID: "carol", Groups: []string{"approvers"}}, Time: at, Request: RequestInfo{
+		ID: "req-1", Requester: "alice", Grantee: "alice", Resource: res, Action: "Admin", DurationSeconds: 3600,
+	}})
 }
 
 // examples exercises every kind of expression the schema allows.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,8 +51,9 @@ const (
 	maxEscalateAfter = 7 * 24 * time.Hour
 )
 
-// Set is a parsed, schema-validated policy set, built once per policy version
-// and safe for concurrent use; Decide and MayApprove never re-parse.
+// Set is a parsed policy set (schema-validated by Parse, or validated when it
+// was stored and loaded with Load), built once per policy version and safe
+// for concurrent use; Decide and MayApprove never re-parse.
 type Set struct {
 	all  []*compiled
 	byID map[cedar.PolicyID]*compiled
@@ -149,7 +149,28 @@ func (p Problem) String() string {
 
 // Parse parses text as Cedar, checks Elevate's annotations and validates every
 // policy against the schema; the error is a *ParseError listing every problem.
+// It is for text being written or tried: a policy set to store, a draft, a
+// new tenant's set.
 func Parse(filename string, text []byte) (*Set, error) {
+	return build(filename, text, validatePolicy)
+}
+
+// Load is Parse without the schema validation, for a policy set that Parse
+// validated when it was stored: it still parses and checks annotations, ids
+// and limits, and reports the same *ParseError for them. It exists so a
+// function that only decides with a tenant's stored set links none of
+// Cedar's schema parser, resolver and validator. Were a stored policy no
+// longer valid under the schema (a schema change the stored sets were not
+// checked against), deciding with it still fails closed: an evaluation
+// error denies the request and names the policy (see Set.outcome).
+func Load(filename string, text []byte) (*Set, error) {
+	return build(filename, text, nil)
+}
+
+// build parses and compiles text, validating each policy with validate
+// unless it is nil. Only Parse passes the validator, so only binaries that
+// call Parse link it.
+func build(filename string, text []byte, validate func(*xast.Policy) []string) (*Set, error) {
 	if len(text) > maxTextBytes {
 		return nil, &ParseError{Problems: []Problem{{
 			Message: fmt.Sprintf("the policy text is %d bytes; the limit is %d bytes (256 KiB)", len(text), maxTextBytes),
@@ -175,7 +196,7 @@ func Parse(filename string, text []byte) (*Set, error) {
 	var problems []Problem
 	firstLine := make(map[string]int, len(list))
 	for _, p := range list {
-		c, probs := compile(p)
+		c, probs := compile(p, validate)
 		problems = append(problems, probs...)
 		if c.id == "" {
 			continue
@@ -246,9 +267,10 @@ func (s *Set) IDs() []string {
 	return ids
 }
 
-// compile reads Elevate's annotations of p, validates p against the schema and
-// returns every problem found; c.id is "" when the policy has no usable @id.
-func compile(p *cedar.Policy) (*compiled, []Problem) {
+// compile reads Elevate's annotations of p, validates p with validate (when
+// not nil) and returns every problem found; c.id is "" when the policy has no
+// usable @id.
+func compile(p *cedar.Policy, validate func(*xast.Policy) []string) (*compiled, []Problem) {
 	pos := p.Position()
 	x := (*xast.Policy)(p.AST())
 	c := &compiled{
@@ -369,20 +391,8 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 		}
 	}
 
-	if err := schemaOf().validator.Policy("", x); err != nil {
-		// The validator visits actions in map order; sort for stable output.
-		msgs := make([]string, 0, 4)
-		for _, e := range flatten(err) {
-			msgs = append(msgs, e.Error())
-		}
-		slices.Sort(msgs)
-		msgs = slices.Compact(msgs)
-		// An unknown type or action also makes the scope inapplicable; the
-		// second message only repeats the first.
-		if len(msgs) > 1 {
-			msgs = slices.DeleteFunc(msgs, func(m string) bool { return m == inapplicableScope })
-		}
-		for _, m := range msgs {
+	if validate != nil {
+		for _, m := range validate(x) {
 			problem("%s", m)
 		}
 	}
@@ -392,10 +402,6 @@ func compile(p *cedar.Policy) (*compiled, []Problem) {
 	c.resourceScope = needOf(x.Resource)
 	return c, problems
 }
-
-// inapplicableScope is the validator's message for a scope no action of the
-// schema applies to.
-const inapplicableScope = "unable to find an applicable action given the policy scope constraints"
 
 // parseApprovals accepts only plain decimal digits ("2", not "+2" or " 2").
 func parseApprovals(v string) (int, error) {
@@ -407,18 +413,6 @@ func parseApprovals(v string) (int, error) {
 		return 0, errors.New("out of range")
 	}
 	return n, nil
-}
-
-// flatten splits errors.Join trees so each validator finding is its own Problem.
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // readsContextAttribute reports whether any condition of p reads
@@ -514,7 +508,7 @@ func actionIn(action, group types.EntityUID) bool {
 		if a == group {
 			return true
 		}
-		if e, ok := schemaOf().actionEntities[a]; ok {
+		if e, ok := actionEntity(a); ok {
 			todo = append(todo, e.Parents.Slice()...)
 		}
 	}

@@ -30,6 +30,8 @@ func TestParseDefault(t *testing.T) {
 	}
 }
 
+// TestParseProblems runs every problem through Parse and Load: Load finds
+// the same ones except those only the schema finds (load says which remain).
 func TestParseProblems(t *testing.T) {
 	type problem struct {
 		id       string
@@ -37,10 +39,15 @@ func TestParseProblems(t *testing.T) {
 		column   int
 		contains string
 	}
+	// loadAccepts is the load of a case whose problems are all the schema's.
+	loadAccepts := []problem{}
 	tests := []struct {
 		name string
 		text string
 		want []problem
+		// load is what Load reports when it differs from want: nil means
+		// the same problems, loadAccepts none.
+		load []problem
 	}{
 		{
 			name: "missing @id",
@@ -106,31 +113,37 @@ func TestParseProblems(t *testing.T) {
 			name: "unknown context attribute",
 			text: "// a comment\n@id(\"typo\")\npermit (principal, action == Elevate::Action::\"request\", resource)\nwhen { context.nonexistent == 1 };\n",
 			want: []problem{{"typo", 2, 1, "attribute `nonexistent` in context for Elevate::Action::\"request\" not found"}},
+			load: loadAccepts,
 		},
 		{
 			name: "comparing a Long to a String",
 			text: "\n\n@id(\"types\")\npermit (principal, action == Elevate::Action::\"request\", resource)\nwhen { context.duration_seconds == \"3600\" };\n",
 			want: []problem{{"types", 3, 1, "the types Long and String are not compatible"}},
+			load: loadAccepts,
 		},
 		{
 			name: "request context read without naming the action",
 			text: `@id("any-action") permit (principal, action, resource) when { context.duration_seconds < 60 };`,
 			want: []problem{{"any-action", 1, 1, "attribute `duration_seconds` in context for Elevate::Action::\"approve\" not found"}},
+			load: loadAccepts,
 		},
 		{
 			name: "unknown entity type",
 			text: `@id("a") permit (principal in Elevate::Team::"x", action, resource);`,
 			want: []problem{{"a", 1, 1, "unrecognized entity type `Elevate::Team`"}},
+			load: loadAccepts,
 		},
 		{
 			name: "unknown action",
 			text: `@id("a") permit (principal, action == Elevate::Action::"delete", resource);`,
 			want: []problem{{"a", 1, 1, "unrecognized action `Elevate::Action::\"delete\"`"}},
+			load: loadAccepts,
 		},
 		{
 			name: "scope no action applies to",
 			text: `@id("a") permit (principal, action == Elevate::Action::"approve", resource is Elevate::Account);`,
 			want: []problem{{"a", 1, 1, "unable to find an applicable action given the policy scope constraints"}},
+			load: loadAccepts,
 		},
 		{
 			name: "syntax error",
@@ -151,6 +164,11 @@ func TestParseProblems(t *testing.T) {
 				{"a", 1, 1, `@approval must be "auto" or "require"`},
 				{"", 2, 1, "no @id"},
 				{"a", 3, 1, "the types Long and String are not compatible"},
+				{"a", 3, 1, "duplicate @id"},
+			},
+			load: []problem{
+				{"a", 1, 1, `@approval must be "auto" or "require"`},
+				{"", 2, 1, "no @id"},
 				{"a", 3, 1, "duplicate @id"},
 			},
 		},
@@ -196,28 +214,47 @@ func TestParseProblems(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("test.cedar", []byte(tc.text))
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("Parse = %v, %v; want a *ParseError", s, err)
-			}
-			if s != nil {
-				t.Errorf("Parse returned a set with its error")
-			}
-			if len(pe.Problems) != len(tc.want) {
-				t.Fatalf("got %d problems, want %d: %v", len(pe.Problems), len(tc.want), err)
-			}
-			for i, w := range tc.want {
-				p := pe.Problems[i]
-				if p.PolicyID != w.id || p.Line != w.line || p.Column != w.column || !strings.Contains(p.Message, w.contains) {
-					t.Errorf("problem %d = %+v, want id %q at %d:%d containing %q", i, p, w.id, w.line, w.column, w.contains)
+		load := tc.load
+		if load == nil {
+			load = tc.want
+		}
+		for _, f := range []struct {
+			name  string
+			parse func(string, []byte) (*Set, error)
+			want  []problem
+		}{
+			{"Parse", Parse, tc.want},
+			{"Load", Load, load},
+		} {
+			t.Run(tc.name+"/"+f.name, func(t *testing.T) {
+				s, err := f.parse("test.cedar", []byte(tc.text))
+				if len(f.want) == 0 {
+					if err != nil || s == nil {
+						t.Fatalf("%s = %v, %v; want a set", f.name, s, err)
+					}
+					return
 				}
-			}
-			if msg := err.Error(); !strings.Contains(msg, tc.want[0].contains) {
-				t.Errorf("Error() = %q does not mention %q", msg, tc.want[0].contains)
-			}
-		})
+				var pe *ParseError
+				if !errors.As(err, &pe) {
+					t.Fatalf("%s = %v, %v; want a *ParseError", f.name, s, err)
+				}
+				if s != nil {
+					t.Errorf("%s returned a set with its error", f.name)
+				}
+				if len(pe.Problems) != len(f.want) {
+					t.Fatalf("got %d problems, want %d: %v", len(pe.Problems), len(f.want), err)
+				}
+				for i, w := range f.want {
+					p := pe.Problems[i]
+					if p.PolicyID != w.id || p.Line != w.line || p.Column != w.column || !strings.Contains(p.Message, w.contains) {
+						t.Errorf("problem %d = %+v, want id %q at %d:%d containing %q", i, p, w.id, w.line, w.column, w.contains)
+					}
+				}
+				if msg := err.Error(); !strings.Contains(msg, f.want[0].contains) {
+					t.Errorf("Error() = %q does not mention %q", msg, f.want[0].contains)
+				}
+			})
+		}
 	}
 }
 
@@ -239,16 +276,71 @@ func TestParseAccepts(t *testing.T) {
 		{"text order is kept", `@id("z") permit (principal, action, resource); @id("a") forbid (principal, action, resource) when { false };`, []string{"z", "a"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("test.cedar", []byte(tc.text))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if tc.ids != nil && !slices.Equal(s.IDs(), tc.ids) {
-				t.Errorf("IDs = %q, want %q", s.IDs(), tc.ids)
-			}
-		})
+		for name, parse := range map[string]func(string, []byte) (*Set, error){"Parse": Parse, "Load": Load} {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				s, err := parse("test.cedar", []byte(tc.text))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if tc.ids != nil && !slices.Equal(s.IDs(), tc.ids) {
+					t.Errorf("IDs = %q, want %q", s.IDs(), tc.ids)
+				}
+			})
+		}
 	}
+}
+
+// TestLoadFailsClosed loads a stored set that the schema would reject: a
+// permit reading an undeclared context attribute. Load takes it (the set was
+// validated when it was stored, so only a schema change makes this happen),
+// and deciding with it denies and names the policy, as any evaluation error
+// does.
+func TestLoadFailsClosed(t *testing.T) {
+	text := `@id("ok") @approval("auto") permit (principal, action == Elevate::Action::"request", resource);
+@id("stale") forbid (principal, action == Elevate::Action::"request", resource) when { context.nope == 1 };`
+	if _, err := Parse("stored.cedar", []byte(text)); err == nil || !strings.Contains(err.Error(), "attribute `nope` in context") {
+		t.Fatalf("Parse = %v, want the schema's problem with context.nope", err)
+	}
+	s, err := Load("stored.cedar", []byte(text))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	d := s.Decide(Request{Principal: alice, Resource: account("111111111111"), Action: "ReadOnly", DurationSeconds: 3600, Time: monday10})
+	if d.Allowed || len(d.Errors) != 1 || d.Errors[0].PolicyID != "stale" {
+		t.Fatalf("Decide = allowed %v, errors %+v; want a denial by an error of policy stale", d.Allowed, d.Errors)
+	}
+	if len(d.Notices) != 1 || !strings.Contains(d.Notices[0], `Policy "stale" could not be evaluated, so the request is denied`) {
+		t.Errorf("notices = %q, want that policy stale could not be evaluated", d.Notices)
+	}
+}
+
+// TestLoadDefault checks that Load and Parse build the same set from a valid
+// text.
+func TestLoadDefault(t *testing.T) {
+	loaded, err := Load("default.cedar", []byte(DefaultText))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	parsed := MustDefault()
+	if !slices.Equal(loaded.IDs(), parsed.IDs()) || loaded.ouChain != parsed.ouChain {
+		t.Errorf("Load gives %q (ouChain %v), Parse %q (ouChain %v)", loaded.IDs(), loaded.ouChain, parsed.IDs(), parsed.ouChain)
+	}
+	for _, l := range []struct{ loaded, parsed policyList }{
+		{loaded.request, parsed.request}, {loaded.breakGlass, parsed.breakGlass}, {loaded.approve, parsed.approve},
+		{loaded.sodRequest, parsed.sodRequest}, {loaded.sodBreakGlass, parsed.sodBreakGlass},
+	} {
+		if !slices.Equal(l.loaded.ids(), l.parsed.ids()) {
+			t.Errorf("an action's policies: Load %q, Parse %q", l.loaded.ids(), l.parsed.ids())
+		}
+	}
+}
+
+func (l policyList) ids() []string {
+	ids := make([]string, len(l))
+	for i, c := range l {
+		ids[i] = c.id
+	}
+	return ids
 }
 
 func TestParseErrorString(t *testing.T) {

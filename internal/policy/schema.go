@@ -3,9 +3,11 @@ package policy
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cedar-policy/cedar-go/types"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
 )
@@ -41,22 +43,56 @@ var (
 	actionApprove    = types.NewEntityUID(typeAction, "approve")
 )
 
+// The schema's actions with their groups, served to the evaluator so `action
+// in Elevate::Action::"access"` works, written out so a decision needs no
+// schema (TestActionEntitiesMatchSchema holds them to it). They are built on
+// first use: no package init code (see schemaOf).
+var (
+	actionTableOnce sync.Once
+	actionTable     [4]types.Entity
+)
+
+// actionEntities returns the schema's action entities.
+func actionEntities() []types.Entity {
+	actionTableOnce.Do(func() {
+		inAccess := types.NewEntityUIDSet(actionAccess)
+		actionTable = [...]types.Entity{
+			{UID: actionAccess},
+			{UID: actionRequest, Parents: inAccess},
+			{UID: actionBreakGlass, Parents: inAccess},
+			{UID: actionApprove},
+		}
+	})
+	return actionTable[:]
+}
+
+// actionEntity returns the action entity uid, if the schema has it.
+func actionEntity(uid types.EntityUID) (types.Entity, bool) {
+	for _, e := range actionEntities() {
+		if e.UID == uid {
+			return e, true
+		}
+	}
+	return types.Entity{}, false
+}
+
 // compiledSchema is the embedded schema, parsed and resolved on first use (not
-// at start-up: a function that never parses or decides a policy never pays
-// for it), and only read afterwards.
+// at start-up: a function that never validates a policy never pays for it),
+// and only read afterwards. Only Parse and CheckResource use it: deciding
+// needs no schema (see Load and actionEntities).
 type compiledSchema struct {
 	// validator checks policies against the schema.
 	validator *validate.Validator
 	// actionEntities are the action entities of the schema (with their group
-	// memberships), served to the evaluator so `action in
-	// Elevate::Action::"access"` works.
+	// memberships), which actionEntities must equal.
 	actionEntities map[types.EntityUID]types.Entity
 }
 
 // The compiled schema, built by the first schemaOf. These are plain
 // variables (not a sync.OnceValue, which would need package init code): a
-// binary that never decides a policy, such as a read function's, then links
-// nothing of Cedar's schema parser, validator or JSON encoding.
+// binary that never validates a policy, such as a read function's or one
+// that only decides, then links nothing of Cedar's schema parser, validator
+// or JSON encoding.
 var (
 	schemaOnce     sync.Once
 	schemaCompiled compiledSchema
@@ -82,10 +118,43 @@ func compileSchema() compiledSchema {
 	for uid, a := range resolved.Actions {
 		c.actionEntities[uid] = a.Entity
 	}
-	for _, uid := range []types.EntityUID{actionAccess, actionRequest, actionBreakGlass, actionApprove} {
-		if _, ok := c.actionEntities[uid]; !ok {
-			panic(fmt.Sprintf("policy: embedded schema lacks action %s", uid))
-		}
-	}
 	return c
+}
+
+// validatePolicy validates p against the schema, returning the validator's
+// findings sorted, one message each.
+func validatePolicy(p *xast.Policy) []string {
+	err := schemaOf().validator.Policy("", p)
+	if err == nil {
+		return nil
+	}
+	// The validator visits actions in map order; sort for stable output.
+	msgs := make([]string, 0, 4)
+	for _, e := range flatten(err) {
+		msgs = append(msgs, e.Error())
+	}
+	slices.Sort(msgs)
+	msgs = slices.Compact(msgs)
+	// An unknown type or action also makes the scope inapplicable; the
+	// second message only repeats the first.
+	if len(msgs) > 1 {
+		msgs = slices.DeleteFunc(msgs, func(m string) bool { return m == inapplicableScope })
+	}
+	return msgs
+}
+
+// inapplicableScope is the validator's message for a scope no action of the
+// schema applies to.
+const inapplicableScope = "unable to find an applicable action given the policy scope constraints"
+
+// flatten splits errors.Join trees so each validator finding is its own Problem.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
