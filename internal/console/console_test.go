@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -81,8 +82,12 @@ func TestConsoleHeaders(t *testing.T) {
 			t.Errorf("%s %s answers %q, not the API's error shape", c.method, c.path, body)
 		}
 	}
-	if res, _ := get("GET", assets[0]); !strings.HasPrefix(res.Header.Get("Content-Type"), "text/") {
-		t.Errorf("asset content type %q", res.Header.Get("Content-Type"))
+	// The types are the console's own, not the host's MIME database's.
+	want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+	for _, a := range assets {
+		if res, _ := get("GET", a); res.Header.Get("Content-Type") != want[path.Ext(a)] {
+			t.Errorf("%s: content type %q, want %q", a, res.Header.Get("Content-Type"), want[path.Ext(a)])
+		}
 	}
 	// The API beside it, untouched.
 	if res, body := get("GET", "/healthz"); res.StatusCode != 200 || !strings.Contains(body, "ok") {
