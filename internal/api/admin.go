@@ -170,8 +170,7 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, p access.Princ
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromAPIKey)
-	return nil
+	return writeList(w, r, a, b, res, fromAPIKey)
 }
 
 func (a *API) getAPIKey(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -208,8 +207,7 @@ func (a *API) listAuditEvents(w http.ResponseWriter, r *http.Request, p access.P
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromAuditEvent)
-	return nil
+	return writeList(w, r, a, b, res, fromAuditEvent)
 }
 
 type signInJSON struct {

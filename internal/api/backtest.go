@@ -98,7 +98,7 @@ func (a *API) backtestPolicies(w http.ResponseWriter, r *http.Request, p access.
 		Query: fmt.Sprintf("%s?draft=%s&since=%s&limit=%d", r.URL.Path, hex.EncodeToString(digest[:]), deref(in.Since), bi.Limit)}
 	var pos backtestPosition
 	if c := q.get("cursor"); c != "" {
-		raw, err := a.cursors.Open(b, c, a.now())
+		raw, err := a.cursors.Open(r.Context(), b, c, a.now())
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,10 @@ func (a *API) backtestPolicies(w http.ResponseWriter, r *http.Request, p access.
 			Before: fromBacktestOutcome(c.Before), After: fromBacktestOutcome(c.After), Notices: nonNil(c.Notices)})
 	}
 	if end < len(bt.Changes) {
-		c := a.cursors.Seal(b, backtestPosition{Offset: end, Until: bt.Until}.encode(), a.now().Add(a.cursorTTL))
+		c, err := a.cursors.Seal(r.Context(), b, backtestPosition{Offset: end, Until: bt.Until}.encode(), a.now().Add(a.cursorTTL))
+		if err != nil {
+			return err
+		}
 		out.NextCursor, out.HasMore = &c, true
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -22,8 +22,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, p access.Princi
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromGrant)
-	return nil
+	return writeList(w, r, a, b, res, fromGrant)
 }
 
 func (a *API) getGrant(w http.ResponseWriter, r *http.Request, p access.Principal) error {

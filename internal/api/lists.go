@@ -18,7 +18,7 @@ func (a *API) pageOf(r *http.Request, p access.Principal, q *query, filters url.
 		return page, b, err
 	}
 	if c := q.get("cursor"); c != "" {
-		after, err := a.cursors.Open(b, c, a.now())
+		after, err := a.cursors.Open(r.Context(), b, c, a.now())
 		if err != nil {
 			return page, b, err
 		}
@@ -28,14 +28,18 @@ func (a *API) pageOf(r *http.Request, p access.Principal, q *query, filters url.
 }
 
 // writeList writes a list envelope, sealing the store's next position.
-func writeList[T, W any](w http.ResponseWriter, a *API, b cursor.Binding, page access.Page[T], conv func(T) W) {
+func writeList[T, W any](w http.ResponseWriter, r *http.Request, a *API, b cursor.Binding, page access.Page[T], conv func(T) W) error {
 	out := listJSON[W]{Data: make([]W, 0, len(page.Items))}
 	for _, it := range page.Items {
 		out.Data = append(out.Data, conv(it))
 	}
 	if page.Next != nil {
-		c := a.cursors.Seal(b, page.Next, a.now().Add(a.cursorTTL))
+		c, err := a.cursors.Seal(r.Context(), b, page.Next, a.now().Add(a.cursorTTL))
+		if err != nil {
+			return err
+		}
 		out.NextCursor, out.HasMore = &c, true
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -129,8 +129,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromRequest)
-	return nil
+	return writeList(w, r, a, b, res, fromRequest)
 }
 
 func (a *API) getRequest(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -253,8 +252,7 @@ func (a *API) listPendingApprovals(w http.ResponseWriter, r *http.Request, p acc
 			w.Header().Set("X-Total-Count-Capped", "true")
 		}
 	}
-	writeList(w, a, b, res.Page, fromRequest)
-	return nil
+	return writeList(w, r, a, b, res.Page, fromRequest)
 }
 
 // required copies a required string field, recording it when missing.

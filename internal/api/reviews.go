@@ -19,8 +19,7 @@ func (a *API) listPendingReviews(w http.ResponseWriter, r *http.Request, p acces
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromGrant)
-	return nil
+	return writeList(w, r, a, b, res, fromGrant)
 }
 
 // reviewGrant records a review of a break-glass grant.
@@ -58,8 +57,7 @@ func (a *API) listSuspensions(w http.ResponseWriter, r *http.Request, p access.P
 	if err != nil {
 		return err
 	}
-	writeList(w, a, b, res, fromSuspension)
-	return nil
+	return writeList(w, r, a, b, res, fromSuspension)
 }
 
 // liftSuspension lifts a user's break-glass suspension.

@@ -24,10 +24,26 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, tenantHeader, apiKeyHeader, authorizationHeader string) (access.Principal, error)
 }
 
-// Sealer seals and opens pagination cursors.
+// Sealer seals and opens pagination cursors. Its keys may have to be read
+// first (a Lambda function reads them from Secrets Manager while its first
+// call runs), so both may fail for want of them: that error has no API code
+// and is answered as internal.
 type Sealer interface {
-	Seal(b cursor.Binding, position []byte, expires time.Time) string
-	Open(b cursor.Binding, c string, now time.Time) ([]byte, error)
+	Seal(ctx context.Context, b cursor.Binding, position []byte, expires time.Time) (string, error)
+	Open(ctx context.Context, b cursor.Binding, c string, now time.Time) ([]byte, error)
+}
+
+// Keys is a Sealer of keys at hand.
+func Keys(s *cursor.Sealer) Sealer { return keys{s} }
+
+type keys struct{ s *cursor.Sealer }
+
+func (k keys) Seal(_ context.Context, b cursor.Binding, position []byte, expires time.Time) (string, error) {
+	return k.s.Seal(b, position, expires), nil
+}
+
+func (k keys) Open(_ context.Context, b cursor.Binding, c string, now time.Time) ([]byte, error) {
+	return k.s.Open(b, c, now)
 }
 
 // Config wires the API.

@@ -23,60 +23,107 @@ const cursorKeysRefresh = 5 * time.Minute
 // last read, and reads it again every cursorKeysRefresh, before an
 // invocation (refresh), so that a rotation reaches containers that started
 // before it. A failed read keeps the keys it had.
+//
+// The first read starts with the container and runs beside its first call
+// rather than before it: a cold start does not wait on Secrets Manager
+// before it takes the call, and a call waits for the keys only when it
+// seals or opens a cursor. A call that needs them while they cannot be read
+// fails (internal error) and the next such call reads again.
 type cursorKeys struct {
 	load func(context.Context) (*cursor.Sealer, error)
 	now  func() time.Time
 	log  *slog.Logger
 
+	// first is closed when the first read has ended, however it ended.
+	first chan struct{}
+
 	mu     sync.RWMutex
-	sealer *cursor.Sealer
+	sealer *cursor.Sealer // nil until a read succeeds
 	loaded time.Time
 }
 
-// newCursorKeys reads the keys once; a container that cannot read them does
-// not start.
-func newCursorKeys(ctx context.Context, load func(context.Context) (*cursor.Sealer, error), now func() time.Time, log *slog.Logger) (*cursorKeys, error) {
-	s, err := load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &cursorKeys{load: load, now: now, log: log, sealer: s, loaded: now()}, nil
+// newCursorKeys starts the first read of the keys and returns at once.
+func newCursorKeys(ctx context.Context, load func(context.Context) (*cursor.Sealer, error), now func() time.Time, log *slog.Logger) *cursorKeys {
+	k := &cursorKeys{load: load, now: now, log: log, first: make(chan struct{})}
+	go func() {
+		defer close(k.first)
+		if err := k.read(ctx); err != nil {
+			log.WarnContext(ctx, "cannot read the cursor secret; the next call that needs it reads it again", "error", err)
+		}
+	}()
+	return k
 }
 
-// refresh reads the secret again when the keys are older than
-// cursorKeysRefresh.
-func (k *cursorKeys) refresh(ctx context.Context) {
-	k.mu.RLock()
-	due := k.now().Sub(k.loaded) >= cursorKeysRefresh
-	k.mu.RUnlock()
-	if !due {
-		return
-	}
+// read reads the keys; a failed read keeps those it had.
+func (k *cursorKeys) read(ctx context.Context) error {
 	s, err := k.load(ctx)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.loaded = k.now()
 	if err != nil {
-		k.log.WarnContext(ctx, "cannot read the cursor secret again; keeping its keys as they were", "error", err)
-		return
+		return err
 	}
 	k.sealer = s
+	return nil
 }
 
-func (k *cursorKeys) current() *cursor.Sealer {
+// refresh reads the secret again when the keys are older than
+// cursorKeysRefresh. It never waits for the first read.
+func (k *cursorKeys) refresh(ctx context.Context) {
+	select {
+	case <-k.first:
+	default:
+		return
+	}
+	k.mu.RLock()
+	due := k.sealer != nil && k.now().Sub(k.loaded) >= cursorKeysRefresh
+	k.mu.RUnlock()
+	if !due {
+		return
+	}
+	if err := k.read(ctx); err != nil {
+		k.log.WarnContext(ctx, "cannot read the cursor secret again; keeping its keys as they were", "error", err)
+	}
+}
+
+// current returns the keys, waiting for the first read, and reading again
+// if no read has succeeded yet.
+func (k *cursorKeys) current(ctx context.Context) (*cursor.Sealer, error) {
+	select {
+	case <-k.first:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the cursor keys: %w", ctx.Err())
+	}
+	k.mu.RLock()
+	s := k.sealer
+	k.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	if err := k.read(ctx); err != nil {
+		return nil, fmt.Errorf("no cursor keys: %w", err)
+	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.sealer
+	return k.sealer, nil
 }
 
 // Seal seals with the current key.
-func (k *cursorKeys) Seal(b cursor.Binding, position []byte, expires time.Time) string {
-	return k.current().Seal(b, position, expires)
+func (k *cursorKeys) Seal(ctx context.Context, b cursor.Binding, position []byte, expires time.Time) (string, error) {
+	s, err := k.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	return s.Seal(b, position, expires), nil
 }
 
 // Open opens a cursor of any key the secret lists.
-func (k *cursorKeys) Open(b cursor.Binding, c string, now time.Time) ([]byte, error) {
-	return k.current().Open(b, c, now)
+func (k *cursorKeys) Open(ctx context.Context, b cursor.Binding, c string, now time.Time) ([]byte, error) {
+	s, err := k.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(b, c, now)
 }
 
 // cursorSecretJSON is the secret the stack generates: a key id and 32 bytes

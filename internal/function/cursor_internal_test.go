@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elevate-jit/elevate/internal/access"
 	"github.com/elevate-jit/elevate/internal/clock"
 	"github.com/elevate-jit/elevate/internal/cursor"
 )
@@ -28,10 +29,8 @@ func TestCursorKeysRefresh(t *testing.T) {
 		return ParseCursorSecret(secret)
 	}
 	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	keys, err := newCursorKeys(t.Context(), load, clk.Now, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := newCursorKeys(t.Context(), load, clk.Now, slog.New(slog.DiscardHandler))
+	<-keys.first
 	b := cursor.Binding{TenantID: "t", PrincipalID: "p", Query: "q"}
 	promoted, err := ParseCursorSecret(`{"id":"k2","secret":"` + k2 + `"}`)
 	if err != nil {
@@ -45,7 +44,7 @@ func TestCursorKeysRefresh(t *testing.T) {
 	if reads != 1 {
 		t.Fatalf("%d reads before the refresh interval, want 1", reads)
 	}
-	if _, err := keys.Open(b, fromNewContainer, clk.Now()); err == nil {
+	if _, err := keys.Open(t.Context(), b, fromNewContainer, clk.Now()); err == nil {
 		t.Fatal("opened a k2 cursor before reading the staged secret")
 	}
 	clk.Advance(time.Second)
@@ -53,14 +52,89 @@ func TestCursorKeysRefresh(t *testing.T) {
 	if reads != 2 {
 		t.Fatalf("%d reads after the interval, want 2", reads)
 	}
-	if _, err := keys.Open(b, fromNewContainer, clk.Now()); err != nil {
+	if _, err := keys.Open(t.Context(), b, fromNewContainer, clk.Now()); err != nil {
 		t.Fatalf("the staged key does not open: %v", err)
 	}
 
 	fail = true
 	clk.Advance(cursorKeysRefresh)
 	keys.refresh(t.Context())
-	if _, err := keys.Open(b, fromNewContainer, clk.Now()); err != nil || reads != 3 {
+	if _, err := keys.Open(t.Context(), b, fromNewContainer, clk.Now()); err != nil || reads != 3 {
 		t.Fatalf("after a failed read (%d reads) the keys changed: %v", reads, err)
 	}
+}
+
+// TestCursorKeysFirstReadBesideTheCall checks that a container does not wait
+// for the cursor secret before it takes its first call: the first read runs
+// beside it, a call waits for the keys only to seal or open a cursor, a
+// failed first read fails such a call (no silent cursor) and the next one
+// reads again.
+func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
+	secret := `{"id":"k1","secret":"` + strings.Repeat("cd", 32) + `"}`
+	b := cursor.Binding{TenantID: "t", PrincipalID: "p", Query: "q"}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	log := slog.New(slog.DiscardHandler)
+
+	t.Run("the call waits only for a cursor", func(t *testing.T) {
+		release := make(chan struct{})
+		load := func(context.Context) (*cursor.Sealer, error) {
+			<-release
+			return ParseCursorSecret(secret)
+		}
+		keys := newCursorKeys(t.Context(), load, clk.Now, log) // returns while the read is blocked
+		keys.refresh(t.Context())                              // does not wait for it either
+		sealed := make(chan string)
+		go func() {
+			c, err := keys.Seal(t.Context(), b, []byte("pos"), clk.Now().Add(time.Hour))
+			if err != nil {
+				t.Error(err)
+			}
+			sealed <- c
+		}()
+		close(release)
+		c := <-sealed
+		if pos, err := keys.Open(t.Context(), b, c, clk.Now()); err != nil || string(pos) != "pos" {
+			t.Fatalf("Open = %q, %v", pos, err)
+		}
+	})
+
+	t.Run("a call without keys fails and reads again", func(t *testing.T) {
+		reads := 0
+		load := func(context.Context) (*cursor.Sealer, error) {
+			reads++
+			if reads <= 2 {
+				return nil, errors.New("secrets manager is down")
+			}
+			return ParseCursorSecret(secret)
+		}
+		keys := newCursorKeys(t.Context(), load, clk.Now, log)
+		<-keys.first
+		keys.refresh(t.Context()) // no keys yet: refresh leaves the reading to the calls
+		if reads != 1 {
+			t.Fatalf("%d reads after refresh, want 1", reads)
+		}
+		if _, err := keys.Open(t.Context(), b, "x", clk.Now()); err == nil {
+			t.Fatal("Open without keys succeeded")
+		} else if access.CodeOf(err) != access.CodeInternal {
+			t.Fatalf("Open without keys = %v: an API code, not an internal error", err)
+		}
+		c, err := keys.Seal(t.Context(), b, []byte("pos"), clk.Now().Add(time.Hour))
+		if err != nil || c == "" || reads != 3 {
+			t.Fatalf("Seal after two failed reads = %q, %v (%d reads)", c, err, reads)
+		}
+	})
+
+	t.Run("a call gives up when its context ends", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		keys := newCursorKeys(t.Context(), func(context.Context) (*cursor.Sealer, error) {
+			<-release
+			return ParseCursorSecret(secret)
+		}, clk.Now, log)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, err := keys.Seal(ctx, b, []byte("pos"), clk.Now()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Seal with an ended context = %v", err)
+		}
+	})
 }

@@ -86,16 +86,12 @@ func (w *Wiring) Integer(name string) (int, error) { return w.env.integer(name) 
 // throttled calls in the on-call metrics.
 func (w *Wiring) Throttled(ctx context.Context) { w.meter.throttled(ctx) }
 
-// UseCursorKeys seals cursors with the keys load reads: once now (a
-// container that cannot read them does not start) and again every few
+// UseCursorKeys seals cursors with the keys load reads: first while the
+// container takes its first call (see cursorKeys), then again every few
 // minutes, before an invocation.
-func (w *Wiring) UseCursorKeys(load func(context.Context) (*cursor.Sealer, error)) error {
-	keys, err := newCursorKeys(w.Context, load, time.Now, w.Log)
-	if err != nil {
-		return err
-	}
+func (w *Wiring) UseCursorKeys(load func(context.Context) (*cursor.Sealer, error)) {
+	keys := newCursorKeys(w.Context, load, time.Now, w.Log)
 	w.Cursors, w.Refresh = keys, keys.refresh
-	return nil
 }
 
 // Shared returns what build made for key in this wiring, building it on

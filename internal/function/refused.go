@@ -55,8 +55,10 @@ func (r refused) DeleteAssignment(context.Context, access.Assignment) (access.Op
 func (r refused) DeletionStatus(context.Context, string, string) (access.Operation, error) {
 	return access.Operation{}, r.err()
 }
-func (r refused) Seal(cursor.Binding, []byte, time.Time) string { return "" }
-func (r refused) Open(cursor.Binding, string, time.Time) ([]byte, error) {
+func (r refused) Seal(context.Context, cursor.Binding, []byte, time.Time) (string, error) {
+	return "", r.err()
+}
+func (r refused) Open(context.Context, cursor.Binding, string, time.Time) ([]byte, error) {
 	return nil, &access.Error{Code: access.CodeInvalidCursor, Message: "this function does not read cursors", Cause: r.err()}
 }
 func (r refused) Authenticate(context.Context, string, string, string) (access.Principal, error) {

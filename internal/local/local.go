@@ -116,7 +116,7 @@ func New(c Config) *Server {
 		}
 		limiter = ratelimit.New(ratelimit.Config{PerPrincipal: int(math.Ceil(c.RateLimit)), PerTenant: int(math.Ceil(tenant)), Now: c.Clock.Now})
 	}
-	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: c.Cursors, Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
+	h := api.New(api.Config{Service: svc, Auth: authn, Cursors: api.Keys(c.Cursors), Logger: c.Logger, Now: c.Clock.Now, Limiter: limiter})
 	l := &Server{Store: c.Store, Service: svc, Steps: steps, Operator: op, Handler: h, Workflow: wf, IdentityCenter: ic, Clock: c.Clock,
 		Web: Web(c.Logger, h)}
 	if c.SweepEvery > 0 {

@@ -24,9 +24,10 @@ func provide(w *function.Wiring) error {
 		return nil // reported missing
 	}
 	sm := secretsmanager.NewFromConfig(awsconfig.Config(w))
-	return w.UseCursorKeys(func(ctx context.Context) (*cursor.Sealer, error) {
+	w.UseCursorKeys(func(ctx context.Context) (*cursor.Sealer, error) {
 		return readCursorSecret(ctx, sm, arn)
 	})
+	return nil
 }
 
 // readCursorSecret reads the cursor-sealing keys from Secrets Manager.
