@@ -24,16 +24,20 @@ const cursorKeysRefresh = 5 * time.Minute
 // invocation (refresh), so that a rotation reaches containers that started
 // before it. A failed read keeps the keys it had.
 //
-// The first read starts with the container and runs beside its first call
-// rather than before it: a cold start does not wait on Secrets Manager
-// before it takes the call, and a call waits for the keys only when it
-// seals or opens a cursor. A call that needs them while they cannot be read
-// fails (internal error) and the next such call reads again.
+// The first read starts with the container's first call (refresh) and runs
+// beside it rather than before it: a cold start does not wait on Secrets
+// Manager before it takes the call, no read is in flight while Lambda may
+// freeze a container it initialized ahead of time, and a call waits for the
+// keys only when it seals or opens a cursor. A call that needs them while
+// they cannot be read fails (internal error) and the next such call reads
+// again.
 type cursorKeys struct {
+	ctx  context.Context // the container's, for the first read
 	load func(context.Context) (*cursor.Sealer, error)
 	now  func() time.Time
 	log  *slog.Logger
 
+	start sync.Once
 	// first is closed when the first read has ended, however it ended.
 	first chan struct{}
 
@@ -42,16 +46,21 @@ type cursorKeys struct {
 	loaded time.Time
 }
 
-// newCursorKeys starts the first read of the keys and returns at once.
+// newCursorKeys returns keys that have not been read yet.
 func newCursorKeys(ctx context.Context, load func(context.Context) (*cursor.Sealer, error), now func() time.Time, log *slog.Logger) *cursorKeys {
-	k := &cursorKeys{load: load, now: now, log: log, first: make(chan struct{})}
-	go func() {
-		defer close(k.first)
-		if err := k.read(ctx); err != nil {
-			log.WarnContext(ctx, "cannot read the cursor secret; the next call that needs it reads it again", "error", err)
-		}
-	}()
-	return k
+	return &cursorKeys{ctx: ctx, load: load, now: now, log: log, first: make(chan struct{})}
+}
+
+// startFirstRead starts the first read, once, in the background.
+func (k *cursorKeys) startFirstRead() {
+	k.start.Do(func() {
+		go func() {
+			defer close(k.first)
+			if err := k.read(k.ctx); err != nil {
+				k.log.WarnContext(k.ctx, "cannot read the cursor secret; the next call that needs it reads it again", "error", err)
+			}
+		}()
+	})
 }
 
 // read reads the keys; a failed read keeps those it had.
@@ -67,9 +76,11 @@ func (k *cursorKeys) read(ctx context.Context) error {
 	return nil
 }
 
-// refresh reads the secret again when the keys are older than
-// cursorKeysRefresh. It never waits for the first read.
+// refresh runs before every call: it starts the first read, and reads the
+// secret again when the keys are older than cursorKeysRefresh. It never
+// waits for the first read.
 func (k *cursorKeys) refresh(ctx context.Context) {
+	k.startFirstRead()
 	select {
 	case <-k.first:
 	default:
@@ -89,6 +100,7 @@ func (k *cursorKeys) refresh(ctx context.Context) {
 // current returns the keys, waiting for the first read, and reading again
 // if no read has succeeded yet.
 func (k *cursorKeys) current(ctx context.Context) (*cursor.Sealer, error) {
+	k.startFirstRead()
 	select {
 	case <-k.first:
 	case <-ctx.Done():

@@ -30,6 +30,7 @@ func TestCursorKeysRefresh(t *testing.T) {
 	}
 	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	keys := newCursorKeys(t.Context(), load, clk.Now, slog.New(slog.DiscardHandler))
+	keys.refresh(t.Context()) // the first call starts the first read
 	<-keys.first
 	b := cursor.Binding{TenantID: "t", PrincipalID: "p", Query: "q"}
 	promoted, err := ParseCursorSecret(`{"id":"k2","secret":"` + k2 + `"}`)
@@ -64,9 +65,9 @@ func TestCursorKeysRefresh(t *testing.T) {
 	}
 }
 
-// TestCursorKeysFirstReadBesideTheCall checks that a container does not wait
-// for the cursor secret before it takes its first call: the first read runs
-// beside it, a call waits for the keys only to seal or open a cursor, a
+// TestCursorKeysFirstReadBesideTheCall checks that a container does not read
+// the cursor secret before it takes its first call: the first read starts
+// with it and runs beside it, a call waits for the keys only to seal or open a cursor, a
 // failed first read fails such a call (no silent cursor) and the next one
 // reads again.
 func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
@@ -76,13 +77,18 @@ func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	t.Run("the call waits only for a cursor", func(t *testing.T) {
-		release := make(chan struct{})
+		release, started := make(chan struct{}), make(chan struct{}, 1)
 		load := func(context.Context) (*cursor.Sealer, error) {
+			started <- struct{}{}
 			<-release
 			return ParseCursorSecret(secret)
 		}
-		keys := newCursorKeys(t.Context(), load, clk.Now, log) // returns while the read is blocked
-		keys.refresh(t.Context())                              // does not wait for it either
+		keys := newCursorKeys(t.Context(), load, clk.Now, log)
+		if reads := len(started); reads != 0 {
+			t.Fatalf("%d reads before the first call, want 0", reads)
+		}
+		keys.refresh(t.Context()) // starts the read and does not wait for it
+		<-started
 		sealed := make(chan string)
 		go func() {
 			c, err := keys.Seal(t.Context(), b, []byte("pos"), clk.Now().Add(time.Hour))
@@ -108,6 +114,7 @@ func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
 			return ParseCursorSecret(secret)
 		}
 		keys := newCursorKeys(t.Context(), load, clk.Now, log)
+		keys.refresh(t.Context())
 		<-keys.first
 		keys.refresh(t.Context()) // no keys yet: refresh leaves the reading to the calls
 		if reads != 1 {

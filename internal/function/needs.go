@@ -86,9 +86,9 @@ func (w *Wiring) Integer(name string) (int, error) { return w.env.integer(name) 
 // throttled calls in the on-call metrics.
 func (w *Wiring) Throttled(ctx context.Context) { w.meter.throttled(ctx) }
 
-// UseCursorKeys seals cursors with the keys load reads: first while the
-// container takes its first call (see cursorKeys), then again every few
-// minutes, before an invocation.
+// UseCursorKeys seals cursors with the keys load reads: first beside the
+// container's first call (see cursorKeys), then again every few minutes,
+// before an invocation.
 func (w *Wiring) UseCursorKeys(load func(context.Context) (*cursor.Sealer, error)) {
 	keys := newCursorKeys(w.Context, load, time.Now, w.Log)
 	w.Cursors, w.Refresh = keys, keys.refresh
