@@ -159,10 +159,16 @@ func Parse(filename string, text []byte) (*Set, error) {
 // validated when it was stored: it still parses and checks annotations, ids
 // and limits, and reports the same *ParseError for them. It exists so a
 // function that only decides with a tenant's stored set links none of
-// Cedar's schema parser, resolver and validator. Were a stored policy no
-// longer valid under the schema (a schema change the stored sets were not
-// checked against), deciding with it still fails closed: an evaluation
-// error denies the request and names the policy (see Set.outcome).
+// Cedar's schema parser, resolver and validator.
+//
+// A stored set stays valid only while the schema keeps everything it could
+// name. A policy that reads an attribute the schema dropped still fails
+// closed: the evaluation error denies the request and names the policy (see
+// Set.outcome). But a policy scoped to an entity type or action the schema
+// dropped or renamed simply stops matching, and a forbid that stops
+// matching stops denying. So the schema may only grow:
+// TestSchemaOnlyGrows holds it to the last released one, and anything
+// dropped or changed needs a migration of the stored sets first.
 func Load(filename string, text []byte) (*Set, error) {
 	return build(filename, text, nil)
 }
