@@ -138,12 +138,14 @@ type SessionCutter interface {
 	UserName(ctx context.Context, t Tenant, userID string) (string, error)
 	// SessionDuration returns the permission set's session duration.
 	SessionDuration(ctx context.Context, instanceARN, permissionSetARN string) (time.Duration, error)
-	// InlinePolicy returns the set's inline policy, "" when it has none.
-	InlinePolicy(ctx context.Context, instanceARN, permissionSetARN string) (string, error)
-	// PutInlinePolicy replaces the set's inline policy ("" deletes it) and
-	// re-provisions the set to every account it is provisioned to, returning
-	// once the provisioning succeeded.
-	PutInlinePolicy(ctx context.Context, instanceARN, permissionSetARN, policy string) error
+	// EditInlinePolicy reads the set's inline policy ("" when it has none),
+	// has edit change it, puts the result ("" deletes it) and re-provisions
+	// the set to every account it is provisioned to, returning once the
+	// provisioning succeeded. No other writer of the set's policy may write
+	// between the read and the put, Elevate's sync of a managed set's spec
+	// included, or one of the two changes would be lost. A set that is gone
+	// is an error wrapping ErrNotFound.
+	EditInlinePolicy(ctx context.Context, instanceARN, permissionSetARN string, edit func(current string) (string, error)) error
 }
 
 // CutStore reads the session cuts. They are written through Store.Commit
@@ -585,17 +587,14 @@ func (s *core) reconcileOnce(ctx context.Context, key CutSetKey) (again bool, er
 			live = append(live, c)
 		}
 	}
-	current, err := sc.InlinePolicy(ctx, key.InstanceARN, key.PermissionSetARN)
-	var policy string
-	var full []string
-	if err == nil {
-		policy, full, err = WithCuts(current, live)
-	}
 	// Always put and re-provision: the policy may be in place while its
 	// provisioning failed.
-	if err == nil {
-		err = sc.PutInlinePolicy(ctx, key.InstanceARN, key.PermissionSetARN, policy)
-	}
+	var full []string
+	err = sc.EditInlinePolicy(ctx, key.InstanceARN, key.PermissionSetARN, func(current string) (string, error) {
+		policy, f, err := WithCuts(current, live)
+		full = f
+		return policy, err
+	})
 	if errors.Is(err, ErrNotFound) {
 		return false, s.dropGoneSet(ctx, cs, key, claimed)
 	}

@@ -106,6 +106,10 @@ type AWSConfig struct {
 	// ProvisionPoll is how long PutInlinePolicy waits between polls of a
 	// re-provisioning in progress; zero means two seconds.
 	ProvisionPoll time.Duration
+	// Locks serializes the writers of a permission set's inline policy
+	// across processes (see Locker). Nil means in-process locks, which
+	// serialize only this process's writers.
+	Locks Locker
 }
 
 // RDSLookup finds the resource id of a DB instance, given its ARN
@@ -131,6 +135,7 @@ type AWS struct {
 	log    *slog.Logger
 	rds    RDSLookup
 	poll   time.Duration
+	locks  Locker
 
 	sets  *directory.Cache[permissionSetEntry]
 	names *directory.Cache[string]
@@ -152,12 +157,15 @@ var (
 // NewAWS returns the adapter for the given clients, filling in defaults.
 func NewAWS(c AWSConfig) *AWS {
 	a := &AWS{
-		sso: c.SSOAdmin, slots: c.Slots, now: c.Now, ttl: c.CacheTTL, log: c.Log, rds: c.RDSLookup, poll: c.ProvisionPoll,
+		sso: c.SSOAdmin, slots: c.Slots, now: c.Now, ttl: c.CacheTTL, log: c.Log, rds: c.RDSLookup, poll: c.ProvisionPoll, locks: c.Locks,
 		pending: map[string]string{}, ensuring: make(chan struct{}, 1),
 		caller: directory.NewCaller(c.TPS, c.Backoff, c.Throttled),
 	}
 	if a.slots == nil {
 		a.slots = NewLocalSlots(DefaultSlots)
+	}
+	if a.locks == nil {
+		a.locks = newLocalLocks()
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -246,6 +246,13 @@ func (a *AWS) syncPermissionSet(ctx context.Context, inst, arn string, spec acce
 			return fmt.Errorf("update: %w", err)
 		}
 	}
+	// The session cuts write this policy too (EditInlinePolicy): read,
+	// compare and put it, and re-provision, under the set's policy lock.
+	unlock, err := a.locks.Lock(ctx, policyLock(arn))
+	if err != nil {
+		return fmt.Errorf("lock the inline policy: %w", err)
+	}
+	defer unlock()
 	cur, err := invoke(ctx, a, on, func(ctx context.Context) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error) {
 		return a.sso.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{InstanceArn: aws.String(inst), PermissionSetArn: aws.String(arn)})
 	})

@@ -62,6 +62,26 @@ func (a *AWS) InlinePolicy(ctx context.Context, inst, arn string) (string, error
 	return aws.ToString(out.InlinePolicy), nil
 }
 
+// EditInlinePolicy reads the set's inline policy, has edit change it and
+// puts the result (PutInlinePolicy, re-provisioning included), holding the
+// set's policy lock throughout (see Locker).
+func (a *AWS) EditInlinePolicy(ctx context.Context, inst, arn string, edit func(current string) (string, error)) error {
+	unlock, err := a.locks.Lock(ctx, policyLock(arn))
+	if err != nil {
+		return fmt.Errorf("lock the inline policy of %s: %w", arn, err)
+	}
+	defer unlock()
+	current, err := a.InlinePolicy(ctx, inst, arn)
+	if err != nil {
+		return err
+	}
+	policy, err := edit(current)
+	if err != nil {
+		return err
+	}
+	return a.PutInlinePolicy(ctx, inst, arn, policy)
+}
+
 // PutInlinePolicy puts the set's inline policy (deletes it when policy is
 // "") and re-provisions the set to every account it is provisioned to,
 // waiting for the provisioning to succeed.

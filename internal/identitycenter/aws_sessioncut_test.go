@@ -327,3 +327,83 @@ func TestAWSInlinePolicyOfASetThatIsGone(t *testing.T) {
 		t.Fatalf("InlinePolicy of a set that is gone: %v, want not found", err)
 	}
 }
+
+// lockWatch is a Locker that says who asks for a lock.
+type lockWatch struct {
+	identitycenter.Locker
+	asked chan string
+}
+
+func (l lockWatch) Lock(ctx context.Context, name string) (func(), error) {
+	l.asked <- name
+	return l.Locker.Lock(ctx, name)
+}
+
+// TestAWSPolicyWritersTakeTurns races the two writers of a managed set's
+// inline policy, in two processes: a session cut (EditInlinePolicy) that has
+// read the policy and not yet put it back, and the sync of a changed spec
+// (EnsurePermissionSet). Unserialized, the cut puts back the spec it read
+// over the new one: the permissions an admin took away come back with it.
+// Serialized, the sync waits for the cut and keeps it, and both changes
+// stay.
+func TestAWSPolicyWritersTakeTurns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ten := e.tenant(access.MapUserName)
+	locks := lockWatch{identitycenter.NewLocalLocks(), make(chan string, 16)}
+	cutter := e.newAWS(func(c *identitycenter.AWSConfig) { c.Locks = locks })
+	syncer := e.newAWS(func(c *identitycenter.AWSConfig) { c.Locks = locks })
+	s := spec(t, e, "read")
+	arn := must(cutter.EnsurePermissionSet(e.ctx, ten, s))(t)
+	changed := s
+	changed.InlinePolicy = strings.Replace(s.InlinePolicy, "s3:GetObjectTagging", "s3:GetObjectAcl", 1)
+	if changed.InlinePolicy == s.InlinePolicy {
+		t.Fatal("the spec has no s3:GetObjectTagging to change")
+	}
+	cut := access.SessionCut{Sid: "ElevateCut00112233aabbccdd", UserName: "alice", Accounts: []string{"111122223333"},
+		IssuedBefore: time.Now().UTC().Truncate(time.Second), Until: time.Now().Add(time.Hour)}
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	cutDone := make(chan error, 1)
+	go func() {
+		cutDone <- cutter.EditInlinePolicy(e.ctx, e.instanceARN, arn, func(current string) (string, error) {
+			close(entered)
+			<-release
+			p, _, err := access.WithCuts(current, []access.SessionCut{cut})
+			return p, err
+		})
+	}()
+	<-entered
+	for len(locks.asked) > 0 {
+		<-locks.asked
+	}
+	syncDone := make(chan error, 1)
+	go func() {
+		_, err := syncer.EnsurePermissionSet(e.ctx, ten, changed)
+		syncDone <- err
+	}()
+	// The cut goes on once the sync is done (unserialized) or waits for the
+	// policy's lock (serialized).
+	select {
+	case err := <-syncDone:
+		syncDone <- err
+	case name := <-locks.asked:
+		if !strings.Contains(name, arn) {
+			t.Errorf("the sync waits for the lock %q, not one of %s", name, arn)
+		}
+	}
+	close(release)
+	if err := <-cutDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-syncDone; err != nil {
+		t.Fatal(err)
+	}
+	got := inlinePolicy(t, e, arn)
+	if !strings.Contains(got, cut.Sid) {
+		t.Errorf("the cut is lost: %s", got)
+	}
+	if !strings.Contains(got, "s3:GetObjectAcl") || strings.Contains(got, "s3:GetObjectTagging") {
+		t.Errorf("the spec change is lost: %s", got)
+	}
+}

@@ -474,6 +474,21 @@ func (r *IdentityCenter) OnPutInlinePolicy(f func()) {
 	r.onPut = f
 }
 
+// EditInlinePolicy reads the set's policy, has edit change it and puts the
+// result (PutInlinePolicy). The fake takes no lock: it models one Identity
+// Center, and the tests of its callers interleave steps through its hooks.
+func (r *IdentityCenter) EditInlinePolicy(ctx context.Context, inst, permissionSetARN string, edit func(current string) (string, error)) error {
+	current, err := r.InlinePolicy(ctx, inst, permissionSetARN)
+	if err != nil {
+		return err
+	}
+	policy, err := edit(current)
+	if err != nil {
+		return err
+	}
+	return r.PutInlinePolicy(ctx, inst, permissionSetARN, policy)
+}
+
 // PutInlinePolicy records the policy and its re-provisioning.
 func (r *IdentityCenter) PutInlinePolicy(ctx context.Context, inst, permissionSetARN, policy string) error {
 	err := r.putInlinePolicy(permissionSetARN, policy)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -225,4 +226,67 @@ func TestSlots(t *testing.T) {
 	if won.Load() > 3 {
 		t.Fatalf("%d acquirers won 3 slots", won.Load())
 	}
+}
+
+// TestLock checks the table's lock on DynamoDB (moto): one holder at a
+// time, a waiter gets it when the holder unlocks, a dead holder's hold
+// lapses, and the late unlock of a lapsed hold leaves the next holder's
+// lock alone.
+func TestLock(t *testing.T) {
+	client, table := newTable(t, nil)
+	var mu sync.Mutex
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := dynamo.New(client, dynamo.Options{Table: table, Now: clock})
+	ctx := t.Context()
+
+	unlock, err := s.Lock(ctx, "inline-policy a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.Lock(ctx, "inline-policy b") // another name is another lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	other()
+	if _, err := s.Lock(soon(t), "inline-policy a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second Lock of a held lock = %v, want it to wait until its context ends", err)
+	}
+
+	got := make(chan func(), 1)
+	go func() {
+		u, err := s.Lock(ctx, "inline-policy a")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- u
+	}()
+	unlock()
+	waiter := <-got // the waiter gets it once the holder unlocks
+
+	// The waiter dies holding it: the hold lapses after LockHold.
+	mu.Lock()
+	now = now.Add(dynamo.LockHold + time.Second)
+	mu.Unlock()
+	next, err := s.Lock(ctx, "inline-policy a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiter() // the lapsed holder's late unlock
+	if _, err := s.Lock(soon(t), "inline-policy a"); err == nil {
+		t.Fatal("the lapsed holder's unlock released the next holder's lock")
+	}
+	next()
+	if u, err := s.Lock(ctx, "inline-policy a"); err != nil {
+		t.Fatalf("Lock after the last unlock: %v", err)
+	} else {
+		u()
+	}
+}
+
+// soon is a context that ends soon.
+func soon(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -37,6 +37,7 @@ func provide(w *function.Wiring) error {
 		SSOAdmin: ssoadmin.NewFromConfig(cfg), IdentityStore: identitystore.NewFromConfig(cfg),
 		Organizations: organizations.NewFromConfig(cfg), Log: w.Log, Throttled: w.Throttled,
 		Slots: table.Store(w).NewSlots("identity-center-creations", 10, 15*time.Minute),
+		Locks: table.Store(w), // the writers of a permission set's inline policy take turns
 		TPS:   2,
 	}
 	fn := w.Function
