@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"strconv"
 	"time"
 
@@ -150,7 +151,10 @@ func (a *AWS) PutInlinePolicy(ctx context.Context, inst, arn, policy string) err
 	}
 }
 
-var isoDurationPattern = regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$`)
+// isoDurationPattern is compiled on first use, not at package init.
+var isoDurationPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$`)
+})
 
 // parseISODuration reads a permission set's session duration (PT1H, PT12H,
 // PT90M…); an empty one is Identity Center's default of one hour.
@@ -158,7 +162,7 @@ func parseISODuration(s string) (time.Duration, error) {
 	if s == "" {
 		return time.Hour, nil
 	}
-	m := isoDurationPattern.FindStringSubmatch(s)
+	m := isoDurationPattern().FindStringSubmatch(s)
 	if m == nil || s == "PT" {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration of hours, minutes and seconds", s)
 	}

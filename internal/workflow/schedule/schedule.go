@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,7 +93,8 @@ const scheduleNamePrefix = "elv-"
 // maxScheduleName is EventBridge Scheduler's limit on schedule names.
 const maxScheduleName = 64
 
-var scheduleNameChars = regexp.MustCompile(`^[0-9A-Za-z_.-]+$`)
+// scheduleNameChars is compiled on first use, not at package init.
+var scheduleNameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z_.-]+$`) })
 
 // ScheduleName is the name of a grant's expiry schedule: "elv-" and the grant
 // id (a UUID gives 40 characters). A grant id that would make a name longer
@@ -110,7 +112,7 @@ const startNamePrefix = "elv-start-"
 func StartScheduleName(grantID string) string { return nameOf(startNamePrefix, grantID) }
 
 func nameOf(prefix, grantID string) string {
-	if len(prefix)+len(grantID) <= maxScheduleName && scheduleNameChars.MatchString(grantID) {
+	if len(prefix)+len(grantID) <= maxScheduleName && scheduleNameChars().MatchString(grantID) {
 		return prefix + grantID
 	}
 	sum := sha256.Sum256([]byte(grantID))
