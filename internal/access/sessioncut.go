@@ -599,7 +599,11 @@ func (s *core) reconcileOnce(ctx context.Context, key CutSetKey) (again bool, er
 		return false, s.dropGoneSet(ctx, cs, key, claimed)
 	}
 	if err != nil {
-		s.report(ctx, Problem{ProblemSessionCutFailed, "cutting the sessions of permission set " + key.PermissionSetARN + " failed; the sweeper retries", err})
+		// Another writer of the policy holding it is not a failure: the
+		// sweeper's next pass tries again.
+		if !errors.Is(err, ErrRetryLater) {
+			s.report(ctx, Problem{ProblemSessionCutFailed, "cutting the sessions of permission set " + key.PermissionSetARN + " failed; the sweeper retries", err})
+		}
 		_ = s.updateCutSet(ctx, key, func(cur *CutSet) bool {
 			if !cur.ApplyingSince.Equal(claimed.ApplyingSince) {
 				return false

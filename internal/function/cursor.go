@@ -26,11 +26,12 @@ const cursorKeysRefresh = 5 * time.Minute
 //
 // The first read starts with the container's first call (refresh) and runs
 // beside it rather than before it: a cold start does not wait on Secrets
-// Manager before it takes the call, no read is in flight while Lambda may
-// freeze a container it initialized ahead of time, and a call waits for the
-// keys only when it seals or opens a cursor. A call that needs them while
-// they cannot be read fails (internal error) and the next such call reads
-// again.
+// Manager before it takes the call, and the call waits for the keys only
+// when it seals or opens a cursor. The call returns only once the first
+// read has ended (at most firstReadTimeout), so that no read is left in
+// flight when Lambda freezes the container between calls. A call that needs
+// the keys while they cannot be read fails (internal error) and the next
+// such call reads again.
 type cursorKeys struct {
 	ctx  context.Context // the container's, for the first read
 	load func(context.Context) (*cursor.Sealer, error)
@@ -38,8 +39,10 @@ type cursorKeys struct {
 	log  *slog.Logger
 
 	start sync.Once
-	// first is closed when the first read has ended, however it ended.
-	first chan struct{}
+	// first is closed when the first read has ended, however it ended;
+	// firstTimeout bounds it (firstReadTimeout).
+	first        chan struct{}
+	firstTimeout time.Duration
 
 	mu     sync.RWMutex
 	sealer *cursor.Sealer // nil until a read succeeds
@@ -48,15 +51,20 @@ type cursorKeys struct {
 
 // newCursorKeys returns keys that have not been read yet.
 func newCursorKeys(ctx context.Context, load func(context.Context) (*cursor.Sealer, error), now func() time.Time, log *slog.Logger) *cursorKeys {
-	return &cursorKeys{ctx: ctx, load: load, now: now, log: log, first: make(chan struct{})}
+	return &cursorKeys{ctx: ctx, load: load, now: now, log: log, first: make(chan struct{}), firstTimeout: firstReadTimeout}
 }
+
+// firstReadTimeout bounds the first read, which no call's context does.
+const firstReadTimeout = 5 * time.Second
 
 // startFirstRead starts the first read, once, in the background.
 func (k *cursorKeys) startFirstRead() {
 	k.start.Do(func() {
 		go func() {
 			defer close(k.first)
-			if err := k.read(k.ctx); err != nil {
+			ctx, cancel := context.WithTimeout(k.ctx, k.firstTimeout)
+			defer cancel()
+			if err := k.read(ctx); err != nil {
 				k.log.WarnContext(k.ctx, "cannot read the cursor secret; the next call that needs it reads it again", "error", err)
 			}
 		}()
@@ -77,24 +85,31 @@ func (k *cursorKeys) read(ctx context.Context) error {
 }
 
 // refresh runs before every call: it starts the first read, and reads the
-// secret again when the keys are older than cursorKeysRefresh. It never
-// waits for the first read.
-func (k *cursorKeys) refresh(ctx context.Context) {
+// secret again when the keys are older than cursorKeysRefresh. It does not
+// wait for the first read; what it returns, which runs after the call,
+// does.
+func (k *cursorKeys) refresh(ctx context.Context) (after func()) {
 	k.startFirstRead()
 	select {
 	case <-k.first:
 	default:
-		return
+		return func() {
+			select {
+			case <-k.first:
+			case <-ctx.Done():
+			}
+		}
 	}
 	k.mu.RLock()
 	due := k.sealer != nil && k.now().Sub(k.loaded) >= cursorKeysRefresh
 	k.mu.RUnlock()
 	if !due {
-		return
+		return nil
 	}
 	if err := k.read(ctx); err != nil {
 		k.log.WarnContext(ctx, "cannot read the cursor secret again; keeping its keys as they were", "error", err)
 	}
+	return nil
 }
 
 // current returns the keys, waiting for the first read, and reading again

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,8 +88,17 @@ func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
 		if reads := len(started); reads != 0 {
 			t.Fatalf("%d reads before the first call, want 0", reads)
 		}
-		keys.refresh(t.Context()) // starts the read and does not wait for it
+		after := keys.refresh(t.Context()) // starts the read and does not wait for it
 		<-started
+		if after == nil {
+			t.Fatal("the first call's refresh leaves nothing to wait for the read in flight")
+		}
+		var readEnded atomic.Bool
+		afterSawRead := make(chan bool)
+		go func() {
+			after() // the call returns only once the read has ended
+			afterSawRead <- readEnded.Load()
+		}()
 		sealed := make(chan string)
 		go func() {
 			c, err := keys.Seal(t.Context(), b, []byte("pos"), clk.Now().Add(time.Hour))
@@ -97,7 +107,11 @@ func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
 			}
 			sealed <- c
 		}()
+		readEnded.Store(true)
 		close(release)
+		if !<-afterSawRead {
+			t.Error("the first call returned with the read in flight")
+		}
 		c := <-sealed
 		if pos, err := keys.Open(t.Context(), b, c, clk.Now()); err != nil || string(pos) != "pos" {
 			t.Fatalf("Open = %q, %v", pos, err)
@@ -128,6 +142,25 @@ func TestCursorKeysFirstReadBesideTheCall(t *testing.T) {
 		c, err := keys.Seal(t.Context(), b, []byte("pos"), clk.Now().Add(time.Hour))
 		if err != nil || c == "" || reads != 3 {
 			t.Fatalf("Seal after two failed reads = %q, %v (%d reads)", c, err, reads)
+		}
+	})
+
+	t.Run("a first read that hangs ends", func(t *testing.T) {
+		reads := 0
+		keys := newCursorKeys(t.Context(), func(ctx context.Context) (*cursor.Sealer, error) {
+			reads++
+			if reads == 1 {
+				<-ctx.Done() // a connection frozen mid-read
+				return nil, ctx.Err()
+			}
+			return ParseCursorSecret(secret)
+		}, clk.Now, log)
+		keys.firstTimeout = time.Millisecond
+		if after := keys.refresh(t.Context()); after != nil {
+			after()
+		}
+		if _, err := keys.Seal(t.Context(), b, []byte("pos"), clk.Now().Add(time.Hour)); err != nil || reads != 2 {
+			t.Fatalf("Seal after a hung first read = %v (%d reads)", err, reads)
 		}
 	})
 

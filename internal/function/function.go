@@ -168,12 +168,14 @@ func handler(ctx context.Context, name string, serves Serves, getenv func(string
 // apiHandler serves one API route through the shared HTTP handler. A call
 // for another route (a misconfigured integration) is refused with 404, in
 // the API's error shape and through its middleware. refresh, if not nil,
-// runs first.
-func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger, refresh func(context.Context)) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// runs first, and what it returns runs last.
+func apiHandler(fn deploy.Function, h http.Handler, log *slog.Logger, refresh func(context.Context) func()) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	adapter := httpadapter.NewV2(h)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		if refresh != nil {
-			refresh(ctx)
+			if after := refresh(ctx); after != nil {
+				defer after()
+			}
 		}
 		gateway.Prepare(&ev)
 		if ev.RouteKey != fn.Route && ev.RouteKey != "$default" {

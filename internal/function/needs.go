@@ -47,10 +47,10 @@ type Wiring struct {
 	Ports access.Config
 	// Auth authenticates API callers; Cursors seals pagination cursors and
 	// Refresh, if not nil, runs before each API invocation (the cursor keys'
-	// re-read).
+	// reads) and returns what runs after it, if anything.
 	Auth    api.Authenticator
 	Cursors api.Sealer
-	Refresh func(context.Context)
+	Refresh func(context.Context) (after func())
 	// Limiter is nil for a function without the rate-limit need.
 	Limiter api.Limiter
 	// Resumer resumes approval waits.

@@ -2,7 +2,11 @@ package identitycenter
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
+
+	"github.com/elevate-jit/elevate/internal/access"
 )
 
 // Locker serializes the writers of one permission set's inline policy
@@ -21,8 +25,33 @@ type Locker interface {
 	Lock(ctx context.Context, name string) (unlock func(), err error)
 }
 
-// policyLock is the lock name of a permission set's inline policy.
-func policyLock(permissionSetARN string) string { return "inline-policy " + permissionSetARN }
+// PolicyLock is the lock name of a permission set's inline policy.
+func PolicyLock(permissionSetARN string) string { return "inline-policy " + permissionSetARN }
+
+// LockWaitMargin is how long before its context's deadline a writer stops
+// waiting for a permission set's policy lock: a step then answers "later"
+// (access.ErrRetryLater) instead of being stopped mid-wait by its timeout.
+const LockWaitMargin = 10 * time.Second
+
+// lockPolicy takes the lock of a permission set's inline policy, waiting
+// for it until LockWaitMargin before ctx's deadline.
+func (a *AWS) lockPolicy(ctx context.Context, arn string) (unlock func(), err error) {
+	wait := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, d.Add(-LockWaitMargin))
+		defer cancel()
+	}
+	unlock, err = a.locks.Lock(wait, PolicyLock(arn))
+	switch {
+	case err == nil:
+		return unlock, nil
+	case ctx.Err() == nil && wait.Err() != nil:
+		return nil, fmt.Errorf("another step is writing the inline policy of %s: %w", arn, access.ErrRetryLater)
+	default:
+		return nil, fmt.Errorf("lock the inline policy of %s: %w", arn, err)
+	}
+}
 
 // localLocks is an in-process Locker, for a single process or for tests.
 type localLocks struct {

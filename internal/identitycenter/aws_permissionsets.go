@@ -248,9 +248,9 @@ func (a *AWS) syncPermissionSet(ctx context.Context, inst, arn string, spec acce
 	}
 	// The session cuts write this policy too (EditInlinePolicy): read,
 	// compare and put it, and re-provision, under the set's policy lock.
-	unlock, err := a.locks.Lock(ctx, policyLock(arn))
+	unlock, err := a.lockPolicy(ctx, arn)
 	if err != nil {
-		return fmt.Errorf("lock the inline policy: %w", err)
+		return err
 	}
 	defer unlock()
 	cur, err := invoke(ctx, a, on, func(ctx context.Context) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error) {

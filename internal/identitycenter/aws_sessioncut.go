@@ -67,9 +67,9 @@ func (a *AWS) InlinePolicy(ctx context.Context, inst, arn string) (string, error
 // puts the result (PutInlinePolicy, re-provisioning included), holding the
 // set's policy lock throughout (see Locker).
 func (a *AWS) EditInlinePolicy(ctx context.Context, inst, arn string, edit func(current string) (string, error)) error {
-	unlock, err := a.locks.Lock(ctx, policyLock(arn))
+	unlock, err := a.lockPolicy(ctx, arn)
 	if err != nil {
-		return fmt.Errorf("lock the inline policy of %s: %w", arn, err)
+		return err
 	}
 	defer unlock()
 	current, err := a.InlinePolicy(ctx, inst, arn)

@@ -407,3 +407,26 @@ func TestAWSPolicyWritersTakeTurns(t *testing.T) {
 		t.Errorf("the spec change is lost: %s", got)
 	}
 }
+
+// TestAWSPolicyLockWaitAnswersLater checks that a writer waiting for a
+// permission set's policy lock stops LockWaitMargin before its deadline with
+// access.ErrRetryLater (the step tries again later) rather than waiting
+// until its function is stopped.
+func TestAWSPolicyLockWaitAnswersLater(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	locks := identitycenter.NewLocalLocks()
+	ic := e.newAWS(func(c *identitycenter.AWSConfig) { c.Locks = locks })
+	arn := must(ic.EnsurePermissionSet(e.ctx, e.tenant(access.MapUserName), spec(t, e, "read")))(t)
+	unlock, err := locks.Lock(e.ctx, identitycenter.PolicyLock(arn)) // another step holds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(e.ctx, identitycenter.LockWaitMargin+50*time.Millisecond)
+	defer cancel()
+	err = ic.EditInlinePolicy(ctx, e.instanceARN, arn, func(current string) (string, error) { return current, nil })
+	if !errors.Is(err, access.ErrRetryLater) || ctx.Err() != nil {
+		t.Fatalf("EditInlinePolicy while another step holds the lock = %v (its context: %v), want ErrRetryLater before the deadline", err, ctx.Err())
+	}
+}

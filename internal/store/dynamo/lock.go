@@ -16,9 +16,10 @@ import (
 
 // LockHold is how long a lock is held at most: a holder that dies loses it
 // then. It is longer than any holder keeps one (the writers of a permission
-// set's inline policy take about a minute at worst, re-provisioning
-// included: identitycenter.Locker).
-const LockHold = 3 * time.Minute
+// set's inline policy take a little over a minute at worst, re-provisioning
+// included: identitycenter.Locker); waiters answer "later" meanwhile
+// (identitycenter.LockWaitMargin).
+const LockHold = 2 * time.Minute
 
 // Waits between tries of a lock that is held.
 const (
