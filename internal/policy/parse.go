@@ -164,11 +164,13 @@ func Parse(filename string, text []byte) (*Set, error) {
 // A stored set stays valid only while the schema keeps everything it could
 // name. A policy that reads an attribute the schema dropped still fails
 // closed: the evaluation error denies the request and names the policy (see
-// Set.outcome). But a policy scoped to an entity type or action the schema
-// dropped or renamed simply stops matching, and a forbid that stops
-// matching stops denying. So the schema may only grow:
-// TestSchemaOnlyGrows holds it to the last released one, and anything
-// dropped or changed needs a migration of the stored sets first.
+// Set.outcome). A policy that names an entity type or action the schema
+// dropped or renamed would instead simply stop matching, and a forbid that
+// stops matching stops denying, so Load refuses it (the schema's names are
+// written out: schemaEntityTypes, actionEntities), and the set does not
+// load. Beyond that the schema may only grow: TestSchemaOnlyGrows holds it
+// to the last released one, and anything dropped or changed needs a
+// migration of the stored sets first.
 func Load(filename string, text []byte) (*Set, error) {
 	return build(filename, text, nil)
 }
@@ -400,6 +402,10 @@ func compile(p *cedar.Policy, validate func(*xast.Policy) []string) (*compiled, 
 	if validate != nil {
 		for _, m := range validate(x) {
 			problem("%s", m)
+		}
+	} else {
+		for _, name := range unknownNames(x) {
+			problem("the policy names %s, which Elevate's schema does not have; save the policy set again under the current schema", name)
 		}
 	}
 	c.testsDelegated = readsContextAttribute(x, "delegated")

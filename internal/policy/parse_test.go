@@ -131,13 +131,22 @@ func TestParseProblems(t *testing.T) {
 			name: "unknown entity type",
 			text: `@id("a") permit (principal in Elevate::Team::"x", action, resource);`,
 			want: []problem{{"a", 1, 1, "unrecognized entity type `Elevate::Team`"}},
-			load: loadAccepts,
+			// A name the schema lacks would make the policy stop matching
+			// silently, so Load refuses it too (schema growth only adds names).
+			load: []problem{{"a", 1, 1, "the policy names the entity type Elevate::Team, which Elevate's schema does not have"}},
 		},
 		{
 			name: "unknown action",
 			text: `@id("a") permit (principal, action == Elevate::Action::"delete", resource);`,
 			want: []problem{{"a", 1, 1, "unrecognized action `Elevate::Action::\"delete\"`"}},
-			load: loadAccepts,
+			load: []problem{{"a", 1, 1, "the policy names the action Elevate::Action::\"delete\", which Elevate's schema does not have"}},
+		},
+		{
+			name: "unknown entity type in a condition",
+			text: `@id("a") forbid (principal, action, resource) when { resource is Elevate::Bucket || principal in [Elevate::Team::"x"] };`,
+			want: []problem{{"a", 1, 1, "unrecognized entity type `Elevate::Team`"}},
+			load: []problem{{"a", 1, 1, "the policy names the entity type Elevate::Bucket, which Elevate's schema does not have"},
+				{"a", 1, 1, "the policy names the entity type Elevate::Team, which Elevate's schema does not have"}},
 		},
 		{
 			name: "scope no action applies to",

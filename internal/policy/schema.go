@@ -158,3 +158,84 @@ func flatten(err error) []error {
 	}
 	return []error{err}
 }
+
+// schemaEntityTypes are the schema's entity types, written out so that Load
+// can refuse a stored policy that names one the schema does not have
+// (TestEntityTypesMatchSchema holds them to it).
+func schemaEntityTypes() []types.EntityType {
+	return []types.EntityType{typeUser, typeGroup, typeOU, typeAccount, typePermissionSet,
+		typeS3Bucket, typeEC2Instance, typeRDSInstance, typeRequest, typeAction}
+}
+
+// unknownNames lists the entity types and actions that p names and the
+// schema does not have. Load refuses such a policy: validated under an
+// earlier schema, it would otherwise just stop matching, and a forbid that
+// stops matching stops denying.
+func unknownNames(p *xast.Policy) []string {
+	var out []string
+	note := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	typ := func(t types.EntityType) {
+		if !slices.Contains(schemaEntityTypes(), t) {
+			note("the entity type " + string(t))
+		}
+	}
+	uid := func(u types.EntityUID) {
+		typ(u.Type)
+		if _, ok := actionEntity(u); u.Type == typeAction && !ok {
+			note("the action " + u.String())
+		}
+	}
+	var value func(v types.Value)
+	value = func(v types.Value) {
+		switch v := v.(type) {
+		case types.EntityUID:
+			uid(v)
+		case types.Set:
+			for e := range v.All() {
+				value(e)
+			}
+		case types.Record:
+			for _, e := range v.All() {
+				value(e)
+			}
+		}
+	}
+	scope := func(s any) {
+		switch s := s.(type) {
+		case xast.ScopeTypeEq:
+			uid(s.Entity)
+		case xast.ScopeTypeIn:
+			uid(s.Entity)
+		case xast.ScopeTypeInSet:
+			for _, e := range s.Entities {
+				uid(e)
+			}
+		case xast.ScopeTypeIs:
+			typ(s.Type)
+		case xast.ScopeTypeIsIn:
+			typ(s.Type)
+			uid(s.Entity)
+		}
+	}
+	scope(p.Principal)
+	scope(p.Action)
+	scope(p.Resource)
+	for _, c := range p.Conditions {
+		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
+			switch n := n.(type) {
+			case xast.NodeValue:
+				value(n.Value)
+			case xast.NodeTypeIs:
+				typ(n.EntityType)
+			case xast.NodeTypeIsIn:
+				typ(n.EntityType)
+			}
+			return true
+		})
+	}
+	return out
+}

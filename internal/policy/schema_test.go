@@ -210,3 +210,25 @@ func TestSchemaLosses(t *testing.T) {
 		})
 	}
 }
+
+// TestEntityTypesMatchSchema holds the written-out entity types that Load
+// checks stored policies against to the schema's.
+func TestEntityTypesMatchSchema(t *testing.T) {
+	var s schema.Schema
+	if err := s.UnmarshalCedar([]byte(SchemaText)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []types.EntityType{typeAction}
+	for name := range r.Entities {
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	got := slices.Sorted(slices.Values(schemaEntityTypes()))
+	if !slices.Equal(got, want) {
+		t.Errorf("schemaEntityTypes() = %v; the schema has %v", got, want)
+	}
+}
