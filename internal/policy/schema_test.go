@@ -60,25 +60,12 @@ func TestActionEntitiesMatchSchema(t *testing.T) {
 // updated. One that dropped or changed something needs a migration of every
 // stored policy set first.
 func TestSchemaOnlyGrows(t *testing.T) {
-	resolve := func(name string, text []byte) *resolved.Schema {
-		t.Helper()
-		var s schema.Schema
-		s.SetFilename(name)
-		if err := s.UnmarshalCedar(text); err != nil {
-			t.Fatal(err)
-		}
-		r, err := s.Resolve()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
 	baselineText, err := os.ReadFile("testdata/schema-baseline.cedarschema")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := resolve("schema-baseline.cedarschema", baselineText)
-	for _, p := range schemaLosses(base, resolve("elevate.cedarschema", []byte(SchemaText))) {
+	base := resolveSchema(t, "schema-baseline.cedarschema", string(baselineText))
+	for _, p := range schemaLosses(base, resolveSchema(t, "elevate.cedarschema", SchemaText)) {
 		t.Errorf("the schema lost %s: stored policy sets that name it would be loaded unvalidated (Load) and could stop matching; migrate them before changing it", p)
 	}
 	if !t.Failed() && string(baselineText) != SchemaText {
@@ -167,18 +154,6 @@ func TestSchemaLosses(t *testing.T) {
   action read, write appliesTo { principal: [User], resource: [Doc], context: { hour: Long } };
   action edit in [write] appliesTo { principal: [User], resource: [Doc] };
 }`
-	resolve := func(t *testing.T, text string) *resolved.Schema {
-		t.Helper()
-		var s schema.Schema
-		if err := s.UnmarshalCedar([]byte(text)); err != nil {
-			t.Fatalf("%v\n%s", err, text)
-		}
-		r, err := s.Resolve()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, text)
-		}
-		return r
-	}
 	for _, tc := range []struct {
 		name, from, to string
 		lost           bool
@@ -203,7 +178,7 @@ func TestSchemaLosses(t *testing.T) {
 				}
 				cur = strings.ReplaceAll(old, tc.from, tc.to)
 			}
-			losses := schemaLosses(resolve(t, old), resolve(t, cur))
+			losses := schemaLosses(resolveSchema(t, "old", old), resolveSchema(t, "new", cur))
 			if lost := len(losses) > 0; lost != tc.lost {
 				t.Errorf("losses %q; want some: %v", losses, tc.lost)
 			}
@@ -214,14 +189,7 @@ func TestSchemaLosses(t *testing.T) {
 // TestEntityTypesMatchSchema holds the written-out entity types that Load
 // checks stored policies against to the schema's.
 func TestEntityTypesMatchSchema(t *testing.T) {
-	var s schema.Schema
-	if err := s.UnmarshalCedar([]byte(SchemaText)); err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := resolveSchema(t, "elevate.cedarschema", SchemaText)
 	want := []types.EntityType{typeAction}
 	for name := range r.Entities {
 		want = append(want, name)
@@ -231,4 +199,19 @@ func TestEntityTypesMatchSchema(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("schemaEntityTypes() = %v; the schema has %v", got, want)
 	}
+}
+
+// resolveSchema parses and resolves a schema in the human-readable format.
+func resolveSchema(t *testing.T, name, text string) *resolved.Schema {
+	t.Helper()
+	var s schema.Schema
+	s.SetFilename(name)
+	if err := s.UnmarshalCedar([]byte(text)); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	r, err := s.Resolve()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return r
 }
