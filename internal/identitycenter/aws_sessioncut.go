@@ -130,7 +130,10 @@ func (a *AWS) PutInlinePolicy(ctx context.Context, inst, arn, policy string) err
 		case types.StatusValuesFailed:
 			return fmt.Errorf("provision %s: FAILED: %s", arn, aws.ToString(st.FailureReason))
 		}
-		if extra == nil || i == provisionPolls {
+		// Stop before the step's own deadline, so that it returns (and lets
+		// go of the policy's lock) rather than being stopped mid-wait.
+		deadline, hasDeadline := ctx.Deadline()
+		if extra == nil || i == provisionPolls || hasDeadline && time.Until(deadline) < a.poll+LockWaitMargin {
 			return fmt.Errorf("provision %s: still in progress (request %s)", arn, aws.ToString(st.RequestId))
 		}
 		select {

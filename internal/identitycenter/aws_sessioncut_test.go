@@ -430,3 +430,17 @@ func TestAWSPolicyLockWaitAnswersLater(t *testing.T) {
 		t.Fatalf("EditInlinePolicy while another step holds the lock = %v (its context: %v), want ErrRetryLater before the deadline", err, ctx.Err())
 	}
 }
+
+// TestPutInlinePolicyStopsBeforeItsDeadline checks that the wait for a
+// re-provisioning ends before the step's deadline, with the provisioning
+// still in progress, rather than when the step is stopped.
+func TestPutInlinePolicyStopsBeforeItsDeadline(t *testing.T) {
+	sso := &provisioningSSO{pending: 1 << 20, final: ssotypes.StatusValuesSucceeded}
+	ic := fastAWS(func(c *identitycenter.AWSConfig) { c.SSOAdmin = sso; c.ProvisionPoll = 20 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	err := ic.PutInlinePolicy(ctx, fakeInstance, fakeInstance+"/ps-1", theirs)
+	if err == nil || !strings.Contains(err.Error(), "still in progress") || ctx.Err() != nil {
+		t.Fatalf("PutInlinePolicy near its deadline = %v (its context: %v), want still in progress before the deadline", err, ctx.Err())
+	}
+}
