@@ -5,6 +5,9 @@
 package main
 
 import (
+	// It reads tenants' time zones, which Lambda's image has no database of.
+	_ "time/tzdata"
+
 	"github.com/elevate-jit/elevate/internal/api"
 	"github.com/elevate-jit/elevate/internal/function"
 	"github.com/elevate-jit/elevate/internal/function/needs/directory"

@@ -13,9 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	// Tenants name IANA time zones; Lambda's provided.al2023 image has no
-	// zoneinfo, so every binary embeds it.
-	_ "time/tzdata"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"

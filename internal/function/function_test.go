@@ -501,3 +501,39 @@ func servesOf(t *testing.T, name string) function.Serves {
 	}
 	return s
 }
+
+// TestFunctionsEmbedZonesWhereTheyReadThem builds every function and holds
+// needs.Zones to what each links: a function that reads a time zone
+// (time.LoadLocation) must embed the zone database, or on Lambda, whose
+// image has none, a tenant's zone would silently read as UTC; a function
+// that reads none carries no 0.4 MB of zones.
+func TestFunctionsEmbedZonesWhereTheyReadThem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every function")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", dir+string(filepath.Separator), "../../functions/...")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, fn := range deploy.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command("go", "tool", "nm", filepath.Join(dir, fn.Name)).Output()
+			if err != nil {
+				t.Fatalf("go tool nm: %v", err)
+			}
+			reads := regexp.MustCompile(`(?m) T time\.LoadLocation$`).Match(out)
+			embeds := regexp.MustCompile(`(?m) time/tzdata\.\.inittask$`).Match(out)
+			listed := slices.Contains(needs.Zones, fn.Name)
+			switch {
+			case reads && !embeds:
+				t.Errorf("%s reads time zones and has no zone database: add it to needs.Zones and run go generate ./internal/function/needs", fn.Name)
+			case !reads && embeds:
+				t.Errorf("%s embeds the zone database and reads no time zone: take it out of needs.Zones", fn.Name)
+			case reads != listed:
+				t.Errorf("%s: reads zones %v, listed in needs.Zones %v", fn.Name, reads, listed)
+			}
+		})
+	}
+}
